@@ -1,0 +1,282 @@
+"""Cooperations: their phases, the legal transitions, and the table that holds them.
+
+Every cooperation lives through the five phases of the cycle of trust
+(seed 001): needs assessment, partner search, structure, relationship,
+evaluation. The legal moves between phases are written once, in
+:data:`TRANSITIONS`; :meth:`CooperationTable.move` refuses any other.
+
+::
+
+    NEEDS_ASSESSMENT -> PARTNER_SEARCH -> STRUCTURE -> RELATIONSHIP -> EVALUATION
+                                                          ^                |
+                                                          +--- continue ---+
+    every phase -> ENDED (exit after evaluation, no partner found, need
+                          vanished, partner left the market)
+
+An ended cooperation frees both firms' capacity; their next needs assessment
+takes up what the evaluation taught them, which closes the cycle.
+
+State lives in :class:`CooperationTable` (one array per variable, one row per
+cooperation ever opened) so the relationship phase can run for all
+cooperations at once; :class:`Cooperation` is a readable view of one row.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum, StrEnum
+from typing import Any
+
+import numpy as np
+
+__all__ = ["LIVE_PHASES", "TRANSITIONS", "Cooperation", "CooperationTable", "Outcome", "Phase", "Reason"]
+
+
+class Phase(IntEnum):
+    """The phases of a cooperation (the Kreislauf), plus its end."""
+
+    NEEDS_ASSESSMENT = 0
+    PARTNER_SEARCH = 1
+    STRUCTURE = 2
+    RELATIONSHIP = 3
+    EVALUATION = 4
+    ENDED = 5
+
+    @property
+    def label(self) -> str:
+        """Plain-language name, e.g. 'partner search'."""
+        return self.name.lower().replace("_", " ")
+
+
+#: The legal transitions, written once.
+TRANSITIONS: dict[Phase, frozenset[Phase]] = {
+    Phase.NEEDS_ASSESSMENT: frozenset({Phase.PARTNER_SEARCH, Phase.ENDED}),
+    Phase.PARTNER_SEARCH: frozenset({Phase.STRUCTURE, Phase.ENDED}),
+    Phase.STRUCTURE: frozenset({Phase.RELATIONSHIP, Phase.ENDED}),
+    Phase.RELATIONSHIP: frozenset({Phase.EVALUATION, Phase.ENDED}),
+    Phase.EVALUATION: frozenset({Phase.RELATIONSHIP, Phase.ENDED}),
+    Phase.ENDED: frozenset(),
+}
+
+_LEGAL = np.zeros((len(Phase), len(Phase)), dtype=bool)
+for _src, _dsts in TRANSITIONS.items():
+    for _dst in _dsts:
+        _LEGAL[_src, _dst] = True
+
+#: Phases in which a cooperation has two partners and is an edge of the network.
+LIVE_PHASES: tuple[Phase, ...] = (Phase.STRUCTURE, Phase.RELATIONSHIP, Phase.EVALUATION)
+
+
+class Outcome(StrEnum):
+    """How a cooperation stands in the log."""
+
+    ONGOING = "ongoing"  # running at the end of the run, not yet evaluated
+    CONTINUE = "continue"  # running at the end of the run; its last evaluation said continue
+    EXIT = "exit"  # ended by a partner at evaluation
+    NO_PARTNER = "no_partner"  # ended before a partner agreed
+    DISSOLVED = "dissolved"  # ended by an outside event (a partner left the market...)
+
+
+class Reason(IntEnum):
+    """Why a cooperation ended (0: it did not)."""
+
+    NONE = 0
+    LOW_TRUST = 1
+    LOW_VALUE = 2
+    GOAL_REACHED = 3
+    CULTURE = 4
+    NEED_VANISHED = 5
+    NO_PARTNER = 6
+    PARTNER_LEFT = 7
+    SERVICES_REMOVED = 8
+
+    @property
+    def label(self) -> str:
+        """Plain-language reason."""
+        return _REASON_LABELS[self]
+
+
+_REASON_LABELS = {
+    Reason.NONE: "",
+    Reason.LOW_TRUST: "trust fell below the exit threshold",
+    Reason.LOW_VALUE: "net benefit fell short of expectations",
+    Reason.GOAL_REACHED: "goal reached: nothing left to gain from the partner",
+    Reason.CULTURE: "cultures did not fit",
+    Reason.NEED_VANISHED: "the need vanished before the search",
+    Reason.NO_PARTNER: "no suitable partner agreed",
+    Reason.PARTNER_LEFT: "a partner left the market",
+    Reason.SERVICES_REMOVED: "shared services were removed",
+}
+
+#: Outcome recorded for each reason a cooperation ends.
+OUTCOME_OF = {
+    Reason.LOW_TRUST: Outcome.EXIT,
+    Reason.LOW_VALUE: Outcome.EXIT,
+    Reason.GOAL_REACHED: Outcome.EXIT,
+    Reason.CULTURE: Outcome.EXIT,
+    Reason.NEED_VANISHED: Outcome.NO_PARTNER,
+    Reason.NO_PARTNER: Outcome.NO_PARTNER,
+    Reason.PARTNER_LEFT: Outcome.DISSOLVED,
+    Reason.SERVICES_REMOVED: Outcome.DISSOLVED,
+}
+
+
+class IllegalTransition(RuntimeError):
+    """A phase change that :data:`TRANSITIONS` does not allow."""
+
+
+class CooperationTable:
+    """Struct of arrays for all cooperations, one row each, growing by doubling."""
+
+    _COLUMNS: dict[str, tuple[Any, tuple[int, ...], Any]] = {
+        # name: (dtype, extra shape, initial value)
+        "a": (np.int64, (), -1),  # initiator
+        "b": (np.int64, (), -1),  # partner, once found
+        "phase": (np.int8, (), Phase.NEEDS_ASSESSMENT),
+        "since": (np.int64, (), 0),  # step the current phase began
+        "started": (np.int64, (), 0),
+        "ended": (np.int64, (), -1),
+        "phase_time": (np.int64, (len(Phase) - 1,), 0),  # months spent in each phase
+        "gap": (float, (5,), 0.0),  # the initiator's requirements profile
+        "familiar": (bool, (), False),  # searched among known contacts only
+        "screened": (np.int64, (), 0),  # candidates scored
+        "service": (bool, (), False),  # a shared-service contract
+        "competitor": (bool, (), False),
+        "campus": (bool, (), False),
+        "distance": (float, (), 0.0),
+        "transparency": (float, (), 0.0),
+        "contract": (float, (), 0.0),
+        "setup_until": (np.int64, (), 0),
+        "due": (np.int64, (), 0),  # next evaluation
+        "fit": (float, (2,), 0.0),  # share of each side's need the other covered at agreement
+        "score": (float, (), 0.0),
+        "expected": (float, (2,), 0.0),  # expected monthly net benefit per side
+        "realised": (float, (2,), 0.0),  # net benefit per side since the last evaluation
+        "months": (np.int64, (), 0),  # relationship months since the last evaluation
+        "value": (float, (), 0.0),  # joint value created in all
+        "shares": (float, (2,), 0.0),  # value received per side in all
+        "kept": (np.int64, (2,), 0),
+        "broken": (np.int64, (2,), 0),
+        "grabbed": (np.int64, (2,), 0),
+        "evaluations": (np.int64, (), 0),
+        "continues": (np.int64, (), 0),
+        "reason": (np.int8, (), Reason.NONE),
+        "exited_by": (np.int64, (), -1),
+        "row_ab": (np.int64, (), -1),  # trust evidence of a about b
+        "row_ba": (np.int64, (), -1),
+        "setup_cost": (float, (), 0.0),
+    }
+
+    def __init__(self, capacity: int = 256) -> None:
+        self.n = 0
+        self._capacity = 0
+        self._alloc(capacity)
+
+    def _alloc(self, capacity: int) -> None:
+        for name, (dtype, shape, init) in self._COLUMNS.items():
+            new = np.full((capacity, *shape), init, dtype=dtype)
+            old = getattr(self, name, None)
+            if old is not None:
+                new[: self.n] = old[: self.n]
+            setattr(self, name, new)
+        self._capacity = capacity
+
+    def open(self, initiators: np.ndarray, now: int) -> np.ndarray:
+        """Open cooperations in needs assessment for the given firms; return their ids."""
+        m = len(initiators)
+        if self.n + m > self._capacity:
+            self._alloc(max(2 * self._capacity, self.n + m))
+        ids = np.arange(self.n, self.n + m)
+        self.a[ids] = initiators
+        self.phase[ids] = Phase.NEEDS_ASSESSMENT
+        self.since[ids] = now
+        self.started[ids] = now
+        self.n += m
+        return ids
+
+    def in_phase(self, phase: Phase, before: int | None = None) -> np.ndarray:
+        """Ids in ``phase``; with ``before``, only those that entered it before that step."""
+        mask = self.phase[: self.n] == phase
+        if before is not None:
+            mask &= self.since[: self.n] < before
+        return np.flatnonzero(mask)
+
+    def live(self) -> np.ndarray:
+        """Ids of cooperations with two partners that have not ended."""
+        ph = self.phase[: self.n]
+        return np.flatnonzero((ph >= Phase.STRUCTURE) & (ph <= Phase.EVALUATION))
+
+    def open_ids(self) -> np.ndarray:
+        """Ids of all cooperations that have not ended."""
+        return np.flatnonzero(self.phase[: self.n] != Phase.ENDED)
+
+    def move(self, ids: np.ndarray, to: Phase, now: int) -> None:
+        """Move cooperations to phase ``to``, booking the time spent in the old phase.
+
+        Raises
+        ------
+        IllegalTransition
+            If any of them may not move to ``to`` from where it is.
+        """
+        if len(ids) == 0:
+            return
+        src = self.phase[ids]
+        legal = _LEGAL[src, to]
+        if not legal.all():
+            bad = int(ids[~legal][0])
+            raise IllegalTransition(f"cooperation {bad}: {Phase(int(self.phase[bad])).label} -> {to.label} is not a legal transition")
+        open_src = src != Phase.ENDED
+        np.add.at(self.phase_time, (ids[open_src], src[open_src].astype(np.int64)), now - self.since[ids[open_src]])
+        self.phase[ids] = to
+        self.since[ids] = now
+
+    def view(self, cid: int) -> Cooperation:
+        """A readable view of one cooperation."""
+        return Cooperation(self, cid)
+
+
+class Cooperation:
+    """One cooperation, read from its row of a :class:`CooperationTable`."""
+
+    def __init__(self, table: CooperationTable, cid: int) -> None:
+        self.table, self.id = table, cid
+
+    @property
+    def phase(self) -> Phase:
+        """Current phase."""
+        return Phase(int(self.table.phase[self.id]))
+
+    @property
+    def partners(self) -> tuple[int, int]:
+        """Firm indices of the initiator and the partner (-1 before the search succeeds)."""
+        return int(self.table.a[self.id]), int(self.table.b[self.id])
+
+    @property
+    def reason(self) -> Reason:
+        """Why it ended (``Reason.NONE`` while open)."""
+        return Reason(int(self.table.reason[self.id]))
+
+    @property
+    def transparency(self) -> float:
+        """Transparency the partners grant each other, in [0, 1]."""
+        return float(self.table.transparency[self.id])
+
+    @property
+    def contract(self) -> float:
+        """Degree of formal contract, in [0, 1]."""
+        return float(self.table.contract[self.id])
+
+    @property
+    def value(self) -> float:
+        """Joint value created so far, k EUR."""
+        return float(self.table.value[self.id])
+
+    def phase_months(self, now: int) -> dict[str, int]:
+        """Months spent in each phase up to ``now`` (the current phase counted to now)."""
+        months = self.table.phase_time[self.id].copy()
+        if self.phase != Phase.ENDED:
+            months[self.phase] += now - int(self.table.since[self.id])
+        return {Phase(p).label: int(months[p]) for p in range(len(months))}
+
+    def __repr__(self) -> str:
+        a, b = self.partners
+        return f"Cooperation({self.id}, {a}<->{b}, {self.phase.label})"

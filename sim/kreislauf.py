@@ -1,0 +1,609 @@
+"""The cycle of trust (Kreislauf des Vertrauens): what each phase does.
+
+One method per phase, called in the order of the cycle by
+:meth:`sim.model.CooperationModel.step`. A cooperation moves at most one
+phase per month: each method only takes up cooperations that were already in
+its phase when the month began.
+
+1. :meth:`Kreislauf.assess_needs`: a firm compares the capability it needs in
+   each domain with what it has (its own capability, or what a partner lets
+   it draw on). With a real gap and free capacity it opens a cooperation; a
+   month later the gaps become the requirements profile of a partner search.
+2. :meth:`Kreislauf.search_partners`: candidates are known contacts and, unless
+   the firm yields to familiarity bias, a costly market sample. Each is scored
+   on the requirements profile (fit), similarity of size, digital maturity
+   and culture, experience, nearness and perceived trustworthiness, with
+   competitors marked down. The best are asked in turn; a candidate agrees
+   only if both sides expect a net gain (win-win) and it does not distrust
+   the searcher.
+3. :meth:`Kreislauf.build_structures`: the agreement sets transparency (more
+   with trust, less toward competitors), the degree of formal contract
+   (control where trust is missing), a set-up time and cost (lower on one
+   campus and with shared services) and the evaluation date.
+4. :meth:`Kreislauf.run_relationships`: each month each side keeps or breaks
+   the agreement (integrity, deterred by contract, tempted more between
+   competitors), contributes by its competence and divides the joint value
+   fairly or grabs (benevolence). Value grows with complementarity,
+   competence, transparency and culture fit; coordination costs grow with
+   distance. Know-how flows toward the less capable side, cultures converge,
+   and each side updates its trust from what it saw.
+5. :meth:`Kreislauf.evaluate`: at the agreed date each side weighs trust,
+   realised against expected net benefit and culture fit. One side's exit
+   ends the cooperation, with the reason recorded; otherwise the lessons go
+   into the agreement and it continues. Partners tell their other partners
+   what they learned (reputation).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.cooperation import OUTCOME_OF, CooperationTable, Outcome, Phase, Reason
+from sim.firms import BENEVOLENCE, COMPETENCE, DIGITAL, INTEGRITY, PRODUCER, SERVICE
+from sim.scenario import DOMAINS
+
+if TYPE_CHECKING:
+    from sim.model import CooperationModel
+
+__all__ = ["Kreislauf", "joint_value"]
+
+
+def joint_value(
+    value_per_employee: float,
+    size_a: np.ndarray,
+    size_b: np.ndarray,
+    synergy: np.ndarray,
+    quality_a: np.ndarray,
+    quality_b: np.ndarray,
+    transparency: np.ndarray,
+    culture_fit: np.ndarray,
+) -> np.ndarray:
+    r"""Joint value a cooperation creates in one month, k EUR.
+
+    .. math::
+
+        V = v \cdot \frac{2 s_a s_b}{s_a + s_b} \cdot \sigma \cdot \frac{q_a + q_b}{2}
+            \cdot \frac{1 + \tau}{2} \cdot \phi
+
+    with sizes :math:`s` (the harmonic mean: the smaller firm limits what the
+    pair can absorb), synergy :math:`\sigma`, delivered qualities :math:`q`,
+    transparency :math:`\tau` and culture fit :math:`\phi`.
+
+    Examples
+    --------
+    >>> one = np.array([1.0])
+    >>> float(joint_value(2.0, 10 * one, 10 * one, one, one, one, one, one)[0])
+    20.0
+    """
+    scale = 2 * size_a * size_b / (size_a + size_b)
+    return value_per_employee * scale * synergy * 0.5 * (quality_a + quality_b) * 0.5 * (1 + transparency) * culture_fit
+
+
+class Kreislauf:
+    """The five phases, acting on the model's cooperation and firm tables.
+
+    Parameters
+    ----------
+    model : CooperationModel
+        Gives the firms, the trust ledger, the network, the scenario and the random streams.
+    """
+
+    def __init__(self, model: CooperationModel) -> None:
+        self.model = model
+        self.params = model.scenario.kreislauf
+        self.table = CooperationTable()
+        self.pairs: dict[tuple[int, int], int] = {}  # live partner pairs -> cooperation id
+        self.counts: dict[str, float] = {}
+        self.reset_counts()
+
+    # ------------------------------------------------------------------
+    # helpers shared by the phases
+    # ------------------------------------------------------------------
+
+    def reset_counts(self) -> None:
+        """Zero the per-month event counters that the measures read."""
+        self.counts = {
+            "opened": 0,
+            "searches": 0,
+            "formed": 0,
+            "started": 0,
+            "evaluated": 0,
+            "continued": 0,
+            "exited": 0,
+            "no_partner": 0,
+            "dissolved": 0,
+            "kept": 0,
+            "broken": 0,
+            "fair": 0,
+            "grabbed": 0,
+            "value": 0.0,
+            "fit_sum": 0.0,
+            **{f"exit_{r.name.lower()}": 0 for r in Reason if r is not Reason.NONE},
+        }
+
+    def needs_now(self) -> np.ndarray:
+        """Needed capability per firm and domain this month (digital needs grow over time)."""
+        firms = self.model.firms
+        needs = firms.needs[: firms.n].copy()
+        growth = self.params.digital_need_growth * self.model.steps / 12.0
+        has_need = needs[:, DIGITAL] > 0
+        needs[has_need, DIGITAL] = np.minimum(1.0, needs[has_need, DIGITAL] + growth)
+        return needs
+
+    def effective_capabilities(self) -> np.ndarray:
+        """Own capability, or what live partners let a firm draw on, whichever is higher."""
+        firms = self.model.firms
+        caps = firms.caps[: firms.n]
+        eff = caps.copy()
+        live = self.table.live()
+        if len(live):
+            a, b = self.table.a[live], self.table.b[live]
+            access = self.params.partner_access
+            np.maximum.at(eff, a, access * caps[b])
+            np.maximum.at(eff, b, access * caps[a])
+        return eff
+
+    def coverage(self, needs: np.ndarray, own: np.ndarray, other: np.ndarray, of: str = "need") -> np.ndarray:
+        """How much of a firm's shortfall ``other`` covers beyond ``own`` (rows aligned or broadcast).
+
+        With ``of="need"`` the covered amount is a share of the firm's total
+        need (the synergy a partner brings); with ``of="gap"`` a share of its
+        total gap (how well a candidate matches the requirements profile).
+        """
+        gap = np.clip(needs - own, 0.0, None)
+        covered = np.minimum(gap, np.clip(self.params.partner_access * other - own, 0.0, None)).sum(axis=-1)
+        total = (needs if of == "need" else gap).sum(axis=-1)
+        return np.divide(covered, total, out=np.zeros_like(covered), where=total > 0)
+
+    def end(self, ids: np.ndarray, reason: Reason, now: int, by: np.ndarray | None = None) -> None:
+        """End cooperations for ``reason``: free capacity, drop edges, log them."""
+        if len(ids) == 0:
+            return
+        t, firms, model = self.table, self.model.firms, self.model
+        phase = t.phase[ids]
+        t.move(ids, Phase.ENDED, now)
+        t.ended[ids] = now
+        t.reason[ids] = reason
+        if by is not None:
+            t.exited_by[ids] = by
+        # A shared-service contract does not occupy the producer's capacity
+        # (carrying its overhead is what frees that capacity).
+        np.add.at(firms.load, t.a[ids[~t.service[ids]]], -1)
+        live = phase >= Phase.STRUCTURE
+        np.add.at(firms.load, t.b[ids[live]], -1)
+        pre = ids[~live]
+        firms.searching[t.a[pre]] = False
+        for cid in ids[live]:
+            a, b = int(t.a[cid]), int(t.b[cid])
+            self.pairs.pop((min(a, b), max(a, b)), None)
+            if model.graph.has_edge(a, b):
+                model.graph.remove_edge(a, b)
+        outcome = OUTCOME_OF[reason]
+        key = {Outcome.EXIT: "exited", Outcome.NO_PARTNER: "no_partner", Outcome.DISSOLVED: "dissolved"}[outcome]
+        self.counts[key] += len(ids)
+        if outcome is Outcome.EXIT:
+            self.counts[f"exit_{reason.name.lower()}"] += len(ids)
+        for cid in ids:
+            model.log_cooperation(int(cid))
+
+    def end_for_firms(self, firm_ids: np.ndarray, reason: Reason, now: int, only_service: bool = False) -> None:
+        """End every open cooperation that involves one of ``firm_ids``."""
+        t = self.table
+        open_ = t.open_ids()
+        involved = np.isin(t.a[open_], firm_ids) | np.isin(t.b[open_], firm_ids)
+        if only_service:
+            involved &= t.service[open_]
+        self.end(open_[involved], reason, now)
+
+    # ------------------------------------------------------------------
+    # 1. needs assessment
+    # ------------------------------------------------------------------
+
+    def assess_needs(self, now: int) -> None:
+        """Turn last month's needs into requirements profiles; open cooperations for new needs."""
+        firms, t, p = self.model.firms, self.table, self.params
+        rng = self.model.streams["needs"]
+        needs = self.needs_now()
+        gaps = np.clip(needs - self.effective_capabilities(), 0.0, None)
+
+        pending = t.in_phase(Phase.NEEDS_ASSESSMENT, before=now)
+        if len(pending):
+            still = gaps[t.a[pending]].max(axis=1) >= p.need_threshold
+            self.end(pending[~still], Reason.NEED_VANISHED, now)
+            go = pending[still]
+            t.gap[go] = gaps[t.a[go]]
+            t.familiar[go] = rng.random(len(go)) < p.familiarity_bias
+            t.move(go, Phase.PARTNER_SEARCH, now)
+            self.counts["searches"] += len(go)
+
+        n = firms.n
+        ready = (
+            firms.alive[:n]
+            & (firms.role[:n] == PRODUCER)
+            & (firms.load[:n] < firms.capacity[:n])
+            & ~firms.searching[:n]
+            & (firms.next_search[:n] <= now)
+            & (gaps.max(axis=1) >= p.need_threshold)
+        )
+        new = np.flatnonzero(ready)
+        if len(new):
+            t.open(new, now)
+            firms.load[new] += 1
+            firms.searching[new] = True
+            self.counts["opened"] += len(new)
+
+    # ------------------------------------------------------------------
+    # 2. partner search
+    # ------------------------------------------------------------------
+
+    def search_partners(self, now: int) -> None:
+        """Finish searches that have taken their time: score candidates, propose, agree or give up."""
+        t, p = self.table, self.params
+        searching = t.in_phase(Phase.PARTNER_SEARCH, before=now)
+        if not len(searching):
+            return
+        duration = np.where(t.familiar[searching], 1, p.search_steps)
+        done = searching[now - t.since[searching] >= duration]
+        if not len(done):
+            return
+        firms = self.model.firms
+        needs = self.needs_now()
+        eff = self.effective_capabilities()
+        alive = firms.alive_idx
+        rng = self.model.streams["search"]
+        failed = []
+        for cid in done:
+            a = int(t.a[cid])
+            partner, score, screened = self._choose(a, needs, eff, alive, bool(t.familiar[cid]), rng)
+            t.screened[cid] = screened
+            t.familiar[cid] &= screened == 0  # a biased firm without eligible contacts searched the market after all
+            firms.coop_cost[a] += screened * p.search_cost_per_candidate
+            if partner < 0:
+                failed.append(cid)
+                continue
+            self.agree(int(cid), partner, now, score=score)
+        if failed:
+            ids = np.asarray(failed)
+            firms.next_search[t.a[ids]] = now + p.search_retry_steps
+            self.end(ids, Reason.NO_PARTNER, now)
+
+    def _eligible(self, a: int, cands: np.ndarray) -> np.ndarray:
+        """Candidates ``a`` may cooperate with now: alive, free, not itself, not already partners."""
+        firms = self.model.firms
+        cands = cands[(cands != a) & firms.alive[cands] & (firms.load[cands] < firms.capacity[cands])]
+        if len(cands) == 0:
+            return cands
+        group = self.model.scenario.group
+        serves = firms.role[cands] == SERVICE
+        if serves.any():
+            may_serve = bool(firms.member[a]) and group is not None and self.model.shared_services
+            cands = cands[~serves | (may_serve & firms.member[cands])]
+        paired = np.fromiter(((min(a, int(c)), max(a, int(c))) in self.pairs for c in cands), dtype=bool, count=len(cands))
+        return cands[~paired]
+
+    def _choose(
+        self, a: int, needs: np.ndarray, eff: np.ndarray, alive: np.ndarray, familiar: bool, rng: np.random.Generator
+    ) -> tuple[int, float, int]:
+        """Pick a partner for firm ``a``: (partner or -1, its score, firms screened)."""
+        p = self.params
+        known = self._eligible(a, np.asarray(self.model.ledger.known(a), dtype=np.int64))
+        screened = 0
+        if familiar and len(known):
+            cands = known
+        else:
+            k = min(p.search_breadth, len(alive))
+            sample = rng.choice(alive, size=k, replace=False) if k else np.empty(0, dtype=np.int64)
+            screened = k
+            cands = np.union1d(known, self._eligible(a, sample))
+        if len(cands) == 0:
+            return -1, 0.0, screened
+        scores, fit = self.score(a, cands, needs, eff)
+        if familiar and screened == 0:
+            # The hasty choice (seed 001 step 2): no requirements profile, the
+            # most trusted acquaintance first.
+            scores = self.model.ledger.trust(np.full(len(cands), a), cands)
+        order = np.argsort(-scores, kind="stable")
+        for pos in order[: p.max_proposals]:
+            b = int(cands[pos])
+            if self.consents(a, b, needs):
+                self.counts["fit_sum"] += float(fit[pos])
+                return b, float(scores[pos]), screened
+        return -1, 0.0, screened
+
+    def score(self, a: int, cands: np.ndarray, needs: np.ndarray, eff: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Score candidates against ``a``'s requirements profile; return (scores, fit)."""
+        firms, w = self.model.firms, self.params.score_weights
+        fit = self.coverage(needs[a], eff[a], firms.caps[cands], of="gap")
+        size_sim = 1.0 / (1.0 + np.abs(np.log10(firms.size[cands] / firms.size[a])))
+        digital_sim = 1.0 - np.abs(firms.caps[cands, DIGITAL] - firms.caps[a, DIGITAL])
+        culture_sim = 1.0 - np.abs(firms.culture[cands] - firms.culture[a]).mean(axis=1)
+        similarity = (size_sim + digital_sim + culture_sim) / 3.0
+        experience = firms.experience[cands] / (firms.experience[cands] + 3.0)
+        nearness = 1.0 - np.minimum(self.model.distance(a, cands) / self.model.region_diagonal, 1.0)
+        trust = self.model.ledger.trust(np.full(len(cands), a), cands)
+        competitor = firms.niche[cands] == firms.niche[a]
+        scores = w.fit * fit + w.similarity * similarity + w.experience * experience + w.location * nearness + w.trust * trust
+        return scores - w.competitor_penalty * competitor, fit
+
+    def consents(self, a: int, b: int, needs: np.ndarray) -> bool:
+        """Win-win: both expect a monthly net gain that repays the set-up, and ``b`` does not distrust ``a``."""
+        ledger, p = self.model.ledger, self.params
+        trust_ba = float(ledger.trust(np.array([b]), np.array([a]))[0])
+        if trust_ba < p.exit_trust:
+            return False
+        expected, setup = self.expectations(a, b, needs)
+        return bool(np.all(expected > setup / p.evaluation_period))
+
+    def expectations(self, a: int, b: int, needs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Expected monthly net benefit of each side and each side's set-up cost."""
+        firms, p, ledger = self.model.firms, self.params, self.model.ledger
+        pair = np.array([a, b])
+        other = pair[::-1]
+        pillars = ledger.pillars(pair, other)  # what each side expects of the other
+        trust = pillars @ ledger.weights
+        transparency, contract = self.agreement_terms(a, b, float(trust.mean()))
+        fit = self.coverage(needs[pair], firms.caps[pair], firms.caps[other])
+        synergy = min(1.0, p.baseline_synergy + float(fit.sum()))
+        # Each side expects the other's contribution as its perceived competence,
+        # reduced where it doubts the other's integrity; its own it knows.
+        quality_other = pillars[:, 0] * (1 - (1 - pillars[:, 1]) * (1 - p.broken_delivery))
+        own = firms.traits[pair, COMPETENCE]
+        culture_fit = 1.0 - float(np.abs(firms.culture[a] - firms.culture[b]).mean())
+        value = joint_value(p.value_per_employee, firms.size[pair], firms.size[other], synergy, own, quality_other, transparency, culture_fit)
+        costs = self.running_costs(a, b, contract)
+        setup = self.setup_cost(a, b, contract)
+        return 0.5 * value - costs, np.array([setup, setup])
+
+    def agreement_terms(self, a: int, b: int, mean_trust: float) -> tuple[float, float]:
+        """Transparency and contract degree the partners would agree on."""
+        firms, p = self.model.firms, self.params
+        caution = p.competitor_caution if firms.niche[a] == firms.niche[b] and firms.role[a] == firms.role[b] == PRODUCER else 0.0
+        transparency = (p.transparency_base + (1 - p.transparency_base) * mean_trust) * (1 - caution)
+        group = self.model.scenario.group
+        if group is not None and SERVICE in (firms.role[a], firms.role[b]):
+            return transparency, group.contract_degree
+        contract = p.contract_base + (1 - p.contract_base) * (1 - mean_trust)
+        return transparency, contract
+
+    def running_costs(self, a: int, b: int, contract: float) -> float:
+        """Monthly cost to each side: coordination over the distance, and contract monitoring."""
+        market = self.model.scenario.market
+        distance = float(self.model.distance(a, np.array([b]))[0])
+        coordination = market.coordination_cost_per_100km * distance / 100.0 / 2.0
+        return coordination + self.params.contract_cost * contract
+
+    def setup_cost(self, a: int, b: int, contract: float) -> float:
+        """One side's cost of building the structure (a formal contract costs more to draft)."""
+        p, firms = self.params, self.model.firms
+        cost = p.setup_cost * (1 + contract)
+        if firms.on_campus[a] and firms.on_campus[b]:
+            cost *= 1 - p.campus_discount
+        if self.model.shared_services and firms.member[a] and firms.member[b]:
+            cost *= 1 - p.shared_services_discount
+        return cost
+
+    def agree(self, cid: int, b: int, now: int, score: float = 0.0, service: bool = False) -> None:
+        """Partner ``b`` agrees to cooperation ``cid``: it enters the structure phase."""
+        t, firms, p, model = self.table, self.model.firms, self.params, self.model
+        a = int(t.a[cid])
+        ledger = model.ledger
+        t.b[cid] = b
+        t.row_ab[cid] = ledger.slot(a, b)
+        t.row_ba[cid] = ledger.slot(b, a)
+        mean_trust = float(ledger.trust(np.array([a, b]), np.array([b, a])).mean())
+        transparency, contract = self.agreement_terms(a, b, mean_trust)
+        t.transparency[cid], t.contract[cid] = transparency, contract
+        t.service[cid] = service
+        t.competitor[cid] = firms.niche[a] == firms.niche[b] and firms.role[a] == firms.role[b] == PRODUCER
+        t.campus[cid] = bool(firms.on_campus[a] and firms.on_campus[b])
+        t.distance[cid] = float(model.distance(a, np.array([b]))[0])
+        needs = self.needs_now()
+        t.fit[cid] = self.coverage(needs[[a, b]], firms.caps[[a, b]], firms.caps[[b, a]], of="gap")
+        t.score[cid] = score
+        expected, setup = self.expectations(a, b, needs)
+        t.expected[cid] = expected
+        t.setup_cost[cid] = setup[0]
+        firms.coop_cost[[a, b]] += setup
+        months = p.setup_steps * (1 - p.campus_discount) if t.campus[cid] else p.setup_steps
+        t.setup_until[cid] = now + max(1, round(months))
+        t.move(np.array([cid]), Phase.STRUCTURE, now)
+        firms.load[b] += 1
+        firms.searching[a] = False
+        self.pairs[(min(a, b), max(a, b))] = cid
+        model.graph.add_edge(a, b, cooperation=cid)
+        self.counts["formed"] += 1
+
+    # ------------------------------------------------------------------
+    # 3. structure
+    # ------------------------------------------------------------------
+
+    def build_structures(self, now: int) -> None:
+        """Agreements whose set-up time has passed start the relationship."""
+        t = self.table
+        building = t.in_phase(Phase.STRUCTURE, before=now)
+        ready = building[t.setup_until[building] <= now]
+        if not len(ready):
+            return
+        t.move(ready, Phase.RELATIONSHIP, now)
+        t.due[ready] = now + self.params.evaluation_period
+        firms = self.model.firms
+        np.add.at(firms.experience, t.a[ready], 1)
+        np.add.at(firms.experience, t.b[ready], 1)
+        self.counts["started"] += len(ready)
+
+    # ------------------------------------------------------------------
+    # 4. relationship
+    # ------------------------------------------------------------------
+
+    def run_relationships(self, now: int) -> None:
+        """One month of every running cooperation: deliver, divide, learn, converge, update trust."""
+        t, firms, p = self.table, self.model.firms, self.params
+        ids = t.in_phase(Phase.RELATIONSHIP, before=now)
+        if not len(ids):
+            return
+        rng = self.model.streams["relationship"]
+        m = len(ids)
+        a, b = t.a[ids], t.b[ids]
+        side = np.stack([a, b], axis=1)  # side x acts; its partner is the other column
+        other = side[:, ::-1]
+        traits = firms.traits[side]  # (m, 2, 4)
+
+        # Keep or break the agreement; contribute by competence.
+        temptation = p.temptation + p.competitor_temptation * t.competitor[ids]
+        deterrence = 1.0 - t.contract[ids] * p.contract_enforcement
+        p_break = (temptation * deterrence)[:, None] * (1.0 - traits[:, :, INTEGRITY])
+        kept = rng.random((m, 2)) >= p_break
+        quality = traits[:, :, COMPETENCE] * np.where(kept, 1.0, p.broken_delivery)
+
+        # Joint value and its division.
+        needs = self.needs_now()
+        caps = firms.caps
+        fit = self.coverage(needs[side], caps[side], caps[other])  # (m, 2)
+        synergy = np.minimum(1.0, p.baseline_synergy + fit.sum(axis=1))
+        culture_fit = 1.0 - np.abs(firms.culture[a] - firms.culture[b]).mean(axis=1)
+        value = joint_value(p.value_per_employee, firms.size[a], firms.size[b], synergy, quality[:, 0], quality[:, 1], t.transparency[ids], culture_fit)
+        grabs = rng.random((m, 2)) < p.grab_temptation * (1.0 - traits[:, :, BENEVOLENCE])
+        lone = grabs[:, 0] != grabs[:, 1]
+        share_a = np.where(lone, np.where(grabs[:, 0], p.grab_share, 1.0 - p.grab_share), 0.5)
+        shares = np.stack([share_a, 1.0 - share_a], axis=1) * value[:, None]
+
+        costs = self.model.scenario.market.coordination_cost_per_100km * t.distance[ids] / 200.0 + p.contract_cost * t.contract[ids]
+        net = shares - costs[:, None]
+        np.add.at(firms.coop_value, side.ravel(), shares.ravel())
+        np.add.at(firms.coop_cost, side.ravel(), np.repeat(costs, 2))
+
+        t.value[ids] += value
+        t.shares[ids] += shares
+        t.realised[ids] += net
+        t.months[ids] += 1
+        t.kept[ids] += kept
+        t.broken[ids] += ~kept
+        t.grabbed[ids] += grabs
+
+        # Know-how flows toward the less capable side while the other delivers;
+        # cultures converge.
+        transparency = t.transparency[ids][:, None, None]
+        gain = p.learning_rate * transparency * np.clip(caps[other] - caps[side], 0.0, None) * kept[:, ::-1, None]
+        np.add.at(firms.caps, side.ravel(), gain.reshape(-1, len(DOMAINS)))
+        np.clip(firms.caps, 0.0, 1.0, out=firms.caps)
+        pull = p.culture_convergence * (firms.culture[other] - firms.culture[side])
+        np.add.at(firms.culture, side.ravel(), pull.reshape(-1, firms.culture.shape[1]))
+
+        # Each side observes the other: competence from the quality seen,
+        # integrity from kept promises, benevolence from the division.
+        self.observe(ids, traits, kept, grabs, rng)
+
+        self.counts["kept"] += int(kept.sum())
+        self.counts["broken"] += int((~kept).sum())
+        self.counts["grabbed"] += int(grabs.sum())
+        self.counts["fair"] += int((~grabs).sum())
+        self.counts["value"] += float(value.sum())
+
+        due = ids[t.due[ids] <= now]
+        t.move(due, Phase.EVALUATION, now)
+
+    def observe(self, ids: np.ndarray, traits: np.ndarray, kept: np.ndarray, grabs: np.ndarray, rng: np.random.Generator) -> None:
+        """Update both sides' trust evidence from one month of the relationship."""
+        t, tp = self.table, self.model.scenario.trust
+        m = len(ids)
+        seen = np.clip(traits[:, ::-1, COMPETENCE] + rng.normal(0.0, tp.observation_noise, (m, 2)), 0.0, 1.0)
+        partner_kept, partner_fair = kept[:, ::-1], ~grabs[:, ::-1]
+        nu = tp.negativity_weight
+        pos = np.stack([seen, partner_kept.astype(float), partner_fair.astype(float)], axis=2)
+        neg = np.stack([1.0 - seen, nu * ~partner_kept, nu * ~partner_fair], axis=2)
+        rows = np.stack([t.row_ab[ids], t.row_ba[ids]], axis=1)
+        subjects = np.stack([t.b[ids], t.a[ids]], axis=1)
+        self.model.ledger.observe(rows.ravel(), subjects.ravel(), pos.reshape(-1, 3), neg.reshape(-1, 3))
+
+    # ------------------------------------------------------------------
+    # 5. evaluation
+    # ------------------------------------------------------------------
+
+    def evaluate(self, now: int) -> None:
+        """Each side weighs the cooperation; one exit ends it, else it continues with lessons learned."""
+        t, firms, p, ledger = self.table, self.model.firms, self.params, self.model.ledger
+        ids = t.in_phase(Phase.EVALUATION, before=now)
+        if not len(ids):
+            return
+        a, b = t.a[ids], t.b[ids]
+        side = np.stack([a, b], axis=1)
+        other = side[:, ::-1]
+        rows = np.stack([t.row_ab[ids], t.row_ba[ids]], axis=1)
+        trust = ledger.trust_at(side.ravel(), other.ravel(), rows.ravel()).reshape(-1, 2)
+        months = np.maximum(t.months[ids], 1)[:, None]
+        realised = t.realised[ids] / months
+        expected = t.expected[ids]
+        needs = self.needs_now()
+        fit = self.coverage(needs[side], firms.caps[side], firms.caps[other])
+        culture_fit = 1.0 - np.abs(firms.culture[a] - firms.culture[b]).mean(axis=1)
+
+        # Reasons per side, checked in the order of the guide's evaluation:
+        # reliability first, then the cost/benefit account, then culture.
+        low_trust = trust < p.exit_trust
+        short = (realised < p.exit_value_ratio * np.maximum(expected, 0.0)) | (realised < 0)
+        # Shared-service contracts pay off in overheads carried, not in joint
+        # value: they are judged on trust and culture only.
+        short &= ~t.service[ids][:, None]
+        misfit = np.repeat((culture_fit < p.exit_culture_fit)[:, None], 2, axis=1)
+        reason = np.full((len(ids), 2), Reason.NONE, dtype=np.int8)
+        reason[misfit] = Reason.CULTURE
+        reason[short & (fit < 0.01)] = Reason.GOAL_REACHED
+        reason[short & (fit >= 0.01)] = Reason.LOW_VALUE
+        reason[low_trust] = Reason.LOW_TRUST
+        exits = reason != Reason.NONE
+
+        self.counts["evaluated"] += len(ids)
+        t.evaluations[ids] += 1
+        for pos, cid in enumerate(ids):
+            for s in (0, 1):
+                listeners = self.partners_of(int(side[pos, s]), exclude=int(other[pos, s]))
+                if listeners:
+                    ledger.gossip(int(side[pos, s]), int(other[pos, s]), listeners)
+
+        leaving = exits.any(axis=1)
+        first = np.where(exits[:, 0], 0, 1)
+        for r in np.unique(reason[leaving, first[leaving]]):
+            sel = leaving & (reason[np.arange(len(ids)), first] == r)
+            self.end(ids[sel], Reason(int(r)), now, by=side[sel, first[sel]])
+
+        stay = ids[~leaving]
+        if len(stay):
+            # Lessons into the agreement: terms follow the trust now held.
+            mean_trust = trust[~leaving].mean(axis=1)
+            for cid, mt in zip(stay, mean_trust, strict=True):
+                t.transparency[cid], t.contract[cid] = self.agreement_terms(int(t.a[cid]), int(t.b[cid]), float(mt))
+            t.expected[stay] = 0.5 * (t.expected[stay] + realised[~leaving])
+            t.realised[stay] = 0.0
+            t.months[stay] = 0
+            t.continues[stay] += 1
+            t.due[stay] = now + p.evaluation_period
+            t.move(stay, Phase.RELATIONSHIP, now)
+            self.counts["continued"] += len(stay)
+
+    def partners_of(self, firm: int, exclude: int = -1) -> list[int]:
+        """Current partners of ``firm`` in live cooperations."""
+        graph = self.model.graph
+        if firm not in graph:
+            return []
+        return [int(n) for n in graph.neighbors(firm) if n != exclude]
+
+    # ------------------------------------------------------------------
+    # contracts given by the scenario
+    # ------------------------------------------------------------------
+
+    def contract_services(self, service_firms: np.ndarray, producers: np.ndarray, now: int) -> None:
+        """Open shared-service contracts between each service firm and each producer, in the relationship phase."""
+        t = self.table
+        for s in service_firms:
+            for prod in producers:
+                firms = self.model.firms
+                if firms.load[s] >= firms.capacity[s]:
+                    continue
+                cid = int(t.open(np.array([prod]), now)[0])
+                t.move(np.array([cid]), Phase.PARTNER_SEARCH, now)
+                self.agree(cid, int(s), now, service=True)
+                t.move(np.array([cid]), Phase.RELATIONSHIP, now)
+                t.due[cid] = now + self.params.evaluation_period
+                self.counts["started"] += 1

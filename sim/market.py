@@ -1,0 +1,202 @@
+r"""The market: niches with shared demand, costs, overheads, exit and entry.
+
+Each niche :math:`n` has a monthly demand :math:`D_n`, set at step 0 to the
+revenue per employee times the employees of the firms in it. Producers in a
+niche divide it by attractiveness :math:`a_f = s_f (\tfrac12 + \pi_f)(1 + g \rho_f)`
+(size, productivity :math:`\pi_f`, focus gain :math:`g` times the share
+:math:`\rho_f` of overhead carried by shared services), and better products
+sell more: the niche's sales are :math:`D_n` times the size-weighted mean of
+:math:`\tfrac12 + \pi_f` over the reference level 1. A competitor that grows,
+learns or enters takes share from the others.
+
+Costs per month: operating cost per employee; overhead (a fixed part and a
+part per employee) of which shared services can carry a share for a fee;
+cooperation costs (search, set-up, coordination, contract monitoring) booked
+by the Kreislauf. A firm whose capital stays negative for
+``insolvency_patience`` months leaves, and its cooperations end.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.cooperation import Phase, Reason
+from sim.firms import PRODUCER
+
+if TYPE_CHECKING:
+    from sim.model import CooperationModel
+
+__all__ = ["Market"]
+
+
+class Market:
+    """Niche demand and the monthly accounts of every firm.
+
+    Parameters
+    ----------
+    model : CooperationModel
+        Gives the firms, the scenario and the cooperations.
+    niche_names : list of str
+        Names of all niches; firms' ``niche`` column indexes this list.
+    """
+
+    def __init__(self, model: CooperationModel, niche_names: list[str]) -> None:
+        self.model = model
+        self.params = model.scenario.market
+        self.niche_names = list(niche_names)
+        self.demand = np.zeros(len(niche_names))
+        self.exits_this_step = 0
+        self.entries_this_step = 0
+
+    def niche_index(self, name: str) -> int:
+        """Index of a niche, created with zero demand if new."""
+        try:
+            return self.niche_names.index(name)
+        except ValueError:
+            self.niche_names.append(name)
+            self.demand = np.append(self.demand, 0.0)
+            return len(self.niche_names) - 1
+
+    def set_demand_from_firms(self) -> None:
+        """Demand of each niche: at step 0 every producer sells its revenue per employee.
+
+        The niche's demand is scaled by the size-weighted product level of its
+        firms at step 0, so later gains in productivity (digital maturity
+        among them) raise sales above that starting point.
+        """
+        firms = self.model.firms
+        self.demand = np.zeros(len(self.niche_names))
+        level = self._supply_level()
+        np.add.at(self.demand, firms.niche[: firms.n], self._producer_size() * self.params.revenue_per_employee)
+        self.demand = np.divide(self.demand, level, out=np.zeros_like(self.demand), where=level > 0)
+
+    def add_niche_demand(self, idx: np.ndarray) -> None:
+        """Entrants founding a niche bring its demand, as at step 0; existing niches do not grow."""
+        firms = self.model.firms
+        if self.demand.shape[0] < len(self.niche_names):
+            self.demand = np.pad(self.demand, (0, len(self.niche_names) - self.demand.shape[0]))
+        level = self._supply_level()
+        for k in np.unique(firms.niche[idx]):
+            if self.demand[k] == 0 and level[k] > 0:
+                mine = idx[firms.niche[idx] == k]
+                self.demand[k] = self.params.revenue_per_employee * firms.size[mine].sum() / level[k]
+
+    def _producer_size(self) -> np.ndarray:
+        firms = self.model.firms
+        n = firms.n
+        return np.where(firms.alive[:n] & (firms.role[:n] == PRODUCER), firms.size[:n], 0.0)
+
+    def _supply_level(self) -> np.ndarray:
+        """Size-weighted mean product level (1/2 + productivity) per niche."""
+        firms = self.model.firms
+        size = self._producer_size()
+        k = len(self.niche_names)
+        level = 0.5 + firms.productivity(self.params.digital_productivity)
+        total = np.bincount(firms.niche[: firms.n], weights=size, minlength=k)
+        weighted = np.bincount(firms.niche[: firms.n], weights=size * level, minlength=k)
+        return np.divide(weighted, total, out=np.zeros(k), where=total > 0)
+
+    def overhead(self, idx: np.ndarray) -> np.ndarray:
+        """Monthly overhead a firm would carry alone, k EUR."""
+        size = self.model.firms.size[idx]
+        return self.params.overhead_fixed + self.params.overhead_per_employee * size
+
+    def relief(self) -> np.ndarray:
+        """Share of each firm's overhead carried by the service firms it has live contracts with."""
+        firms, t = self.model.firms, self.model.kreislauf.table
+        relief = np.zeros(firms.n)
+        group = self.model.scenario.group
+        if group is None or not self.model.shared_services:
+            return relief
+        live = t.live()
+        live = live[t.service[live] & (t.phase[live] != Phase.STRUCTURE)]
+        if len(live):
+            a, b = t.a[live], t.b[live]
+            producer = np.where(firms.role[a] == PRODUCER, a, b)
+            server = np.where(firms.role[a] == PRODUCER, b, a)
+            np.add.at(relief, producer, firms.service_share[server])
+        return np.minimum(relief, 1.0) * group.overhead_relief
+
+    def trade(self, now: int) -> None:
+        """One month of sales and costs for every firm; capital is updated."""
+        firms, p = self.model.firms, self.params
+        n = firms.n
+        alive = firms.alive[:n]
+        producer = alive & (firms.role[:n] == PRODUCER)
+        relief = self.relief()
+        group = self.model.scenario.group
+        focus = 1.0 + (group.focus_gain * relief / group.overhead_relief if group is not None and group.overhead_relief > 0 else 0.0)
+        level = 0.5 + firms.productivity(p.digital_productivity)
+        attract = np.where(producer, firms.size[:n] * level * focus, 0.0)
+        k = len(self.niche_names)
+        niche = firms.niche[:n]
+        total_attract = np.bincount(niche, weights=attract, minlength=k)
+        quality = self._supply_level()
+        growth = (1.0 + p.demand_growth) ** (now / 12.0)
+        sales = self.demand * growth * quality
+        revenue = np.where(producer, sales[niche] * np.divide(attract, total_attract[niche], out=np.zeros(n), where=total_attract[niche] > 0), 0.0)
+
+        # Service firms' own administration is their business: no overhead of their own.
+        overhead = np.where(producer, self.overhead(np.arange(n)), 0.0)
+        carried = overhead * relief
+        fees = carried * group.service_fee if group is not None else np.zeros(n)
+        fee_income, service_cost = self.service_accounts(carried)
+        income = revenue + fee_income
+        operating = np.where(producer, firms.size[:n] * p.cost_per_employee, 0.0)
+        paid_overhead = overhead - carried
+        profit = income + firms.coop_value[:n] - operating - paid_overhead - fees - service_cost - firms.coop_cost[:n]
+        profit = np.where(alive, profit, 0.0)
+        firms.revenue[:n] = np.where(alive, income, 0.0)
+        firms.overhead_paid[:n] = paid_overhead + fees
+        firms.relief[:n] = relief
+        firms.profit[:n] = profit
+        firms.capital[:n] += profit
+        firms.negative_months[:n] = np.where(alive & (firms.capital[:n] < 0), firms.negative_months[:n] + 1, 0)
+
+    def service_accounts(self, carried: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Fee income and cost of the work for each service firm, split by its contracts.
+
+        A producer's carried overhead is divided among its live service
+        contracts in proportion to the service firms' shares.
+        """
+        firms, t = self.model.firms, self.model.kreislauf.table
+        n = firms.n
+        income, cost = np.zeros(n), np.zeros(n)
+        group = self.model.scenario.group
+        live = t.live()
+        live = live[t.service[live] & (t.phase[live] != Phase.STRUCTURE)]
+        if group is None or not len(live) or not carried.any():
+            return income, cost
+        a, b = t.a[live], t.b[live]
+        producer = np.where(firms.role[a] == PRODUCER, a, b)
+        server = np.where(firms.role[a] == PRODUCER, b, a)
+        shares = firms.service_share[server]
+        total = np.bincount(producer, weights=shares, minlength=n)
+        portion = carried[producer] * shares / np.where(total[producer] > 0, total[producer], 1.0)
+        np.add.at(income, server, group.service_fee * portion)
+        np.add.at(cost, server, group.service_cost * portion)
+        return income, cost
+
+    def insolvencies(self, now: int) -> np.ndarray:
+        """Firms whose capital has stayed negative too long leave; return their indices."""
+        firms = self.model.firms
+        n = firms.n
+        gone = np.flatnonzero(firms.alive[:n] & (firms.negative_months[:n] >= self.params.insolvency_patience))
+        self.model.remove_firms(gone, now, Reason.PARTNER_LEFT)
+        self.exits_this_step = len(gone)
+        return gone
+
+    def entry(self, now: int) -> None:
+        """New firms enter the open market (Poisson arrivals from the entry population)."""
+        p = self.params
+        self.entries_this_step = 0
+        if p.entry_rate <= 0:
+            return
+        count = int(self.model.streams["entry"].poisson(p.entry_rate))
+        if count:
+            pops = self.model.scenario.populations
+            pop = next((q for q in pops if q.name == p.entry_population), pops[0])
+            self.model.add_population(pop, count, now)
+            self.entries_this_step = count

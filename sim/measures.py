@@ -1,0 +1,224 @@
+"""What the model measures each month, for the whole world and for focal firms.
+
+:data:`MEASURES` names every per-step model measure with its meaning; the
+model's Mesa ``DataCollector`` reports exactly these, in this order. Focal
+firms (by default the six B.I.G. producers, wherever a scenario contains
+them) are followed one by one in the DataCollector table ``focal_firms``.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from sim.cooperation import Phase, Reason
+from sim.firms import DIGITAL, PRODUCER
+from sim.network import network_measures
+
+if TYPE_CHECKING:
+    from sim.model import CooperationModel
+
+__all__ = ["FOCAL_COLUMNS", "MEASURES", "Measures", "gini"]
+
+_EXIT_MEASURES = {f"exit_{r.name.lower()}": f"Cooperations ended this month: {r.label}" for r in Reason if r is not Reason.NONE}
+
+#: Every per-step measure and its meaning (units: months, k EUR).
+MEASURES: dict[str, str] = {
+    "firms": "Firms in the market",
+    "producers": "Producing firms in the market",
+    "entries": "Firms that entered this month",
+    "exits": "Firms that left the market this month (insolvency or event)",
+    **{f"phase_{p.name.lower()}": f"Cooperations in {p.label}" for p in Phase if p is not Phase.ENDED},
+    "opened": "Needs assessments opened this month",
+    "searches": "Partner searches begun this month",
+    "formed": "Agreements made this month (search succeeded)",
+    "started": "Relationships begun this month",
+    "evaluated": "Evaluations this month",
+    "continued": "Evaluations that continued the cooperation",
+    "exited": "Cooperations exited after evaluation this month",
+    "no_partner": "Cooperations ended this month without a partner",
+    "dissolved": "Cooperations ended this month by a partner leaving or services removed",
+    **_EXIT_MEASURES,
+    "partner_fit": "Mean share of the searcher's need covered by the partners chosen this month (NaN if none)",
+    "mean_trust": "Mean trust between partners of live cooperations, both directions (NaN if none)",
+    "trust_sd": "Standard deviation of that trust",
+    "trust_p10": "10th percentile of that trust",
+    "trust_p90": "90th percentile of that trust",
+    "group_trust": "Mean trust among group members, all ordered pairs (NaN without a group)",
+    "defection_rate": "Share of relationship months in which a side broke the agreement",
+    "grab_rate": "Share of relationship months in which a side grabbed more than its fair share",
+    "density": "Network density",
+    "clustering": "Mean local clustering coefficient",
+    "components": "Connected components (isolated firms count)",
+    "largest_component_share": "Share of firms in the largest component",
+    "mean_degree": "Mean partners per firm",
+    "degree_sd": "Standard deviation of partners per firm",
+    "max_degree": "Most partners of any firm",
+    "value_created": "Joint value created by cooperations this month, k EUR",
+    "revenue_total": "Revenue of all firms this month, k EUR",
+    "profit_total": "Profit of all firms this month, k EUR",
+    "producer_profit": "Mean profit of a producer this month, k EUR",
+    "producer_overhead": "Mean overhead a producer paid this month (own plus fees), k EUR",
+    "capital_mean": "Mean capital, k EUR",
+    "capital_gini": "Gini coefficient of capital (negative capital counted as 0)",
+    "digital_maturity": "Mean digital capability of producers",
+    "digital_maturity_small": "Mean digital capability of small producers (NaN if none)",
+    "culture_spread": "Mean standard deviation of the culture dimensions across firms",
+}
+
+#: Columns of the ``focal_firms`` table.
+FOCAL_COLUMNS = ["step", "firm", "alive", "capital", "revenue", "profit", "value_received", "overhead_paid", "digital_maturity", "cooperations", "trust_received"]
+
+#: Columns of the ``cooperations`` table.
+COOPERATION_COLUMNS = [
+    "id", "initiator", "partner", "initiator_id", "partner_id", "started", "ended",
+    *[f"months_{p.name.lower()}" for p in Phase if p is not Phase.ENDED],
+    "value", "value_initiator", "value_partner", "outcome", "reason", "exited_by",
+    "evaluations", "continues", "familiar", "screened", "fit_initiator", "fit_partner",
+    "transparency", "contract", "service", "competitor", "kept", "broken", "grabbed",
+]  # fmt: skip
+
+
+def gini(values: np.ndarray) -> float:
+    """Gini coefficient of non-negative values (0: equal, towards 1: concentrated).
+
+    Examples
+    --------
+    >>> gini(np.array([1.0, 1.0, 1.0]))
+    0.0
+    >>> round(gini(np.array([0.0, 0.0, 3.0])), 4)
+    0.6667
+    """
+    x = np.sort(np.asarray(values, dtype=float))
+    n = len(x)
+    if n == 0 or x.sum() <= 0:
+        return 0.0
+    ranks = np.arange(1, n + 1)
+    return float((2 * ranks - n - 1) @ x / (n * x.sum()))
+
+
+class Measures:
+    """Computes the month's measures once; the DataCollector's reporters read them.
+
+    Parameters
+    ----------
+    model : CooperationModel
+        The model to measure.
+    """
+
+    def __init__(self, model: CooperationModel) -> None:
+        self.model = model
+        self.current: dict[str, float] = dict.fromkeys(MEASURES, float("nan"))
+        self.focal: list[int] = []
+        for name in model.scenario.measures.focal_firms:
+            try:
+                self.focal.append(model.firms.index_of(name))
+            except KeyError:
+                continue  # not in this scenario
+
+    def reporters(self) -> dict[str, Any]:
+        """Model reporters for Mesa's DataCollector, one per measure."""
+        return {name: partial(_read, name) for name in MEASURES}
+
+    def update(self) -> None:
+        """Compute all measures for the month just ended."""
+        model = self.model
+        firms, t, counts = model.firms, model.kreislauf.table, model.kreislauf.counts
+        n = firms.n
+        alive = firms.alive[:n]
+        producer = alive & (firms.role[:n] == PRODUCER)
+        cur = self.current
+        cur["firms"] = int(alive.sum())
+        cur["producers"] = int(producer.sum())
+        cur["entries"] = model.market.entries_this_step
+        cur["exits"] = model.firms_left_this_step
+        phases = np.bincount(t.phase[: t.n], minlength=len(Phase))
+        for p in Phase:
+            if p is not Phase.ENDED:
+                cur[f"phase_{p.name.lower()}"] = int(phases[p])
+        for key in ("opened", "searches", "formed", "started", "evaluated", "continued", "exited", "no_partner", "dissolved", *_EXIT_MEASURES):
+            cur[key] = counts[key]
+        cur["partner_fit"] = counts["fit_sum"] / counts["formed"] if counts["formed"] else float("nan")
+
+        live = t.live()
+        if len(live):
+            rows = np.concatenate([t.row_ab[live], t.row_ba[live]])
+            trust = model.ledger.trust_at(np.concatenate([t.a[live], t.b[live]]), np.concatenate([t.b[live], t.a[live]]), rows)
+            cur["mean_trust"] = float(trust.mean())
+            cur["trust_sd"] = float(trust.std())
+            cur["trust_p10"], cur["trust_p90"] = (float(v) for v in np.percentile(trust, [10, 90]))
+        else:
+            cur["mean_trust"] = cur["trust_sd"] = cur["trust_p10"] = cur["trust_p90"] = float("nan")
+        cur["group_trust"] = self.group_trust()
+        months = counts["kept"] + counts["broken"]
+        cur["defection_rate"] = counts["broken"] / months if months else float("nan")
+        cur["grab_rate"] = counts["grabbed"] / months if months else float("nan")
+
+        if model.steps % model.scenario.measures.network_interval == 0:
+            cur.update(network_measures(firms.alive_idx, t.a[live], t.b[live]))
+        else:
+            for key in ("density", "clustering", "components", "largest_component_share", "mean_degree", "degree_sd", "max_degree"):
+                cur[key] = float("nan")
+
+        cur["value_created"] = counts["value"]
+        cur["revenue_total"] = float(firms.revenue[:n][alive].sum())
+        cur["profit_total"] = float(firms.profit[:n][alive].sum())
+        cur["producer_profit"] = float(firms.profit[:n][producer].mean()) if producer.any() else float("nan")
+        cur["producer_overhead"] = float(firms.overhead_paid[:n][producer].mean()) if producer.any() else float("nan")
+        capital = firms.capital[:n][alive]
+        cur["capital_mean"] = float(capital.mean()) if len(capital) else float("nan")
+        cur["capital_gini"] = gini(np.maximum(capital, 0.0))
+        digital = firms.caps[:n, DIGITAL]
+        cur["digital_maturity"] = float(digital[producer].mean()) if producer.any() else float("nan")
+        small = producer & (firms.size[:n] < model.scenario.measures.small_firm_size)
+        cur["digital_maturity_small"] = float(digital[small].mean()) if small.any() else float("nan")
+        cur["culture_spread"] = float(firms.culture[:n][alive].std(axis=0).mean()) if alive.sum() > 1 else 0.0
+
+    def group_trust(self, limit: int = 200) -> float:
+        """Mean trust among alive group members (the first ``limit`` members by index)."""
+        firms = self.model.firms
+        members = np.flatnonzero(firms.alive[: firms.n] & firms.member[: firms.n])[:limit]
+        if len(members) < 2:
+            return float("nan")
+        owners, subjects = np.meshgrid(members, members, indexing="ij")
+        off = owners != subjects
+        return float(self.model.ledger.trust(owners[off], subjects[off]).mean())
+
+    def focal_rows(self) -> list[dict[str, Any]]:
+        """One row per focal firm for the ``focal_firms`` table."""
+        model = self.model
+        firms, t = model.firms, model.kreislauf.table
+        if not self.focal:
+            return []
+        live = t.live()
+        rows = []
+        for i in self.focal:
+            mine = live[(t.a[live] == i) | (t.b[live] == i)]
+            if len(mine):
+                others = np.where(t.a[mine] == i, t.b[mine], t.a[mine])
+                evidence = np.where(t.a[mine] == i, t.row_ba[mine], t.row_ab[mine])
+                received = float(model.ledger.trust_at(others, np.full(len(mine), i), evidence).mean())
+            else:
+                received = float("nan")
+            rows.append(
+                {
+                    "step": int(model.steps),
+                    "firm": firms.names[i],
+                    "alive": bool(firms.alive[i]),
+                    "capital": float(firms.capital[i]),
+                    "revenue": float(firms.revenue[i]),
+                    "profit": float(firms.profit[i]),
+                    "value_received": float(firms.coop_value[i]),
+                    "overhead_paid": float(firms.overhead_paid[i]),
+                    "digital_maturity": float(firms.caps[i, DIGITAL]),
+                    "cooperations": len(mine),
+                    "trust_received": received,
+                }
+            )
+        return rows
+
+
+def _read(name: str, model: CooperationModel) -> float:
+    return model.measures.current[name]

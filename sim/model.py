@@ -1,0 +1,431 @@
+"""The cooperation model: firms, the cycle of trust, the market, month by month.
+
+:class:`CooperationModel` is a Mesa model. It builds the world a scenario
+describes and advances it one month per :meth:`~CooperationModel.step`, whose
+body reads like the cycle of trust followed by the market's month.
+
+Examples
+--------
+>>> from sim import CooperationModel
+>>> model = CooperationModel("classroom", seed=3)
+>>> for _ in range(12):
+...     model.step()
+>>> df = model.datacollector.get_model_vars_dataframe()
+>>> len(df)  # step 0 and twelve months
+13
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import mesa
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from sim.cooperation import LIVE_PHASES, OUTCOME_OF, Outcome, Phase, Reason
+from sim.events import Schedule
+from sim.firms import PRODUCER, SERVICE, Firm, FirmTable
+from sim.kreislauf import Kreislauf
+from sim.market import Market
+from sim.measures import COOPERATION_COLUMNS, FOCAL_COLUMNS, Measures
+from sim.scenario import DEFAULT_NEEDS, DOMAINS, TRAITS, NamedFirm, Population, Scenario, ScenarioError, load_scenario
+from sim.streams import RandomStreams
+from sim.traits import draw_capabilities, draw_culture, draw_sizes, draw_traits
+from sim.trust import TrustLedger
+
+__all__ = ["CooperationModel"]
+
+
+class CooperationModel(mesa.Model):
+    """Firms that build trust and cooperate through the five phases of the Kreislauf.
+
+    Parameters
+    ----------
+    scenario : str, Path, Scenario or mapping
+        A built-in scenario name (``"big"``, ``"open_market"``...), a TOML
+        path, or a loaded :class:`~sim.scenario.Scenario`.
+    seed : int, optional
+        Seed of every random draw; the scenario's ``seed`` if not given.
+    record_events : bool
+        Keep a plain-language journal of what happens in the cycle (for the
+        live app); scheduled events are always journaled.
+    **overrides
+        Scenario parameters to replace, by key path with ``__`` between
+        levels: ``steps=24``, ``kreislauf__familiarity_bias=0.8``.
+
+    Raises
+    ------
+    ScenarioError
+        If the scenario or an override is not valid.
+
+    Notes
+    -----
+    Every random draw comes from named streams derived from ``seed``
+    (:class:`~sim.streams.RandomStreams`); Mesa's own ``model.rng`` and
+    ``model.random`` are seeded with it too. The same scenario and seed give
+    identical results.
+    """
+
+    def __init__(
+        self,
+        scenario: str | Path | Scenario | dict[str, Any] = "big",
+        seed: int | None = None,
+        record_events: bool = False,
+        **overrides: Any,
+    ) -> None:
+        loaded = load_scenario(scenario)
+        if overrides:
+            loaded = loaded.with_overrides({key.replace("__", "."): value for key, value in overrides.items()})
+        seed = loaded.seed if seed is None else seed
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+            raise ScenarioError("argument", "seed", seed, "must be a non-negative integer")
+        super().__init__(seed=int(seed))
+        self.scenario = loaded
+        self.seed = int(seed)
+        self.streams = RandomStreams(self.seed)
+        self.record_events = record_events
+        self.journal: list[tuple[int, str, str]] = []
+        self.shared_services = loaded.group is not None and loaded.group.shared_services
+        self.region_diagonal = loaded.market.region_km * np.sqrt(2.0)
+        self.firms_left_this_step = 0
+
+        self.firms = FirmTable(loaded.measures.culture_dims, capacity=max(16, 2 * loaded.initial_firm_count))
+        self.graph = nx.Graph()
+        self.market = Market(self, [])
+        sharing = loaded.group.information_sharing if loaded.group is not None else 0.0
+        self.ledger = TrustLedger(loaded.trust, self.firms, sharing)
+        self.kreislauf = Kreislauf(self)
+        self.schedule = Schedule(loaded)
+        self._population_counter: dict[str, int] = {}
+
+        for spec in loaded.firms:
+            self.add_named_firm(spec, 0)
+        for pop in loaded.populations:
+            self.add_population(pop, pop.count, 0)
+        self.market.set_demand_from_firms()
+        self._acquaint_at_random(loaded.trust.acquaintances)
+        self._form_group()
+
+        self.measures = Measures(self)
+        self.datacollector = mesa.DataCollector(
+            model_reporters=self.measures.reporters(),
+            tables={"cooperations": COOPERATION_COLUMNS, "focal_firms": FOCAL_COLUMNS},
+        )
+        self._collect()
+        self.running = True
+
+    # ------------------------------------------------------------------
+    # the month
+    # ------------------------------------------------------------------
+
+    def step(self) -> None:
+        """Advance one month: events, the five phases of the cycle, then the market."""
+        now = self.steps
+        self._begin_month()
+        self.schedule.apply(self, now)
+        self.kreislauf.assess_needs(now)  # 1. needs assessment
+        self.kreislauf.search_partners(now)  # 2. partner search
+        self.kreislauf.build_structures(now)  # 3. structure
+        self.kreislauf.run_relationships(now)  # 4. relationship
+        self.kreislauf.evaluate(now)  # 5. evaluation: continue or exit
+        self.market.trade(now)
+        self.market.insolvencies(now)
+        self.market.entry(now)
+        self.ledger.forget()
+        self._collect()
+        if now >= self.scenario.steps:
+            self.running = False
+
+    def _begin_month(self) -> None:
+        self.kreislauf.reset_counts()
+        n = self.firms.n
+        self.firms.coop_value[:n] = 0.0
+        self.firms.coop_cost[:n] = 0.0
+        self.firms_left_this_step = 0
+
+    def _collect(self) -> None:
+        self.measures.update()
+        self.datacollector.collect(self)
+        for row in self.measures.focal_rows():
+            self.datacollector.add_table_row("focal_firms", row)
+
+    # ------------------------------------------------------------------
+    # firms entering and leaving
+    # ------------------------------------------------------------------
+
+    @property
+    def firm_count(self) -> int:
+        """Firms in the market now."""
+        return int(self.firms.alive[: self.firms.n].sum())
+
+    def _capacity_for(self, size: np.ndarray) -> np.ndarray:
+        p = self.scenario.kreislauf
+        return np.maximum(1, np.round(p.capacity_base + p.capacity_per_decade * np.log10(size))).astype(np.int64)
+
+    def _register(self, idx: np.ndarray) -> None:
+        for i in idx:
+            self.firms.agents.append(Firm(self, int(i)))
+            self.graph.add_node(int(i))
+
+    def add_named_firm(self, spec: NamedFirm, now: int) -> int:
+        """Add one firm given by name; return its index."""
+        group = self.scenario.group
+        dims = self.scenario.measures.culture_dims
+        rng = self.streams["population"]
+        if spec.culture is not None:
+            culture = np.asarray(spec.culture)
+        elif spec.group and group is not None:
+            culture = draw_culture(group.culture or [0.5] * dims, group.culture_spread, 1, dims, rng)[0]
+        else:
+            culture = draw_culture(None, 0.0, 1, dims, rng)[0]
+        on_campus = spec.location == "campus"  # members move onto the group's campus in _acquaint
+        location = self._locate(np.array([on_campus]), rng)[0] if not isinstance(spec.location, list) else np.asarray(spec.location)
+        needs = spec.needs or DEFAULT_NEEDS[spec.role]
+        size = np.array([spec.size])
+        idx = self.firms.add(
+            1,
+            traits=[getattr(spec, t) for t in TRAITS],
+            caps=[spec.capabilities[d] for d in DOMAINS],
+            needs=[needs.get(d, 0.0) for d in DOMAINS],
+            location=location,
+            culture=culture,
+            role=SERVICE if spec.role == "service" else PRODUCER,
+            niche=self.market.niche_index(spec.niche),
+            member=spec.group,
+            on_campus=on_campus,
+            size=spec.size,
+            capital=self._starting_capital(size)[0],
+            capacity=spec.capacity or int(self._capacity_for(size)[0]),
+            service_share=spec.service_share,
+            entered=now,
+        )
+        self.firms.names.append(spec.name)
+        self._register(idx)
+        if now > 0:
+            self._welcome(idx)
+        return int(idx[0])
+
+    def add_population(self, pop: Population, count: int, now: int) -> np.ndarray:
+        """Add ``count`` firms drawn from a population; return their indices."""
+        if count <= 0:
+            return np.empty(0, dtype=np.int64)
+        rng = self.streams["population" if now == 0 else "entry"]
+        group = self.scenario.group
+        member = pop.group and group is not None
+        floors = {"integrity": group.min_integrity, "competence": group.min_competence} if member and group is not None else None
+        traits = draw_traits(pop, count, rng, floors)
+        caps = draw_capabilities(pop, count, rng)
+        sizes = draw_sizes(pop.size, count, rng)
+        dims = self.scenario.measures.culture_dims
+        if member and group is not None and pop.culture is None:
+            culture = draw_culture(group.culture or [0.5] * dims, group.culture_spread, count, dims, rng)
+        else:
+            culture = draw_culture(pop.culture, pop.culture_spread, count, dims, rng)
+        on_campus = np.full(count, pop.location == "campus")
+        names = pop.niche_names()
+        if member and group is not None and not group.competition and pop.role == "producer":
+            taken = {int(self.firms.niche[i]) for i in range(self.firms.n) if self.firms.member[i] and self.firms.alive[i]}
+            free = [nm for nm in names if nm not in self.market.niche_names or self.market.niche_index(nm) not in taken]
+            if len(free) < count:
+                raise ScenarioError("<scenario>", f"populations.{pop.name}.niches", pop.niches, "group members need distinct free niches; add niches")
+            chosen = [free[k] for k in rng.permutation(len(free))[:count]]
+        else:
+            chosen = [names[k] for k in rng.integers(0, len(names), size=count)]
+        niche = np.array([self.market.niche_index(nm) for nm in chosen], dtype=np.int64)
+        needs = pop.needs or DEFAULT_NEEDS[pop.role]
+        idx = self.firms.add(
+            count,
+            traits=traits,
+            caps=caps,
+            needs=[needs.get(d, 0.0) for d in DOMAINS],
+            location=self._locate(on_campus, rng),
+            culture=culture,
+            role=SERVICE if pop.role == "service" else PRODUCER,
+            niche=niche,
+            member=member,
+            on_campus=on_campus,
+            size=sizes,
+            capital=self._starting_capital(sizes),
+            capacity=pop.capacity if pop.capacity is not None else self._capacity_for(sizes),
+            entered=now,
+        )
+        start = self._population_counter.get(pop.name, 0)
+        self.firms.names.extend(f"{pop.name} {start + k + 1}" for k in range(count))
+        self._population_counter[pop.name] = start + count
+        self._register(idx)
+        if now > 0:
+            self._welcome(idx)
+        return idx
+
+    def _starting_capital(self, size: np.ndarray) -> np.ndarray:
+        m = self.scenario.market
+        return m.initial_capital_months * m.revenue_per_employee * size
+
+    def _locate(self, on_campus: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        region = self.scenario.market.region_km
+        points = rng.uniform(0.0, region, size=(len(on_campus), 2))
+        group = self.scenario.group
+        if group is not None:
+            points[on_campus] = group.campus_location
+        return points
+
+    def _welcome(self, idx: np.ndarray) -> None:
+        """Firms entering later: new niches get demand; new group members the community's acquaintance."""
+        group = self.scenario.group
+        self.market.add_niche_demand(idx)
+        members = idx[self.firms.member[idx]]
+        if group is not None and len(members):
+            self._acquaint(members)
+
+    def remove_firms(self, idx: np.ndarray, now: int, reason: Reason) -> None:
+        """Firms leave the market: their cooperations end, they drop out of the network."""
+        idx = np.asarray(idx, dtype=np.int64)
+        idx = idx[self.firms.alive[idx]]
+        if not len(idx):
+            return
+        self.kreislauf.end_for_firms(idx, reason, now)
+        self.firms.alive[idx] = False
+        self.firms.left[idx] = now
+        for i in idx:
+            agent = self.firms.agents[int(i)]
+            if agent is not None:
+                agent.remove()
+                self.firms.agents[int(i)] = None
+            self.graph.remove_node(int(i))
+            self.note(now, "exit", f"{self.firms.names[int(i)]} leaves the market")
+        self.firms_left_this_step += len(idx)
+
+    # ------------------------------------------------------------------
+    # the group
+    # ------------------------------------------------------------------
+
+    def _form_group(self) -> None:
+        """Members know each other from their shared history; service contracts run from step 0."""
+        group = self.scenario.group
+        if group is None:
+            return
+        firms = self.firms
+        members = np.flatnonzero(firms.member[: firms.n])
+        if group.campus:
+            firms.on_campus[members] = True
+            firms.location[members] = group.campus_location
+        self._acquaint(members)
+        if group.shared_services:
+            services = members[firms.role[members] == SERVICE]
+            producers = members[firms.role[members] == PRODUCER]
+            self.kreislauf.contract_services(services, producers, 0)
+
+    def _acquaint_at_random(self, k: int) -> None:
+        """Each firm starts knowing ``k`` random others (no evidence yet: prior trust only)."""
+        everyone = self.firms.alive_idx
+        if k <= 0 or len(everyone) < 2:
+            return
+        rng = self.streams["acquaintances"]
+        k = min(k, len(everyone) - 1)
+        for i in everyone:
+            others = everyone[everyone != i]
+            for j in rng.choice(others, size=k, replace=False):
+                self.ledger.slot(int(i), int(j))
+
+    def _acquaint(self, members: np.ndarray) -> None:
+        group = self.scenario.group
+        assert group is not None
+        firms = self.firms
+        if group.campus:
+            firms.on_campus[members] = True
+            firms.location[members] = group.campus_location
+        self.ledger.seed_community(members, group.shared_history)
+        everyone = np.flatnonzero(firms.member[: firms.n] & firms.alive[: firms.n])
+        for i in everyone:
+            for j in members:
+                if i != j:
+                    self.ledger.slot(int(i), int(j))
+                    self.ledger.slot(int(j), int(i))
+
+    # ------------------------------------------------------------------
+    # geometry, journal, logs
+    # ------------------------------------------------------------------
+
+    def distance(self, a: int, others: np.ndarray) -> np.ndarray:
+        """Distance in km from firm ``a`` to each of ``others``."""
+        diff = self.firms.location[others] - self.firms.location[a]
+        return np.hypot(diff[:, 0], diff[:, 1])
+
+    def note(self, step: int, kind: str, text: str) -> None:
+        """Add a line to the journal (scheduled events always; others when recording)."""
+        if kind == "event" or self.record_events:
+            self.journal.append((step, kind, text))
+
+    def log_cooperation(self, cid: int) -> None:
+        """Add an ended cooperation to the DataCollector table ``cooperations``."""
+        self.datacollector.add_table_row("cooperations", self.cooperation_row(cid))
+
+    def cooperation_row(self, cid: int) -> dict[str, Any]:
+        """One row of the cooperation log."""
+        t, names = self.kreislauf.table, self.firms.names
+        a, b = int(t.a[cid]), int(t.b[cid])
+        phase = Phase(int(t.phase[cid]))
+        months = t.phase_time[cid].copy()
+        if phase is not Phase.ENDED:
+            months[phase] += self.steps - int(t.since[cid])
+            outcome = Outcome.CONTINUE if t.continues[cid] > 0 else Outcome.ONGOING
+        else:
+            outcome = OUTCOME_OF[Reason(int(t.reason[cid]))]
+        row: dict[str, Any] = {
+            "id": cid,
+            "initiator": names[a],
+            "partner": names[b] if b >= 0 else "",
+            "initiator_id": a,
+            "partner_id": b,
+            "started": int(t.started[cid]),
+            "ended": int(t.ended[cid]),
+            **{f"months_{p.name.lower()}": int(months[p]) for p in Phase if p is not Phase.ENDED},
+            "value": float(t.value[cid]),
+            "value_initiator": float(t.shares[cid, 0]),
+            "value_partner": float(t.shares[cid, 1]),
+            "outcome": str(outcome),
+            "reason": Reason(int(t.reason[cid])).label,
+            "exited_by": names[int(t.exited_by[cid])] if t.exited_by[cid] >= 0 else "",
+            "evaluations": int(t.evaluations[cid]),
+            "continues": int(t.continues[cid]),
+            "familiar": bool(t.familiar[cid]),
+            "screened": int(t.screened[cid]),
+            "fit_initiator": float(t.fit[cid, 0]),
+            "fit_partner": float(t.fit[cid, 1]),
+            "transparency": float(t.transparency[cid]),
+            "contract": float(t.contract[cid]),
+            "service": bool(t.service[cid]),
+            "competitor": bool(t.competitor[cid]),
+            "kept": int(t.kept[cid].sum()),
+            "broken": int(t.broken[cid].sum()),
+            "grabbed": int(t.grabbed[cid].sum()),
+        }
+        return row
+
+    def cooperation_log(self, include_open: bool = True) -> pd.DataFrame:
+        """The cooperation log: ended cooperations, and with ``include_open`` those still running.
+
+        Open cooperations still in needs assessment or partner search are left out
+        (they have no partner yet); live ones have outcome ``continue`` or ``ongoing``.
+        """
+        df = self.datacollector.get_table_dataframe("cooperations")
+        if include_open:
+            t = self.kreislauf.table
+            live = t.live()
+            extra = pd.DataFrame([self.cooperation_row(int(c)) for c in live], columns=COOPERATION_COLUMNS)
+            df = pd.concat([df, extra], ignore_index=True) if len(df) else extra
+        return df.astype({"id": "int64"}).sort_values("id", kind="stable").reset_index(drop=True) if len(df) else df
+
+    def measures_frame(self) -> pd.DataFrame:
+        """Per-step model measures with a ``step`` column (0 is the initial state)."""
+        df = self.datacollector.get_model_vars_dataframe()
+        df.insert(0, "step", np.arange(len(df)))
+        return df
+
+    def live_phases(self) -> dict[str, int]:
+        """Cooperations by phase now."""
+        phases = np.bincount(self.kreislauf.table.phase[: self.kreislauf.table.n], minlength=len(Phase))
+        return {p.label: int(phases[p]) for p in (Phase.NEEDS_ASSESSMENT, Phase.PARTNER_SEARCH, *LIVE_PHASES)}

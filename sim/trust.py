@@ -1,0 +1,199 @@
+r"""Trust: beta-reputation evidence per pillar of the ABI model.
+
+A firm never sees a partner's competence, integrity or benevolence. It holds
+evidence about each firm it knows: per pillar ``p``, a count of positive
+observations :math:`r_p` and of negative ones :math:`s_p` (Jøsang & Ismail
+2002). Its expectation of the pillar starts from its own trust propensity
+:math:`\pi` (Mayer, Davis & Schoorman 1995) weighted as :math:`k`
+pseudo-observations:
+
+.. math::
+
+    E_p = \frac{\pi k + r_p + w R_p}{k + r_p + s_p + w (R_p + S_p)}
+
+where :math:`R_p, S_p` is what the firm's group community has seen of the
+other firm (campus, community meetings, shared data) and :math:`w` the
+group's information sharing (zero outside a group). Overall trust is the
+weighted mean of the three :math:`E_p`, so it always lies in [0, 1].
+
+Observations: competence from the observed quality of the partner's
+contribution (a number in [0, 1] split between :math:`r` and :math:`s`),
+integrity from kept (+1 to :math:`r`) or broken (+ν to :math:`s`) agreements,
+benevolence from fair (+1) or grabbing (+ν) division of value; ν ≥ 1 is the
+negativity weight (Slovic 1993). Every month all evidence is multiplied by the
+forgetting factor λ, so old evidence fades toward the prior. Reputation
+travels: at each evaluation a firm passes a share of its evidence about the
+partner to its other partners (gossip).
+
+Evidence is stored sparsely, one row per ordered pair of firms that know each
+other, because a market of 10,000 firms has 10^8 pairs but only tens of
+thousands of acquaintances.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.firms import PROPENSITY, FirmTable
+from sim.scenario import Trust
+
+__all__ = ["PILLARS", "TrustLedger"]
+
+#: The three pillars, in the column order of the evidence arrays.
+PILLARS: tuple[str, ...] = ("competence", "integrity", "benevolence")
+
+
+class TrustLedger:
+    """Sparse beta evidence of every firm about every firm it knows.
+
+    Parameters
+    ----------
+    params : Trust
+        Scenario trust parameters.
+    firms : FirmTable
+        Gives the owners' propensities and group membership.
+    information_sharing : float
+        Weight of the group community's evidence in members' trust (0 without a group).
+    """
+
+    def __init__(self, params: Trust, firms: FirmTable, information_sharing: float = 0.0) -> None:
+        self.params = params
+        self.firms = firms
+        self.sharing = information_sharing
+        weights = np.array([params.weights[p] for p in PILLARS])
+        self.weights = weights / weights.sum()
+        self.n = 0
+        self.r = np.zeros((256, 3))
+        self.s = np.zeros((256, 3))
+        self.owner = np.zeros(256, dtype=np.int64)
+        self.subject = np.zeros(256, dtype=np.int64)
+        self._slots: dict[tuple[int, int], int] = {}
+        self.contacts: list[dict[int, int]] = []
+        self.community_r = np.zeros((64, 3))
+        self.community_s = np.zeros((64, 3))
+
+    # -- storage -------------------------------------------------------------
+
+    def _grow_firms(self) -> None:
+        n = self.firms.n
+        while len(self.contacts) < n:
+            self.contacts.append({})
+        if self.community_r.shape[0] < n:
+            size = max(2 * self.community_r.shape[0], n)
+            for name in ("community_r", "community_s"):
+                new = np.zeros((size, 3))
+                old = getattr(self, name)
+                new[: old.shape[0]] = old
+                setattr(self, name, new)
+
+    def slot(self, owner: int, subject: int) -> int:
+        """Row of the evidence of ``owner`` about ``subject``, created empty if new."""
+        key = (owner, subject)
+        found = self._slots.get(key)
+        if found is not None:
+            return found
+        if self.n == self.r.shape[0]:
+            for name in ("r", "s", "owner", "subject"):
+                old = getattr(self, name)
+                new = np.zeros((2 * old.shape[0], *old.shape[1:]), dtype=old.dtype)
+                new[: self.n] = old[: self.n]
+                setattr(self, name, new)
+        self._grow_firms()
+        row = self.n
+        self.owner[row], self.subject[row] = owner, subject
+        self.r[row] = self.s[row] = 0.0
+        self._slots[key] = row
+        self.contacts[owner][subject] = row
+        self.n += 1
+        return row
+
+    def known(self, owner: int) -> list[int]:
+        """Firms ``owner`` holds evidence about (its contacts)."""
+        self._grow_firms()
+        return list(self.contacts[owner])
+
+    # -- reading ---------------------------------------------------------------
+
+    def pillars(self, owners: np.ndarray, subjects: np.ndarray) -> np.ndarray:
+        """Expected competence, integrity and benevolence, shape ``(m, 3)``.
+
+        Pairs without evidence get the owner's propensity (plus, for group
+        members, what the community knows).
+        """
+        owners = np.asarray(owners, dtype=np.int64)
+        subjects = np.asarray(subjects, dtype=np.int64)
+        self._grow_firms()
+        rows = np.array([self._slots.get((int(o), int(s)), -1) for o, s in zip(owners, subjects, strict=True)], dtype=np.int64)
+        return self.pillars_at(owners, subjects, rows)
+
+    def pillars_at(self, owners: np.ndarray, subjects: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """As :meth:`pillars`, with the evidence rows already known (-1 for none)."""
+        k = self.params.prior_strength
+        prior = self.firms.traits[owners, PROPENSITY][:, None] * k
+        has = rows >= 0
+        r = np.where(has[:, None], self.r[np.maximum(rows, 0)], 0.0)
+        s = np.where(has[:, None], self.s[np.maximum(rows, 0)], 0.0)
+        if self.sharing > 0:
+            w = np.where(self.firms.member[owners], self.sharing, 0.0)[:, None]
+            r = r + w * self.community_r[subjects]
+            s = s + w * self.community_s[subjects]
+        return (prior + r) / (k + r + s)
+
+    def trust(self, owners: np.ndarray, subjects: np.ndarray) -> np.ndarray:
+        """Overall trust in [0, 1]: the weighted mean of the three pillars."""
+        return self.pillars(owners, subjects) @ self.weights
+
+    def trust_at(self, owners: np.ndarray, subjects: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Overall trust with known evidence rows."""
+        return self.pillars_at(owners, subjects, rows) @ self.weights
+
+    # -- writing ----------------------------------------------------------------
+
+    def observe(self, rows: np.ndarray, subjects: np.ndarray, positive: np.ndarray, negative: np.ndarray) -> None:
+        """Add observations (shape ``(m, 3)`` each) to the given evidence rows.
+
+        Observations by group members also enter the community's evidence
+        about the subject.
+        """
+        np.add.at(self.r, rows, positive)
+        np.add.at(self.s, rows, negative)
+        if self.sharing > 0:
+            self._grow_firms()
+            by_member = self.firms.member[self.owner[rows]]
+            if by_member.any():
+                np.add.at(self.community_r, subjects[by_member], positive[by_member])
+                np.add.at(self.community_s, subjects[by_member], negative[by_member])
+
+    def seed_community(self, subjects: np.ndarray, months: float) -> None:
+        """Give the community ``months`` of shared history with each subject.
+
+        The expected observations of that history are added: a firm of
+        integrity 0.8 yields 0.8 kept and 0.2 broken promises per month, and
+        so on for each pillar.
+        """
+        self._grow_firms()
+        truth = self.firms.traits[subjects][:, :3]
+        self.community_r[subjects] += months * truth
+        self.community_s[subjects] += months * (1 - truth) * self.params.negativity_weight
+
+    def gossip(self, teller: int, subject: int, listeners: list[int]) -> None:
+        """``teller`` passes a share of its evidence about ``subject`` to ``listeners``."""
+        src = self._slots.get((teller, subject))
+        if src is None:
+            return
+        share = self.params.gossip_weight
+        for listener in listeners:
+            if listener == subject:
+                continue
+            row = self.slot(listener, subject)
+            self.r[row] += share * self.r[src]
+            self.s[row] += share * self.s[src]
+
+    def forget(self) -> None:
+        """Fade all evidence by the forgetting factor (one month)."""
+        lam = self.params.forgetting
+        if lam < 1.0:
+            self.r[: self.n] *= lam
+            self.s[: self.n] *= lam
+            self.community_r *= lam
+            self.community_s *= lam
