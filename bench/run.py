@@ -15,7 +15,9 @@ wealth exchange on a random network, see ``bench/reference.py``) with as many
 agents as the workload has firms at the start, alternating ours / reference,
 best of ``--repeats`` (3, or 1 with ``--quick``). Every run happens in its own
 freshly spawned Python process, so runs do not share a heap or warm caches, and
-that process's peak resident set size (``ru_maxrss``) is the run's peak memory.
+that process's peak resident set size is the run's peak memory (``VmHWM`` on
+Linux, ``ru_maxrss`` elsewhere; see :func:`_peak_memory_mb` for why not
+``ru_maxrss`` on Linux).
 Construction and stepping are timed separately with ``time.perf_counter``; the
 ratio compares stepping throughput: (our firm-steps per second) / (reference
 agent-steps per second), where firm-steps add up ``model.firm_count`` after
@@ -43,16 +45,19 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 if importlib.util.find_spec("sim") is None:
     sys.path.insert(0, str(REPO_ROOT))
 
+_PROC_STATUS = Path("/proc/self/status")
 PEAK_MEMORY_MEASURE = (
-    "ru_maxrss (peak resident set size) of a fresh spawned process per run: the whole process, "
-    "interpreter and imports included"
-)
+    "VmHWM (peak resident set size) from /proc/self/status"
+    if _PROC_STATUS.exists()
+    else "ru_maxrss (peak resident set size) from resource.getrusage(RUSAGE_SELF)"
+) + " of a freshly spawned process per run: the whole process, interpreter and imports included"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -95,10 +100,20 @@ QUICK_WORKLOADS = (
 # ---------------------------------------------------------------------------
 
 
-def _peak_rss_mb() -> float:
-    """Peak resident set size of this process so far, in MB (2**20 bytes)."""
+def _peak_memory_mb() -> float:
+    """Peak resident set size of this process so far, in MB (2**20 bytes).
+
+    Linux's ``VmHWM`` where there is one, else ``ru_maxrss``: Linux carries
+    ``ru_maxrss`` over ``exec``, so in a spawned process it is at least the
+    parent's resident size at the time of the spawn, whereas ``VmHWM`` belongs
+    to the new process alone.
+    """
+    if _PROC_STATUS.exists():
+        for line in _PROC_STATUS.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 2**10  # kB
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, KiB on Linux
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10  # bytes on macOS, KiB elsewhere
 
 
 def _timed_run(build: Callable[[], Any], steps: int, alive: Callable[[Any], int]) -> dict[str, float]:
@@ -120,7 +135,7 @@ def _timed_run(build: Callable[[], Any], steps: int, alive: Callable[[Any], int]
         step), ``agent_steps``, ``build_seconds``, ``step_seconds``,
         ``rss_before_build_mb`` (peak RSS after imports) and ``peak_memory_mb``.
     """
-    rss_before = _peak_rss_mb()
+    rss_before = _peak_memory_mb()
     start = time.perf_counter()
     model = build()
     built = time.perf_counter()
@@ -138,7 +153,7 @@ def _timed_run(build: Callable[[], Any], steps: int, alive: Callable[[Any], int]
         "build_seconds": built - start,
         "step_seconds": done - stepping,
         "rss_before_build_mb": rss_before,
-        "peak_memory_mb": _peak_rss_mb(),
+        "peak_memory_mb": _peak_memory_mb(),
     }
 
 
@@ -167,7 +182,7 @@ def _run_reference(n_agents: int, steps: int, seed: int) -> dict[str, float]:
     return _timed_run(lambda: ReferenceModel(n_agents, seed=seed), steps, lambda model: model.num_agents)
 
 
-def _in_fresh_process(func: Callable[..., dict[str, float]], *args: Any) -> dict[str, float]:
+def _in_fresh_process(func: Callable[..., T], *args: Any) -> T:
     """Call ``func(*args)`` in a newly spawned Python process and return its result."""
     with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
         return pool.submit(func, *args).result()
@@ -177,7 +192,10 @@ def _in_fresh_process(func: Callable[..., dict[str, float]], *args: Any) -> dict
 # Driving the runs
 # ---------------------------------------------------------------------------
 
-_RUN_HEADER = f"{'workload':<11} {'run':<10} {'agents':>7} {'steps':>5} {'build s':>8} {'step s':>8} {'agent-steps/s':>14} {'peak MB':>8}"
+_RUN_HEADER = (
+    f"{'workload':<11} {'run':<10} {'agents':>7} {'steps':>5} {'build s':>8} {'step s':>8} "
+    f"{'agent-steps/s':>14} {'peak MB':>8}"
+)
 
 
 def _log_run(workload: Workload, label: str, run: dict[str, float]) -> None:
@@ -305,37 +323,33 @@ def machine_info() -> dict[str, Any]:
     }
 
 
-def _check_model_importable() -> str:
+def _probe_model() -> tuple[str, str]:
     """Import ``sim`` and check that it offers the API the benchmark times.
+
+    Run in a fresh process, so that the runner itself stays small (its
+    resident size would otherwise count in ``ru_maxrss`` of every run it
+    spawns, where ``VmHWM`` is not available).
 
     Returns
     -------
-    str
-        Where ``sim`` was imported from.
-
-    Raises
-    ------
-    SystemExit
-        With a message saying what is missing, if ``sim`` cannot be imported
-        or lacks ``CooperationModel`` or ``load_scenario``.
+    tuple of str
+        Where ``sim`` was imported from (empty if it was not), and what is
+        wrong with it (empty if nothing is).
     """
     try:
         sim = importlib.import_module("sim")
     except ImportError as error:
-        raise SystemExit(
-            f"bench/run.py: cannot import the model package `sim` ({error!r}).\n"
-            f"Run from the repository root ({REPO_ROOT}) with the project's environment, "
-            "e.g. `.venv/bin/python bench/run.py`."
-        ) from error
+        return "", f"cannot import the model package `sim` ({error!r})"
     missing = [name for name in ("CooperationModel", "load_scenario") if not hasattr(sim, name)]
-    if missing:
-        raise SystemExit(f"bench/run.py: `sim` ({sim.__file__}) does not provide {', '.join(missing)} yet.")
-    return str(sim.__file__)
+    problem = f"`sim` ({sim.__file__}) does not provide {' and '.join(missing)} yet" if missing else ""
+    return str(sim.__file__), problem
 
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """Parse the command line."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description="Time kreislauf's CooperationModel against an idiomatic Mesa reference model."
+    )
     parser.add_argument("--quick", action="store_true", help="small sizes and 12 steps, one repeat (under ~30 s)")
     parser.add_argument(
         "--workloads",
@@ -366,7 +380,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         Command-line arguments; ``sys.argv[1:]`` if not given.
     """
     args = _parse_args(argv)
-    sim_path = _check_model_importable()
+    sim_path, problem = _in_fresh_process(_probe_model)
+    if problem:
+        raise SystemExit(
+            f"bench/run.py: {problem}.\nRun it from the repository root ({REPO_ROOT}) with the project's "
+            "environment, e.g. `.venv/bin/python bench/run.py`."
+        )
     workloads = [w for w in (QUICK_WORKLOADS if args.quick else FULL_WORKLOADS) if w.name in args.workloads]
     print(
         f"kreislauf benchmark: quick={args.quick}, repeats={args.repeats}, seed={args.seed}, model from {sim_path}\n"

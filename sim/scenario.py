@@ -619,7 +619,9 @@ def _validate(data: dict[str, Any], source: str) -> Scenario:
 
 def pydantic_error(exc: ValidationError, source: str, schema: type[BaseModel]) -> ScenarioError:
     """Turn the first error of a pydantic ``ValidationError`` into a :class:`ScenarioError`."""
-    err = exc.errors(include_url=False)[0]
+    errors = exc.errors(include_url=False)
+    # A misspelt key usually explains the errors that follow it: report it first.
+    err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = [p for p in err["loc"] if not (isinstance(p, str) and _is_union_tag(p))]
     path = _format_path(loc)
     value = err.get("input", ...)

@@ -1,0 +1,144 @@
+"""The command line: outputs, summaries, and bad input that ends with exit code 2 and one clear line."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def kreislauf(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run the command in this process (fast), as the console script would."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # argparse's usage errors
+            code = int(exc.code or 0)
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
+
+
+def test_the_installed_command_reports_bad_input_without_a_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("name = 'x'\nsteps = -3\n")
+    result = subprocess.run([sys.executable, "-m", "analysis.cli", "run", str(bad)], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.startswith("kreislauf: error: ") and "Traceback" not in result.stderr
+    assert "steps = -3" in result.stderr and "greater than or equal to 1" in result.stderr
+
+
+def write(tmp_path: Path, text: str, name: str = "bad.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def assert_bad(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.strip().splitlines() if line]
+    assert len(lines) == 1 or lines[0].startswith("usage:"), result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr, result.stderr
+
+
+def test_run_writes_outputs_and_a_summary(tmp_path: Path) -> None:
+    result = kreislauf("run", "open_market", "--steps", "36", "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    assert "focal firm" in result.stdout and "flying-parts" in result.stdout
+    measures = pd.read_parquet(tmp_path / "out" / "measures.parquet")
+    assert len(measures) == 37 and measures["step"].tolist() == list(range(37))
+    assert pd.read_csv(tmp_path / "out" / "measures.csv").shape == measures.shape
+    log = pd.read_parquet(tmp_path / "out" / "cooperations.parquet")
+    assert {"months_partner_search", "outcome", "reason", "value"} <= set(log.columns)
+
+
+def test_open_market_log_shows_every_phase_and_both_outcomes(tmp_path: Path) -> None:
+    result = kreislauf("run", "open_market", "--out", str(tmp_path / "out"), "--quiet")
+    assert result.returncode == 0
+    log = pd.read_csv(tmp_path / "out" / "cooperations.csv")
+    for phase in ("needs_assessment", "partner_search", "structure", "relationship", "evaluation"):
+        assert (log[f"months_{phase}"] > 0).any(), phase
+    assert {"continue", "exit"} <= set(log["outcome"])
+    assert log.loc[log["outcome"] == "exit", "reason"].str.len().gt(0).all()
+
+
+def test_scenarios_lists_the_builtins() -> None:
+    result = kreislauf("scenarios")
+    assert result.returncode == 0
+    names = [line.split()[0] for line in result.stdout.splitlines()]
+    assert names == ["big", "big_in_market", "classroom", "fragility", "open_market"]
+
+
+def test_validate_accepts_every_builtin() -> None:
+    for path in sorted((ROOT / "scenarios").glob("*.toml")):
+        result = kreislauf("validate", str(path))
+        assert result.returncode == 0, result.stderr
+        assert "valid scenario" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("text", "fragments"),
+    [
+        ("name = 'x'\nsteps = [", ["bad.toml", "not valid TOML"]),
+        ("name = 'x'\nstepz = 3\n[[firms]]\n", ["stepz", "unknown key", "steps"]),
+        ("name = 'x'\nsteps = 'ten'", ["steps", "'ten'", "integer"]),
+        ("name = 'x'\n[trust]\nforgetting = nan", ["trust.forgetting", "finite"]),
+        ("name = 'x'\n[trust]\nforgetting = 1.5", ["trust.forgetting", "1.5", "less than or equal to 1"]),
+        ("name = 'x'\n[[populations]]\nname = 'p'\ncount = 100000000\nniches = 3", ["populations[0].count", "100000000", "200000"]),
+        ("name = 'x'\n[[populations]]\nname = 'p'\ncount = 3\nniches = 3\n[populations.integrity]\nmean = 0.5\nsd = 0.6", ["populations[0].integrity.sd", "0.5"]),
+        ("name = 'x'\n[[populations]]\nname = 'p'\ncount = 3\nniches = 2\n[[events]]\nstep = 5\nkind = 'leave'\nfirm = 'Nobody'", ["unknown firm", "Nobody"]),
+        ("name = 'x'\n[[populations]]\nname = 'p'\ncount = 3\nniches = 2\n[[events]]\nstep = 5\nkind = 'explode'", ["events[0]", "explode"]),
+        ("\xff\xfe", ["not UTF-8"]),
+    ],
+)
+def test_bad_scenarios_exit_2_with_one_clear_line(tmp_path: Path, text: str, fragments: list[str]) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_bytes(text.encode("latin-1"))
+    for command in ("validate", "run"):
+        assert_bad(kreislauf(command, str(path), *(["--out", str(tmp_path / "o")] if command == "run" else [])), *fragments)
+
+
+def test_missing_or_unreadable_paths(tmp_path: Path) -> None:
+    assert_bad(kreislauf("run", str(tmp_path / "nope.toml")), "nope.toml", "file not found")
+    assert_bad(kreislauf("run", "no_such_scenario"), "no_such_scenario", "built-ins are")
+    assert_bad(kreislauf("validate", str(tmp_path)), "is a directory")
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--steps", "0"], "--steps must be from 1"),
+        (["--steps", "many"], "--steps must be a whole number"),
+        (["--steps", "99999999999"], "--steps must be from 1"),
+        (["--seed", "-1"], "--seed must be from 0"),
+    ],
+)
+def test_bad_command_line_values(args: list[str], fragment: str) -> None:
+    result = kreislauf("run", "big", *args)
+    assert result.returncode == 2 and fragment in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_unwritable_results_folder_fails_before_the_run(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("keep me")
+    assert_bad(kreislauf("run", "big", "--out", str(blocker)), "must be a folder")
+    assert blocker.read_text() == "keep me"
+
+
+def test_existing_results_are_not_lost_on_bad_input(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert kreislauf("run", "big", "--steps", "6", "--out", str(out), "--quiet").returncode == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    bad = write(tmp_path, "name = 'x'\nsteps = -3")
+    assert_bad(kreislauf("run", str(bad), "--out", str(out)), "steps")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
