@@ -4,7 +4,7 @@
 
     kreislauf run SCENARIO [--seed N] [--steps N] [--out DIR]
     kreislauf validate FILE
-    kreislauf scenarios
+    kreislauf scenarios [--reference]
 
 Bad input (a missing file, a file that is not TOML, unknown keys, wrong types,
 NaN, values out of range, absurd sizes, a folder that cannot be written) ends
@@ -25,7 +25,7 @@ import pandas as pd
 
 import sim
 from analysis.runs import RunResult, run_scenario, write_run
-from sim.scenario import MAX_STEPS, ScenarioError, builtin_scenarios, load_scenario
+from sim.scenario import MAX_STEPS, ScenarioError, builtin_scenarios, load_scenario, reference_markdown
 
 __all__ = ["main"]
 
@@ -68,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="check a scenario file", description="Check a scenario file against the schema.")
     validate.add_argument("file", help="scenario TOML file or built-in name")
 
-    sub.add_parser("scenarios", help="list the built-in scenarios", description="List the built-in scenarios.")
+    scenarios = sub.add_parser("scenarios", help="list the built-in scenarios", description="List the built-in scenarios.")
+    scenarios.add_argument("--reference", action="store_true", help="print the scenario file reference (Markdown) instead")
     return parser
 
 
@@ -80,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args)
         if args.command == "validate":
             return _validate(args)
-        return _scenarios()
+        return _scenarios(args.reference)
     except (ScenarioError, UsageError) as exc:
         print(f"kreislauf: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -133,7 +134,10 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _scenarios() -> int:
+def _scenarios(reference: bool) -> int:
+    if reference:
+        print(reference_markdown(), end="")
+        return 0
     rows = []
     for name, path in builtin_scenarios().items():
         scenario = load_scenario(path)

@@ -4,7 +4,7 @@ A scenario is a TOML file (see ``scenarios/``) loaded into the frozen
 :class:`Scenario` object defined here. Every parameter of the model lives in
 this schema, with its default and the reason for that default in the field's
 description; ``docs/scenarios.md`` is generated from it
-(``python -m sim.scenario > docs/scenarios.md``).
+(``kreislauf scenarios --reference > docs/scenarios.md``).
 
 Loading never lets a mistake pass silently: unknown keys, wrong types, NaN,
 values out of range and absurd sizes all raise :class:`ScenarioError`, which
@@ -253,7 +253,7 @@ class Trust(Section):
     )
     observation_noise: float = Field(0.1, ge=0, le=1, description="Sd of the noise on an observed contribution's quality. Assumption.")
     acquaintances: int = Field(3, ge=0, le=1000, description="Contacts each firm knows at step 0 without any evidence (former colleagues, private ties), chosen at random: the familiar pool the guide warns about (seed 001 step 2). Assumption.")
-    gossip_weight: Unit = Field(0.3, description="Share of its evidence about a partner that a firm passes to its other partners at each evaluation (reputation through partners). Assumption.")
+    gossip_weight: Unit = Field(0.3, description="At each evaluation a firm tells its other partners what it saw of the partner; their hearsay about that firm moves this share of the way toward what they were told (reputation through partners). Assumption.")
 
     @model_validator(mode="after")
     def _weights(self) -> Trust:
@@ -775,7 +775,7 @@ def reference_markdown() -> str:
     out = [
         "# Scenario reference",
         "",
-        "Generated from `sim/scenario.py` by `python -m sim.scenario > docs/scenarios.md`; a test keeps it in step.",
+        "Generated from `sim/scenario.py` by `kreislauf scenarios --reference > docs/scenarios.md`; a test keeps it in step.",
         "Units: months, employees, k EUR, km. Every key is optional unless its default says *required*.",
         "Unknown keys, wrong types, NaN and values out of range are errors (exit code 2).",
         "",
@@ -815,6 +815,3 @@ def _bounds(field: Any) -> str:
         return ""
     return f" Allowed: {lo if lo is not None else '-inf'} to {hi if hi is not None else 'inf'}."
 
-
-if __name__ == "__main__":
-    print(reference_markdown(), end="")

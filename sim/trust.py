@@ -11,8 +11,11 @@ pseudo-observations:
 
     E_p = \frac{\pi k + r_p + w R_p}{k + r_p + s_p + w (R_p + S_p)}
 
-where :math:`R_p, S_p` is what the firm's group community has seen of the
-other firm (campus, community meetings, shared data) and :math:`w` the
+where :math:`r_p, s_p` add up what the firm saw itself and what partners
+told it, :math:`R_p, S_p` is what the group community has seen of the other
+firm (campus, community meetings, shared data: the members' observations,
+each weighted by one over the number of other members, so the community
+carries about as much evidence as one typical member) and :math:`w` the
 group's information sharing (zero outside a group). Overall trust is the
 weighted mean of the three :math:`E_p`, so it always lies in [0, 1].
 
@@ -22,8 +25,11 @@ integrity from kept (+1 to :math:`r`) or broken (+ν to :math:`s`) agreements,
 benevolence from fair (+1) or grabbing (+ν) division of value; ν ≥ 1 is the
 negativity weight (Slovic 1993). Every month all evidence is multiplied by the
 forgetting factor λ, so old evidence fades toward the prior. Reputation
-travels: at each evaluation a firm passes a share of its evidence about the
-partner to its other partners (gossip).
+travels: at each evaluation a firm tells its other partners what it saw of
+the partner itself; each listener's hearsay about that firm moves a share γ
+of the way toward the teller's own evidence. Only first-hand evidence is
+passed on, and hearsay is a blend rather than a sum, so rumours cannot
+inflate evidence however often they are retold.
 
 Evidence is stored sparsely, one row per ordered pair of firms that know each
 other, because a market of 10,000 firms has 10^8 pairs but only tens of
@@ -63,8 +69,10 @@ class TrustLedger:
         weights = np.array([params.weights[p] for p in PILLARS])
         self.weights = weights / weights.sum()
         self.n = 0
-        self.r = np.zeros((256, 3))
-        self.s = np.zeros((256, 3))
+        self.r = np.zeros((256, 3))  # first-hand positive evidence
+        self.s = np.zeros((256, 3))  # first-hand negative evidence
+        self.heard_r = np.zeros((256, 3))  # hearsay from partners
+        self.heard_s = np.zeros((256, 3))
         self.owner = np.zeros(256, dtype=np.int64)
         self.subject = np.zeros(256, dtype=np.int64)
         self._slots: dict[tuple[int, int], int] = {}
@@ -93,7 +101,7 @@ class TrustLedger:
         if found is not None:
             return found
         if self.n == self.r.shape[0]:
-            for name in ("r", "s", "owner", "subject"):
+            for name in ("r", "s", "heard_r", "heard_s", "owner", "subject"):
                 old = getattr(self, name)
                 new = np.zeros((2 * old.shape[0], *old.shape[1:]), dtype=old.dtype)
                 new[: self.n] = old[: self.n]
@@ -101,7 +109,7 @@ class TrustLedger:
         self._grow_firms()
         row = self.n
         self.owner[row], self.subject[row] = owner, subject
-        self.r[row] = self.s[row] = 0.0
+        self.r[row] = self.s[row] = self.heard_r[row] = self.heard_s[row] = 0.0
         self._slots[key] = row
         self.contacts[owner][subject] = row
         self.n += 1
@@ -131,8 +139,9 @@ class TrustLedger:
         k = self.params.prior_strength
         prior = self.firms.traits[owners, PROPENSITY][:, None] * k
         has = rows >= 0
-        r = np.where(has[:, None], self.r[np.maximum(rows, 0)], 0.0)
-        s = np.where(has[:, None], self.s[np.maximum(rows, 0)], 0.0)
+        safe = np.maximum(rows, 0)
+        r = np.where(has[:, None], self.r[safe] + self.heard_r[safe], 0.0)
+        s = np.where(has[:, None], self.s[safe] + self.heard_s[safe], 0.0)
         if self.sharing > 0:
             w = np.where(self.firms.member[owners], self.sharing, 0.0)[:, None]
             r = r + w * self.community_r[subjects]
@@ -153,7 +162,8 @@ class TrustLedger:
         """Add observations (shape ``(m, 3)`` each) to the given evidence rows.
 
         Observations by group members also enter the community's evidence
-        about the subject.
+        about the subject, each weighted by one over the number of other
+        members (the community speaks with one typical member's voice).
         """
         np.add.at(self.r, rows, positive)
         np.add.at(self.s, rows, negative)
@@ -161,8 +171,10 @@ class TrustLedger:
             self._grow_firms()
             by_member = self.firms.member[self.owner[rows]]
             if by_member.any():
-                np.add.at(self.community_r, subjects[by_member], positive[by_member])
-                np.add.at(self.community_s, subjects[by_member], negative[by_member])
+                n = self.firms.n
+                others = max(1, int((self.firms.member[:n] & self.firms.alive[:n]).sum()) - 1)
+                np.add.at(self.community_r, subjects[by_member], positive[by_member] / others)
+                np.add.at(self.community_s, subjects[by_member], negative[by_member] / others)
 
     def seed_community(self, subjects: np.ndarray, months: float) -> None:
         """Give the community ``months`` of shared history with each subject.
@@ -177,7 +189,11 @@ class TrustLedger:
         self.community_s[subjects] += months * (1 - truth) * self.params.negativity_weight
 
     def gossip(self, teller: int, subject: int, listeners: list[int]) -> None:
-        """``teller`` passes a share of its evidence about ``subject`` to ``listeners``."""
+        """``teller`` tells ``listeners`` what it saw of ``subject`` itself.
+
+        Each listener's hearsay moves the share ``gossip_weight`` of the way
+        toward the teller's first-hand evidence.
+        """
         src = self._slots.get((teller, subject))
         if src is None:
             return
@@ -186,14 +202,14 @@ class TrustLedger:
             if listener == subject:
                 continue
             row = self.slot(listener, subject)
-            self.r[row] += share * self.r[src]
-            self.s[row] += share * self.s[src]
+            self.heard_r[row] += share * (self.r[src] - self.heard_r[row])
+            self.heard_s[row] += share * (self.s[src] - self.heard_s[row])
 
     def forget(self) -> None:
         """Fade all evidence by the forgetting factor (one month)."""
         lam = self.params.forgetting
         if lam < 1.0:
-            self.r[: self.n] *= lam
-            self.s[: self.n] *= lam
+            for name in ("r", "s", "heard_r", "heard_s"):
+                getattr(self, name)[: self.n] *= lam
             self.community_r *= lam
             self.community_s *= lam

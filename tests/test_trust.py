@@ -52,19 +52,28 @@ def test_the_community_shares_what_members_see() -> None:
     book = ledger([0.5, 0.5, 0.5], member=[True, True, False], sharing=0.5)
     row = book.slot(0, 2)
     book.observe(np.array([row]), np.array([2]), np.zeros((1, 3)), np.full((1, 3), 2.0))
-    # Firm 1 never met firm 2 but hears half of it: E = 1 / (2 + 0.5 * 2) = 1/3.
+    # Firm 1 never met firm 2 but hears it through the community (one other
+    # member, so weight 1/1), at half weight: E = 1 / (2 + 0.5 * 2) = 1/3.
     assert book.trust(np.array([1]), np.array([2]))[0] == pytest.approx(1 / 3)
     # The outsider's own view of member 0 is untouched by the community.
     assert book.trust(np.array([2]), np.array([1]))[0] == pytest.approx(0.5)
 
 
-def test_gossip_passes_a_share_of_evidence_to_partners() -> None:
-    book = ledger([0.5, 0.5, 0.5], gossip_weight=0.5)
+def test_gossip_passes_a_share_of_first_hand_evidence_to_partners() -> None:
+    book = ledger([0.5, 0.5, 0.5, 0.5], gossip_weight=0.5)
     row = book.slot(0, 2)
     book.observe(np.array([row]), np.array([2]), np.full((1, 3), 4.0), np.zeros((1, 3)))
     book.gossip(teller=0, subject=2, listeners=[1, 2])  # 2 does not hear about itself
-    assert book.trust(np.array([1]), np.array([2]))[0] == pytest.approx((1 + 2) / (2 + 2))
+    # Hearsay half-way to the teller's r = 4: (1 + 2) / (2 + 2).
+    assert book.trust(np.array([1]), np.array([2]))[0] == pytest.approx(0.75)
     assert (2, 2) not in book._slots
+    # Retelling does not inflate evidence: hearsay is never passed on, and
+    # hearing the same story again only closes the gap to it.
+    for _ in range(50):
+        book.gossip(teller=1, subject=2, listeners=[3])
+        book.gossip(teller=0, subject=2, listeners=[1])
+    assert book.heard_r[book.slot(1, 2)].tolist() == pytest.approx([4.0] * 3)
+    assert book.trust(np.array([3]), np.array([2]))[0] == pytest.approx(0.5)
 
 
 def test_asymmetry_bad_news_weighs_more() -> None:

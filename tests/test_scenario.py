@@ -1,0 +1,106 @@
+"""Scenario files: built-ins, strict validation, overrides, scaling, and the generated reference."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from sim import CooperationModel, ScenarioError, builtin_scenarios, load_scenario
+from sim.scenario import reference_markdown
+
+ROOT = Path(__file__).resolve().parents[1]
+PRODUCERS = ["GEFERTEC", "flying-parts", "Scansonic MI", "Metrolux", "PGS", "Lumics"]
+
+
+def test_the_big_has_the_ten_firms_of_the_sources() -> None:
+    big = load_scenario("big")
+    names = [f.name for f in big.firms]
+    assert names[:6] == PRODUCERS
+    services = [f for f in big.firms if f.role == "service"]
+    assert [f.name for f in services] == ["B.I.G. Corporate Services", "B.I.G. Technology Services", "B.I.G. Marketing Consulting", "B.I.G. Holding"]
+    assert all(f.group for f in big.firms)
+    assert len({f.niche for f in big.firms if f.role == "producer"}) == 6  # no internal competition
+    assert next(f for f in big.firms if f.name == "flying-parts").size == 3  # three employees (seed 000)
+    assert sum(f.service_share for f in services) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("other", ["open_market", "big_in_market"])
+def test_the_six_producers_are_the_same_firms_everywhere(other: str) -> None:
+    big = {f.name: f.model_dump(exclude={"group"}) for f in load_scenario("big").firms}
+    there = {f.name: f.model_dump(exclude={"group"}) for f in load_scenario(other).firms}
+    for name in PRODUCERS:
+        assert there[name] == big[name], name
+
+
+def test_every_number_in_the_shipped_files_carries_a_comment() -> None:
+    for path in sorted((ROOT / "scenarios").glob("*.toml")):
+        in_string = False
+        for number, line in enumerate(path.read_text().splitlines(), 1):
+            if line.count('"""') % 2:
+                in_string = not in_string
+                continue
+            code = line.split("#", 1)[0]
+            if in_string or "=" not in code or code.strip().startswith(("name", "role", "kind", "firm ", "trait", "description")):
+                continue
+            has_number = any(ch.isdigit() for ch in code.split("=", 1)[1])
+            if has_number and "#" not in line:
+                pytest.fail(f"{path.name}:{number}: a number without its source or assumption: {line.strip()}")
+
+
+def test_builtins_load_and_build() -> None:
+    assert set(builtin_scenarios()) == {"big", "open_market", "big_in_market", "fragility", "classroom"}
+    for name in builtin_scenarios():
+        model = CooperationModel(name, seed=1)
+        assert model.firm_count == load_scenario(name).initial_firm_count
+
+
+def test_overrides_by_key_path() -> None:
+    model = CooperationModel("open_market", seed=1, steps=12, kreislauf__familiarity_bias=0.9, populations__0__count=3)
+    assert model.scenario.steps == 12
+    assert model.scenario.kreislauf.familiarity_bias == 0.9
+    assert model.firm_count == 6 + 3 + 30
+    with pytest.raises(ScenarioError, match=r"kreislauf\.familiarity_bias = 1\.5: input should be less than or equal to 1"):
+        CooperationModel("big", kreislauf__familiarity_bias=1.5)
+    with pytest.raises(ScenarioError, match="no parameter at 'kreislauf.familiarity'"):
+        CooperationModel("big", kreislauf__familiarity=0.5)
+    with pytest.raises(ScenarioError, match="seed"):
+        CooperationModel("big", seed=-1)
+
+
+def test_scaled_to_keeps_firms_per_niche() -> None:
+    market = load_scenario("open_market")
+    big = market.scaled_to(1000)
+    assert abs(big.initial_firm_count - 1000) <= 2
+    assert big.firms == market.firms
+    firms_per_niche = [p.count / p.niches for p in big.populations if isinstance(p.niches, int)]
+    assert firms_per_niche == pytest.approx([2.0], rel=0.05)
+
+
+def test_resolved_toml_round_trips() -> None:
+    for name in builtin_scenarios():
+        scenario = load_scenario(name)
+        again = load_scenario(tomllib.loads(scenario.resolved_toml()))
+        assert again == scenario
+
+
+def test_unknown_keys_name_the_allowed_ones() -> None:
+    with pytest.raises(ScenarioError) as info:
+        load_scenario({"name": "x", "kreislauf": {"familiarity": 0.3}, "firms": []})
+    assert info.value.path == "kreislauf.familiarity"
+    assert "familiarity_bias" in info.value.allowed
+
+
+def test_events_must_fit_the_horizon_and_name_known_firms() -> None:
+    base = load_scenario("big").model_dump()
+    with pytest.raises(ScenarioError, match="beyond the horizon"):
+        load_scenario({**base, "events": [{"step": 500, "kind": "remove_shared_services"}]})
+    with pytest.raises(ScenarioError, match="group.competition is false but members share niches"):
+        firms = [dict(f) for f in base["firms"]]
+        firms[1]["niche"] = firms[0]["niche"]
+        load_scenario({**base, "firms": firms})
+
+
+def test_the_scenario_reference_is_in_step_with_the_schema() -> None:
+    assert (ROOT / "docs" / "scenarios.md").read_text() == reference_markdown(), "regenerate: kreislauf scenarios --reference > docs/scenarios.md"
