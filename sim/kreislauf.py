@@ -36,7 +36,8 @@ its phase when the month began.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -47,7 +48,32 @@ from sim.scenario import DOMAINS
 if TYPE_CHECKING:
     from sim.model import CooperationModel
 
-__all__ = ["Kreislauf", "joint_value"]
+__all__ = ["Kreislauf", "Terms", "joint_value"]
+
+
+@dataclass
+class Terms:
+    """What a searcher and its candidates would agree on: one entry per candidate.
+
+    After :meth:`pick`, one candidate's terms as scalars.
+    """
+
+    trust_ab: Any  # the searcher's trust in the candidate
+    transparency: Any
+    contract: Any
+    competitor: Any
+    campus: Any
+    distance: Any
+    culture_fit: Any
+    fit: Any  # (k, 2): share of each side's gap the other covers
+    expected: Any  # (k, 2): expected monthly net benefit of each side
+    setup: Any  # each side's set-up cost
+    consent: Any  # both sides agree (win-win)
+    score: float = 0.0
+
+    def pick(self, pos: int, score: float) -> Terms:
+        """The terms with candidate ``pos``."""
+        return Terms(*(getattr(self, f.name)[pos] for f in fields(self) if f.name != "score"), score=score)
 
 
 def joint_value(
@@ -256,163 +282,155 @@ class Kreislauf:
         failed = []
         for cid in done:
             a = int(t.a[cid])
-            partner, score, screened = self._choose(a, needs, eff, alive, bool(t.familiar[cid]), rng)
+            cands, screened = self.candidates(a, bool(t.familiar[cid]), alive, rng)
             t.screened[cid] = screened
             t.familiar[cid] &= screened == 0  # a biased firm without eligible contacts searched the market after all
             firms.coop_cost[a] += screened * p.search_cost_per_candidate
-            if partner < 0:
+            pick = self.propose(a, cands, needs, eff, hasty=screened == 0) if len(cands) else None
+            if pick is None:
                 failed.append(cid)
-                continue
-            self.agree(int(cid), partner, now, score=score)
+            else:
+                self.agree(int(cid), *pick, now)
         if failed:
             ids = np.asarray(failed)
             firms.next_search[t.a[ids]] = now + p.search_retry_steps
             self.end(ids, Reason.NO_PARTNER, now)
 
-    def _eligible(self, a: int, cands: np.ndarray) -> np.ndarray:
-        """Candidates ``a`` may cooperate with now: alive, free, not itself, not already partners."""
+    def candidates(self, a: int, familiar: bool, alive: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+        """Firms ``a`` considers, and how many it screened in a market search (0: none).
+
+        Known contacts always; a firm yielding to familiarity bias stops there if
+        any of them is free, otherwise it screens a sample of the market.
+        """
+        known = self.eligible(a, np.fromiter(self.model.ledger.known(a), dtype=np.int64))
+        if familiar and len(known):
+            return known, 0
+        k = min(self.params.search_breadth, len(alive))
+        sample = rng.choice(alive, size=k, replace=False) if k else np.empty(0, dtype=np.int64)
+        return np.union1d(known, self.eligible(a, sample)), k
+
+    def eligible(self, a: int, cands: np.ndarray) -> np.ndarray:
+        """Candidates ``a`` may cooperate with now: alive, free, not itself, not already partners.
+
+        Service firms serve only members of their own group, and only while
+        the group has shared services.
+        """
         firms = self.model.firms
         cands = cands[(cands != a) & firms.alive[cands] & (firms.load[cands] < firms.capacity[cands])]
         if len(cands) == 0:
             return cands
-        group = self.model.scenario.group
         serves = firms.role[cands] == SERVICE
         if serves.any():
-            may_serve = bool(firms.member[a]) and group is not None and self.model.shared_services
+            may_serve = bool(firms.member[a]) and self.model.shared_services
             cands = cands[~serves | (may_serve & firms.member[cands])]
-        paired = np.fromiter(((min(a, int(c)), max(a, int(c))) in self.pairs for c in cands), dtype=bool, count=len(cands))
+        paired = np.fromiter(((min(a, c), max(a, c)) in self.pairs for c in cands.tolist()), dtype=bool, count=len(cands))
         return cands[~paired]
 
-    def _choose(
-        self, a: int, needs: np.ndarray, eff: np.ndarray, alive: np.ndarray, familiar: bool, rng: np.random.Generator
-    ) -> tuple[int, float, int]:
-        """Pick a partner for firm ``a``: (partner or -1, its score, firms screened)."""
-        p = self.params
-        known = self._eligible(a, np.asarray(self.model.ledger.known(a), dtype=np.int64))
-        screened = 0
-        if familiar and len(known):
-            cands = known
-        else:
-            k = min(p.search_breadth, len(alive))
-            sample = rng.choice(alive, size=k, replace=False) if k else np.empty(0, dtype=np.int64)
-            screened = k
-            cands = np.union1d(known, self._eligible(a, sample))
-        if len(cands) == 0:
-            return -1, 0.0, screened
-        scores, fit = self.score(a, cands, needs, eff)
-        if familiar and screened == 0:
-            # The hasty choice (seed 001 step 2): no requirements profile, the
-            # most trusted acquaintance first.
-            scores = self.model.ledger.trust(np.full(len(cands), a), cands)
-        order = np.argsort(-scores, kind="stable")
-        for pos in order[: p.max_proposals]:
-            b = int(cands[pos])
-            if self.consents(a, b, needs):
-                self.counts["fit_sum"] += float(fit[pos])
-                return b, float(scores[pos]), screened
-        return -1, 0.0, screened
+    def propose(self, a: int, cands: np.ndarray, needs: np.ndarray, eff: np.ndarray, hasty: bool = False) -> tuple[int, Terms] | None:
+        """Ask the best candidates in turn; return the first that agrees, with the terms, or None.
 
-    def score(self, a: int, cands: np.ndarray, needs: np.ndarray, eff: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Score candidates against ``a``'s requirements profile; return (scores, fit)."""
+        Candidates are ranked by the requirements-profile score, or, for the
+        hasty choice among acquaintances (seed 001 step 2), by trust alone.
+        """
+        terms = self.terms(a, cands, needs, eff)
+        ranking = terms.trust_ab if hasty else self.score(a, cands, terms)
+        order = np.argsort(-ranking, kind="stable")[: self.params.max_proposals]
+        agrees = terms.consent[order]
+        if not agrees.any():
+            return None
+        pos = int(order[int(np.argmax(agrees))])
+        self.counts["fit_sum"] += float(terms.fit[pos, 0])
+        return int(cands[pos]), terms.pick(pos, float(ranking[pos]))
+
+    def score(self, a: int, cands: np.ndarray, terms: Terms) -> np.ndarray:
+        """The requirements-profile score of each candidate (seed 001 step 2)."""
         firms, w = self.model.firms, self.params.score_weights
-        fit = self.coverage(needs[a], eff[a], firms.caps[cands], of="gap")
         size_sim = 1.0 / (1.0 + np.abs(np.log10(firms.size[cands] / firms.size[a])))
         digital_sim = 1.0 - np.abs(firms.caps[cands, DIGITAL] - firms.caps[a, DIGITAL])
-        culture_sim = 1.0 - np.abs(firms.culture[cands] - firms.culture[a]).mean(axis=1)
-        similarity = (size_sim + digital_sim + culture_sim) / 3.0
+        similarity = (size_sim + digital_sim + terms.culture_fit) / 3.0
         experience = firms.experience[cands] / (firms.experience[cands] + 3.0)
-        nearness = 1.0 - np.minimum(self.model.distance(a, cands) / self.model.region_diagonal, 1.0)
-        trust = self.model.ledger.trust(np.full(len(cands), a), cands)
-        competitor = firms.niche[cands] == firms.niche[a]
-        scores = w.fit * fit + w.similarity * similarity + w.experience * experience + w.location * nearness + w.trust * trust
-        return scores - w.competitor_penalty * competitor, fit
+        nearness = 1.0 - np.minimum(terms.distance / self.model.region_diagonal, 1.0)
+        score = w.fit * terms.fit[:, 0] + w.similarity * similarity + w.experience * experience + w.location * nearness + w.trust * terms.trust_ab
+        return score - w.competitor_penalty * terms.competitor
 
-    def consents(self, a: int, b: int, needs: np.ndarray) -> bool:
-        """Win-win: both expect a monthly net gain that repays the set-up, and ``b`` does not distrust ``a``."""
-        ledger, p = self.model.ledger, self.params
-        trust_ba = float(ledger.trust(np.array([b]), np.array([a]))[0])
-        if trust_ba < p.exit_trust:
-            return False
-        expected, setup = self.expectations(a, b, needs)
-        return bool(np.all(expected > setup / p.evaluation_period))
+    def terms(self, a: int, cands: np.ndarray, needs: np.ndarray, eff: np.ndarray) -> Terms:
+        """What ``a`` and each candidate would agree on, and whether both would (win-win).
 
-    def expectations(self, a: int, b: int, needs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Expected monthly net benefit of each side and each side's set-up cost."""
+        Each side expects the other's contribution as its perceived
+        competence, reduced where it doubts the other's integrity; its own it
+        knows. Both must expect a monthly net gain that repays their set-up
+        cost within one evaluation period, and the candidate must not
+        distrust ``a``.
+        """
         firms, p, ledger = self.model.firms, self.params, self.model.ledger
-        pair = np.array([a, b])
-        other = pair[::-1]
-        pillars = ledger.pillars(pair, other)  # what each side expects of the other
-        trust = pillars @ ledger.weights
-        transparency, contract = self.agreement_terms(a, b, float(trust.mean()))
-        fit = self.coverage(needs[pair], firms.caps[pair], firms.caps[other])
-        synergy = min(1.0, p.baseline_synergy + float(fit.sum()))
-        # Each side expects the other's contribution as its perceived competence,
-        # reduced where it doubts the other's integrity; its own it knows.
-        quality_other = pillars[:, 0] * (1 - (1 - pillars[:, 1]) * (1 - p.broken_delivery))
-        own = firms.traits[pair, COMPETENCE]
-        culture_fit = 1.0 - float(np.abs(firms.culture[a] - firms.culture[b]).mean())
-        value = joint_value(p.value_per_employee, firms.size[pair], firms.size[other], synergy, own, quality_other, transparency, culture_fit)
-        costs = self.running_costs(a, b, contract)
-        setup = self.setup_cost(a, b, contract)
-        return 0.5 * value - costs, np.array([setup, setup])
+        k = len(cands)
+        mine = np.full(k, a)
+        pill_ab = ledger.pillars(mine, cands)
+        pill_ba = ledger.pillars(cands, mine)
+        trust_ab, trust_ba = pill_ab @ ledger.weights, pill_ba @ ledger.weights
+        transparency, contract, competitor = self.agreement_terms(mine, cands, 0.5 * (trust_ab + trust_ba))
+        caps = firms.caps
+        synergy = np.minimum(1.0, p.baseline_synergy + self.coverage(needs[a], caps[a], caps[cands]) + self.coverage(needs[cands], caps[cands], caps[a]))
+        culture_fit = 1.0 - np.abs(firms.culture[cands] - firms.culture[a]).mean(axis=1)
+        distance = self.model.distance(a, cands)
+        campus = firms.on_campus[a] & firms.on_campus[cands]
 
-    def agreement_terms(self, a: int, b: int, mean_trust: float) -> tuple[float, float]:
-        """Transparency and contract degree the partners would agree on."""
+        def expected_by(pillars: np.ndarray, own: np.ndarray, size_own: np.ndarray, size_other: np.ndarray) -> np.ndarray:
+            quality_other = pillars[:, 0] * (1 - (1 - pillars[:, 1]) * (1 - p.broken_delivery))
+            return 0.5 * joint_value(p.value_per_employee, size_own, size_other, synergy, own, quality_other, transparency, culture_fit)
+
+        costs = self.model.scenario.market.coordination_cost_per_100km * distance / 200.0 + p.contract_cost * contract
+        comp = firms.traits[:, COMPETENCE]
+        expected = np.stack(
+            [
+                expected_by(pill_ab, np.full(k, comp[a]), np.full(k, firms.size[a]), firms.size[cands]),
+                expected_by(pill_ba, comp[cands], firms.size[cands], np.full(k, firms.size[a])),
+            ],
+            axis=1,
+        ) - costs[:, None]
+        setup = p.setup_cost * (1 + contract) * np.where(campus, 1 - p.campus_discount, 1.0)
+        if self.model.shared_services:
+            setup = setup * np.where(firms.member[a] & firms.member[cands], 1 - p.shared_services_discount, 1.0)
+        fit = np.stack([self.coverage(needs[a], eff[a], caps[cands], of="gap"), self.coverage(needs[cands], eff[cands], caps[a], of="gap")], axis=1)
+        consent = (trust_ba >= p.exit_trust) & np.all(expected > (setup / p.evaluation_period)[:, None], axis=1)
+        return Terms(trust_ab, transparency, contract, competitor, campus, distance, culture_fit, fit, expected, setup, consent)
+
+    def agreement_terms(self, a: np.ndarray, b: np.ndarray, mean_trust: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Transparency, contract degree and rivalry of pairs with the given mean trust.
+
+        Transparency rises with trust and is held back from a competitor;
+        formal control substitutes for missing trust; shared-service
+        contracts take the group's contract degree.
+        """
         firms, p = self.model.firms, self.params
-        caution = p.competitor_caution if firms.niche[a] == firms.niche[b] and firms.role[a] == firms.role[b] == PRODUCER else 0.0
-        transparency = (p.transparency_base + (1 - p.transparency_base) * mean_trust) * (1 - caution)
-        group = self.model.scenario.group
-        if group is not None and SERVICE in (firms.role[a], firms.role[b]):
-            return transparency, group.contract_degree
+        competitor = (firms.niche[a] == firms.niche[b]) & (firms.role[a] == PRODUCER) & (firms.role[b] == PRODUCER)
+        transparency = (p.transparency_base + (1 - p.transparency_base) * mean_trust) * np.where(competitor, 1 - p.competitor_caution, 1.0)
         contract = p.contract_base + (1 - p.contract_base) * (1 - mean_trust)
-        return transparency, contract
+        group = self.model.scenario.group
+        if group is not None:
+            contract = np.where((firms.role[a] == SERVICE) | (firms.role[b] == SERVICE), group.contract_degree, contract)
+        return transparency, contract, competitor
 
-    def running_costs(self, a: int, b: int, contract: float) -> float:
-        """Monthly cost to each side: coordination over the distance, and contract monitoring."""
-        market = self.model.scenario.market
-        distance = float(self.model.distance(a, np.array([b]))[0])
-        coordination = market.coordination_cost_per_100km * distance / 100.0 / 2.0
-        return coordination + self.params.contract_cost * contract
-
-    def setup_cost(self, a: int, b: int, contract: float) -> float:
-        """One side's cost of building the structure (a formal contract costs more to draft)."""
-        p, firms = self.params, self.model.firms
-        cost = p.setup_cost * (1 + contract)
-        if firms.on_campus[a] and firms.on_campus[b]:
-            cost *= 1 - p.campus_discount
-        if self.model.shared_services and firms.member[a] and firms.member[b]:
-            cost *= 1 - p.shared_services_discount
-        return cost
-
-    def agree(self, cid: int, b: int, now: int, score: float = 0.0, service: bool = False) -> None:
-        """Partner ``b`` agrees to cooperation ``cid``: it enters the structure phase."""
+    def agree(self, cid: int, b: int, terms: Terms, now: int, service: bool = False) -> None:
+        """Partner ``b`` agrees to cooperation ``cid`` on ``terms``: it enters the structure phase."""
         t, firms, p, model = self.table, self.model.firms, self.params, self.model
         a = int(t.a[cid])
-        ledger = model.ledger
         t.b[cid] = b
-        t.row_ab[cid] = ledger.slot(a, b)
-        t.row_ba[cid] = ledger.slot(b, a)
-        mean_trust = float(ledger.trust(np.array([a, b]), np.array([b, a])).mean())
-        transparency, contract = self.agreement_terms(a, b, mean_trust)
-        t.transparency[cid], t.contract[cid] = transparency, contract
+        t.row_ab[cid] = model.ledger.slot(a, b)
+        t.row_ba[cid] = model.ledger.slot(b, a)
+        t.transparency[cid], t.contract[cid] = terms.transparency, terms.contract
         t.service[cid] = service
-        t.competitor[cid] = firms.niche[a] == firms.niche[b] and firms.role[a] == firms.role[b] == PRODUCER
-        t.campus[cid] = bool(firms.on_campus[a] and firms.on_campus[b])
-        t.distance[cid] = float(model.distance(a, np.array([b]))[0])
-        needs = self.needs_now()
-        t.fit[cid] = self.coverage(needs[[a, b]], firms.caps[[a, b]], firms.caps[[b, a]], of="gap")
-        t.score[cid] = score
-        expected, setup = self.expectations(a, b, needs)
-        t.expected[cid] = expected
-        t.setup_cost[cid] = setup[0]
-        firms.coop_cost[[a, b]] += setup
-        months = p.setup_steps * (1 - p.campus_discount) if t.campus[cid] else p.setup_steps
+        t.competitor[cid], t.campus[cid], t.distance[cid] = terms.competitor, terms.campus, terms.distance
+        t.fit[cid], t.score[cid], t.expected[cid] = terms.fit, terms.score, terms.expected
+        t.setup_cost[cid] = terms.setup
+        firms.coop_cost[[a, b]] += terms.setup
+        months = p.setup_steps * (1 - p.campus_discount) if terms.campus else p.setup_steps
         t.setup_until[cid] = now + max(1, round(months))
         t.move(np.array([cid]), Phase.STRUCTURE, now)
         firms.load[b] += 1
         firms.searching[a] = False
         self.pairs[(min(a, b), max(a, b))] = cid
-        model.graph.add_edge(a, b, cooperation=cid)
+        model.graph.add_edge(a, b)
         self.counts["formed"] += 1
 
     # ------------------------------------------------------------------
@@ -571,9 +589,7 @@ class Kreislauf:
         stay = ids[~leaving]
         if len(stay):
             # Lessons into the agreement: terms follow the trust now held.
-            mean_trust = trust[~leaving].mean(axis=1)
-            for cid, mt in zip(stay, mean_trust, strict=True):
-                t.transparency[cid], t.contract[cid] = self.agreement_terms(int(t.a[cid]), int(t.b[cid]), float(mt))
+            t.transparency[stay], t.contract[stay], _ = self.agreement_terms(t.a[stay], t.b[stay], trust[~leaving].mean(axis=1))
             t.expected[stay] = 0.5 * (t.expected[stay] + realised[~leaving])
             t.realised[stay] = 0.0
             t.months[stay] = 0
@@ -603,7 +619,9 @@ class Kreislauf:
                     continue
                 cid = int(t.open(np.array([prod]), now)[0])
                 t.move(np.array([cid]), Phase.PARTNER_SEARCH, now)
-                self.agree(cid, int(s), now, service=True)
+                needs, eff = self.needs_now(), self.effective_capabilities()
+                terms = self.terms(int(prod), np.array([s]), needs, eff).pick(0, 0.0)
+                self.agree(cid, int(s), terms, now, service=True)
                 t.move(np.array([cid]), Phase.RELATIONSHIP, now)
                 t.due[cid] = now + self.params.evaluation_period
                 self.counts["started"] += 1
