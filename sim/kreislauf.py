@@ -44,19 +44,30 @@ import numpy as np
 from sim.cooperation import OUTCOME_OF, CooperationTable, Outcome, Phase, Reason
 from sim.firms import BENEVOLENCE, COMPETENCE, DIGITAL, INTEGRITY, PRODUCER, SERVICE
 from sim.scenario import DOMAINS
+from sim.streams import sample_rows
 
 if TYPE_CHECKING:
     from sim.model import CooperationModel
 
 __all__ = ["Kreislauf", "Terms", "joint_value"]
 
+_PAIR = np.int64(1) << 32  # lo * _PAIR + hi identifies an unordered pair of firms
+
+
+def _distinct(rows: np.ndarray) -> np.ndarray:
+    """Each row sorted with repeats replaced by -1 (padding -1 stays)."""
+    if rows.shape[1] == 0:
+        return rows
+    out = np.sort(rows, axis=1)
+    repeat = np.zeros_like(out, dtype=bool)
+    repeat[:, 1:] = out[:, 1:] == out[:, :-1]
+    out[repeat] = -1
+    return out
+
 
 @dataclass
 class Terms:
-    """What a searcher and its candidates would agree on: one entry per candidate.
-
-    After :meth:`pick`, one candidate's terms as scalars.
-    """
+    """What searchers and candidates would agree on: one entry per (searcher, candidate) pair."""
 
     trust_ab: Any  # the searcher's trust in the candidate
     transparency: Any
@@ -69,11 +80,12 @@ class Terms:
     expected: Any  # (k, 2): expected monthly net benefit of each side
     setup: Any  # each side's set-up cost
     consent: Any  # both sides agree (win-win)
-    score: float = 0.0
+    score: Any = 0.0  # the ranking that chose the candidate
 
-    def pick(self, pos: int, score: float) -> Terms:
-        """The terms with candidate ``pos``."""
-        return Terms(*(getattr(self, f.name)[pos] for f in fields(self) if f.name != "score"), score=score)
+    def take(self, positions: np.ndarray) -> Terms:
+        """The terms of the candidates at ``positions``."""
+        score = self.score[positions] if isinstance(self.score, np.ndarray) else np.zeros(len(positions))
+        return Terms(*(getattr(self, f.name)[positions] for f in fields(self) if f.name != "score"), score=score)
 
 
 def joint_value(
@@ -211,8 +223,7 @@ class Kreislauf:
         self.counts[key] += len(ids)
         if outcome is Outcome.EXIT:
             self.counts[f"exit_{reason.name.lower()}"] += len(ids)
-        for cid in ids:
-            model.log_cooperation(int(cid))
+        model.log_cooperations(ids)
 
     def end_for_firms(self, firm_ids: np.ndarray, reason: Reason, now: int, only_service: bool = False) -> None:
         """End every open cooperation that involves one of ``firm_ids``."""
@@ -265,7 +276,13 @@ class Kreislauf:
     # ------------------------------------------------------------------
 
     def search_partners(self, now: int) -> None:
-        """Finish searches that have taken their time: score candidates, propose, agree or give up."""
+        """Finish the searches that have taken their time: screen, score, propose, agree or give up.
+
+        Searches ending in the same month screen the market together (one
+        vectorised pass); then, in the order they began, each searcher asks
+        its best candidates in turn, skipping those that meanwhile filled
+        their capacity or became its partner.
+        """
         t, p = self.table, self.params
         searching = t.in_phase(Phase.PARTNER_SEARCH, before=now)
         if not len(searching):
@@ -275,75 +292,119 @@ class Kreislauf:
         if not len(done):
             return
         firms = self.model.firms
-        needs = self.needs_now()
-        eff = self.effective_capabilities()
-        alive = firms.alive_idx
-        rng = self.model.streams["search"]
-        failed = []
-        for cid in done:
-            a = int(t.a[cid])
-            cands, screened = self.candidates(a, bool(t.familiar[cid]), alive, rng)
-            t.screened[cid] = screened
-            t.familiar[cid] &= screened == 0  # a biased firm without eligible contacts searched the market after all
-            firms.coop_cost[a] += screened * p.search_cost_per_candidate
-            pick = self.propose(a, cands, needs, eff, hasty=screened == 0) if len(cands) else None
-            if pick is None:
-                failed.append(cid)
-            else:
-                self.agree(int(cid), *pick, now)
-        if failed:
-            ids = np.asarray(failed)
-            firms.next_search[t.a[ids]] = now + p.search_retry_steps
-            self.end(ids, Reason.NO_PARTNER, now)
+        searchers = t.a[done]
+        cands, hasty, screened = self.candidates(searchers, t.familiar[done])
+        t.screened[done] = screened
+        t.familiar[done] = hasty
+        np.add.at(firms.coop_cost, searchers, screened * p.search_cost_per_candidate)
 
-    def candidates(self, a: int, familiar: bool, alive: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, int]:
-        """Firms ``a`` considers, and how many it screened in a market search (0: none).
+        row, col = np.nonzero(cands >= 0)
+        pick: dict[int, tuple[int, Terms]] = {}
+        if len(row):
+            a, c = searchers[row], cands[row, col]
+            terms = self.terms(a, c, self.needs_now(), self.effective_capabilities())
+            ranking = np.where(hasty[row], terms.trust_ab, self.score(a, c, terms))
+            order = np.lexsort((-ranking, row))  # by searcher, best first
+            bounds = np.searchsorted(row[order], np.arange(len(done) + 1))
+            taken: dict[int, int] = {}  # capacity taken this month, by firm
+            paired: set[tuple[int, int]] = set()  # pairs agreed this month
+            chosen, picks = [], []
+            for s in range(len(done)):
+                found = self.first_to_agree(int(searchers[s]), order[bounds[s] : bounds[s + 1]], c, terms, taken, paired)
+                if found is not None:
+                    chosen.append(s)
+                    picks.append(found)
+            if picks:
+                pos = np.asarray(picks)
+                terms.score = ranking
+                self.counts["fit_sum"] += float(terms.fit[pos, 0].sum())
+                self.agree(done[chosen], c[pos], terms.take(pos), now)
+        failed = done[t.phase[done] == Phase.PARTNER_SEARCH]
+        if len(failed):
+            firms.next_search[t.a[failed]] = now + p.search_retry_steps
+            self.end(failed, Reason.NO_PARTNER, now)
 
-        Known contacts always; a firm yielding to familiarity bias stops there if
-        any of them is free, otherwise it screens a sample of the market.
+    def first_to_agree(
+        self, a: int, ranked: np.ndarray, cands: np.ndarray, terms: Terms, taken: dict[int, int], paired: set[tuple[int, int]]
+    ) -> int | None:
+        """Ask ranked candidates in turn (at most ``max_proposals``); the position of the first that agrees.
+
+        ``taken`` and ``paired`` hold what earlier searchers agreed this
+        month; the agreement is added to them.
         """
-        known = self.eligible(a, np.fromiter(self.model.ledger.known(a), dtype=np.int64))
-        if familiar and len(known):
-            return known, 0
-        k = min(self.params.search_breadth, len(alive))
-        sample = rng.choice(alive, size=k, replace=False) if k else np.empty(0, dtype=np.int64)
-        return np.union1d(known, self.eligible(a, sample)), k
+        firms, asked = self.model.firms, 0
+        for pos in ranked.tolist():
+            b = int(cands[pos])
+            pair = (min(a, b), max(a, b))
+            if firms.load[b] + taken.get(b, 0) >= firms.capacity[b] or pair in paired:
+                continue  # taken by an earlier searcher this month: not asked
+            if terms.consent[pos]:
+                taken[b] = taken.get(b, 0) + 1
+                paired.add(pair)
+                return int(pos)
+            asked += 1
+            if asked == self.params.max_proposals:
+                break
+        return None
 
-    def eligible(self, a: int, cands: np.ndarray) -> np.ndarray:
-        """Candidates ``a`` may cooperate with now: alive, free, not itself, not already partners.
+    def candidates(self, searchers: np.ndarray, familiar: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The firms each searcher considers, one row each, padded with -1.
 
-        Service firms serve only members of their own group, and only while
-        the group has shared services.
+        Known contacts always; a searcher yielding to familiarity bias stops
+        there if any of them is free (the hasty choice); the others also
+        screen a random sample of the market (``search_breadth`` draws).
+
+        Returns
+        -------
+        cands : numpy.ndarray
+            Shape ``(len(searchers), k)``, candidate firm indices or -1.
+        hasty : numpy.ndarray
+            Whether each searcher chose among acquaintances only.
+        screened : numpy.ndarray
+            Distinct firms each searcher screened in the market.
+        """
+        ledger, firms, p = self.model.ledger, self.model.firms, self.params
+        lists = [ledger.known(int(a)) for a in searchers]
+        known = np.full((len(searchers), max(map(len, lists), default=0)), -1, dtype=np.int64)
+        for i, contacts in enumerate(lists):
+            known[i, : len(contacts)] = contacts
+        known[~self.eligible(searchers, known)] = -1
+        hasty = familiar & (known >= 0).any(axis=1)
+        alive = firms.alive_idx
+        k = min(p.search_breadth, len(alive))
+        sample = np.full((len(searchers), k), -1, dtype=np.int64)
+        market = ~hasty
+        if k and market.any():
+            sample[market] = sample_rows(self.model.streams["search"], alive, int(market.sum()), k)
+        screened = (sample >= 0).sum(axis=1)
+        sample[~self.eligible(searchers, sample)] = -1
+        return _distinct(np.concatenate([known, sample], axis=1)), hasty, screened
+
+    def eligible(self, searchers: np.ndarray, cands: np.ndarray) -> np.ndarray:
+        """Which candidates (rows aligned with searchers, -1 padding) may cooperate now.
+
+        Alive, with free capacity, not the searcher itself, not already its
+        partner; service firms serve only members of their own group, and
+        only while the group has shared services.
         """
         firms = self.model.firms
-        cands = cands[(cands != a) & firms.alive[cands] & (firms.load[cands] < firms.capacity[cands])]
-        if len(cands) == 0:
-            return cands
-        serves = firms.role[cands] == SERVICE
-        if serves.any():
-            may_serve = bool(firms.member[a]) and self.model.shared_services
-            cands = cands[~serves | (may_serve & firms.member[cands])]
-        paired = np.fromiter(((min(a, c), max(a, c)) in self.pairs for c in cands.tolist()), dtype=bool, count=len(cands))
-        return cands[~paired]
+        valid = cands >= 0
+        c = np.where(valid, cands, 0)
+        a = searchers[:, None]
+        ok = valid & (c != a) & firms.alive[c] & (firms.load[c] < firms.capacity[c])
+        serves = firms.role[c] == SERVICE
+        if (serves & ok).any():
+            ok &= ~serves | (firms.member[a] & firms.member[c] & self.model.shared_services)
+        live = self.table.live()
+        if len(live) and ok.any():
+            keys = np.sort(np.minimum(self.table.a[live], self.table.b[live]) * _PAIR + np.maximum(self.table.a[live], self.table.b[live]))
+            query = np.minimum(a, c) * _PAIR + np.maximum(a, c)
+            pos = np.minimum(np.searchsorted(keys, query), len(keys) - 1)
+            ok &= keys[pos] != query
+        return ok
 
-    def propose(self, a: int, cands: np.ndarray, needs: np.ndarray, eff: np.ndarray, hasty: bool = False) -> tuple[int, Terms] | None:
-        """Ask the best candidates in turn; return the first that agrees, with the terms, or None.
-
-        Candidates are ranked by the requirements-profile score, or, for the
-        hasty choice among acquaintances (seed 001 step 2), by trust alone.
-        """
-        terms = self.terms(a, cands, needs, eff)
-        ranking = terms.trust_ab if hasty else self.score(a, cands, terms)
-        order = np.argsort(-ranking, kind="stable")[: self.params.max_proposals]
-        agrees = terms.consent[order]
-        if not agrees.any():
-            return None
-        pos = int(order[int(np.argmax(agrees))])
-        self.counts["fit_sum"] += float(terms.fit[pos, 0])
-        return int(cands[pos]), terms.pick(pos, float(ranking[pos]))
-
-    def score(self, a: int, cands: np.ndarray, terms: Terms) -> np.ndarray:
-        """The requirements-profile score of each candidate (seed 001 step 2)."""
+    def score(self, a: np.ndarray, cands: np.ndarray, terms: Terms) -> np.ndarray:
+        """The requirements-profile score of each (searcher, candidate) pair (seed 001 step 2)."""
         firms, w = self.model.firms, self.params.score_weights
         size_sim = 1.0 / (1.0 + np.abs(np.log10(firms.size[cands] / firms.size[a])))
         digital_sim = 1.0 - np.abs(firms.caps[cands, DIGITAL] - firms.caps[a, DIGITAL])
@@ -353,41 +414,34 @@ class Kreislauf:
         score = w.fit * terms.fit[:, 0] + w.similarity * similarity + w.experience * experience + w.location * nearness + w.trust * terms.trust_ab
         return score - w.competitor_penalty * terms.competitor
 
-    def terms(self, a: int, cands: np.ndarray, needs: np.ndarray, eff: np.ndarray) -> Terms:
-        """What ``a`` and each candidate would agree on, and whether both would (win-win).
+    def terms(self, a: np.ndarray, cands: np.ndarray, needs: np.ndarray, eff: np.ndarray) -> Terms:
+        """What each searcher ``a[i]`` and candidate ``cands[i]`` would agree on, and whether both would.
 
         Each side expects the other's contribution as its perceived
         competence, reduced where it doubts the other's integrity; its own it
         knows. Both must expect a monthly net gain that repays their set-up
-        cost within one evaluation period, and the candidate must not
-        distrust ``a``.
+        cost within one evaluation period (win-win), and the candidate must
+        not distrust the searcher.
         """
         firms, p, ledger = self.model.firms, self.params, self.model.ledger
-        k = len(cands)
-        mine = np.full(k, a)
-        pill_ab = ledger.pillars(mine, cands)
-        pill_ba = ledger.pillars(cands, mine)
+        pill_ab = ledger.pillars(a, cands)
+        pill_ba = ledger.pillars(cands, a)
         trust_ab, trust_ba = pill_ab @ ledger.weights, pill_ba @ ledger.weights
-        transparency, contract, competitor = self.agreement_terms(mine, cands, 0.5 * (trust_ab + trust_ba))
-        caps = firms.caps
+        transparency, contract, competitor = self.agreement_terms(a, cands, 0.5 * (trust_ab + trust_ba))
+        caps, size = firms.caps, firms.size
         synergy = np.minimum(1.0, p.baseline_synergy + self.coverage(needs[a], caps[a], caps[cands]) + self.coverage(needs[cands], caps[cands], caps[a]))
         culture_fit = 1.0 - np.abs(firms.culture[cands] - firms.culture[a]).mean(axis=1)
-        distance = self.model.distance(a, cands)
+        diff = firms.location[cands] - firms.location[a]
+        distance = np.hypot(diff[:, 0], diff[:, 1])
         campus = firms.on_campus[a] & firms.on_campus[cands]
-
-        def expected_by(pillars: np.ndarray, own: np.ndarray, size_own: np.ndarray, size_other: np.ndarray) -> np.ndarray:
-            quality_other = pillars[:, 0] * (1 - (1 - pillars[:, 1]) * (1 - p.broken_delivery))
-            return 0.5 * joint_value(p.value_per_employee, size_own, size_other, synergy, own, quality_other, transparency, culture_fit)
-
         costs = self.model.scenario.market.coordination_cost_per_100km * distance / 200.0 + p.contract_cost * contract
         comp = firms.traits[:, COMPETENCE]
-        expected = np.stack(
-            [
-                expected_by(pill_ab, np.full(k, comp[a]), np.full(k, firms.size[a]), firms.size[cands]),
-                expected_by(pill_ba, comp[cands], firms.size[cands], np.full(k, firms.size[a])),
-            ],
-            axis=1,
-        ) - costs[:, None]
+
+        def expected_by(pillars: np.ndarray, own: np.ndarray, other: np.ndarray) -> np.ndarray:
+            quality_other = pillars[:, 0] * (1 - (1 - pillars[:, 1]) * (1 - p.broken_delivery))
+            return 0.5 * joint_value(p.value_per_employee, size[own], size[other], synergy, comp[own], quality_other, transparency, culture_fit) - costs
+
+        expected = np.stack([expected_by(pill_ab, a, cands), expected_by(pill_ba, cands, a)], axis=1)
         setup = p.setup_cost * (1 + contract) * np.where(campus, 1 - p.campus_discount, 1.0)
         if self.model.shared_services:
             setup = setup * np.where(firms.member[a] & firms.member[cands], 1 - p.shared_services_discount, 1.0)
@@ -411,27 +465,29 @@ class Kreislauf:
             contract = np.where((firms.role[a] == SERVICE) | (firms.role[b] == SERVICE), group.contract_degree, contract)
         return transparency, contract, competitor
 
-    def agree(self, cid: int, b: int, terms: Terms, now: int, service: bool = False) -> None:
-        """Partner ``b`` agrees to cooperation ``cid`` on ``terms``: it enters the structure phase."""
+    def agree(self, ids: np.ndarray, partners: np.ndarray, terms: Terms, now: int, service: bool = False) -> None:
+        """Partners agree to cooperations ``ids`` on ``terms`` (one entry each): they enter the structure phase."""
         t, firms, p, model = self.table, self.model.firms, self.params, self.model
-        a = int(t.a[cid])
-        t.b[cid] = b
-        t.row_ab[cid] = model.ledger.slot(a, b)
-        t.row_ba[cid] = model.ledger.slot(b, a)
-        t.transparency[cid], t.contract[cid] = terms.transparency, terms.contract
-        t.service[cid] = service
-        t.competitor[cid], t.campus[cid], t.distance[cid] = terms.competitor, terms.campus, terms.distance
-        t.fit[cid], t.score[cid], t.expected[cid] = terms.fit, terms.score, terms.expected
-        t.setup_cost[cid] = terms.setup
-        firms.coop_cost[[a, b]] += terms.setup
-        months = p.setup_steps * (1 - p.campus_discount) if terms.campus else p.setup_steps
-        t.setup_until[cid] = now + max(1, round(months))
-        t.move(np.array([cid]), Phase.STRUCTURE, now)
-        firms.load[b] += 1
+        ids, b = np.asarray(ids, dtype=np.int64), np.asarray(partners, dtype=np.int64)
+        a = t.a[ids]
+        t.b[ids] = b
+        rows = model.ledger.slots(np.concatenate([a, b]), np.concatenate([b, a]))
+        t.row_ab[ids], t.row_ba[ids] = rows[: len(ids)], rows[len(ids) :]
+        t.transparency[ids], t.contract[ids] = terms.transparency, terms.contract
+        t.service[ids] = service
+        t.competitor[ids], t.campus[ids], t.distance[ids] = terms.competitor, terms.campus, terms.distance
+        t.fit[ids], t.score[ids], t.expected[ids], t.setup_cost[ids] = terms.fit, terms.score, terms.expected, terms.setup
+        np.add.at(firms.coop_cost, a, terms.setup)
+        np.add.at(firms.coop_cost, b, terms.setup)
+        months = np.where(terms.campus, p.setup_steps * (1 - p.campus_discount), p.setup_steps)
+        t.setup_until[ids] = now + np.maximum(1, np.round(months)).astype(np.int64)
+        t.move(ids, Phase.STRUCTURE, now)
+        np.add.at(firms.load, b, 1)
         firms.searching[a] = False
-        self.pairs[(min(a, b), max(a, b))] = cid
-        model.graph.add_edge(a, b)
-        self.counts["formed"] += 1
+        for cid, lo, hi in zip(ids.tolist(), np.minimum(a, b).tolist(), np.maximum(a, b).tolist(), strict=True):
+            self.pairs[(lo, hi)] = cid
+        model.graph.add_edges_from(zip(a.tolist(), b.tolist(), strict=True))
+        self.counts["formed"] += len(ids)
 
     # ------------------------------------------------------------------
     # 3. structure
@@ -574,11 +630,7 @@ class Kreislauf:
 
         self.counts["evaluated"] += len(ids)
         t.evaluations[ids] += 1
-        for pos, cid in enumerate(ids):
-            for s in (0, 1):
-                listeners = self.partners_of(int(side[pos, s]), exclude=int(other[pos, s]))
-                if listeners:
-                    ledger.gossip(int(side[pos, s]), int(other[pos, s]), listeners)
+        self.tell_partners(side.ravel(), other.ravel())
 
         leaving = exits.any(axis=1)
         first = np.where(exits[:, 0], 0, 1)
@@ -598,30 +650,48 @@ class Kreislauf:
             t.move(stay, Phase.RELATIONSHIP, now)
             self.counts["continued"] += len(stay)
 
-    def partners_of(self, firm: int, exclude: int = -1) -> list[int]:
-        """Current partners of ``firm`` in live cooperations."""
-        graph = self.model.graph
-        if firm not in graph:
-            return []
-        return [int(n) for n in graph.neighbors(firm) if n != exclude]
+    def tell_partners(self, tellers: np.ndarray, subjects: np.ndarray) -> None:
+        """Each teller tells its other live partners what it saw of its subject (reputation)."""
+        t = self.table
+        live = t.live()
+        if not len(live) or self.model.scenario.trust.gossip_weight == 0:
+            return
+        u = np.concatenate([t.a[live], t.b[live]])
+        v = np.concatenate([t.b[live], t.a[live]])
+        order = np.argsort(u, kind="stable")
+        u, v = u[order], v[order]
+        lo, hi = np.searchsorted(u, tellers, "left"), np.searchsorted(u, tellers, "right")
+        which = np.repeat(np.arange(len(tellers)), hi - lo)
+        listeners = v[lo[which] + np.arange(len(which)) - np.repeat(np.cumsum(hi - lo) - (hi - lo), hi - lo)]
+        keep = listeners != subjects[which]
+        self.model.ledger.gossip(tellers[which][keep], subjects[which][keep], listeners[keep])
 
     # ------------------------------------------------------------------
     # contracts given by the scenario
     # ------------------------------------------------------------------
 
     def contract_services(self, service_firms: np.ndarray, producers: np.ndarray, now: int) -> None:
-        """Open shared-service contracts between each service firm and each producer, in the relationship phase."""
-        t = self.table
+        """Open shared-service contracts between each service firm and each producer, in the relationship phase.
+
+        A service firm takes producers up to its capacity; the contracts do
+        not occupy the producers' capacity.
+        """
+        t, firms = self.table, self.model.firms
+        servers_list, clients_list = [], []
         for s in service_firms:
-            for prod in producers:
-                firms = self.model.firms
-                if firms.load[s] >= firms.capacity[s]:
-                    continue
-                cid = int(t.open(np.array([prod]), now)[0])
-                t.move(np.array([cid]), Phase.PARTNER_SEARCH, now)
-                needs, eff = self.needs_now(), self.effective_capabilities()
-                terms = self.terms(int(prod), np.array([s]), needs, eff).pick(0, 0.0)
-                self.agree(cid, int(s), terms, now, service=True)
-                t.move(np.array([cid]), Phase.RELATIONSHIP, now)
-                t.due[cid] = now + self.params.evaluation_period
-                self.counts["started"] += 1
+            free = int(firms.capacity[s] - firms.load[s])
+            for prod in producers[: max(free, 0)]:
+                servers_list.append(int(s))
+                clients_list.append(int(prod))
+        if not servers_list:
+            return
+        servers = np.array(servers_list, dtype=np.int64)
+        clients = np.array(clients_list, dtype=np.int64)
+        ids = t.open(clients, now)
+        t.move(ids, Phase.PARTNER_SEARCH, now)
+        terms = self.terms(clients, servers, self.needs_now(), self.effective_capabilities())
+        terms.score = np.zeros(len(ids))
+        self.agree(ids, servers, terms, now, service=True)
+        t.move(ids, Phase.RELATIONSHIP, now)
+        t.due[ids] = now + self.params.evaluation_period
+        self.counts["started"] += len(ids)

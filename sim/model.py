@@ -32,7 +32,7 @@ from sim.kreislauf import Kreislauf
 from sim.market import Market
 from sim.measures import COOPERATION_COLUMNS, FOCAL_COLUMNS, Measures
 from sim.scenario import DEFAULT_NEEDS, DOMAINS, TRAITS, NamedFirm, Population, Scenario, ScenarioError, load_scenario
-from sim.streams import RandomStreams
+from sim.streams import RandomStreams, sample_rows
 from sim.traits import draw_capabilities, draw_culture, draw_sizes, draw_traits
 from sim.trust import TrustLedger
 
@@ -325,10 +325,12 @@ class CooperationModel(mesa.Model):
             return
         rng = self.streams["acquaintances"]
         k = min(k, len(everyone) - 1)
-        for i in everyone:
-            others = everyone[everyone != i]
-            for j in rng.choice(others, size=k, replace=False):
-                self.ledger.slot(int(i), int(j))
+        # k distinct others each: offsets 1..n-1 from one's own position.
+        n = len(everyone)
+        offsets = sample_rows(rng, np.arange(1, n), n, k)
+        owners = np.repeat(everyone, k)
+        subjects = everyone[(np.repeat(np.arange(n), k) + offsets.ravel()) % n]
+        self.ledger.slots(owners, subjects)
 
     def _acquaint(self, members: np.ndarray) -> None:
         group = self.scenario.group
@@ -339,11 +341,10 @@ class CooperationModel(mesa.Model):
             firms.location[members] = group.campus_location
         self.ledger.seed_community(members, group.shared_history)
         everyone = np.flatnonzero(firms.member[: firms.n] & firms.alive[: firms.n])
-        for i in everyone:
-            for j in members:
-                if i != j:
-                    self.ledger.slot(int(i), int(j))
-                    self.ledger.slot(int(j), int(i))
+        i, j = np.meshgrid(everyone, members, indexing="ij")
+        apart = i != j
+        i, j = i[apart], j[apart]
+        self.ledger.slots(np.concatenate([i, j]), np.concatenate([j, i]))
 
     # ------------------------------------------------------------------
     # geometry, journal, logs
@@ -359,51 +360,55 @@ class CooperationModel(mesa.Model):
         if kind == "event" or self.record_events:
             self.journal.append((step, kind, text))
 
-    def log_cooperation(self, cid: int) -> None:
-        """Add an ended cooperation to the DataCollector table ``cooperations``."""
-        self.datacollector.add_table_row("cooperations", self.cooperation_row(cid))
+    def log_cooperations(self, ids: np.ndarray) -> None:
+        """Add ended cooperations to the DataCollector table ``cooperations``."""
+        table = self.datacollector.tables["cooperations"]
+        for column, values in self.cooperation_rows(ids).items():
+            table[column].extend(values)
 
-    def cooperation_row(self, cid: int) -> dict[str, Any]:
-        """One row of the cooperation log."""
+    def cooperation_rows(self, ids: np.ndarray) -> dict[str, list[Any]]:
+        """Rows of the cooperation log for the given cooperations, column by column."""
         t, names = self.kreislauf.table, self.firms.names
-        a, b = int(t.a[cid]), int(t.b[cid])
-        phase = Phase(int(t.phase[cid]))
-        months = t.phase_time[cid].copy()
-        if phase is not Phase.ENDED:
-            months[phase] += self.steps - int(t.since[cid])
-            outcome = Outcome.CONTINUE if t.continues[cid] > 0 else Outcome.ONGOING
-        else:
-            outcome = OUTCOME_OF[Reason(int(t.reason[cid]))]
-        row: dict[str, Any] = {
-            "id": cid,
-            "initiator": names[a],
-            "partner": names[b] if b >= 0 else "",
-            "initiator_id": a,
-            "partner_id": b,
-            "started": int(t.started[cid]),
-            "ended": int(t.ended[cid]),
-            **{f"months_{p.name.lower()}": int(months[p]) for p in Phase if p is not Phase.ENDED},
-            "value": float(t.value[cid]),
-            "value_initiator": float(t.shares[cid, 0]),
-            "value_partner": float(t.shares[cid, 1]),
-            "outcome": str(outcome),
-            "reason": Reason(int(t.reason[cid])).label,
-            "exited_by": names[int(t.exited_by[cid])] if t.exited_by[cid] >= 0 else "",
-            "evaluations": int(t.evaluations[cid]),
-            "continues": int(t.continues[cid]),
-            "familiar": bool(t.familiar[cid]),
-            "screened": int(t.screened[cid]),
-            "fit_initiator": float(t.fit[cid, 0]),
-            "fit_partner": float(t.fit[cid, 1]),
-            "transparency": float(t.transparency[cid]),
-            "contract": float(t.contract[cid]),
-            "service": bool(t.service[cid]),
-            "competitor": bool(t.competitor[cid]),
-            "kept": int(t.kept[cid].sum()),
-            "broken": int(t.broken[cid].sum()),
-            "grabbed": int(t.grabbed[cid].sum()),
+        ids = np.asarray(ids, dtype=np.int64)
+        a, b = t.a[ids], t.b[ids]
+        phase = t.phase[ids]
+        months = t.phase_time[ids].copy()
+        still = np.flatnonzero(phase != Phase.ENDED)
+        months[still, phase[still]] += self.steps - t.since[ids[still]]
+        outcome = [
+            str(OUTCOME_OF[Reason(r)]) if p == Phase.ENDED else str(Outcome.CONTINUE if c > 0 else Outcome.ONGOING)
+            for p, r, c in zip(phase.tolist(), t.reason[ids].tolist(), t.continues[ids].tolist(), strict=True)
+        ]
+        by = t.exited_by[ids]
+        return {
+            "id": ids.tolist(),
+            "initiator": [names[i] for i in a.tolist()],
+            "partner": [names[i] if i >= 0 else "" for i in b.tolist()],
+            "initiator_id": a.tolist(),
+            "partner_id": b.tolist(),
+            "started": t.started[ids].tolist(),
+            "ended": t.ended[ids].tolist(),
+            **{f"months_{p.name.lower()}": months[:, p].tolist() for p in Phase if p is not Phase.ENDED},
+            "value": t.value[ids].tolist(),
+            "value_initiator": t.shares[ids, 0].tolist(),
+            "value_partner": t.shares[ids, 1].tolist(),
+            "outcome": outcome,
+            "reason": [Reason(r).label for r in t.reason[ids].tolist()],
+            "exited_by": [names[i] if i >= 0 else "" for i in by.tolist()],
+            "evaluations": t.evaluations[ids].tolist(),
+            "continues": t.continues[ids].tolist(),
+            "familiar": t.familiar[ids].tolist(),
+            "screened": t.screened[ids].tolist(),
+            "fit_initiator": t.fit[ids, 0].tolist(),
+            "fit_partner": t.fit[ids, 1].tolist(),
+            "transparency": t.transparency[ids].tolist(),
+            "contract": t.contract[ids].tolist(),
+            "service": t.service[ids].tolist(),
+            "competitor": t.competitor[ids].tolist(),
+            "kept": t.kept[ids].sum(axis=1).tolist(),
+            "broken": t.broken[ids].sum(axis=1).tolist(),
+            "grabbed": t.grabbed[ids].sum(axis=1).tolist(),
         }
-        return row
 
     def cooperation_log(self, include_open: bool = True) -> pd.DataFrame:
         """The cooperation log: ended cooperations, and with ``include_open`` those still running.
@@ -414,8 +419,7 @@ class CooperationModel(mesa.Model):
         df = self.datacollector.get_table_dataframe("cooperations")
         if include_open:
             t = self.kreislauf.table
-            live = t.live()
-            extra = pd.DataFrame([self.cooperation_row(int(c)) for c in live], columns=COOPERATION_COLUMNS)
+            extra = pd.DataFrame(self.cooperation_rows(t.live()), columns=COOPERATION_COLUMNS)
             df = pd.concat([df, extra], ignore_index=True) if len(df) else extra
         return df.astype({"id": "int64"}).sort_values("id", kind="stable").reset_index(drop=True) if len(df) else df
 

@@ -22,7 +22,7 @@ import zlib
 
 import numpy as np
 
-__all__ = ["RandomStreams"]
+__all__ = ["RandomStreams", "sample_rows"]
 
 
 class RandomStreams:
@@ -45,3 +45,34 @@ class RandomStreams:
             stream = np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(key,)))
             self._streams[name] = stream
         return stream
+
+
+def sample_rows(rng: np.random.Generator, population: np.ndarray, rows: int, k: int) -> np.ndarray:
+    """``rows`` samples of ``k`` distinct members of ``population`` each (``k <= len(population)``).
+
+    From a large population: twice ``k`` draws with replacement per row, of
+    which the first ``k`` distinct are kept (fewer, padded with -1, only with
+    vanishing probability). From a small one: exact draws without
+    replacement, row by row.
+
+    Examples
+    --------
+    >>> out = sample_rows(np.random.default_rng(0), np.arange(100), rows=3, k=5)
+    >>> out.shape, all(len(set(r)) == 5 for r in out.tolist())
+    ((3, 5), True)
+    """
+    n = len(population)
+    if n <= 4 * k:
+        return np.stack([rng.choice(population, size=k, replace=False) for _ in range(rows)]).reshape(rows, k)
+    draws = rng.integers(0, n, size=(rows, 2 * k))
+    order = np.argsort(draws, axis=1, kind="stable")
+    ranked = np.take_along_axis(draws, order, axis=1)
+    first = np.ones_like(ranked, dtype=bool)
+    first[:, 1:] = ranked[:, 1:] != ranked[:, :-1]
+    keep = np.zeros_like(first)
+    np.put_along_axis(keep, order, first, axis=1)
+    keep &= np.cumsum(keep, axis=1) <= k
+    out = np.full((rows, k), -1, dtype=np.int64)
+    r, col = np.nonzero(keep)
+    out[r, np.cumsum(keep, axis=1)[r, col] - 1] = population[draws[r, col]]
+    return out

@@ -45,6 +45,8 @@ from sim.scenario import Trust
 
 __all__ = ["PILLARS", "TrustLedger"]
 
+_KEY = np.int64(1) << 32  # owner * _KEY + subject identifies an ordered pair
+
 #: The three pillars, in the column order of the evidence arrays.
 PILLARS: tuple[str, ...] = ("competence", "integrity", "benevolence")
 
@@ -75,8 +77,12 @@ class TrustLedger:
         self.heard_s = np.zeros((256, 3))
         self.owner = np.zeros(256, dtype=np.int64)
         self.subject = np.zeros(256, dtype=np.int64)
-        self._slots: dict[tuple[int, int], int] = {}
-        self.contacts: list[dict[int, int]] = []
+        # A sorted index of (owner, subject) keys for vectorised lookups,
+        # brought up to date lazily with the rows added since.
+        self._index_keys = np.zeros(0, dtype=np.int64)
+        self._index_rows = np.zeros(0, dtype=np.int64)
+        self._indexed = 0
+        self.contacts: list[list[int]] = []  # firms each owner holds evidence about
         self.community_r = np.zeros((64, 3))
         self.community_s = np.zeros((64, 3))
 
@@ -85,7 +91,7 @@ class TrustLedger:
     def _grow_firms(self) -> None:
         n = self.firms.n
         while len(self.contacts) < n:
-            self.contacts.append({})
+            self.contacts.append([])
         if self.community_r.shape[0] < n:
             size = max(2 * self.community_r.shape[0], n)
             for name in ("community_r", "community_s"):
@@ -96,24 +102,35 @@ class TrustLedger:
 
     def slot(self, owner: int, subject: int) -> int:
         """Row of the evidence of ``owner`` about ``subject``, created empty if new."""
-        key = (owner, subject)
-        found = self._slots.get(key)
-        if found is not None:
-            return found
-        if self.n == self.r.shape[0]:
+        return int(self.slots(np.array([owner]), np.array([subject]))[0])
+
+    def slots(self, owners: np.ndarray, subjects: np.ndarray) -> np.ndarray:
+        """Rows of the evidence of each owner about each subject, created empty where new."""
+        owners = np.asarray(owners, dtype=np.int64)
+        subjects = np.asarray(subjects, dtype=np.int64)
+        rows = self.rows_of(owners, subjects)
+        missing = rows < 0
+        if not missing.any():
+            return rows
+        _, first = np.unique(owners[missing] * _KEY + subjects[missing], return_index=True)
+        new_owners, new_subjects = owners[missing][first], subjects[missing][first]
+        m = len(new_owners)
+        if self.n + m > self.r.shape[0]:
+            size = max(2 * self.r.shape[0], self.n + m)
             for name in ("r", "s", "heard_r", "heard_s", "owner", "subject"):
                 old = getattr(self, name)
-                new = np.zeros((2 * old.shape[0], *old.shape[1:]), dtype=old.dtype)
+                new = np.zeros((size, *old.shape[1:]), dtype=old.dtype)
                 new[: self.n] = old[: self.n]
                 setattr(self, name, new)
         self._grow_firms()
-        row = self.n
-        self.owner[row], self.subject[row] = owner, subject
-        self.r[row] = self.s[row] = self.heard_r[row] = self.heard_s[row] = 0.0
-        self._slots[key] = row
-        self.contacts[owner][subject] = row
-        self.n += 1
-        return row
+        made = np.arange(self.n, self.n + m)
+        self.owner[made], self.subject[made] = new_owners, new_subjects
+        for name in ("r", "s", "heard_r", "heard_s"):
+            getattr(self, name)[made] = 0.0
+        for o, sub in zip(new_owners.tolist(), new_subjects.tolist(), strict=True):
+            self.contacts[o].append(sub)
+        self.n += m
+        return self.rows_of(owners, subjects)
 
     def known(self, owner: int) -> list[int]:
         """Firms ``owner`` holds evidence about (its contacts)."""
@@ -131,8 +148,23 @@ class TrustLedger:
         owners = np.asarray(owners, dtype=np.int64)
         subjects = np.asarray(subjects, dtype=np.int64)
         self._grow_firms()
-        rows = np.array([self._slots.get((int(o), int(s)), -1) for o, s in zip(owners, subjects, strict=True)], dtype=np.int64)
-        return self.pillars_at(owners, subjects, rows)
+        return self.pillars_at(owners, subjects, self.rows_of(owners, subjects))
+
+    def rows_of(self, owners: np.ndarray, subjects: np.ndarray) -> np.ndarray:
+        """Evidence rows of many (owner, subject) pairs at once; -1 where there is none."""
+        if self._indexed < self.n:
+            new = np.arange(self._indexed, self.n)
+            keys = self.owner[new] * _KEY + self.subject[new]
+            order = np.argsort(keys, kind="stable")
+            at = np.searchsorted(self._index_keys, keys[order])
+            self._index_keys = np.insert(self._index_keys, at, keys[order])
+            self._index_rows = np.insert(self._index_rows, at, new[order])
+            self._indexed = self.n
+        if len(self._index_keys) == 0:
+            return np.full(len(owners), -1, dtype=np.int64)
+        query = np.asarray(owners, dtype=np.int64) * _KEY + np.asarray(subjects, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(self._index_keys, query), len(self._index_keys) - 1)
+        return np.where(self._index_keys[pos] == query, self._index_rows[pos], -1)
 
     def pillars_at(self, owners: np.ndarray, subjects: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """As :meth:`pillars`, with the evidence rows already known (-1 for none)."""
@@ -188,22 +220,23 @@ class TrustLedger:
         self.community_r[subjects] += months * truth
         self.community_s[subjects] += months * (1 - truth) * self.params.negativity_weight
 
-    def gossip(self, teller: int, subject: int, listeners: list[int]) -> None:
-        """``teller`` tells ``listeners`` what it saw of ``subject`` itself.
+    def gossip(self, tellers: np.ndarray, subjects: np.ndarray, listeners: np.ndarray) -> None:
+        """Each ``tellers[i]`` tells ``listeners[i]`` what it saw of ``subjects[i]`` itself.
 
-        Each listener's hearsay moves the share ``gossip_weight`` of the way
-        toward the teller's first-hand evidence.
+        The listener's hearsay moves the share ``gossip_weight`` of the way
+        toward the teller's first-hand evidence. Tales told in the same month
+        are heard at once: several about one firm add up their moves.
         """
-        src = self._slots.get((teller, subject))
-        if src is None:
+        tellers, subjects, listeners = (np.asarray(x, dtype=np.int64) for x in (tellers, subjects, listeners))
+        src = self.rows_of(tellers, subjects)
+        known = src >= 0
+        tellers, subjects, listeners, src = tellers[known], subjects[known], listeners[known], src[known]
+        if not len(src):
             return
+        rows = self.slots(listeners, subjects)
         share = self.params.gossip_weight
-        for listener in listeners:
-            if listener == subject:
-                continue
-            row = self.slot(listener, subject)
-            self.heard_r[row] += share * (self.r[src] - self.heard_r[row])
-            self.heard_s[row] += share * (self.s[src] - self.heard_s[row])
+        np.add.at(self.heard_r, rows, share * (self.r[src] - self.heard_r[rows]))
+        np.add.at(self.heard_s, rows, share * (self.s[src] - self.heard_s[rows]))
 
     def forget(self) -> None:
         """Fade all evidence by the forgetting factor (one month)."""

@@ -63,15 +63,16 @@ def test_gossip_passes_a_share_of_first_hand_evidence_to_partners() -> None:
     book = ledger([0.5, 0.5, 0.5, 0.5], gossip_weight=0.5)
     row = book.slot(0, 2)
     book.observe(np.array([row]), np.array([2]), np.full((1, 3), 4.0), np.zeros((1, 3)))
-    book.gossip(teller=0, subject=2, listeners=[1, 2])  # 2 does not hear about itself
+    book.gossip([0], [2], [1])
+    assert book.contacts[1] == [2]
     # Hearsay half-way to the teller's r = 4: (1 + 2) / (2 + 2).
     assert book.trust(np.array([1]), np.array([2]))[0] == pytest.approx(0.75)
-    assert (2, 2) not in book._slots
     # Retelling does not inflate evidence: hearsay is never passed on, and
     # hearing the same story again only closes the gap to it.
     for _ in range(50):
-        book.gossip(teller=1, subject=2, listeners=[3])
-        book.gossip(teller=0, subject=2, listeners=[1])
+        book.gossip([1], [2], [3])
+        book.gossip([0], [2], [1])
+    assert book.contacts[1] == [2]
     assert book.heard_r[book.slot(1, 2)].tolist() == pytest.approx([4.0] * 3)
     assert book.trust(np.array([3]), np.array([2]))[0] == pytest.approx(0.5)
 
