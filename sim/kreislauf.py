@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sim.arrays import add_rows, max_rows
 from sim.cooperation import OUTCOME_OF, CooperationTable, Outcome, Phase, Reason
 from sim.firms import BENEVOLENCE, COMPETENCE, DIGITAL, INTEGRITY, PRODUCER, SERVICE
 from sim.scenario import DOMAINS
@@ -179,8 +180,8 @@ class Kreislauf:
         if len(live):
             a, b = self.table.a[live], self.table.b[live]
             access = self.params.partner_access
-            np.maximum.at(eff, a, access * caps[b])
-            np.maximum.at(eff, b, access * caps[a])
+            max_rows(eff, a, access * caps[b])
+            max_rows(eff, b, access * caps[a])
         return eff
 
     def coverage(self, needs: np.ndarray, own: np.ndarray, other: np.ndarray, of: str = "need") -> np.ndarray:
@@ -560,10 +561,10 @@ class Kreislauf:
         # cultures converge.
         transparency = t.transparency[ids][:, None, None]
         gain = p.learning_rate * transparency * np.clip(caps[other] - caps[side], 0.0, None) * kept[:, ::-1, None]
-        np.add.at(firms.caps, side.ravel(), gain.reshape(-1, len(DOMAINS)))
+        add_rows(firms.caps, side.ravel(), gain.reshape(-1, len(DOMAINS)))
         np.clip(firms.caps, 0.0, 1.0, out=firms.caps)
         pull = p.culture_convergence * (firms.culture[other] - firms.culture[side])
-        np.add.at(firms.culture, side.ravel(), pull.reshape(-1, firms.culture.shape[1]))
+        add_rows(firms.culture, side.ravel(), pull.reshape(-1, firms.culture.shape[1]))
 
         # Each side observes the other: competence from the quality seen,
         # integrity from kept promises, benevolence from the division.

@@ -46,18 +46,19 @@ class Market:
         self.model = model
         self.params = model.scenario.market
         self.niche_names = list(niche_names)
+        self._niche_ids = {name: k for k, name in enumerate(self.niche_names)}
         self.demand = np.zeros(len(niche_names))
         self.exits_this_step = 0
         self.entries_this_step = 0
 
     def niche_index(self, name: str) -> int:
         """Index of a niche, created with zero demand if new."""
-        try:
-            return self.niche_names.index(name)
-        except ValueError:
+        found = self._niche_ids.get(name)
+        if found is None:
+            found = self._niche_ids[name] = len(self.niche_names)
             self.niche_names.append(name)
             self.demand = np.append(self.demand, 0.0)
-            return len(self.niche_names) - 1
+        return found
 
     def set_demand_from_firms(self) -> None:
         """Demand of each niche: at step 0 every producer sells its revenue per employee.

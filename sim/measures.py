@@ -8,9 +8,11 @@ them) are followed one by one in the DataCollector table ``focal_firms``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+import mesa
 import numpy as np
 
 from sim.cooperation import Phase, Reason
@@ -20,7 +22,7 @@ from sim.network import network_measures
 if TYPE_CHECKING:
     from sim.model import CooperationModel
 
-__all__ = ["FOCAL_COLUMNS", "MEASURES", "Measures", "gini"]
+__all__ = ["COOPERATION_COLUMNS", "FOCAL_COLUMNS", "MEASURES", "Collector", "Measures", "gini"]
 
 _EXIT_MEASURES = {f"exit_{r.name.lower()}": f"Cooperations ended this month: {r.label}" for r in Reason if r is not Reason.NONE}
 
@@ -218,6 +220,37 @@ class Measures:
                 }
             )
         return rows
+
+
+class Collector(mesa.DataCollector):
+    """Mesa's DataCollector whose tables may be filled on demand.
+
+    The model ends hundreds of cooperations a month in large markets; their
+    log rows are built in one batch when a table is first read (through
+    ``tables``, ``get_table_dataframe`` or ``add_table_row``), not one by one
+    as they end. What a reader sees is exactly what row-by-row filling gives.
+    """
+
+    def __init__(self, *args: Any, before_read: Callable[[], None] | None = None, **kwargs: Any) -> None:
+        self._before_read = None
+        super().__init__(*args, **kwargs)
+        self._before_read = before_read
+
+    @property  # type: ignore[override]
+    def tables(self) -> dict[str, dict[str, list[Any]]]:
+        """The tables, brought up to date first."""
+        if self._before_read is not None:
+            self._before_read()
+        return self._tables
+
+    @tables.setter
+    def tables(self, value: dict[str, dict[str, list[Any]]]) -> None:
+        self._tables = value
+
+    @property
+    def raw_tables(self) -> dict[str, dict[str, list[Any]]]:
+        """The tables as they are, without bringing them up to date."""
+        return self._tables
 
 
 def _read(name: str, model: CooperationModel) -> float:

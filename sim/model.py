@@ -30,7 +30,7 @@ from sim.events import Schedule
 from sim.firms import PRODUCER, SERVICE, Firm, FirmTable
 from sim.kreislauf import Kreislauf
 from sim.market import Market
-from sim.measures import COOPERATION_COLUMNS, FOCAL_COLUMNS, Measures
+from sim.measures import COOPERATION_COLUMNS, FOCAL_COLUMNS, Collector, Measures
 from sim.scenario import DEFAULT_NEEDS, DOMAINS, TRAITS, NamedFirm, Population, Scenario, ScenarioError, load_scenario
 from sim.streams import RandomStreams, sample_rows
 from sim.traits import draw_capabilities, draw_culture, draw_sizes, draw_traits
@@ -100,6 +100,7 @@ class CooperationModel(mesa.Model):
         self.kreislauf = Kreislauf(self)
         self.schedule = Schedule(loaded)
         self._population_counter: dict[str, int] = {}
+        self._entrant_buffer: dict[str, dict[str, np.ndarray]] = {}
 
         for spec in loaded.firms:
             self.add_named_firm(spec, 0)
@@ -110,9 +111,11 @@ class CooperationModel(mesa.Model):
         self._form_group()
 
         self.measures = Measures(self)
-        self.datacollector = mesa.DataCollector(
+        self._ended: list[np.ndarray] = []  # cooperations ended but not yet in the log table
+        self.datacollector = Collector(
             model_reporters=self.measures.reporters(),
             tables={"cooperations": COOPERATION_COLUMNS, "focal_firms": FOCAL_COLUMNS},
+            before_read=self._write_log,
         )
         self._collect()
         self.running = True
@@ -182,7 +185,12 @@ class CooperationModel(mesa.Model):
         else:
             culture = draw_culture(None, 0.0, 1, dims, rng)[0]
         on_campus = spec.location == "campus"  # members move onto the group's campus in _acquaint
-        location = self._locate(np.array([on_campus]), rng)[0] if not isinstance(spec.location, list) else np.asarray(spec.location)
+        if isinstance(spec.location, list):
+            location = np.asarray(spec.location)
+        elif on_campus and group is not None:
+            location = np.asarray(group.campus_location)
+        else:
+            location = rng.uniform(0.0, self.scenario.market.region_km, size=2)
         needs = spec.needs or DEFAULT_NEEDS[spec.role]
         size = np.array([spec.size])
         idx = self.firms.add(
@@ -209,42 +217,44 @@ class CooperationModel(mesa.Model):
         return int(idx[0])
 
     def add_population(self, pop: Population, count: int, now: int) -> np.ndarray:
-        """Add ``count`` firms drawn from a population; return their indices."""
+        """Add ``count`` firms drawn from a population; return their indices.
+
+        Firms present at step 0 are drawn from the stream ``population``;
+        later entrants from ``entry``, drawn ahead in batches (the draws, and
+        so the entrants, do not depend on how many enter each month).
+        """
         if count <= 0:
             return np.empty(0, dtype=np.int64)
-        rng = self.streams["population" if now == 0 else "entry"]
         group = self.scenario.group
         member = pop.group and group is not None
-        floors = {"integrity": group.min_integrity, "competence": group.min_competence} if member and group is not None else None
-        traits = draw_traits(pop, count, rng, floors)
-        caps = draw_capabilities(pop, count, rng)
-        sizes = draw_sizes(pop.size, count, rng)
-        dims = self.scenario.measures.culture_dims
-        if member and group is not None and pop.culture is None:
-            culture = draw_culture(group.culture or [0.5] * dims, group.culture_spread, count, dims, rng)
+        if now == 0:
+            drawn = self.draw_population(pop, count, self.streams["population"])
         else:
-            culture = draw_culture(pop.culture, pop.culture_spread, count, dims, rng)
-        on_campus = np.full(count, pop.location == "campus")
+            drawn = self._entrants(pop, count)
         names = pop.niche_names()
         if member and group is not None and not group.competition and pop.role == "producer":
-            taken = {int(self.firms.niche[i]) for i in range(self.firms.n) if self.firms.member[i] and self.firms.alive[i]}
-            free = [nm for nm in names if nm not in self.market.niche_names or self.market.niche_index(nm) not in taken]
+            taken = set(self.firms.niche[: self.firms.n][self.firms.member[: self.firms.n] & self.firms.alive[: self.firms.n]].tolist())
+            free = [nm for nm in names if self.market.niche_index(nm) not in taken]
             if len(free) < count:
                 raise ScenarioError("<scenario>", f"populations.{pop.name}.niches", pop.niches, "group members need distinct free niches; add niches")
-            chosen = [free[k] for k in rng.permutation(len(free))[:count]]
+            chosen = [free[k] for k in self.streams["niches"].permutation(len(free))[:count]]
         else:
-            chosen = [names[k] for k in rng.integers(0, len(names), size=count)]
-        niche = np.array([self.market.niche_index(nm) for nm in chosen], dtype=np.int64)
+            chosen = [names[k] for k in drawn["niche"].tolist()]
+        on_campus = np.full(count, pop.location == "campus")
+        location = drawn["point"].copy()
+        if group is not None:
+            location[on_campus] = group.campus_location
         needs = pop.needs or DEFAULT_NEEDS[pop.role]
+        sizes = drawn["size"]
         idx = self.firms.add(
             count,
-            traits=traits,
-            caps=caps,
+            traits=drawn["traits"],
+            caps=drawn["caps"],
             needs=[needs.get(d, 0.0) for d in DOMAINS],
-            location=self._locate(on_campus, rng),
-            culture=culture,
+            location=location,
+            culture=drawn["culture"],
             role=SERVICE if pop.role == "service" else PRODUCER,
-            niche=niche,
+            niche=np.array([self.market.niche_index(nm) for nm in chosen], dtype=np.int64),
             member=member,
             on_campus=on_campus,
             size=sizes,
@@ -260,17 +270,36 @@ class CooperationModel(mesa.Model):
             self._welcome(idx)
         return idx
 
+    def draw_population(self, pop: Population, count: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """The random part of ``count`` new firms: traits, capabilities, size, culture, position, niche."""
+        group = self.scenario.group
+        member = pop.group and group is not None
+        floors = {"integrity": group.min_integrity, "competence": group.min_competence} if member and group is not None else None
+        dims = self.scenario.measures.culture_dims
+        if member and group is not None and pop.culture is None:
+            culture = draw_culture(group.culture or [0.5] * dims, group.culture_spread, count, dims, rng)
+        else:
+            culture = draw_culture(pop.culture, pop.culture_spread, count, dims, rng)
+        return {
+            "traits": draw_traits(pop, count, rng, floors),
+            "caps": draw_capabilities(pop, count, rng),
+            "size": draw_sizes(pop.size, count, rng),
+            "culture": culture,
+            "point": rng.uniform(0.0, self.scenario.market.region_km, size=(count, 2)),
+            "niche": rng.integers(0, len(pop.niche_names()), size=count),
+        }
+
+    def _entrants(self, pop: Population, count: int) -> dict[str, np.ndarray]:
+        buffer = self._entrant_buffer.get(pop.name)
+        if buffer is None or len(buffer["size"]) < count:
+            fresh = self.draw_population(pop, max(64, count), self.streams["entry"])
+            buffer = fresh if buffer is None else {k: np.concatenate([buffer[k], fresh[k]]) for k in fresh}
+        self._entrant_buffer[pop.name] = {k: v[count:] for k, v in buffer.items()}
+        return {k: v[:count] for k, v in buffer.items()}
+
     def _starting_capital(self, size: np.ndarray) -> np.ndarray:
         m = self.scenario.market
         return m.initial_capital_months * m.revenue_per_employee * size
-
-    def _locate(self, on_campus: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        region = self.scenario.market.region_km
-        points = rng.uniform(0.0, region, size=(len(on_campus), 2))
-        group = self.scenario.group
-        if group is not None:
-            points[on_campus] = group.campus_location
-        return points
 
     def _welcome(self, idx: np.ndarray) -> None:
         """Firms entering later: new niches get demand; new group members the community's acquaintance."""
@@ -327,10 +356,10 @@ class CooperationModel(mesa.Model):
         k = min(k, len(everyone) - 1)
         # k distinct others each: offsets 1..n-1 from one's own position.
         n = len(everyone)
-        offsets = sample_rows(rng, np.arange(1, n), n, k)
-        owners = np.repeat(everyone, k)
-        subjects = everyone[(np.repeat(np.arange(n), k) + offsets.ravel()) % n]
-        self.ledger.slots(owners, subjects)
+        offsets = sample_rows(rng, np.arange(1, n), n, k).ravel()
+        mine = np.repeat(np.arange(n), k)
+        drawn = offsets > 0
+        self.ledger.slots(everyone[mine[drawn]], everyone[(mine[drawn] + offsets[drawn]) % n])
 
     def _acquaint(self, members: np.ndarray) -> None:
         group = self.scenario.group
@@ -361,8 +390,15 @@ class CooperationModel(mesa.Model):
             self.journal.append((step, kind, text))
 
     def log_cooperations(self, ids: np.ndarray) -> None:
-        """Add ended cooperations to the DataCollector table ``cooperations``."""
-        table = self.datacollector.tables["cooperations"]
+        """Queue ended cooperations for the DataCollector table ``cooperations``."""
+        self._ended.append(np.asarray(ids, dtype=np.int64))
+
+    def _write_log(self) -> None:
+        if not self._ended:
+            return
+        ids = np.concatenate(self._ended)
+        self._ended = []
+        table = self.datacollector.raw_tables["cooperations"]
         for column, values in self.cooperation_rows(ids).items():
             table[column].extend(values)
 

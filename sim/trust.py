@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.arrays import add_rows
 from sim.firms import PROPENSITY, FirmTable
 from sim.scenario import Trust
 
@@ -197,16 +198,16 @@ class TrustLedger:
         about the subject, each weighted by one over the number of other
         members (the community speaks with one typical member's voice).
         """
-        np.add.at(self.r, rows, positive)
-        np.add.at(self.s, rows, negative)
+        add_rows(self.r, rows, positive)
+        add_rows(self.s, rows, negative)
         if self.sharing > 0:
             self._grow_firms()
             by_member = self.firms.member[self.owner[rows]]
             if by_member.any():
                 n = self.firms.n
                 others = max(1, int((self.firms.member[:n] & self.firms.alive[:n]).sum()) - 1)
-                np.add.at(self.community_r, subjects[by_member], positive[by_member] / others)
-                np.add.at(self.community_s, subjects[by_member], negative[by_member] / others)
+                add_rows(self.community_r, subjects[by_member], positive[by_member] / others)
+                add_rows(self.community_s, subjects[by_member], negative[by_member] / others)
 
     def seed_community(self, subjects: np.ndarray, months: float) -> None:
         """Give the community ``months`` of shared history with each subject.
@@ -235,8 +236,8 @@ class TrustLedger:
             return
         rows = self.slots(listeners, subjects)
         share = self.params.gossip_weight
-        np.add.at(self.heard_r, rows, share * (self.r[src] - self.heard_r[rows]))
-        np.add.at(self.heard_s, rows, share * (self.s[src] - self.heard_s[rows]))
+        add_rows(self.heard_r, rows, share * (self.r[src] - self.heard_r[rows]))
+        add_rows(self.heard_s, rows, share * (self.s[src] - self.heard_s[rows]))
 
     def forget(self) -> None:
         """Fade all evidence by the forgetting factor (one month)."""
