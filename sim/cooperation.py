@@ -103,9 +103,12 @@ _REASON_LABELS = {
     Reason.CULTURE: "cultures did not fit",
     Reason.NEED_VANISHED: "the need vanished before the search",
     Reason.NO_PARTNER: "no suitable partner agreed",
-    Reason.PARTNER_LEFT: "a partner left the market",
+    Reason.PARTNER_LEFT: "a firm in it left the market",
     Reason.SERVICES_REMOVED: "shared services were removed",
 }
+
+#: Reasons a partner may give for leaving at evaluation.
+EXIT_REASONS: tuple[Reason, ...] = (Reason.LOW_TRUST, Reason.LOW_VALUE, Reason.GOAL_REACHED, Reason.CULTURE)
 
 #: Outcome recorded for each reason a cooperation ends.
 OUTCOME_OF = {
@@ -147,7 +150,7 @@ class CooperationTable:
         "contract": (float, (), 0.0),
         "setup_until": (np.int64, (), 0),
         "due": (np.int64, (), 0),  # next evaluation
-        "fit": (float, (2,), 0.0),  # share of each side's need the other covered at agreement
+        "fit": (float, (2,), 0.0),  # share of each side's gap the other covered at agreement
         "score": (float, (), 0.0),
         "expected": (float, (2,), 0.0),  # expected monthly net benefit per side
         "realised": (float, (2,), 0.0),  # net benefit per side since the last evaluation

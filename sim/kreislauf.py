@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sim.arrays import add_rows, max_rows
-from sim.cooperation import OUTCOME_OF, CooperationTable, Outcome, Phase, Reason
+from sim.cooperation import EXIT_REASONS, OUTCOME_OF, CooperationTable, Outcome, Phase, Reason
 from sim.firms import BENEVOLENCE, COMPETENCE, DIGITAL, INTEGRITY, PRODUCER, SERVICE
 from sim.scenario import DOMAINS
 from sim.streams import sample_rows
@@ -159,7 +159,7 @@ class Kreislauf:
             "grabbed": 0,
             "value": 0.0,
             "fit_sum": 0.0,
-            **{f"exit_{r.name.lower()}": 0 for r in Reason if r is not Reason.NONE},
+            **{f"exit_{r.name.lower()}": 0 for r in EXIT_REASONS},
         }
 
     def needs_now(self) -> np.ndarray:
@@ -252,7 +252,9 @@ class Kreislauf:
             self.end(pending[~still], Reason.NEED_VANISHED, now)
             go = pending[still]
             t.gap[go] = gaps[t.a[go]]
-            t.familiar[go] = rng.random(len(go)) < p.familiarity_bias
+            # The hasty choice is only open to a firm with a free acquaintance.
+            biased = rng.random(len(go)) < p.familiarity_bias
+            t.familiar[go] = biased & self.has_free_contact(t.a[go])
             t.move(go, Phase.PARTNER_SEARCH, now)
             self.counts["searches"] += len(go)
 
@@ -295,6 +297,7 @@ class Kreislauf:
         firms = self.model.firms
         searchers = t.a[done]
         cands, hasty, screened = self.candidates(searchers, t.familiar[done])
+        profile = t.gap[done]
         t.screened[done] = screened
         t.familiar[done] = hasty
         np.add.at(firms.coop_cost, searchers, screened * p.search_cost_per_candidate)
@@ -303,7 +306,7 @@ class Kreislauf:
         pick: dict[int, tuple[int, Terms]] = {}
         if len(row):
             a, c = searchers[row], cands[row, col]
-            terms = self.terms(a, c, self.needs_now(), self.effective_capabilities())
+            terms = self.terms(a, c, self.needs_now(), self.effective_capabilities(), profile[row])
             ranking = np.where(hasty[row], terms.trust_ab, self.score(a, c, terms))
             order = np.lexsort((-ranking, row))  # by searcher, best first
             bounds = np.searchsorted(row[order], np.arange(len(done) + 1))
@@ -348,6 +351,19 @@ class Kreislauf:
                 break
         return None
 
+    def free_contacts(self, owners: np.ndarray) -> np.ndarray:
+        """Each owner's acquaintances it could cooperate with now, one row each, padded with -1."""
+        lists = [self.model.ledger.known(int(a)) for a in owners]
+        known = np.full((len(owners), max(map(len, lists), default=0)), -1, dtype=np.int64)
+        for i, contacts in enumerate(lists):
+            known[i, : len(contacts)] = contacts
+        known[~self.eligible(owners, known)] = -1
+        return known
+
+    def has_free_contact(self, owners: np.ndarray) -> np.ndarray:
+        """Whether each owner knows a firm it could cooperate with now."""
+        return (self.free_contacts(owners) >= 0).any(axis=1)
+
     def candidates(self, searchers: np.ndarray, familiar: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The firms each searcher considers, one row each, padded with -1.
 
@@ -364,12 +380,8 @@ class Kreislauf:
         screened : numpy.ndarray
             Distinct firms each searcher screened in the market.
         """
-        ledger, firms, p = self.model.ledger, self.model.firms, self.params
-        lists = [ledger.known(int(a)) for a in searchers]
-        known = np.full((len(searchers), max(map(len, lists), default=0)), -1, dtype=np.int64)
-        for i, contacts in enumerate(lists):
-            known[i, : len(contacts)] = contacts
-        known[~self.eligible(searchers, known)] = -1
+        firms, p = self.model.firms, self.params
+        known = self.free_contacts(searchers)
         hasty = familiar & (known >= 0).any(axis=1)
         alive = firms.alive_idx
         k = min(p.search_breadth, len(alive))
@@ -415,8 +427,12 @@ class Kreislauf:
         score = w.fit * terms.fit[:, 0] + w.similarity * similarity + w.experience * experience + w.location * nearness + w.trust * terms.trust_ab
         return score - w.competitor_penalty * terms.competitor
 
-    def terms(self, a: np.ndarray, cands: np.ndarray, needs: np.ndarray, eff: np.ndarray) -> Terms:
+    def terms(self, a: np.ndarray, cands: np.ndarray, needs: np.ndarray, eff: np.ndarray, profile: np.ndarray) -> Terms:
         """What each searcher ``a[i]`` and candidate ``cands[i]`` would agree on, and whether both would.
+
+        ``profile`` holds each searcher's requirements profile: the gaps its
+        needs assessment found. The candidate's fit is the share of it the
+        candidate covers.
 
         Each side expects the other's contribution as its perceived
         competence, reduced where it doubts the other's integrity; its own it
@@ -446,7 +462,7 @@ class Kreislauf:
         setup = p.setup_cost * (1 + contract) * np.where(campus, 1 - p.campus_discount, 1.0)
         if self.model.shared_services:
             setup = setup * np.where(firms.member[a] & firms.member[cands], 1 - p.shared_services_discount, 1.0)
-        fit = np.stack([self.coverage(needs[a], eff[a], caps[cands], of="gap"), self.coverage(needs[cands], eff[cands], caps[a], of="gap")], axis=1)
+        fit = np.stack([self.coverage(eff[a] + profile, eff[a], caps[cands], of="gap"), self.coverage(needs[cands], eff[cands], caps[a], of="gap")], axis=1)
         consent = (trust_ba >= p.exit_trust) & np.all(expected > (setup / p.evaluation_period)[:, None], axis=1)
         return Terms(trust_ab, transparency, contract, competitor, campus, distance, culture_fit, fit, expected, setup, consent)
 
@@ -560,14 +576,16 @@ class Kreislauf:
         # Know-how flows toward the less capable side while the other delivers;
         # cultures converge.
         transparency = t.transparency[ids][:, None, None]
-        gain = p.learning_rate * transparency * np.clip(caps[other] - caps[side], 0.0, None) * kept[:, ::-1, None]
+        # A firm learns in the domains it needs, from a partner that delivers.
+        gain = p.learning_rate * transparency * np.clip(caps[other] - caps[side], 0.0, None) * kept[:, ::-1, None] * (needs[side] > 0)
         add_rows(firms.caps, side.ravel(), gain.reshape(-1, len(DOMAINS)))
         np.clip(firms.caps, 0.0, 1.0, out=firms.caps)
         pull = p.culture_convergence * (firms.culture[other] - firms.culture[side])
         add_rows(firms.culture, side.ravel(), pull.reshape(-1, firms.culture.shape[1]))
+        np.clip(firms.culture, 0.0, 1.0, out=firms.culture)
 
-        # Each side observes the other: competence from the quality seen,
-        # integrity from kept promises, benevolence from the division.
+        # Each side observes the other: competence from the competence it shows
+        # (with noise), integrity from kept promises, benevolence from the division.
         self.observe(ids, traits, kept, grabs, rng)
 
         self.counts["kept"] += int(kept.sum())
@@ -618,8 +636,9 @@ class Kreislauf:
         # reliability first, then the cost/benefit account, then culture.
         low_trust = trust < p.exit_trust
         short = (realised < p.exit_value_ratio * np.maximum(expected, 0.0)) | (realised < 0)
-        # Shared-service contracts pay off in overheads carried, not in joint
-        # value: they are judged on trust and culture only.
+        # A shared-service contract's main return, the overhead it carries, is
+        # booked in the market, not in the cooperation's net benefit: it is
+        # judged on trust and culture only.
         short &= ~t.service[ids][:, None]
         misfit = np.repeat((culture_fit < p.exit_culture_fit)[:, None], 2, axis=1)
         reason = np.full((len(ids), 2), Reason.NONE, dtype=np.int8)
@@ -690,8 +709,10 @@ class Kreislauf:
         clients = np.array(clients_list, dtype=np.int64)
         ids = t.open(clients, now)
         t.move(ids, Phase.PARTNER_SEARCH, now)
-        terms = self.terms(clients, servers, self.needs_now(), self.effective_capabilities())
+        needs, eff = self.needs_now(), self.effective_capabilities()
+        terms = self.terms(clients, servers, needs, eff, np.clip(needs[clients] - eff[clients], 0.0, None))
         terms.score = np.zeros(len(ids))
+        terms.setup = np.zeros(len(ids))  # the contracts are in place already: nothing to set up
         self.agree(ids, servers, terms, now, service=True)
         t.move(ids, Phase.RELATIONSHIP, now)
         t.due[ids] = now + self.params.evaluation_period

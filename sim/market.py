@@ -1,16 +1,19 @@
 r"""The market: niches with shared demand, costs, overheads, exit and entry.
 
-Each niche :math:`n` has a monthly demand :math:`D_n`, set at step 0 to the
-revenue per employee times the employees of the firms in it. Producers in a
-niche divide it by attractiveness :math:`a_f = s_f (\tfrac12 + \pi_f)(1 + g \rho_f)`
-(size, productivity :math:`\pi_f`, focus gain :math:`g` times the share
-:math:`\rho_f` of overhead carried by shared services), and better products
-sell more: the niche's sales are :math:`D_n` times the size-weighted mean of
-:math:`\tfrac12 + \pi_f` over the reference level 1. A competitor that grows,
-learns or enters takes share from the others.
+Each niche :math:`n` has a monthly demand :math:`D_n`, set at step 0 so that
+every producer in it sells its revenue per employee: :math:`D_n` is that
+revenue times the niche's employees, divided by the niche's step-0 supply
+level :math:`L_n^0`, the size-weighted mean of :math:`\tfrac12 + \pi_f`
+(productivity :math:`\pi_f`). Each month the niche sells :math:`D_n L_n`:
+better products sell more. Producers divide it by attractiveness
+:math:`a_f = s_f (\tfrac12 + \pi_f)(1 + g \rho_f)` (size, productivity, focus
+gain :math:`g` times :math:`\rho_f`, the share of the relievable overhead
+that shared services carry). A competitor that grows, learns or enters takes
+share from the others, up to what it can make (``max_output`` times its
+usual volume); demand nobody can serve is lost.
 
-Costs per month: operating cost per employee; overhead (a fixed part and a
-part per employee) of which shared services can carry a share for a fee;
+Costs per month: the cost of sales (a share of revenue: wages and material
+follow output); overhead (a fixed part and a part per employee) of which shared services can carry a share for a fee;
 cooperation costs (search, set-up, coordination, contract monitoring) booked
 by the Kreislauf. A firm whose capital stays negative for
 ``insolvency_patience`` months leaves, and its cooperations end.
@@ -48,8 +51,6 @@ class Market:
         self.niche_names = list(niche_names)
         self._niche_ids = {name: k for k, name in enumerate(self.niche_names)}
         self.demand = np.zeros(len(niche_names))
-        self.exits_this_step = 0
-        self.entries_this_step = 0
 
     def niche_index(self, name: str) -> int:
         """Index of a niche, created with zero demand if new."""
@@ -138,6 +139,8 @@ class Market:
         growth = (1.0 + p.demand_growth) ** (now / 12.0)
         sales = self.demand * growth * quality
         revenue = np.where(producer, sales[niche] * np.divide(attract, total_attract[niche], out=np.zeros(n), where=total_attract[niche] > 0), 0.0)
+        # No firm sells more than it can make: customers a firm cannot serve are lost to the niche.
+        revenue = np.minimum(revenue, p.max_output * p.revenue_per_employee * firms.size[:n] * level)
 
         # Service firms' own administration is their business: no overhead of their own.
         overhead = np.where(producer, self.overhead(np.arange(n)), 0.0)
@@ -145,7 +148,7 @@ class Market:
         fees = carried * group.service_fee if group is not None else np.zeros(n)
         fee_income, service_cost = self.service_accounts(carried)
         income = revenue + fee_income
-        operating = np.where(producer, firms.size[:n] * p.cost_per_employee, 0.0)
+        operating = p.cost_of_sales * revenue  # wages and material rise and fall with output
         paid_overhead = overhead - carried
         profit = income + firms.coop_value[:n] - operating - paid_overhead - fees - service_cost - firms.coop_cost[:n]
         profit = np.where(alive, profit, 0.0)
@@ -186,13 +189,11 @@ class Market:
         n = firms.n
         gone = np.flatnonzero(firms.alive[:n] & (firms.negative_months[:n] >= self.params.insolvency_patience))
         self.model.remove_firms(gone, now, Reason.PARTNER_LEFT)
-        self.exits_this_step = len(gone)
         return gone
 
     def entry(self, now: int) -> None:
         """New firms enter the open market (Poisson arrivals from the entry population)."""
         p = self.params
-        self.entries_this_step = 0
         if p.entry_rate <= 0:
             return
         count = int(self.model.streams["entry"].poisson(p.entry_rate))
@@ -200,4 +201,3 @@ class Market:
             pops = self.model.scenario.populations
             pop = next((q for q in pops if q.name == p.entry_population), pops[0])
             self.model.add_population(pop, count, now)
-            self.entries_this_step = count

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import mesa
 import numpy as np
 
-from sim.cooperation import Phase, Reason
+from sim.cooperation import EXIT_REASONS, Phase
 from sim.firms import DIGITAL, PRODUCER
 from sim.network import network_measures
 
@@ -24,13 +24,13 @@ if TYPE_CHECKING:
 
 __all__ = ["COOPERATION_COLUMNS", "FOCAL_COLUMNS", "MEASURES", "Collector", "Measures", "gini"]
 
-_EXIT_MEASURES = {f"exit_{r.name.lower()}": f"Cooperations ended this month: {r.label}" for r in Reason if r is not Reason.NONE}
+_EXIT_MEASURES = {f"exit_{r.name.lower()}": f"Cooperations exited after evaluation this month because {r.label}" for r in EXIT_REASONS}
 
 #: Every per-step measure and its meaning (units: months, k EUR).
 MEASURES: dict[str, str] = {
     "firms": "Firms in the market",
     "producers": "Producing firms in the market",
-    "entries": "Firms that entered this month",
+    "entries": "Firms that entered this month (market entry and scheduled joins)",
     "exits": "Firms that left the market this month (insolvency or event)",
     **{f"phase_{p.name.lower()}": f"Cooperations in {p.label}" for p in Phase if p is not Phase.ENDED},
     "opened": "Needs assessments opened this month",
@@ -43,7 +43,7 @@ MEASURES: dict[str, str] = {
     "no_partner": "Cooperations ended this month without a partner",
     "dissolved": "Cooperations ended this month by a partner leaving or services removed",
     **_EXIT_MEASURES,
-    "partner_fit": "Mean share of the searcher's need covered by the partners chosen this month (NaN if none)",
+    "partner_fit": "Mean share of the searcher's gap (its requirements profile) covered by the partners chosen this month (NaN if none)",
     "mean_trust": "Mean trust between partners of live cooperations, both directions (NaN if none)",
     "trust_sd": "Standard deviation of that trust",
     "trust_p10": "10th percentile of that trust",
@@ -134,7 +134,7 @@ class Measures:
         cur = self.current
         cur["firms"] = int(alive.sum())
         cur["producers"] = int(producer.sum())
-        cur["entries"] = model.market.entries_this_step
+        cur["entries"] = model.firms_joined_this_step
         cur["exits"] = model.firms_left_this_step
         phases = np.bincount(t.phase[: t.n], minlength=len(Phase))
         for p in Phase:

@@ -50,8 +50,8 @@ class CooperationModel(mesa.Model):
     seed : int, optional
         Seed of every random draw; the scenario's ``seed`` if not given.
     record_events : bool
-        Keep a plain-language journal of what happens in the cycle (for the
-        live app); scheduled events are always journaled.
+        Also journal firms leaving the market (``model.journal``); scheduled
+        events are always journaled.
     **overrides
         Scenario parameters to replace, by key path with ``__`` between
         levels: ``steps=24``, ``kreislauf__familiarity_bias=0.8``.
@@ -91,6 +91,7 @@ class CooperationModel(mesa.Model):
         self.shared_services = loaded.group is not None and loaded.group.shared_services
         self.region_diagonal = loaded.market.region_km * np.sqrt(2.0)
         self.firms_left_this_step = 0
+        self.firms_joined_this_step = 0
 
         self.firms = FirmTable(loaded.measures.culture_dims, capacity=max(16, 2 * loaded.initial_firm_count))
         self.graph = nx.Graph()
@@ -148,6 +149,7 @@ class CooperationModel(mesa.Model):
         self.firms.coop_value[:n] = 0.0
         self.firms.coop_cost[:n] = 0.0
         self.firms_left_this_step = 0
+        self.firms_joined_this_step = 0
 
     def _collect(self) -> None:
         self.measures.update()
@@ -302,12 +304,25 @@ class CooperationModel(mesa.Model):
         return m.initial_capital_months * m.revenue_per_employee * size
 
     def _welcome(self, idx: np.ndarray) -> None:
-        """Firms entering later: new niches get demand; new group members the community's acquaintance."""
-        group = self.scenario.group
+        """Firms entering later: new niches get demand; new members join the campus and its contracts.
+
+        A newcomer to the group knows the members but has no shared history
+        with them yet.
+        """
+        self.firms_joined_this_step += len(idx)
         self.market.add_niche_demand(idx)
-        members = idx[self.firms.member[idx]]
-        if group is not None and len(members):
-            self._acquaint(members)
+        firms = self.firms
+        members = idx[firms.member[idx]]
+        if self.scenario.group is None or not len(members):
+            return
+        self._acquaint(members, history=0.0)
+        if self.shared_services:
+            everyone = np.flatnonzero(firms.member[: firms.n] & firms.alive[: firms.n])
+            services, producers = everyone[firms.role[everyone] == SERVICE], everyone[firms.role[everyone] == PRODUCER]
+            new = np.isin(services, members)
+            # New service firms serve every producer; new producers are served by every service firm.
+            self.kreislauf.contract_services(services[new], producers, self.steps)
+            self.kreislauf.contract_services(services[~new], producers[np.isin(producers, members)], self.steps)
 
     def remove_firms(self, idx: np.ndarray, now: int, reason: Reason) -> None:
         """Firms leave the market: their cooperations end, they drop out of the network."""
@@ -341,7 +356,7 @@ class CooperationModel(mesa.Model):
         if group.campus:
             firms.on_campus[members] = True
             firms.location[members] = group.campus_location
-        self._acquaint(members)
+        self._acquaint(members, history=group.shared_history)
         if group.shared_services:
             services = members[firms.role[members] == SERVICE]
             producers = members[firms.role[members] == PRODUCER]
@@ -361,14 +376,21 @@ class CooperationModel(mesa.Model):
         drawn = offsets > 0
         self.ledger.slots(everyone[mine[drawn]], everyone[(mine[drawn] + offsets[drawn]) % n])
 
-    def _acquaint(self, members: np.ndarray) -> None:
+    def _acquaint(self, members: np.ndarray, history: float) -> None:
+        """Members move onto the campus and know every member; the community has ``history`` months with them."""
         group = self.scenario.group
         assert group is not None
         firms = self.firms
         if group.campus:
             firms.on_campus[members] = True
             firms.location[members] = group.campus_location
-        self.ledger.seed_community(members, group.shared_history)
+        if history > 0:
+            p = self.scenario.kreislauf
+            # Expected breaks and grabs of a month, by the relationship's rules,
+            # under the group's contract degree.
+            p_break = p.temptation * (1 - group.contract_degree * p.contract_enforcement) * (1 - firms.traits[members, 1])
+            p_grab = p.grab_temptation * (1 - firms.traits[members, 2])
+            self.ledger.seed_community(members, history, p_break, p_grab)
         everyone = np.flatnonzero(firms.member[: firms.n] & firms.alive[: firms.n])
         i, j = np.meshgrid(everyone, members, indexing="ij")
         apart = i != j

@@ -115,7 +115,7 @@ class SizeDistribution(Section):
     """Firm size in employees: log-normal, truncated to [min, max]."""
 
     median: float = Field(20.0, gt=0, le=1e6, description="Median employees. Default 20: the typical German SME is small (Destatis: most SMEs have under 50 employees).")
-    sigma: float = Field(1.0, ge=0, le=5, description="Log-scale spread. Default 1.0: firm sizes are roughly log-normal with wide spread (Axtell 2001 reports heavy tails).")
+    sigma: float = Field(1.0, ge=0, le=5, description="Log-scale spread. Default 1.0: a wide spread among SMEs. Assumption: the log-normal is a common approximation of size distributions (Gibrat's law); over all firms the upper tail is heavier, a Zipf law (Axtell 2001).")
     min: float = Field(1.0, gt=0, le=1e6, description="Smallest firm.")
     max: float = Field(250.0, gt=0, le=1e6, description="Largest firm. Default 250: the EU ceiling of an SME.")
 
@@ -181,6 +181,8 @@ class Population(Section):
             raise ValueError(f"niches must be a list of names or a count in [1, {MAX_FIRMS}]")
         if isinstance(self.niches, list) and not self.niches:
             raise ValueError("niches must not be empty")
+        if self.location == "campus" and not self.group:
+            raise ValueError("location 'campus' is the group's campus: set group = true, or use 'dispersed'")
         return self
 
     def niche_names(self) -> list[str]:
@@ -216,6 +218,8 @@ class NamedFirm(Section):
             raise ValueError(f"capabilities must give all of {list(DOMAINS)}; missing {missing}")
         if isinstance(self.location, list) and len(self.location) != 2:
             raise ValueError("location as coordinates must be [x, y]")
+        if self.location == "campus" and not self.group:
+            raise ValueError("location 'campus' is the group's campus: set group = true, or give 'dispersed' or [x, y]")
         return self
 
 
@@ -228,9 +232,10 @@ class Market(Section):
     """Niches, demand, costs, exit and entry (units: employees, months, k EUR)."""
 
     revenue_per_employee: Money = Field(12.0, description="Niche demand per employee of the firms initially in it, k EUR/month. Assumption: about 145 k EUR turnover per employee-year, the order of German manufacturing SMEs.")
-    cost_per_employee: Money = Field(10.3, description="Operating cost per employee, k EUR/month (wages, material). Assumption: leaves a gross margin of about 14%.")
+    cost_of_sales: Unit = Field(0.86, description="Cost of sales as a share of revenue (wages and material follow output). Assumption: a gross margin of 14% before overhead, of the order of German manufacturing SMEs.")
     overhead_fixed: Money = Field(6.0, description="Fixed administrative overhead per firm, k EUR/month (controlling, compliance, accounting). Assumption: one part-time administrator; it is what makes a three-person firm like flying-parts fragile alone (seed 000).")
     overhead_per_employee: Money = Field(0.9, description="Overhead per employee, k EUR/month. Assumption: administration, marketing and technical service near 7% of turnover.")
+    max_output: float = Field(1.5, ge=1, le=100, description="Most a producer can sell, as a multiple of its usual volume (revenue per employee times size at its product level): without it, survivors of a shake-out would absorb all of their rivals' customers at once. Assumption.")
     digital_productivity: Unit = Field(0.5, description="Weight of digital maturity in a firm's productivity (its pull on niche demand). Assumption: Industrie 4.0 raises competitiveness (seed 000, section 2).")
     initial_capital_months: float = Field(4.0, ge=0, le=120, description="Starting capital in months of revenue. Assumption: a thin reserve, as common for SMEs.")
     insolvency_patience: int = Field(6, ge=1, le=1200, description="Months of negative capital before a firm leaves the market. Assumption: half a year of arrears.")
@@ -278,7 +283,7 @@ class Kreislauf(Section):
 
     need_threshold: Unit = Field(0.1, description="Smallest gap in a domain that counts as a real need. Assumption.")
     partner_access: Unit = Field(0.9, description="Share of a partner's capability a firm can draw on through a cooperation. Assumption.")
-    digital_need_growth: float = Field(0.02, ge=0, le=1, description="Yearly rise of every firm's digital need (Industrie 4.0 keeps raising the bar, seed 000). Assumption.")
+    digital_need_growth: float = Field(0.02, ge=0, le=1, description="Yearly rise of the digital need of every firm that has one (Industrie 4.0 keeps raising the bar, seed 000). Assumption.")
     capacity_base: int = Field(2, ge=1, le=100, description="Concurrent cooperations of a one-person firm. Assumption.")
     capacity_per_decade: float = Field(1.5, ge=0, le=100, description="Extra concurrent cooperations per tenfold size. Assumption.")
     familiarity_bias: Unit = Field(0.3, description="Probability that a searcher picks among known contacts only, skipping the market search: the hasty choice the guide names as a frequent mistake (seed 001 step 2). Assumption.")
@@ -288,7 +293,7 @@ class Kreislauf(Section):
     max_proposals: int = Field(3, ge=1, le=100, description="Candidates asked in turn before the search fails. Assumption.")
     search_retry_steps: int = Field(6, ge=1, le=1200, description="Months a firm waits after a failed search before it searches again. Assumption.")
     score_weights: ScoreWeights = Field(default_factory=ScoreWeights, description="Weights of the candidate score.")
-    setup_steps: int = Field(2, ge=0, le=120, description="Months to build the structure (agreement, roles). Assumption.")
+    setup_steps: int = Field(2, ge=1, le=120, description="Months to build the structure (agreement, roles); at least one. Assumption.")
     setup_cost: Money = Field(4.0, description="Cost per partner of building the structure, k EUR, before discounts. Assumption: a few person-days and a lawyer.")
     campus_discount: Unit = Field(0.5, description="Share of set-up time and cost saved on a shared campus (short paths, seed 000).")
     shared_services_discount: Unit = Field(0.3, description="Share of set-up cost saved when the group's service firms draft the agreement (shared services). Assumption.")
@@ -306,7 +311,7 @@ class Kreislauf(Section):
     broken_delivery: Unit = Field(0.3, description="Share of its promised contribution a firm delivers in a month it breaks the agreement. Assumption.")
     grab_share: float = Field(0.75, ge=0.5, le=1.0, description="Share of the joint value a grabbing firm takes. Assumption.")
     learning_rate: Unit = Field(0.03, description="Monthly share of a capability gap closed by learning from a partner, at full transparency. Assumption.")
-    culture_convergence: Unit = Field(0.02, description="Monthly share of the culture distance closed between partners (a shared culture, seed 001 step 4). Assumption.")
+    culture_convergence: float = Field(0.02, ge=0, le=0.5, description="Monthly share of the culture distance each partner moves toward the other, so the distance closes by twice this (a shared culture, seed 001 step 4). Assumption.")
     exit_trust: Unit = Field(0.4, description="At evaluation, a firm exits when its trust in the partner is below this. Assumption.")
     exit_value_ratio: float = Field(0.5, ge=0, le=10, description="At evaluation, a firm exits when its realised net benefit is below this share of the expected one (cost/benefit account, seed 001). Assumption.")
     exit_culture_fit: Unit = Field(0.5, description="At evaluation, a firm exits when culture fit is below this ('culturally not a good enough fit', seed 000). Assumption.")
@@ -322,7 +327,7 @@ class Group(Section):
     overhead_relief: Unit = Field(0.7, description="Share of a producer's overhead the service firms can carry together. Assumption: controlling, compliance, marketing and technical service, not all of it.")
     service_fee: Unit = Field(0.6, description="Fee as a share of the relieved overhead (economies of scale make shared services cheaper). Assumption.")
     service_cost: Unit = Field(0.5, description="Cost to a service firm of carrying one unit of a producer's overhead (economies of scale of shared services). Assumption.")
-    focus_gain: float = Field(0.1, ge=0, le=1, description="Productivity gain of a producer whose overhead is fully carried: it can focus on product development (the founder's need, seed 000 step 1). Assumption.")
+    focus_gain: float = Field(0.1, ge=0, le=1, description="Gain in a producer's pull on demand when shared services carry all the overhead they can (overhead_relief): it can focus on product development (the founder's need, seed 000 step 1). Assumption.")
     competition: bool = Field(False, description="Whether members may share niches. The B.I.G. allows no internal competition (seed 000).")
     information_sharing: Unit = Field(0.5, description="Weight of what the community has seen about a firm in every member's trust (campus, community meetings, shared ERP data; seed 000). Assumption.")
     shared_history: float = Field(24.0, ge=0, le=1200, description="Months of shared history the community has seen of each member at step 0 (the B.I.G. dates from 2000, seed 000). Assumption: two years' worth of evidence.")

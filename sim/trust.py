@@ -19,8 +19,9 @@ carries about as much evidence as one typical member) and :math:`w` the
 group's information sharing (zero outside a group). Overall trust is the
 weighted mean of the three :math:`E_p`, so it always lies in [0, 1].
 
-Observations: competence from the observed quality of the partner's
-contribution (a number in [0, 1] split between :math:`r` and :math:`s`),
+Observations: competence from the competence the partner shows in its work
+(its competence plus noise, a number in [0, 1] split between :math:`r` and
+:math:`s`; a broken promise is integrity's evidence, not competence's),
 integrity from kept (+1 to :math:`r`) or broken (+ν to :math:`s`) agreements,
 benevolence from fair (+1) or grabbing (+ν) division of value; ν ≥ 1 is the
 negativity weight (Slovic 1993). Every month all evidence is multiplied by the
@@ -209,24 +210,28 @@ class TrustLedger:
                 add_rows(self.community_r, subjects[by_member], positive[by_member] / others)
                 add_rows(self.community_s, subjects[by_member], negative[by_member] / others)
 
-    def seed_community(self, subjects: np.ndarray, months: float) -> None:
+    def seed_community(self, subjects: np.ndarray, months: float, p_break: np.ndarray, p_grab: np.ndarray) -> None:
         """Give the community ``months`` of shared history with each subject.
 
-        The expected observations of that history are added: a firm of
-        integrity 0.8 yields 0.8 kept and 0.2 broken promises per month, and
-        so on for each pillar.
+        The expected observations of that history are added, by the same
+        rules as observations in a relationship: competence ``c`` adds ``c``
+        and ``1 - c``; a firm breaking a month's agreement with probability
+        ``p_break`` adds ``1 - p_break`` kept and ``p_break`` broken promises
+        (weighted by the negativity weight), and likewise for grabs.
         """
         self._grow_firms()
-        truth = self.firms.traits[subjects][:, :3]
-        self.community_r[subjects] += months * truth
-        self.community_s[subjects] += months * (1 - truth) * self.params.negativity_weight
+        nu = self.params.negativity_weight
+        competence = self.firms.traits[subjects, 0]
+        self.community_r[subjects] += months * np.stack([competence, 1 - p_break, 1 - p_grab], axis=1)
+        self.community_s[subjects] += months * np.stack([1 - competence, nu * p_break, nu * p_grab], axis=1)
 
     def gossip(self, tellers: np.ndarray, subjects: np.ndarray, listeners: np.ndarray) -> None:
         """Each ``tellers[i]`` tells ``listeners[i]`` what it saw of ``subjects[i]`` itself.
 
         The listener's hearsay moves the share ``gossip_weight`` of the way
-        toward the teller's first-hand evidence. Tales told in the same month
-        are heard at once: several about one firm add up their moves.
+        toward the teller's first-hand evidence. Tales about one firm told to
+        one listener in the same month are heard together: it moves toward
+        their mean, once.
         """
         tellers, subjects, listeners = (np.asarray(x, dtype=np.int64) for x in (tellers, subjects, listeners))
         src = self.rows_of(tellers, subjects)
@@ -235,9 +240,13 @@ class TrustLedger:
         if not len(src):
             return
         rows = self.slots(listeners, subjects)
+        heard, where = np.unique(rows, return_inverse=True)
+        told = np.bincount(where, minlength=len(heard)).astype(float)[:, None]
         share = self.params.gossip_weight
-        add_rows(self.heard_r, rows, share * (self.r[src] - self.heard_r[rows]))
-        add_rows(self.heard_s, rows, share * (self.s[src] - self.heard_s[rows]))
+        for mine, theirs in ((self.heard_r, self.r), (self.heard_s, self.s)):
+            mean = np.zeros((len(heard), 3))
+            add_rows(mean, where, theirs[src])
+            mine[heard] += share * (mean / told - mine[heard])
 
     def forget(self) -> None:
         """Fade all evidence by the forgetting factor (one month)."""

@@ -43,7 +43,7 @@ def test_shared_services_carry_overhead_for_a_fee() -> None:
 def test_insolvent_firms_leave_and_their_cooperations_end() -> None:
     scenario = world(
         [firm("A"), firm("B")],
-        market={"insolvency_patience": 2, "cost_per_employee": 20.0, "initial_capital_months": 0.0},
+        market={"insolvency_patience": 2, "overhead_fixed": 50.0, "initial_capital_months": 0.0},
     )
     model = CooperationModel(scenario, seed=1)
     model.step()
