@@ -71,7 +71,7 @@ def test_familiarity_bias_lowers_partners_fit() -> None:
     # Choice by choice: the hasty pick of an acquaintance fits worse than a
     # pick against the requirements profile.
     pooled = pd.concat(biased)
-    assert pooled.loc[pooled["familiar"], "fit_initiator"].mean() < pooled.loc[~pooled["familiar"], "fit_initiator"].mean() - 0.05
+    assert pooled.loc[pooled["familiar"], "fit_initiator"].mean() < pooled.loc[~pooled["familiar"], "fit_initiator"].mean() - 0.02
     # World by world: partners fit worse on average when firms are biased.
     diffs = paired([(partnered(0.0, seed)["fit_initiator"].mean(), b["fit_initiator"].mean()) for seed, b in zip(SEEDS, biased, strict=True)])
     assert diffs.mean() > 0.01, diffs
