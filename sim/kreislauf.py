@@ -136,6 +136,9 @@ class Kreislauf:
         self.pairs: dict[tuple[int, int], int] = {}  # live partner pairs -> cooperation id
         self.counts: dict[str, float] = {}
         self.reset_counts()
+        self._needs = np.zeros((0, len(DOMAINS)))
+        self._needs_key: tuple[int, int] = (-1, -1)
+        self._eff_at_start = np.zeros((0, len(DOMAINS)))  # effective capabilities as the month began
 
     # ------------------------------------------------------------------
     # helpers shared by the phases
@@ -163,13 +166,19 @@ class Kreislauf:
         }
 
     def needs_now(self) -> np.ndarray:
-        """Needed capability per firm and domain this month (digital needs grow over time)."""
+        """Needed capability per firm and domain this month (digital needs grow over time).
+
+        Computed once a month (and again when firms enter); do not modify.
+        """
         firms = self.model.firms
-        needs = firms.needs[: firms.n].copy()
-        growth = self.params.digital_need_growth * self.model.steps / 12.0
-        has_need = needs[:, DIGITAL] > 0
-        needs[has_need, DIGITAL] = np.minimum(1.0, needs[has_need, DIGITAL] + growth)
-        return needs
+        key = (self.model.steps, firms.n)
+        if self._needs_key != key:
+            needs = firms.needs[: firms.n].copy()
+            growth = self.params.digital_need_growth * self.model.steps / 12.0
+            has_need = needs[:, DIGITAL] > 0
+            needs[has_need, DIGITAL] = np.minimum(1.0, needs[has_need, DIGITAL] + growth)
+            self._needs, self._needs_key = needs, key
+        return self._needs
 
     def effective_capabilities(self) -> np.ndarray:
         """Own capability, or what live partners let a firm draw on, whichever is higher."""
@@ -244,7 +253,8 @@ class Kreislauf:
         firms, t, p = self.model.firms, self.table, self.params
         rng = self.model.streams["needs"]
         needs = self.needs_now()
-        gaps = np.clip(needs - self.effective_capabilities(), 0.0, None)
+        self._eff_at_start = self.effective_capabilities()
+        gaps = np.clip(needs - self._eff_at_start, 0.0, None)
 
         pending = t.in_phase(Phase.NEEDS_ASSESSMENT, before=now)
         if len(pending):
@@ -306,7 +316,9 @@ class Kreislauf:
         pick: dict[int, tuple[int, Terms]] = {}
         if len(row):
             a, c = searchers[row], cands[row, col]
-            terms = self.terms(a, c, self.needs_now(), self.effective_capabilities(), profile[row])
+            # Firms weigh candidates by what they had as the month began.
+            eff = self._eff_at_start if len(self._eff_at_start) == firms.n else self.effective_capabilities()
+            terms = self.terms(a, c, self.needs_now(), eff, profile[row])
             ranking = np.where(hasty[row], terms.trust_ab, self.score(a, c, terms))
             order = np.lexsort((-ranking, row))  # by searcher, best first
             bounds = np.searchsorted(row[order], np.arange(len(done) + 1))
@@ -538,8 +550,10 @@ class Kreislauf:
         m = len(ids)
         a, b = t.a[ids], t.b[ids]
         side = np.stack([a, b], axis=1)  # side x acts; its partner is the other column
-        other = side[:, ::-1]
         traits = firms.traits[side]  # (m, 2, 4)
+        caps = firms.caps[side]  # (m, 2, 5); [:, ::-1] is the partner's
+        needs = self.needs_now()[side]
+        culture = firms.culture[side]
 
         # Keep or break the agreement; contribute by competence.
         temptation = p.temptation + p.competitor_temptation * t.competitor[ids]
@@ -549,11 +563,9 @@ class Kreislauf:
         quality = traits[:, :, COMPETENCE] * np.where(kept, 1.0, p.broken_delivery)
 
         # Joint value and its division.
-        needs = self.needs_now()
-        caps = firms.caps
-        fit = self.coverage(needs[side], caps[side], caps[other])  # (m, 2)
+        fit = self.coverage(needs, caps, caps[:, ::-1])  # (m, 2)
         synergy = np.minimum(1.0, p.baseline_synergy + fit.sum(axis=1))
-        culture_fit = 1.0 - np.abs(firms.culture[a] - firms.culture[b]).mean(axis=1)
+        culture_fit = 1.0 - np.abs(culture[:, 0] - culture[:, 1]).mean(axis=1)
         value = joint_value(p.value_per_employee, firms.size[a], firms.size[b], synergy, quality[:, 0], quality[:, 1], t.transparency[ids], culture_fit)
         grabs = rng.random((m, 2)) < p.grab_temptation * (1.0 - traits[:, :, BENEVOLENCE])
         lone = grabs[:, 0] != grabs[:, 1]
@@ -577,10 +589,10 @@ class Kreislauf:
         # cultures converge.
         transparency = t.transparency[ids][:, None, None]
         # A firm learns in the domains it needs, from a partner that delivers.
-        gain = p.learning_rate * transparency * np.clip(caps[other] - caps[side], 0.0, None) * kept[:, ::-1, None] * (needs[side] > 0)
+        gain = p.learning_rate * transparency * np.clip(caps[:, ::-1] - caps, 0.0, None) * kept[:, ::-1, None] * (needs > 0)
         add_rows(firms.caps, side.ravel(), gain.reshape(-1, len(DOMAINS)))
         np.clip(firms.caps, 0.0, 1.0, out=firms.caps)
-        pull = p.culture_convergence * (firms.culture[other] - firms.culture[side])
+        pull = p.culture_convergence * (culture[:, ::-1] - culture)
         add_rows(firms.culture, side.ravel(), pull.reshape(-1, firms.culture.shape[1]))
         np.clip(firms.culture, 0.0, 1.0, out=firms.culture)
 
@@ -678,7 +690,7 @@ class Kreislauf:
             return
         u = np.concatenate([t.a[live], t.b[live]])
         v = np.concatenate([t.b[live], t.a[live]])
-        order = np.argsort(u, kind="stable")
+        order = np.argsort(u)
         u, v = u[order], v[order]
         lo, hi = np.searchsorted(u, tellers, "left"), np.searchsorted(u, tellers, "right")
         which = np.repeat(np.arange(len(tellers)), hi - lo)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -101,3 +102,30 @@ def test_same_seed_same_history(data: dict[str, Any], seed: int) -> None:
             model.step()
         runs.append(model.measures_frame())
     assert runs[0].equals(runs[1])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(1, 40),
+    edges=st.lists(st.tuples(st.integers(0, 39), st.integers(0, 39)), max_size=120),
+    offset=st.integers(0, 5),
+)
+def test_network_measures_agree_with_networkx(n: int, edges: list[tuple[int, int]], offset: int) -> None:
+    import networkx as nx
+
+    from sim.network import network_measures
+
+    pairs = sorted({(min(a, b), max(a, b)) for a, b in edges if a != b and a < n and b < n})
+    nodes = np.arange(n) + offset  # firm indices need not start at 0
+    a = np.array([p[0] for p in pairs], dtype=np.int64) + offset
+    b = np.array([p[1] for p in pairs], dtype=np.int64) + offset
+    ours = network_measures(nodes, a, b)
+    graph = nx.Graph()
+    graph.add_nodes_from(nodes.tolist())
+    graph.add_edges_from(zip(a.tolist(), b.tolist(), strict=True))
+    assert ours["clustering"] == pytest.approx(nx.average_clustering(graph))
+    assert ours["components"] == nx.number_connected_components(graph)
+    assert ours["largest_component_share"] == pytest.approx(max(len(c) for c in nx.connected_components(graph)) / n)
+    assert ours["density"] == pytest.approx(nx.density(graph))
+    degrees = [d for _, d in graph.degree()]
+    assert ours["max_degree"] == max(degrees) and ours["mean_degree"] == pytest.approx(np.mean(degrees))
