@@ -449,8 +449,8 @@ class Kreislauf:
         Each side expects the other's contribution as its perceived
         competence, reduced where it doubts the other's integrity; its own it
         knows. Both must expect a monthly net gain that repays their set-up
-        cost within one evaluation period (win-win), and the candidate must
-        not distrust the searcher.
+        cost within ``payback_months`` (win-win), and the candidate must not
+        distrust the searcher.
         """
         firms, p, ledger = self.model.firms, self.params, self.model.ledger
         pill_ab = ledger.pillars(a, cands)
@@ -475,7 +475,7 @@ class Kreislauf:
         if self.model.shared_services:
             setup = setup * np.where(firms.member[a] & firms.member[cands], 1 - p.shared_services_discount, 1.0)
         fit = np.stack([self.coverage(eff[a] + profile, eff[a], caps[cands], of="gap"), self.coverage(needs[cands], eff[cands], caps[a], of="gap")], axis=1)
-        consent = (trust_ba >= p.exit_trust) & np.all(expected > (setup / p.evaluation_period)[:, None], axis=1)
+        consent = (trust_ba >= p.exit_trust) & np.all(expected > (setup / p.payback_months)[:, None], axis=1)
         return Terms(trust_ab, transparency, contract, competitor, campus, distance, culture_fit, fit, expected, setup, consent)
 
     def agreement_terms(self, a: np.ndarray, b: np.ndarray, mean_trust: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -302,6 +302,7 @@ class Kreislauf(Section):
     contract_enforcement: Unit = Field(0.6, description="Share of breaches a full contract deters (trust versus control, seed 000). Assumption.")
     transparency_base: Unit = Field(0.3, description="Transparency granted to a stranger; rises with trust. Assumption.")
     competitor_caution: Unit = Field(0.5, description="Share of transparency withheld from a competitor (know-how is a precious resource, seed 000). Assumption.")
+    payback_months: int = Field(24, ge=1, le=1200, description="A partner agrees only if its expected monthly net benefit repays its set-up cost within this many months. Assumption: two years, a common payback horizon for SME investments.")
     evaluation_period: int = Field(12, ge=1, le=1200, description="Months between evaluations, fixed in the agreement (seed 001 step 5). Assumption: yearly.")
     value_per_employee: Money = Field(2.0, description="Joint value per employee-month at full synergy, k EUR (scale: harmonic mean of the partners' sizes). Assumption: a typical cooperation adds one or two per cent of each partner's turnover, a strong one far more.")
     baseline_synergy: Unit = Field(0.1, description="Synergy of any cooperation (joint purchasing, shared transport, seed 001 step 1). Assumption.")
