@@ -134,6 +134,9 @@ class Kreislauf:
         self.params = model.scenario.kreislauf
         self.table = CooperationTable()
         self.pairs: dict[tuple[int, int], int] = {}  # live partner pairs -> cooperation id
+        self._pairs_version = 0  # bumped whenever live pairs change
+        self._pair_keys_version = -1
+        self._pair_keys = np.zeros(0, dtype=np.int64)
         self.counts: dict[str, float] = {}
         self.reset_counts()
         self._needs = np.zeros((0, len(DOMAINS)))
@@ -223,6 +226,7 @@ class Kreislauf:
         np.add.at(firms.load, t.b[ids[live]], -1)
         pre = ids[~live]
         firms.searching[t.a[pre]] = False
+        self._pairs_version += 1
         for cid in ids[live]:
             a, b = int(t.a[cid]), int(t.b[cid])
             self.pairs.pop((min(a, b), max(a, b)), None)
@@ -420,13 +424,21 @@ class Kreislauf:
         serves = firms.role[c] == SERVICE
         if (serves & ok).any():
             ok &= ~serves | (firms.member[a] & firms.member[c] & self.model.shared_services)
-        live = self.table.live()
-        if len(live) and ok.any():
-            keys = np.sort(np.minimum(self.table.a[live], self.table.b[live]) * _PAIR + np.maximum(self.table.a[live], self.table.b[live]))
+        keys = self.pair_keys()
+        if len(keys) and ok.any():
             query = np.minimum(a, c) * _PAIR + np.maximum(a, c)
             pos = np.minimum(np.searchsorted(keys, query), len(keys) - 1)
             ok &= keys[pos] != query
         return ok
+
+    def pair_keys(self) -> np.ndarray:
+        """Sorted keys of the partner pairs of live cooperations (cached until they change)."""
+        if self._pair_keys_version != self._pairs_version:
+            live = self.table.live()
+            a, b = self.table.a[live], self.table.b[live]
+            self._pair_keys = np.sort(np.minimum(a, b) * _PAIR + np.maximum(a, b))
+            self._pair_keys_version = self._pairs_version
+        return self._pair_keys
 
     def score(self, a: np.ndarray, cands: np.ndarray, terms: Terms) -> np.ndarray:
         """The requirements-profile score of each (searcher, candidate) pair (seed 001 step 2)."""
@@ -516,6 +528,7 @@ class Kreislauf:
         for cid, lo, hi in zip(ids.tolist(), np.minimum(a, b).tolist(), np.maximum(a, b).tolist(), strict=True):
             self.pairs[(lo, hi)] = cid
         model.graph.add_edges_from(zip(a.tolist(), b.tolist(), strict=True))
+        self._pairs_version += 1
         self.counts["formed"] += len(ids)
 
     # ------------------------------------------------------------------

@@ -113,6 +113,8 @@ class Measures:
     def __init__(self, model: CooperationModel) -> None:
         self.model = model
         self.current: dict[str, float] = dict.fromkeys(MEASURES, float("nan"))
+        self._received = np.zeros(0)  # trust each firm receives from its partners, summed
+        self._partners = np.zeros(0, dtype=np.int64)  # its live cooperations
         self.focal: list[int] = []
         for name in model.scenario.measures.focal_firms:
             try:
@@ -145,12 +147,16 @@ class Measures:
         cur["partner_fit"] = counts["fit_sum"] / counts["formed"] if counts["formed"] else float("nan")
 
         live = t.live()
+        # Trust both ways along every live cooperation: the owner's trust in the partner.
+        owners = np.concatenate([t.a[live], t.b[live]])
+        partners = np.concatenate([t.b[live], t.a[live]])
+        trust = model.ledger.trust_at(owners, partners, np.concatenate([t.row_ab[live], t.row_ba[live]]))
+        self._received = np.bincount(partners, weights=trust, minlength=n)
+        self._partners = np.bincount(partners, minlength=n)
         if len(live):
-            rows = np.concatenate([t.row_ab[live], t.row_ba[live]])
-            trust = model.ledger.trust_at(np.concatenate([t.a[live], t.b[live]]), np.concatenate([t.b[live], t.a[live]]), rows)
             cur["mean_trust"] = float(trust.mean())
             cur["trust_sd"] = float(trust.std())
-            cur["trust_p10"], cur["trust_p90"] = (float(v) for v in np.percentile(trust, [10, 90]))
+            cur["trust_p10"], cur["trust_p90"] = _quantiles(trust, 0.1, 0.9)
         else:
             cur["mean_trust"] = cur["trust_sd"] = cur["trust_p10"] = cur["trust_p90"] = float("nan")
         cur["group_trust"] = self.group_trust()
@@ -189,24 +195,14 @@ class Measures:
         return float(self.model.ledger.trust(owners[off], subjects[off]).mean())
 
     def focal_rows(self) -> list[dict[str, Any]]:
-        """One row per focal firm for the ``focal_firms`` table."""
-        model = self.model
-        firms, t = model.firms, model.kreislauf.table
-        if not self.focal:
-            return []
-        live = t.live()
+        """One row per focal firm for the ``focal_firms`` table (after :meth:`update`)."""
+        firms, step = self.model.firms, int(self.model.steps)
         rows = []
         for i in self.focal:
-            mine = live[(t.a[live] == i) | (t.b[live] == i)]
-            if len(mine):
-                others = np.where(t.a[mine] == i, t.b[mine], t.a[mine])
-                evidence = np.where(t.a[mine] == i, t.row_ba[mine], t.row_ab[mine])
-                received = float(model.ledger.trust_at(others, np.full(len(mine), i), evidence).mean())
-            else:
-                received = float("nan")
+            count = int(self._partners[i]) if i < len(self._partners) else 0
             rows.append(
                 {
-                    "step": int(model.steps),
+                    "step": step,
                     "firm": firms.names[i],
                     "alive": bool(firms.alive[i]),
                     "capital": float(firms.capital[i]),
@@ -215,8 +211,8 @@ class Measures:
                     "value_received": float(firms.coop_value[i]),
                     "overhead_paid": float(firms.overhead_paid[i]),
                     "digital_maturity": float(firms.caps[i, DIGITAL]),
-                    "cooperations": len(mine),
-                    "trust_received": received,
+                    "cooperations": count,
+                    "trust_received": float(self._received[i] / count) if count else float("nan"),
                 }
             )
         return rows
@@ -251,6 +247,15 @@ class Collector(mesa.DataCollector):
     def raw_tables(self) -> dict[str, dict[str, list[Any]]]:
         """The tables as they are, without bringing them up to date."""
         return self._tables
+
+
+def _quantiles(values: np.ndarray, *qs: float) -> tuple[float, ...]:
+    """Quantiles with linear interpolation (NumPy's default method), from one sort."""
+    ordered = np.sort(values)
+    where = np.asarray(qs) * (len(ordered) - 1)
+    lo = np.floor(where).astype(np.int64)
+    hi = np.minimum(lo + 1, len(ordered) - 1)
+    return tuple(float(v) for v in ordered[lo] + (where - lo) * (ordered[hi] - ordered[lo]))
 
 
 def _read(name: str, model: CooperationModel) -> float:

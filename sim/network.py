@@ -74,8 +74,7 @@ def network_measures(nodes: np.ndarray, a: np.ndarray, b: np.ndarray) -> dict[st
     after = start[u + 1] - np.arange(len(u)) - 1  # neighbours listed after position p
     p = np.repeat(np.arange(len(u)), after)
     q = p + 1 + np.arange(len(p)) - np.repeat(np.cumsum(after) - after, after)
-    wedge = v[p] * n + v[q]
-    closed = keys[np.minimum(np.searchsorted(keys, wedge), max(len(keys) - 1, 0))] == wedge if len(keys) else np.zeros(0, dtype=bool)
+    closed = _member(v[p] * n + v[q], keys)
     triangles = np.bincount(u[p][closed], minlength=n)
     possible = degree * (degree - 1) / 2.0
     local = np.divide(triangles, possible, out=np.zeros(n), where=possible > 0)
@@ -88,6 +87,24 @@ def network_measures(nodes: np.ndarray, a: np.ndarray, b: np.ndarray) -> dict[st
         "degree_sd": float(degree.std()),
         "max_degree": int(degree.max()),
     }
+
+
+def _member(queries: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """Which queries are among the sorted, distinct ``keys``.
+
+    Looks queries up in sorted order (far faster than random binary
+    searches), or in a table over the keys' range where that is small.
+    """
+    if len(keys) == 0 or len(queries) == 0:
+        return np.zeros(len(queries), dtype=bool)
+    if keys[-1] - keys[0] < 8_000_000:
+        return np.isin(queries, keys, kind="table")
+    order = np.argsort(queries)
+    ranked = queries[order]
+    found = keys[np.minimum(np.searchsorted(keys, ranked), len(keys) - 1)] == ranked
+    out = np.empty(len(queries), dtype=bool)
+    out[order] = found
+    return out
 
 
 def snapshot(model: CooperationModel) -> nx.Graph:

@@ -73,10 +73,9 @@ class TrustLedger:
         weights = np.array([params.weights[p] for p in PILLARS])
         self.weights = weights / weights.sum()
         self.n = 0
-        self.r = np.zeros((256, 3))  # first-hand positive evidence
-        self.s = np.zeros((256, 3))  # first-hand negative evidence
-        self.heard_r = np.zeros((256, 3))  # hearsay from partners
-        self.heard_s = np.zeros((256, 3))
+        # Per row: positive evidence of the three pillars, then negative.
+        self.evidence = np.zeros((256, 6))  # all the owner goes by: first-hand and hearsay
+        self.own = np.zeros((256, 6))  # first-hand only: what it tells others
         self.owner = np.zeros(256, dtype=np.int64)
         self.subject = np.zeros(256, dtype=np.int64)
         # A sorted index of (owner, subject) keys for vectorised lookups,
@@ -117,9 +116,9 @@ class TrustLedger:
         _, first = np.unique(owners[missing] * _KEY + subjects[missing], return_index=True)
         new_owners, new_subjects = owners[missing][first], subjects[missing][first]
         m = len(new_owners)
-        if self.n + m > self.r.shape[0]:
-            size = max(2 * self.r.shape[0], self.n + m)
-            for name in ("r", "s", "heard_r", "heard_s", "owner", "subject"):
+        if self.n + m > self.evidence.shape[0]:
+            size = max(2 * self.evidence.shape[0], self.n + m)
+            for name in ("evidence", "own", "owner", "subject"):
                 old = getattr(self, name)
                 new = np.zeros((size, *old.shape[1:]), dtype=old.dtype)
                 new[: self.n] = old[: self.n]
@@ -127,8 +126,7 @@ class TrustLedger:
         self._grow_firms()
         made = np.arange(self.n, self.n + m)
         self.owner[made], self.subject[made] = new_owners, new_subjects
-        for name in ("r", "s", "heard_r", "heard_s"):
-            getattr(self, name)[made] = 0.0
+        self.evidence[made] = self.own[made] = 0.0
         for o, sub in zip(new_owners.tolist(), new_subjects.tolist(), strict=True):
             self.contacts[o].append(sub)
         self.n += m
@@ -173,9 +171,10 @@ class TrustLedger:
         k = self.params.prior_strength
         prior = self.firms.traits[owners, PROPENSITY][:, None] * k
         has = rows >= 0
-        safe = np.maximum(rows, 0)
-        r = np.where(has[:, None], self.r[safe] + self.heard_r[safe], 0.0)
-        s = np.where(has[:, None], self.s[safe] + self.heard_s[safe], 0.0)
+        seen = self.evidence[np.maximum(rows, 0)]
+        if not has.all():
+            seen[~has] = 0.0
+        r, s = seen[:, :3], seen[:, 3:]
         if self.sharing > 0:
             w = np.where(self.firms.member[owners], self.sharing, 0.0)[:, None]
             r = r + w * self.community_r[subjects]
@@ -199,8 +198,9 @@ class TrustLedger:
         about the subject, each weighted by one over the number of other
         members (the community speaks with one typical member's voice).
         """
-        add_rows(self.r, rows, positive)
-        add_rows(self.s, rows, negative)
+        both = np.concatenate([positive, negative], axis=1)
+        add_rows(self.evidence, rows, both)
+        add_rows(self.own, rows, both)
         if self.sharing > 0:
             self._grow_firms()
             by_member = self.firms.member[self.owner[rows]]
@@ -242,17 +242,16 @@ class TrustLedger:
         rows = self.slots(listeners, subjects)
         heard, where = np.unique(rows, return_inverse=True)
         told = np.bincount(where, minlength=len(heard)).astype(float)[:, None]
-        share = self.params.gossip_weight
-        for mine, theirs in ((self.heard_r, self.r), (self.heard_s, self.s)):
-            mean = np.zeros((len(heard), 3))
-            add_rows(mean, where, theirs[src])
-            mine[heard] += share * (mean / told - mine[heard])
+        mean = np.zeros((len(heard), 6))
+        add_rows(mean, where, self.own[src])
+        hearsay = self.evidence[heard] - self.own[heard]
+        self.evidence[heard] += self.params.gossip_weight * (mean / told - hearsay)
 
     def forget(self) -> None:
         """Fade all evidence by the forgetting factor (one month)."""
         lam = self.params.forgetting
         if lam < 1.0:
-            for name in ("r", "s", "heard_r", "heard_s"):
-                getattr(self, name)[: self.n] *= lam
+            self.evidence[: self.n] *= lam
+            self.own[: self.n] *= lam
             self.community_r *= lam
             self.community_s *= lam

@@ -73,7 +73,9 @@ def test_gossip_passes_a_share_of_first_hand_evidence_to_partners() -> None:
         book.gossip([1], [2], [3])
         book.gossip([0], [2], [1])
     assert book.contacts[1] == [2]
-    assert book.heard_r[book.slot(1, 2)].tolist() == pytest.approx([4.0] * 3)
+    row = book.slot(1, 2)
+    hearsay = book.evidence[row] - book.own[row]
+    assert hearsay.tolist() == pytest.approx([4.0] * 3 + [0.0] * 3)
     assert book.trust(np.array([3]), np.array([2]))[0] == pytest.approx(0.5)
 
 
