@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.arrays import add_rows, max_rows
+from sim.arrays import add_rows, find_sorted, max_rows
 from sim.cooperation import EXIT_REASONS, OUTCOME_OF, CooperationTable, Outcome, Phase, Reason
 from sim.firms import BENEVOLENCE, COMPETENCE, DIGITAL, INTEGRITY, PRODUCER, SERVICE
 from sim.scenario import DOMAINS
@@ -369,10 +369,7 @@ class Kreislauf:
 
     def free_contacts(self, owners: np.ndarray) -> np.ndarray:
         """Each owner's acquaintances it could cooperate with now, one row each, padded with -1."""
-        lists = [self.model.ledger.known(int(a)) for a in owners]
-        known = np.full((len(owners), max(map(len, lists), default=0)), -1, dtype=np.int64)
-        for i, contacts in enumerate(lists):
-            known[i, : len(contacts)] = contacts
+        known = self.model.ledger.contacts_of(owners)
         known[~self.eligible(owners, known)] = -1
         return known
 
@@ -426,9 +423,7 @@ class Kreislauf:
             ok &= ~serves | (firms.member[a] & firms.member[c] & self.model.shared_services)
         keys = self.pair_keys()
         if len(keys) and ok.any():
-            query = np.minimum(a, c) * _PAIR + np.maximum(a, c)
-            pos = np.minimum(np.searchsorted(keys, query), len(keys) - 1)
-            ok &= keys[pos] != query
+            ok &= find_sorted(keys, (np.minimum(a, c) * _PAIR + np.maximum(a, c)).ravel()).reshape(ok.shape) < 0
         return ok
 
     def pair_keys(self) -> np.ndarray:

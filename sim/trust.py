@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.arrays import add_rows
+from sim.arrays import add_rows, find_sorted, ragged_to_rows
 from sim.firms import PROPENSITY, FirmTable
 from sim.scenario import Trust
 
@@ -83,7 +83,6 @@ class TrustLedger:
         self._index_keys = np.zeros(0, dtype=np.int64)
         self._index_rows = np.zeros(0, dtype=np.int64)
         self._indexed = 0
-        self.contacts: list[list[int]] = []  # firms each owner holds evidence about
         self.community_r = np.zeros((64, 3))
         self.community_s = np.zeros((64, 3))
 
@@ -91,8 +90,6 @@ class TrustLedger:
 
     def _grow_firms(self) -> None:
         n = self.firms.n
-        while len(self.contacts) < n:
-            self.contacts.append([])
         if self.community_r.shape[0] < n:
             size = max(2 * self.community_r.shape[0], n)
             for name in ("community_r", "community_s"):
@@ -127,15 +124,13 @@ class TrustLedger:
         made = np.arange(self.n, self.n + m)
         self.owner[made], self.subject[made] = new_owners, new_subjects
         self.evidence[made] = self.own[made] = 0.0
-        for o, sub in zip(new_owners.tolist(), new_subjects.tolist(), strict=True):
-            self.contacts[o].append(sub)
         self.n += m
         return self.rows_of(owners, subjects)
 
     def known(self, owner: int) -> list[int]:
-        """Firms ``owner`` holds evidence about (its contacts)."""
-        self._grow_firms()
-        return list(self.contacts[owner])
+        """Firms ``owner`` holds evidence about (its contacts), in index order."""
+        row = self.contacts_of(np.array([owner]))[0]
+        return row[row >= 0].tolist()
 
     # -- reading ---------------------------------------------------------------
 
@@ -160,11 +155,23 @@ class TrustLedger:
             self._index_keys = np.insert(self._index_keys, at, keys[order])
             self._index_rows = np.insert(self._index_rows, at, new[order])
             self._indexed = self.n
-        if len(self._index_keys) == 0:
-            return np.full(len(owners), -1, dtype=np.int64)
         query = np.asarray(owners, dtype=np.int64) * _KEY + np.asarray(subjects, dtype=np.int64)
-        pos = np.minimum(np.searchsorted(self._index_keys, query), len(self._index_keys) - 1)
-        return np.where(self._index_keys[pos] == query, self._index_rows[pos], -1)
+        pos = find_sorted(self._index_keys, query)
+        rows = np.full(len(pos), -1, dtype=np.int64)
+        found = pos >= 0
+        rows[found] = self._index_rows[pos[found]]
+        return rows
+
+    def contacts_of(self, owners: np.ndarray) -> np.ndarray:
+        """The firms each owner holds evidence about: one row per owner, padded with -1."""
+        self.rows_of(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))  # bring the index up to date
+        owners = np.asarray(owners, dtype=np.int64)
+        lo = np.searchsorted(self._index_keys, owners * _KEY)
+        hi = np.searchsorted(self._index_keys, (owners + 1) * _KEY)
+        counts = hi - lo
+        which = np.repeat(np.arange(len(owners)), counts)
+        at = lo[which] + np.arange(len(which)) - np.repeat(np.cumsum(counts) - counts, counts)
+        return ragged_to_rows(which, self._index_keys[at] % _KEY, len(owners))
 
     def pillars_at(self, owners: np.ndarray, subjects: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """As :meth:`pillars`, with the evidence rows already known (-1 for none)."""
