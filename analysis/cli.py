@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +36,7 @@ class UsageError(Exception):
     """Bad command-line input: reported in one line with exit code 2."""
 
 
-def _int_in(lo: int, hi: int, what: str):  # type: ignore[no-untyped-def]
+def _int_in(lo: int, hi: int, what: str) -> Callable[[str], int]:
     def parse(text: str) -> int:
         try:
             value = int(text)
@@ -58,18 +58,30 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"kreislauf {sim.__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    run = sub.add_parser("run", help="run one scenario and write its results folder", description="Run one scenario and write its results folder.")
+    run = sub.add_parser(
+        "run",
+        help="run one scenario and write its results folder",
+        description="Run one scenario and write its results folder.",
+    )
     run.add_argument("scenario", help="built-in scenario name (see `kreislauf scenarios`) or a TOML file")
     run.add_argument("--seed", type=_int_in(0, 2**63 - 1, "--seed"), help="random seed (default: the scenario's)")
-    run.add_argument("--steps", type=_int_in(1, MAX_STEPS, "--steps"), help="months to simulate (default: the scenario's)")
+    run.add_argument(
+        "--steps", type=_int_in(1, MAX_STEPS, "--steps"), help="months to simulate (default: the scenario's)"
+    )
     run.add_argument("--out", type=Path, help="results folder (default: results/<scenario>-seed<seed>)")
     run.add_argument("--quiet", action="store_true", help="print no summary table")
 
-    validate = sub.add_parser("validate", help="check a scenario file", description="Check a scenario file against the schema.")
+    validate = sub.add_parser(
+        "validate", help="check a scenario file", description="Check a scenario file against the schema."
+    )
     validate.add_argument("file", help="scenario TOML file or built-in name")
 
-    scenarios = sub.add_parser("scenarios", help="list the built-in scenarios", description="List the built-in scenarios.")
-    scenarios.add_argument("--reference", action="store_true", help="print the scenario file reference (Markdown) instead")
+    scenarios = sub.add_parser(
+        "scenarios", help="list the built-in scenarios", description="List the built-in scenarios."
+    )
+    scenarios.add_argument(
+        "--reference", action="store_true", help="print the scenario file reference (Markdown) instead"
+    )
     return parser
 
 
@@ -130,7 +142,9 @@ def _check_writable(out: Path) -> None:
 def _validate(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.file)
     group = f", group {scenario.group.name!r}" if scenario.group else ""
-    print(f"{args.file}: valid scenario {scenario.name!r}: {scenario.initial_firm_count} firms at start{group}, {len(scenario.events)} events, {scenario.steps} steps")
+    print(
+        f"{args.file}: valid scenario {scenario.name!r}: {scenario.initial_firm_count} firms at start{group}, {len(scenario.events)} events, {scenario.steps} steps"
+    )
     return 0
 
 
@@ -157,7 +171,10 @@ def summary_table(result: RunResult) -> str:
     lines = [
         f"{result.scenario.name} (seed {result.seed}, {len(m) - 1} months)",
         "",
-        _kv("firms at the end", f"{int(last['firms'])} ({int(m['entries'].sum())} entered, {int(m['exits'].sum())} left)"),
+        _kv(
+            "firms at the end",
+            f"{int(last['firms'])} ({int(m['entries'].sum())} entered, {int(m['exits'].sum())} left)",
+        ),
         _kv("cooperations formed", f"{len(partnered)}"),
         _kv("evaluations: continued / exited", f"{int(m['continued'].sum())} / {int(m['exited'].sum())}"),
         _kv("searches without a partner", f"{int(m['no_partner'].sum())}"),
@@ -166,7 +183,10 @@ def summary_table(result: RunResult) -> str:
         _kv("defection rate (last year)", _fmt(year["defection_rate"].mean())),
         _kv("producer profit / month (last year)", _fmt(year["producer_profit"].mean(), 1) + " k EUR"),
         _kv("producer overhead / month (last year)", _fmt(year["producer_overhead"].mean(), 1) + " k EUR"),
-        _kv("digital maturity: all / small", f"{_fmt(last['digital_maturity'])} / {_fmt(last['digital_maturity_small'])}"),
+        _kv(
+            "digital maturity: all / small",
+            f"{_fmt(last['digital_maturity'])} / {_fmt(last['digital_maturity_small'])}",
+        ),
     ]
     if len(log):
         exits = log[log["outcome"] == "exit"]["reason"].value_counts()
@@ -178,7 +198,9 @@ def summary_table(result: RunResult) -> str:
         lines += ["", f"{'focal firm':<14} {'capital':>10} {'profit/mo':>10} {'digital':>8} {'partners':>8}"]
         for _, row in end.iterrows():
             status = "" if row["alive"] else "  (left)"
-            lines.append(f"{row['firm']:<14} {row['capital']:>10.0f} {row['profit']:>10.1f} {row['digital_maturity']:>8.2f} {row['cooperations']:>8d}{status}")
+            lines.append(
+                f"{row['firm']:<14} {row['capital']:>10.0f} {row['profit']:>10.1f} {row['digital_maturity']:>8.2f} {row['cooperations']:>8d}{status}"
+            )
     return "\n".join(lines)
 
 

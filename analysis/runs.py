@@ -98,7 +98,11 @@ def write_run(result: RunResult, folder: Path) -> list[Path]:
     """Write a run's results folder (see the module docstring); return the files written."""
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    for name, frame in (("measures", result.measures), ("cooperations", result.cooperations), ("focal_firms", result.focal)):
+    for name, frame in (
+        ("measures", result.measures),
+        ("cooperations", result.cooperations),
+        ("focal_firms", result.focal),
+    ):
         written += write_table(frame, folder / name)
     written += write_network(result.model, folder)
     written.append(write_text(folder / "scenario.toml", _scenario_header(result) + result.scenario.resolved_toml()))

@@ -24,7 +24,7 @@ cooperations at once; :class:`Cooperation` is a readable view of one row.
 from __future__ import annotations
 
 from enum import IntEnum, StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -130,7 +130,7 @@ class IllegalTransition(RuntimeError):
 class CooperationTable:
     """Struct of arrays for all cooperations, one row each, growing by doubling."""
 
-    _COLUMNS: dict[str, tuple[Any, tuple[int, ...], Any]] = {
+    _COLUMNS: ClassVar[dict[str, tuple[Any, tuple[int, ...], Any]]] = {
         # name: (dtype, extra shape, initial value)
         "a": (np.int64, (), -1),  # initiator
         "b": (np.int64, (), -1),  # partner, once found
@@ -168,6 +168,43 @@ class CooperationTable:
         "row_ba": (np.int64, (), -1),
         "setup_cost": (float, (), 0.0),
     }
+
+    # One array per state variable, made by _alloc from _COLUMNS.
+    a: np.ndarray
+    b: np.ndarray
+    phase: np.ndarray
+    since: np.ndarray
+    started: np.ndarray
+    ended: np.ndarray
+    phase_time: np.ndarray
+    gap: np.ndarray
+    familiar: np.ndarray
+    screened: np.ndarray
+    service: np.ndarray
+    competitor: np.ndarray
+    campus: np.ndarray
+    distance: np.ndarray
+    transparency: np.ndarray
+    contract: np.ndarray
+    setup_until: np.ndarray
+    due: np.ndarray
+    fit: np.ndarray
+    score: np.ndarray
+    expected: np.ndarray
+    realised: np.ndarray
+    months: np.ndarray
+    value: np.ndarray
+    shares: np.ndarray
+    kept: np.ndarray
+    broken: np.ndarray
+    grabbed: np.ndarray
+    evaluations: np.ndarray
+    continues: np.ndarray
+    reason: np.ndarray
+    exited_by: np.ndarray
+    row_ab: np.ndarray
+    row_ba: np.ndarray
+    setup_cost: np.ndarray
 
     def __init__(self, capacity: int = 256) -> None:
         self.n = 0
@@ -226,7 +263,9 @@ class CooperationTable:
         legal = _LEGAL[src, to]
         if not legal.all():
             bad = int(ids[~legal][0])
-            raise IllegalTransition(f"cooperation {bad}: {Phase(int(self.phase[bad])).label} -> {to.label} is not a legal transition")
+            raise IllegalTransition(
+                f"cooperation {bad}: {Phase(int(self.phase[bad])).label} -> {to.label} is not a legal transition"
+            )
         open_src = src != Phase.ENDED
         np.add.at(self.phase_time, (ids[open_src], src[open_src].astype(np.int64)), now - self.since[ids[open_src]])
         self.phase[ids] = to

@@ -8,13 +8,21 @@ is written to ``model.journal`` in plain language.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim.cooperation import Reason
 from sim.firms import SERVICE
-from sim.scenario import TRAITS, JoinEvent, LeaveEvent, OpenCompetitionEvent, RemoveSharedServicesEvent, TraitChangeEvent
+from sim.scenario import (
+    TRAITS,
+    JoinEvent,
+    LeaveEvent,
+    OpenCompetitionEvent,
+    RemoveSharedServicesEvent,
+    TraitChangeEvent,
+)
 
 if TYPE_CHECKING:
     from sim.model import CooperationModel
@@ -87,7 +95,7 @@ def _remove_services(model: CooperationModel, event: RemoveSharedServicesEvent, 
     return "shared services are removed: producers carry their own overhead again"
 
 
-_APPLY = {
+_APPLY: dict[type, Callable[..., str]] = {
     JoinEvent: _join,
     LeaveEvent: _leave,
     TraitChangeEvent: _trait,

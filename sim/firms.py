@@ -15,7 +15,7 @@ digital maturity), needs, group membership.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import mesa
 import numpy as np
@@ -43,7 +43,7 @@ class FirmTable:
         Rows to allocate at first.
     """
 
-    _COLUMNS: dict[str, tuple[Any, tuple[int, ...]]] = {
+    _COLUMNS: ClassVar[dict[str, tuple[Any, tuple[int, ...]]]] = {
         "traits": (float, (len(TRAITS),)),
         "caps": (float, (len(DOMAINS),)),
         "needs": (float, (len(DOMAINS),)),
@@ -72,6 +72,35 @@ class FirmTable:
         "overhead_paid": (float, ()),
         "relief": (float, ()),
     }
+
+    # One array per state variable, made by _alloc from _COLUMNS.
+    traits: np.ndarray
+    caps: np.ndarray
+    needs: np.ndarray
+    location: np.ndarray
+    role: np.ndarray
+    niche: np.ndarray
+    member: np.ndarray
+    on_campus: np.ndarray
+    size: np.ndarray
+    capital: np.ndarray
+    capacity: np.ndarray
+    load: np.ndarray
+    searching: np.ndarray
+    next_search: np.ndarray
+    alive: np.ndarray
+    experience: np.ndarray
+    negative_months: np.ndarray
+    service_share: np.ndarray
+    entered: np.ndarray
+    left: np.ndarray
+    revenue: np.ndarray
+    profit: np.ndarray
+    coop_value: np.ndarray
+    coop_cost: np.ndarray
+    overhead_paid: np.ndarray
+    relief: np.ndarray
+    culture: np.ndarray
 
     def __init__(self, culture_dims: int, capacity: int = 64) -> None:
         self.n = 0
@@ -143,7 +172,7 @@ class Firm(mesa.Agent):
 
     @property
     def _t(self) -> FirmTable:
-        return self.model.firms  # type: ignore[attr-defined, no-any-return]
+        return self.model.firms
 
     @property
     def name(self) -> str:
@@ -158,7 +187,7 @@ class Firm(mesa.Agent):
     @property
     def niche(self) -> str:
         """Name of the niche it sells in."""
-        return self.model.market.niche_names[self._t.niche[self.index]]  # type: ignore[attr-defined, no-any-return]
+        return self.model.market.niche_names[self._t.niche[self.index]]
 
     @property
     def competence(self) -> float:

@@ -86,7 +86,8 @@ class Terms:
     def take(self, positions: np.ndarray) -> Terms:
         """The terms of the candidates at ``positions``."""
         score = self.score[positions] if isinstance(self.score, np.ndarray) else np.zeros(len(positions))
-        return Terms(*(getattr(self, f.name)[positions] for f in fields(self) if f.name != "score"), score=score)
+        picked = {f.name: getattr(self, f.name)[positions] for f in fields(self) if f.name != "score"}
+        return Terms(**picked, score=score)
 
 
 def joint_value(
@@ -317,7 +318,6 @@ class Kreislauf:
         np.add.at(firms.coop_cost, searchers, screened * p.search_cost_per_candidate)
 
         row, col = np.nonzero(cands >= 0)
-        pick: dict[int, tuple[int, Terms]] = {}
         if len(row):
             a, c = searchers[row], cands[row, col]
             # Firms weigh candidates by what they had as the month began.
@@ -330,7 +330,9 @@ class Kreislauf:
             paired: set[tuple[int, int]] = set()  # pairs agreed this month
             chosen, picks = [], []
             for s in range(len(done)):
-                found = self.first_to_agree(int(searchers[s]), order[bounds[s] : bounds[s + 1]], c, terms, taken, paired)
+                found = self.first_to_agree(
+                    int(searchers[s]), order[bounds[s] : bounds[s + 1]], c, terms, taken, paired
+                )
                 if found is not None:
                     chosen.append(s)
                     picks.append(found)
@@ -345,7 +347,13 @@ class Kreislauf:
             self.end(failed, Reason.NO_PARTNER, now)
 
     def first_to_agree(
-        self, a: int, ranked: np.ndarray, cands: np.ndarray, terms: Terms, taken: dict[int, int], paired: set[tuple[int, int]]
+        self,
+        a: int,
+        ranked: np.ndarray,
+        cands: np.ndarray,
+        terms: Terms,
+        taken: dict[int, int],
+        paired: set[tuple[int, int]],
     ) -> int | None:
         """Ask ranked candidates in turn (at most ``max_proposals``); the position of the first that agrees.
 
@@ -375,7 +383,7 @@ class Kreislauf:
 
     def has_free_contact(self, owners: np.ndarray) -> np.ndarray:
         """Whether each owner knows a firm it could cooperate with now."""
-        return (self.free_contacts(owners) >= 0).any(axis=1)
+        return np.asarray((self.free_contacts(owners) >= 0).any(axis=1))
 
     def candidates(self, searchers: np.ndarray, familiar: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The firms each searcher considers, one row each, padded with -1.
@@ -443,7 +451,13 @@ class Kreislauf:
         similarity = (size_sim + digital_sim + terms.culture_fit) / 3.0
         experience = firms.experience[cands] / (firms.experience[cands] + 3.0)
         nearness = 1.0 - np.minimum(terms.distance / self.model.region_diagonal, 1.0)
-        score = w.fit * terms.fit[:, 0] + w.similarity * similarity + w.experience * experience + w.location * nearness + w.trust * terms.trust_ab
+        score = (
+            w.fit * terms.fit[:, 0]
+            + w.similarity * similarity
+            + w.experience * experience
+            + w.location * nearness
+            + w.trust * terms.trust_ab
+        )
         return score - w.competitor_penalty * terms.competitor
 
     def terms(self, a: np.ndarray, cands: np.ndarray, needs: np.ndarray, eff: np.ndarray, profile: np.ndarray) -> Terms:
@@ -465,7 +479,12 @@ class Kreislauf:
         trust_ab, trust_ba = pill_ab @ ledger.weights, pill_ba @ ledger.weights
         transparency, contract, competitor = self.agreement_terms(a, cands, 0.5 * (trust_ab + trust_ba))
         caps, size = firms.caps, firms.size
-        synergy = np.minimum(1.0, p.baseline_synergy + self.coverage(needs[a], caps[a], caps[cands]) + self.coverage(needs[cands], caps[cands], caps[a]))
+        synergy = np.minimum(
+            1.0,
+            p.baseline_synergy
+            + self.coverage(needs[a], caps[a], caps[cands])
+            + self.coverage(needs[cands], caps[cands], caps[a]),
+        )
         culture_fit = 1.0 - np.abs(firms.culture[cands] - firms.culture[a]).mean(axis=1)
         diff = firms.location[cands] - firms.location[a]
         distance = np.hypot(diff[:, 0], diff[:, 1])
@@ -475,17 +494,40 @@ class Kreislauf:
 
         def expected_by(pillars: np.ndarray, own: np.ndarray, other: np.ndarray) -> np.ndarray:
             quality_other = pillars[:, 0] * (1 - (1 - pillars[:, 1]) * (1 - p.broken_delivery))
-            return 0.5 * joint_value(p.value_per_employee, size[own], size[other], synergy, comp[own], quality_other, transparency, culture_fit) - costs
+            return (
+                0.5
+                * joint_value(
+                    p.value_per_employee,
+                    size[own],
+                    size[other],
+                    synergy,
+                    comp[own],
+                    quality_other,
+                    transparency,
+                    culture_fit,
+                )
+                - costs
+            )
 
         expected = np.stack([expected_by(pill_ab, a, cands), expected_by(pill_ba, cands, a)], axis=1)
         setup = p.setup_cost * (1 + contract) * np.where(campus, 1 - p.campus_discount, 1.0)
         if self.model.shared_services:
             setup = setup * np.where(firms.member[a] & firms.member[cands], 1 - p.shared_services_discount, 1.0)
-        fit = np.stack([self.coverage(eff[a] + profile, eff[a], caps[cands], of="gap"), self.coverage(needs[cands], eff[cands], caps[a], of="gap")], axis=1)
+        fit = np.stack(
+            [
+                self.coverage(eff[a] + profile, eff[a], caps[cands], of="gap"),
+                self.coverage(needs[cands], eff[cands], caps[a], of="gap"),
+            ],
+            axis=1,
+        )
         consent = (trust_ba >= p.exit_trust) & np.all(expected > (setup / p.payback_months)[:, None], axis=1)
-        return Terms(trust_ab, transparency, contract, competitor, campus, distance, culture_fit, fit, expected, setup, consent)
+        return Terms(
+            trust_ab, transparency, contract, competitor, campus, distance, culture_fit, fit, expected, setup, consent
+        )
 
-    def agreement_terms(self, a: np.ndarray, b: np.ndarray, mean_trust: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def agreement_terms(
+        self, a: np.ndarray, b: np.ndarray, mean_trust: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Transparency, contract degree and rivalry of pairs with the given mean trust.
 
         Transparency rises with trust and is held back from a competitor;
@@ -494,11 +536,15 @@ class Kreislauf:
         """
         firms, p = self.model.firms, self.params
         competitor = (firms.niche[a] == firms.niche[b]) & (firms.role[a] == PRODUCER) & (firms.role[b] == PRODUCER)
-        transparency = (p.transparency_base + (1 - p.transparency_base) * mean_trust) * np.where(competitor, 1 - p.competitor_caution, 1.0)
+        transparency = (p.transparency_base + (1 - p.transparency_base) * mean_trust) * np.where(
+            competitor, 1 - p.competitor_caution, 1.0
+        )
         contract = p.contract_base + (1 - p.contract_base) * (1 - mean_trust)
         group = self.model.scenario.group
         if group is not None:
-            contract = np.where((firms.role[a] == SERVICE) | (firms.role[b] == SERVICE), group.contract_degree, contract)
+            contract = np.where(
+                (firms.role[a] == SERVICE) | (firms.role[b] == SERVICE), group.contract_degree, contract
+            )
         return transparency, contract, competitor
 
     def agree(self, ids: np.ndarray, partners: np.ndarray, terms: Terms, now: int, service: bool = False) -> None:
@@ -512,7 +558,12 @@ class Kreislauf:
         t.transparency[ids], t.contract[ids] = terms.transparency, terms.contract
         t.service[ids] = service
         t.competitor[ids], t.campus[ids], t.distance[ids] = terms.competitor, terms.campus, terms.distance
-        t.fit[ids], t.score[ids], t.expected[ids], t.setup_cost[ids] = terms.fit, terms.score, terms.expected, terms.setup
+        t.fit[ids], t.score[ids], t.expected[ids], t.setup_cost[ids] = (
+            terms.fit,
+            terms.score,
+            terms.expected,
+            terms.setup,
+        )
         np.add.at(firms.coop_cost, a, terms.setup)
         np.add.at(firms.coop_cost, b, terms.setup)
         months = np.where(terms.campus, p.setup_steps * (1 - p.campus_discount), p.setup_steps)
@@ -574,13 +625,25 @@ class Kreislauf:
         fit = self.coverage(needs, caps, caps[:, ::-1])  # (m, 2)
         synergy = np.minimum(1.0, p.baseline_synergy + fit.sum(axis=1))
         culture_fit = 1.0 - np.abs(culture[:, 0] - culture[:, 1]).mean(axis=1)
-        value = joint_value(p.value_per_employee, firms.size[a], firms.size[b], synergy, quality[:, 0], quality[:, 1], t.transparency[ids], culture_fit)
+        value = joint_value(
+            p.value_per_employee,
+            firms.size[a],
+            firms.size[b],
+            synergy,
+            quality[:, 0],
+            quality[:, 1],
+            t.transparency[ids],
+            culture_fit,
+        )
         grabs = rng.random((m, 2)) < p.grab_temptation * (1.0 - traits[:, :, BENEVOLENCE])
         lone = grabs[:, 0] != grabs[:, 1]
         share_a = np.where(lone, np.where(grabs[:, 0], p.grab_share, 1.0 - p.grab_share), 0.5)
         shares = np.stack([share_a, 1.0 - share_a], axis=1) * value[:, None]
 
-        costs = self.model.scenario.market.coordination_cost_per_100km * t.distance[ids] / 200.0 + p.contract_cost * t.contract[ids]
+        costs = (
+            self.model.scenario.market.coordination_cost_per_100km * t.distance[ids] / 200.0
+            + p.contract_cost * t.contract[ids]
+        )
         net = shares - costs[:, None]
         np.add.at(firms.coop_value, side.ravel(), shares.ravel())
         np.add.at(firms.coop_cost, side.ravel(), np.repeat(costs, 2))
@@ -597,7 +660,13 @@ class Kreislauf:
         # cultures converge.
         transparency = t.transparency[ids][:, None, None]
         # A firm learns in the domains it needs, from a partner that delivers.
-        gain = p.learning_rate * transparency * np.clip(caps[:, ::-1] - caps, 0.0, None) * kept[:, ::-1, None] * (needs > 0)
+        gain = (
+            p.learning_rate
+            * transparency
+            * np.clip(caps[:, ::-1] - caps, 0.0, None)
+            * kept[:, ::-1, None]
+            * (needs > 0)
+        )
         add_rows(firms.caps, side.ravel(), gain.reshape(-1, len(DOMAINS)))
         np.clip(firms.caps, 0.0, 1.0, out=firms.caps)
         pull = p.culture_convergence * (culture[:, ::-1] - culture)
@@ -617,7 +686,9 @@ class Kreislauf:
         due = ids[t.due[ids] <= now]
         t.move(due, Phase.EVALUATION, now)
 
-    def observe(self, ids: np.ndarray, traits: np.ndarray, kept: np.ndarray, grabs: np.ndarray, rng: np.random.Generator) -> None:
+    def observe(
+        self, ids: np.ndarray, traits: np.ndarray, kept: np.ndarray, grabs: np.ndarray, rng: np.random.Generator
+    ) -> None:
         """Update both sides' trust evidence from one month of the relationship."""
         t, tp = self.table, self.model.scenario.trust
         m = len(ids)
@@ -681,7 +752,9 @@ class Kreislauf:
         stay = ids[~leaving]
         if len(stay):
             # Lessons into the agreement: terms follow the trust now held.
-            t.transparency[stay], t.contract[stay], _ = self.agreement_terms(t.a[stay], t.b[stay], trust[~leaving].mean(axis=1))
+            t.transparency[stay], t.contract[stay], _ = self.agreement_terms(
+                t.a[stay], t.b[stay], trust[~leaving].mean(axis=1)
+            )
             t.expected[stay] = 0.5 * (t.expected[stay] + realised[~leaving])
             t.realised[stay] = 0.0
             t.months[stay] = 0

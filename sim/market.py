@@ -129,7 +129,11 @@ class Market:
         producer = alive & (firms.role[:n] == PRODUCER)
         relief = self.relief()
         group = self.model.scenario.group
-        focus = 1.0 + (group.focus_gain * relief / group.overhead_relief if group is not None and group.overhead_relief > 0 else 0.0)
+        focus = 1.0 + (
+            group.focus_gain * relief / group.overhead_relief
+            if group is not None and group.overhead_relief > 0
+            else 0.0
+        )
         level = 0.5 + firms.productivity(p.digital_productivity)
         attract = np.where(producer, firms.size[:n] * level * focus, 0.0)
         k = len(self.niche_names)
@@ -138,7 +142,11 @@ class Market:
         quality = self._supply_level()
         growth = (1.0 + p.demand_growth) ** (now / 12.0)
         sales = self.demand * growth * quality
-        revenue = np.where(producer, sales[niche] * np.divide(attract, total_attract[niche], out=np.zeros(n), where=total_attract[niche] > 0), 0.0)
+        revenue = np.where(
+            producer,
+            sales[niche] * np.divide(attract, total_attract[niche], out=np.zeros(n), where=total_attract[niche] > 0),
+            0.0,
+        )
         # No firm sells more than it can make: customers a firm cannot serve are lost to the niche.
         revenue = np.minimum(revenue, p.max_output * p.revenue_per_employee * firms.size[:n] * level)
 

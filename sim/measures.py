@@ -24,7 +24,9 @@ if TYPE_CHECKING:
 
 __all__ = ["COOPERATION_COLUMNS", "FOCAL_COLUMNS", "MEASURES", "Collector", "Measures", "gini"]
 
-_EXIT_MEASURES = {f"exit_{r.name.lower()}": f"Cooperations exited after evaluation this month because {r.label}" for r in EXIT_REASONS}
+_EXIT_MEASURES = {
+    f"exit_{r.name.lower()}": f"Cooperations exited after evaluation this month because {r.label}" for r in EXIT_REASONS
+}
 
 #: Every per-step measure and its meaning (units: months, k EUR).
 MEASURES: dict[str, str] = {
@@ -71,7 +73,19 @@ MEASURES: dict[str, str] = {
 }
 
 #: Columns of the ``focal_firms`` table.
-FOCAL_COLUMNS = ["step", "firm", "alive", "capital", "revenue", "profit", "value_received", "overhead_paid", "digital_maturity", "cooperations", "trust_received"]
+FOCAL_COLUMNS = [
+    "step",
+    "firm",
+    "alive",
+    "capital",
+    "revenue",
+    "profit",
+    "value_received",
+    "overhead_paid",
+    "digital_maturity",
+    "cooperations",
+    "trust_received",
+]
 
 #: Columns of the ``cooperations`` table.
 COOPERATION_COLUMNS = [
@@ -142,7 +156,18 @@ class Measures:
         for p in Phase:
             if p is not Phase.ENDED:
                 cur[f"phase_{p.name.lower()}"] = int(phases[p])
-        for key in ("opened", "searches", "formed", "started", "evaluated", "continued", "exited", "no_partner", "dissolved", *_EXIT_MEASURES):
+        for key in (
+            "opened",
+            "searches",
+            "formed",
+            "started",
+            "evaluated",
+            "continued",
+            "exited",
+            "no_partner",
+            "dissolved",
+            *_EXIT_MEASURES,
+        ):
             cur[key] = counts[key]
         cur["partner_fit"] = counts["fit_sum"] / counts["formed"] if counts["formed"] else float("nan")
 
@@ -151,8 +176,8 @@ class Measures:
         owners = np.concatenate([t.a[live], t.b[live]])
         partners = np.concatenate([t.b[live], t.a[live]])
         trust = model.ledger.trust_at(owners, partners, np.concatenate([t.row_ab[live], t.row_ba[live]]))
-        self._received = np.bincount(partners, weights=trust, minlength=n)
-        self._partners = np.bincount(partners, minlength=n)
+        self._received = np.bincount(partners, weights=trust, minlength=n).astype(float)
+        self._partners = np.bincount(partners, minlength=n).astype(np.int64)
         if len(live):
             cur["mean_trust"] = float(trust.mean())
             cur["trust_sd"] = float(trust.std())
@@ -167,7 +192,15 @@ class Measures:
         if model.steps % model.scenario.measures.network_interval == 0:
             cur.update(network_measures(firms.alive_idx, t.a[live], t.b[live]))
         else:
-            for key in ("density", "clustering", "components", "largest_component_share", "mean_degree", "degree_sd", "max_degree"):
+            for key in (
+                "density",
+                "clustering",
+                "components",
+                "largest_component_share",
+                "mean_degree",
+                "degree_sd",
+                "max_degree",
+            ):
                 cur[key] = float("nan")
 
         cur["value_created"] = counts["value"]
@@ -232,7 +265,7 @@ class Collector(mesa.DataCollector):
         super().__init__(*args, **kwargs)
         self._before_read = before_read
 
-    @property  # type: ignore[override]
+    @property
     def tables(self) -> dict[str, dict[str, list[Any]]]:
         """The tables, brought up to date first."""
         if self._before_read is not None:

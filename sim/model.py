@@ -229,16 +229,22 @@ class CooperationModel(mesa.Model):
             return np.empty(0, dtype=np.int64)
         group = self.scenario.group
         member = pop.group and group is not None
-        if now == 0:
-            drawn = self.draw_population(pop, count, self.streams["population"])
-        else:
-            drawn = self._entrants(pop, count)
+        drawn = self.draw_population(pop, count, self.streams["population"]) if now == 0 else self._entrants(pop, count)
         names = pop.niche_names()
         if member and group is not None and not group.competition and pop.role == "producer":
-            taken = set(self.firms.niche[: self.firms.n][self.firms.member[: self.firms.n] & self.firms.alive[: self.firms.n]].tolist())
+            taken = set(
+                self.firms.niche[: self.firms.n][
+                    self.firms.member[: self.firms.n] & self.firms.alive[: self.firms.n]
+                ].tolist()
+            )
             free = [nm for nm in names if self.market.niche_index(nm) not in taken]
             if len(free) < count:
-                raise ScenarioError("<scenario>", f"populations.{pop.name}.niches", pop.niches, "group members need distinct free niches; add niches")
+                raise ScenarioError(
+                    "<scenario>",
+                    f"populations.{pop.name}.niches",
+                    pop.niches,
+                    "group members need distinct free niches; add niches",
+                )
             chosen = [free[k] for k in self.streams["niches"].permutation(len(free))[:count]]
         else:
             chosen = [names[k] for k in drawn["niche"].tolist()]
@@ -276,7 +282,11 @@ class CooperationModel(mesa.Model):
         """The random part of ``count`` new firms: traits, capabilities, size, culture, position, niche."""
         group = self.scenario.group
         member = pop.group and group is not None
-        floors = {"integrity": group.min_integrity, "competence": group.min_competence} if member and group is not None else None
+        floors = (
+            {"integrity": group.min_integrity, "competence": group.min_competence}
+            if member and group is not None
+            else None
+        )
         dims = self.scenario.measures.culture_dims
         if member and group is not None and pop.culture is None:
             culture = draw_culture(group.culture or [0.5] * dims, group.culture_spread, count, dims, rng)
@@ -388,7 +398,9 @@ class CooperationModel(mesa.Model):
             p = self.scenario.kreislauf
             # Expected breaks and grabs of a month, by the relationship's rules,
             # under the group's contract degree.
-            p_break = p.temptation * (1 - group.contract_degree * p.contract_enforcement) * (1 - firms.traits[members, 1])
+            p_break = (
+                p.temptation * (1 - group.contract_degree * p.contract_enforcement) * (1 - firms.traits[members, 1])
+            )
             p_grab = p.grab_temptation * (1 - firms.traits[members, 2])
             self.ledger.seed_community(members, history, p_break, p_grab)
         everyone = np.flatnonzero(firms.member[: firms.n] & firms.alive[: firms.n])

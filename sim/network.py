@@ -58,7 +58,15 @@ def network_measures(nodes: np.ndarray, a: np.ndarray, b: np.ndarray) -> dict[st
     """
     n = len(nodes)
     if n == 0:
-        return {"density": 0.0, "clustering": 0.0, "components": 0, "largest_component_share": 0.0, "mean_degree": 0.0, "degree_sd": 0.0, "max_degree": 0}
+        return {
+            "density": 0.0,
+            "clustering": 0.0,
+            "components": 0,
+            "largest_component_share": 0.0,
+            "mean_degree": 0.0,
+            "degree_sd": 0.0,
+            "max_degree": 0,
+        }
     pos = np.full(int(nodes.max()) + 1, -1, dtype=np.int64)
     pos[nodes] = np.arange(n)
     # Both directions of every edge, once, sorted by their first end: a CSR adjacency.
@@ -133,6 +141,8 @@ def snapshot(model: CooperationModel) -> nx.Graph:
         attrs.update({f"cap_{d}": round(float(firms.caps[i, k]), 6) for k, d in enumerate(DOMAINS)})
         graph.add_node(i, **attrs)
     live = t.live()
+    received: np.ndarray
+    count: np.ndarray
     if len(live):
         rows = np.concatenate([t.row_ab[live], t.row_ba[live]])
         owners = np.concatenate([t.a[live], t.b[live]])
@@ -158,7 +168,7 @@ def snapshot(model: CooperationModel) -> nx.Graph:
         received = np.bincount(np.concatenate([t.b[live], t.a[live]]), weights=trust, minlength=firms.n)
         count = np.bincount(np.concatenate([t.b[live], t.a[live]]), minlength=firms.n)
     else:
-        received, count = np.zeros(firms.n), np.zeros(firms.n)
+        received, count = np.zeros(firms.n), np.zeros(firms.n, dtype=np.int64)
     for node in graph.nodes:
         graph.nodes[node]["trust_received"] = round(float(received[node] / count[node]), 6) if count[node] else 0.0
     return graph

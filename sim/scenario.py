@@ -28,15 +28,15 @@ import tomllib
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 __all__ = [
     "DOMAINS",
-    "TRAITS",
     "MAX_FIRMS",
+    "TRAITS",
     "Scenario",
     "ScenarioError",
     "builtin_scenarios",
@@ -44,17 +44,19 @@ __all__ = [
 ]
 
 #: Capability domains of a firm; ``digital`` is its digital maturity.
-DOMAINS: tuple[str, ...] = ("production", "engineering", "digital", "administration", "marketing")
+Domain = Literal["production", "engineering", "digital", "administration", "marketing"]
+Trait = Literal["competence", "integrity", "benevolence", "propensity"]
+Pillar = Literal["competence", "integrity", "benevolence"]
+Role = Literal["producer", "service"]
+
+DOMAINS: tuple[Domain, ...] = get_args(Domain)
 #: Traits of a firm in [0, 1]: the three pillars of trust and the propensity to trust.
-TRAITS: tuple[str, ...] = ("competence", "integrity", "benevolence", "propensity")
+TRAITS: tuple[Trait, ...] = get_args(Trait)
 #: Upper bound on firms in one scenario (initial plus scheduled); beyond it loading fails fast.
 MAX_FIRMS = 200_000
 #: Upper bound on the horizon, in months.
 MAX_STEPS = 100_000
 
-Domain = Literal["production", "engineering", "digital", "administration", "marketing"]
-Trait = Literal["competence", "integrity", "benevolence", "propensity"]
-Role = Literal["producer", "service"]
 Unit = Annotated[float, Field(ge=0.0, le=1.0)]
 Money = Annotated[float, Field(ge=0.0, le=1e6)]
 
@@ -114,8 +116,18 @@ class UnitDistribution(Section):
 class SizeDistribution(Section):
     """Firm size in employees: log-normal, truncated to [min, max]."""
 
-    median: float = Field(20.0, gt=0, le=1e6, description="Median employees. Default 20: the typical German SME is small (Destatis: most SMEs have under 50 employees).")
-    sigma: float = Field(1.0, ge=0, le=5, description="Log-scale spread. Default 1.0: a wide spread among SMEs. Assumption: the log-normal is a common approximation of size distributions (Gibrat's law); over all firms the upper tail is heavier, a Zipf law (Axtell 2001).")
+    median: float = Field(
+        20.0,
+        gt=0,
+        le=1e6,
+        description="Median employees. Default 20: the typical German SME is small (Destatis: most SMEs have under 50 employees).",
+    )
+    sigma: float = Field(
+        1.0,
+        ge=0,
+        le=5,
+        description="Log-scale spread. Default 1.0: a wide spread among SMEs. Assumption: the log-normal is a common approximation of size distributions (Gibrat's law); over all firms the upper tail is heavier, a Zipf law (Axtell 2001).",
+    )
     min: float = Field(1.0, gt=0, le=1e6, description="Smallest firm.")
     max: float = Field(250.0, gt=0, le=1e6, description="Largest firm. Default 250: the EU ceiling of an SME.")
 
@@ -126,11 +138,17 @@ class SizeDistribution(Section):
         return self
 
 
-def default_capabilities() -> dict[str, UnitDistribution]:
+def default_capabilities() -> dict[Domain, UnitDistribution]:
     """Capability distributions of generated firms where a population gives none."""
     # Assumption: generated firms are middling in every domain, digital lowest
     # (the seeds: the first Industrie 4.0 step is the hardest hurdle for SMEs).
-    levels = {"production": 0.6, "engineering": 0.5, "digital": 0.3, "administration": 0.45, "marketing": 0.45}
+    levels: dict[Domain, float] = {
+        "production": 0.6,
+        "engineering": 0.5,
+        "digital": 0.3,
+        "administration": 0.45,
+        "marketing": 0.45,
+    }
     return {d: UnitDistribution(mean=m, sd=0.15) for d, m in levels.items()}
 
 
@@ -138,7 +156,7 @@ def default_capabilities() -> dict[str, UnitDistribution]:
 #: Assumption: producers aim to lead a niche (seed 000), so they want strong
 #: production and engineering, good digital maturity, and a solid
 #: administrative and marketing base.
-DEFAULT_NEEDS: dict[str, dict[str, float]] = {
+DEFAULT_NEEDS: dict[Role, dict[Domain, float]] = {
     "producer": {"production": 0.85, "engineering": 0.85, "digital": 0.7, "administration": 0.6, "marketing": 0.6},
     # Service firms do not search for partners: they serve group members by contract.
     "service": {"production": 0.0, "engineering": 0.0, "digital": 0.0, "administration": 0.0, "marketing": 0.0},
@@ -148,35 +166,66 @@ DEFAULT_NEEDS: dict[str, dict[str, float]] = {
 class Population(Section):
     """Generated firms: counts and trait distributions."""
 
-    name: str = Field(min_length=1, max_length=60, description="Label of this population; generated firms are named '<name> <k>'.")
+    name: str = Field(
+        min_length=1, max_length=60, description="Label of this population; generated firms are named '<name> <k>'."
+    )
     count: int = Field(ge=0, le=MAX_FIRMS, description="Number of firms at step 0.")
-    role: Role = Field("producer", description="Producers sell in niches; service firms carry group members' overheads.")
+    role: Role = Field(
+        "producer", description="Producers sell in niches; service firms carry group members' overheads."
+    )
     niches: list[str] | int = Field(
         description="Niches to draw from uniformly: a list of names, or a number of new niches named '<name> niche <k>'.",
     )
     group: bool = Field(False, description="Whether these firms are members of the scenario's group.")
-    location: Literal["dispersed", "campus"] = Field("dispersed", description="Dispersed firms sit at uniform random points of the region; campus firms share the group's campus.")
+    location: Literal["dispersed", "campus"] = Field(
+        "dispersed",
+        description="Dispersed firms sit at uniform random points of the region; campus firms share the group's campus.",
+    )
     size: SizeDistribution = Field(default_factory=SizeDistribution, description="Firm size in employees.")
-    competence: UnitDistribution = Field(UnitDistribution(mean=0.6, sd=0.15), description="Ability to deliver. Assumption: middling with wide spread.")
-    integrity: UnitDistribution = Field(UnitDistribution(mean=0.7, sd=0.15), description="Propensity to keep agreements. Assumption: most firms mostly keep their word.")
-    benevolence: UnitDistribution = Field(UnitDistribution(mean=0.6, sd=0.15), description="Propensity to share value fairly. Assumption: a little below integrity.")
-    propensity: UnitDistribution = Field(UnitDistribution(mean=0.5, sd=0.1), description="Trust propensity: prior trust in strangers (Mayer et al. 1995). Assumption: neutral.")
+    competence: UnitDistribution = Field(
+        UnitDistribution(mean=0.6, sd=0.15), description="Ability to deliver. Assumption: middling with wide spread."
+    )
+    integrity: UnitDistribution = Field(
+        UnitDistribution(mean=0.7, sd=0.15),
+        description="Propensity to keep agreements. Assumption: most firms mostly keep their word.",
+    )
+    benevolence: UnitDistribution = Field(
+        UnitDistribution(mean=0.6, sd=0.15),
+        description="Propensity to share value fairly. Assumption: a little below integrity.",
+    )
+    propensity: UnitDistribution = Field(
+        UnitDistribution(mean=0.5, sd=0.1),
+        description="Trust propensity: prior trust in strangers (Mayer et al. 1995). Assumption: neutral.",
+    )
     correlations: dict[str, Annotated[float, Field(ge=-0.95, le=0.95)]] = Field(
         default_factory=dict,
         description="Correlations between traits as 'trait~trait' = r, applied through a Gaussian copula, e.g. 'integrity~benevolence' = 0.5.",
     )
-    capabilities: dict[Domain, UnitDistribution] = Field(default_factory=default_capabilities, description="Capability level per domain; missing domains take the defaults.")
-    needs: dict[Domain, Unit] | None = Field(None, description="Needed level per domain; default by role (see DEFAULT_NEEDS).")
-    culture: list[Unit] | None = Field(None, description="Centre of the firms' culture vectors; default: uniform over the culture space.")
-    culture_spread: float = Field(0.25, ge=0, le=1, description="Spread (sd) of culture around its centre when a centre is given.")
-    capacity: int | None = Field(None, ge=1, le=1000, description="Concurrent cooperations; default grows with size (see kreislauf.capacity_*).")
+    capabilities: dict[Domain, UnitDistribution] = Field(
+        default_factory=default_capabilities,
+        description="Capability level per domain; missing domains take the defaults.",
+    )
+    needs: dict[Domain, Unit] | None = Field(
+        None, description="Needed level per domain; default by role (see DEFAULT_NEEDS)."
+    )
+    culture: list[Unit] | None = Field(
+        None, description="Centre of the firms' culture vectors; default: uniform over the culture space."
+    )
+    culture_spread: float = Field(
+        0.25, ge=0, le=1, description="Spread (sd) of culture around its centre when a centre is given."
+    )
+    capacity: int | None = Field(
+        None, ge=1, le=1000, description="Concurrent cooperations; default grows with size (see kreislauf.capacity_*)."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Population:
         for key in self.correlations:
             parts = key.split("~")
             if len(parts) != 2 or any(p not in TRAITS for p in parts) or parts[0] == parts[1]:
-                raise ValueError(f"correlation key {key!r} must be 'trait~trait' with two different traits of {list(TRAITS)}")
+                raise ValueError(
+                    f"correlation key {key!r} must be 'trait~trait' with two different traits of {list(TRAITS)}"
+                )
         if isinstance(self.niches, int) and not 1 <= self.niches <= MAX_FIRMS:
             raise ValueError(f"niches must be a list of names or a count in [1, {MAX_FIRMS}]")
         if isinstance(self.niches, list) and not self.niches:
@@ -207,9 +256,15 @@ class NamedFirm(Section):
     needs: dict[Domain, Unit] | None = Field(None, description="Needed level per domain; default by role.")
     capacity: int | None = Field(None, ge=1, le=1000, description="Concurrent cooperations; default grows with size.")
     group: bool = Field(False, description="Member of the scenario's group.")
-    location: Literal["campus", "dispersed"] | list[Annotated[float, Field(ge=0, le=1e4)]] = Field("dispersed", description="'campus', 'dispersed' (a random point) or [x, y] in km.")
-    culture: list[Unit] | None = Field(None, description="Culture vector; default: the group's culture for members, random otherwise.")
-    service_share: Unit = Field(0.0, description="Service firms: the share of a producer's relievable overhead this firm carries.")
+    location: Literal["campus", "dispersed"] | list[Annotated[float, Field(ge=0, le=1e4)]] = Field(
+        "dispersed", description="'campus', 'dispersed' (a random point) or [x, y] in km."
+    )
+    culture: list[Unit] | None = Field(
+        None, description="Culture vector; default: the group's culture for members, random otherwise."
+    )
+    service_share: Unit = Field(
+        0.0, description="Service firms: the share of a producer's relievable overhead this firm carries."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> NamedFirm:
@@ -231,34 +286,109 @@ class NamedFirm(Section):
 class Market(Section):
     """Niches, demand, costs, exit and entry (units: employees, months, k EUR)."""
 
-    revenue_per_employee: Money = Field(12.0, description="Niche demand per employee of the firms initially in it, k EUR/month. Assumption: about 145 k EUR turnover per employee-year, the order of German manufacturing SMEs.")
-    cost_of_sales: Unit = Field(0.86, description="Cost of sales as a share of revenue (wages and material follow output). Assumption: a gross margin of 14% before overhead, of the order of German manufacturing SMEs.")
-    overhead_fixed: Money = Field(6.0, description="Fixed administrative overhead per firm, k EUR/month (controlling, compliance, accounting). Assumption: one part-time administrator; it is what makes a three-person firm like flying-parts fragile alone (seed 000).")
-    overhead_per_employee: Money = Field(0.9, description="Overhead per employee, k EUR/month. Assumption: administration, marketing and technical service near 7% of turnover.")
-    max_output: float = Field(1.5, ge=1, le=100, description="Most a producer can sell, as a multiple of its usual volume (revenue per employee times size at its product level): without it, survivors of a shake-out would absorb all of their rivals' customers at once. Assumption.")
-    digital_productivity: Unit = Field(0.5, description="Weight of digital maturity in a firm's productivity (its pull on niche demand). Assumption: Industrie 4.0 raises competitiveness (seed 000, section 2).")
-    initial_capital_months: float = Field(4.0, ge=0, le=120, description="Starting capital in months of revenue. Assumption: a thin reserve, as common for SMEs.")
-    insolvency_patience: int = Field(6, ge=1, le=1200, description="Months of negative capital before a firm leaves the market. Assumption: half a year of arrears.")
-    demand_growth: float = Field(0.0, ge=-0.5, le=0.5, description="Growth of every niche's demand per year. Default 0: a stationary market isolates the structures' effect.")
-    entry_rate: float = Field(0.0, ge=0, le=1000, description="Expected new firms per month (Poisson), drawn from the entry population. 0 in a closed group.")
-    entry_population: str | None = Field(None, description="Population that entrants are drawn from; default the first population.")
-    region_km: float = Field(300.0, gt=0, le=1e4, description="Side of the square region where dispersed firms sit, km. Assumption: a German federal state.")
-    coordination_cost_per_100km: Money = Field(0.4, description="Coordination cost per cooperation-month per 100 km between partners, k EUR. Assumption: travel and meeting time; zero on one campus (seed 000: short paths on the Marzahn campus).")
+    revenue_per_employee: Money = Field(
+        12.0,
+        description="Niche demand per employee of the firms initially in it, k EUR/month. Assumption: about 145 k EUR turnover per employee-year, the order of German manufacturing SMEs.",
+    )
+    cost_of_sales: Unit = Field(
+        0.86,
+        description="Cost of sales as a share of revenue (wages and material follow output). Assumption: a gross margin of 14% before overhead, of the order of German manufacturing SMEs.",
+    )
+    overhead_fixed: Money = Field(
+        6.0,
+        description="Fixed administrative overhead per firm, k EUR/month (controlling, compliance, accounting). Assumption: one part-time administrator; it is what makes a three-person firm like flying-parts fragile alone (seed 000).",
+    )
+    overhead_per_employee: Money = Field(
+        0.9,
+        description="Overhead per employee, k EUR/month. Assumption: administration, marketing and technical service near 7% of turnover.",
+    )
+    max_output: float = Field(
+        1.5,
+        ge=1,
+        le=100,
+        description="Most a producer can sell, as a multiple of its usual volume (revenue per employee times size at its product level): without it, survivors of a shake-out would absorb all of their rivals' customers at once. Assumption.",
+    )
+    digital_productivity: Unit = Field(
+        0.5,
+        description="Weight of digital maturity in a firm's productivity (its pull on niche demand). Assumption: Industrie 4.0 raises competitiveness (seed 000, section 2).",
+    )
+    initial_capital_months: float = Field(
+        4.0,
+        ge=0,
+        le=120,
+        description="Starting capital in months of revenue. Assumption: a thin reserve, as common for SMEs.",
+    )
+    insolvency_patience: int = Field(
+        6,
+        ge=1,
+        le=1200,
+        description="Months of negative capital before a firm leaves the market. Assumption: half a year of arrears.",
+    )
+    demand_growth: float = Field(
+        0.0,
+        ge=-0.5,
+        le=0.5,
+        description="Growth of every niche's demand per year. Default 0: a stationary market isolates the structures' effect.",
+    )
+    entry_rate: float = Field(
+        0.0,
+        ge=0,
+        le=1000,
+        description="Expected new firms per month (Poisson), drawn from the entry population. 0 in a closed group.",
+    )
+    entry_population: str | None = Field(
+        None, description="Population that entrants are drawn from; default the first population."
+    )
+    region_km: float = Field(
+        300.0,
+        gt=0,
+        le=1e4,
+        description="Side of the square region where dispersed firms sit, km. Assumption: a German federal state.",
+    )
+    coordination_cost_per_100km: Money = Field(
+        0.4,
+        description="Coordination cost per cooperation-month per 100 km between partners, k EUR. Assumption: travel and meeting time; zero on one campus (seed 000: short paths on the Marzahn campus).",
+    )
 
 
 class Trust(Section):
     """Beta-reputation trust per pillar (Joesang & Ismail 2002) with an ABI prior (Mayer et al. 1995)."""
 
-    prior_strength: float = Field(2.0, gt=0, le=100, description="Weight of the propensity prior in pseudo-observations. Default 2: the uniform prior of the beta reputation system.")
-    forgetting: float = Field(0.95, ge=0.5, le=1.0, description="Share of evidence kept per month (Joesang & Ismail's forgetting factor). Default 0.95: a half-life of about 13.5 months, so about a year's experience counts.")
-    negativity_weight: float = Field(2.0, ge=1.0, le=10.0, description="Weight of a broken promise or a grab against a kept one. Default 2: trust is easier destroyed than built (Slovic 1993).")
-    weights: dict[Literal["competence", "integrity", "benevolence"], Annotated[float, Field(ge=0, le=1)]] = Field(
-        default_factory=lambda: {"competence": 1 / 3, "integrity": 1 / 3, "benevolence": 1 / 3},
+    prior_strength: float = Field(
+        2.0,
+        gt=0,
+        le=100,
+        description="Weight of the propensity prior in pseudo-observations. Default 2: the uniform prior of the beta reputation system.",
+    )
+    forgetting: float = Field(
+        0.95,
+        ge=0.5,
+        le=1.0,
+        description="Share of evidence kept per month (Joesang & Ismail's forgetting factor). Default 0.95: a half-life of about 13.5 months, so about a year's experience counts.",
+    )
+    negativity_weight: float = Field(
+        2.0,
+        ge=1.0,
+        le=10.0,
+        description="Weight of a broken promise or a grab against a kept one. Default 2: trust is easier destroyed than built (Slovic 1993).",
+    )
+    weights: dict[Pillar, Annotated[float, Field(ge=0, le=1)]] = Field(
+        default_factory=lambda: dict.fromkeys(get_args(Pillar), 1 / 3),
         description="Weights of the three pillars in overall trust (normalised). Default equal: Mayer et al. 1995 give no ranking.",
     )
-    observation_noise: float = Field(0.1, ge=0, le=1, description="Sd of the noise on an observed contribution's quality. Assumption.")
-    acquaintances: int = Field(3, ge=0, le=1000, description="Contacts each firm knows at step 0 without any evidence (former colleagues, private ties), chosen at random: the familiar pool the guide warns about (seed 001 step 2). Assumption.")
-    gossip_weight: Unit = Field(0.3, description="At each evaluation a firm tells its other partners what it saw of the partner; their hearsay about that firm moves this share of the way toward what they were told (reputation through partners). Assumption.")
+    observation_noise: float = Field(
+        0.1, ge=0, le=1, description="Sd of the noise on an observed contribution's quality. Assumption."
+    )
+    acquaintances: int = Field(
+        3,
+        ge=0,
+        le=1000,
+        description="Contacts each firm knows at step 0 without any evidence (former colleagues, private ties), chosen at random: the familiar pool the guide warns about (seed 001 step 2). Assumption.",
+    )
+    gossip_weight: Unit = Field(
+        0.3,
+        description="At each evaluation a firm tells its other partners what it saw of the partner; their hearsay about that firm moves this share of the way toward what they were told (reputation through partners). Assumption.",
+    )
 
     @model_validator(mode="after")
     def _weights(self) -> Trust:
@@ -270,73 +400,209 @@ class Trust(Section):
 class ScoreWeights(Section):
     """Weights of the partner-search score (requirements profile, seed 001 step 2)."""
 
-    fit: float = Field(0.35, ge=0, le=10, description="Complementarity: the share of the searcher's gap the candidate covers (its portfolio fits my needs, seed 001).")
-    similarity: float = Field(0.15, ge=0, le=10, description="Similar size, digital maturity and culture (seed 001's criteria).")
+    fit: float = Field(
+        0.35,
+        ge=0,
+        le=10,
+        description="Complementarity: the share of the searcher's gap the candidate covers (its portfolio fits my needs, seed 001).",
+    )
+    similarity: float = Field(
+        0.15, ge=0, le=10, description="Similar size, digital maturity and culture (seed 001's criteria)."
+    )
     experience: float = Field(0.05, ge=0, le=10, description="Cooperation experience of the candidate.")
     location: float = Field(0.10, ge=0, le=10, description="Nearness (seat, region).")
     trust: float = Field(0.35, ge=0, le=10, description="Perceived trustworthiness from evidence.")
-    competitor_penalty: float = Field(0.3, ge=0, le=10, description="Score subtracted for a candidate in the searcher's own niche (competitors are risky partners).")
+    competitor_penalty: float = Field(
+        0.3,
+        ge=0,
+        le=10,
+        description="Score subtracted for a candidate in the searcher's own niche (competitors are risky partners).",
+    )
 
 
 class Kreislauf(Section):
     """Parameters of the five phases of the cycle of trust."""
 
     need_threshold: Unit = Field(0.1, description="Smallest gap in a domain that counts as a real need. Assumption.")
-    partner_access: Unit = Field(0.9, description="Share of a partner's capability a firm can draw on through a cooperation. Assumption.")
-    digital_need_growth: float = Field(0.02, ge=0, le=1, description="Yearly rise of the digital need of every firm that has one (Industrie 4.0 keeps raising the bar, seed 000). Assumption.")
+    partner_access: Unit = Field(
+        0.9, description="Share of a partner's capability a firm can draw on through a cooperation. Assumption."
+    )
+    digital_need_growth: float = Field(
+        0.02,
+        ge=0,
+        le=1,
+        description="Yearly rise of the digital need of every firm that has one (Industrie 4.0 keeps raising the bar, seed 000). Assumption.",
+    )
     capacity_base: int = Field(2, ge=1, le=100, description="Concurrent cooperations of a one-person firm. Assumption.")
-    capacity_per_decade: float = Field(1.5, ge=0, le=100, description="Extra concurrent cooperations per tenfold size. Assumption.")
-    familiarity_bias: Unit = Field(0.3, description="Probability that a searcher picks among known contacts only, skipping the market search: the hasty choice the guide names as a frequent mistake (seed 001 step 2). Assumption.")
+    capacity_per_decade: float = Field(
+        1.5, ge=0, le=100, description="Extra concurrent cooperations per tenfold size. Assumption."
+    )
+    familiarity_bias: Unit = Field(
+        0.3,
+        description="Probability that a searcher picks among known contacts only, skipping the market search: the hasty choice the guide names as a frequent mistake (seed 001 step 2). Assumption.",
+    )
     search_breadth: int = Field(15, ge=1, le=1000, description="Firms screened in a market search. Assumption.")
-    search_steps: int = Field(2, ge=1, le=120, description="Months a market search takes (time spent on a requirements profile, seed 001).")
+    search_steps: int = Field(
+        2, ge=1, le=120, description="Months a market search takes (time spent on a requirements profile, seed 001)."
+    )
     search_cost_per_candidate: Money = Field(0.2, description="Cost per screened firm, k EUR. Assumption.")
-    max_proposals: int = Field(3, ge=1, le=100, description="Candidates asked in turn before the search fails. Assumption.")
-    search_retry_steps: int = Field(6, ge=1, le=1200, description="Months a firm waits after a failed search before it searches again. Assumption.")
+    max_proposals: int = Field(
+        3, ge=1, le=100, description="Candidates asked in turn before the search fails. Assumption."
+    )
+    search_retry_steps: int = Field(
+        6, ge=1, le=1200, description="Months a firm waits after a failed search before it searches again. Assumption."
+    )
     score_weights: ScoreWeights = Field(default_factory=ScoreWeights, description="Weights of the candidate score.")
-    setup_steps: int = Field(2, ge=1, le=120, description="Months to build the structure (agreement, roles); at least one. Assumption.")
-    setup_cost: Money = Field(4.0, description="Cost per partner of building the structure, k EUR, before discounts. Assumption: a few person-days and a lawyer.")
-    campus_discount: Unit = Field(0.5, description="Share of set-up time and cost saved on a shared campus (short paths, seed 000).")
-    shared_services_discount: Unit = Field(0.3, description="Share of set-up cost saved when the group's service firms draft the agreement (shared services). Assumption.")
+    setup_steps: int = Field(
+        2, ge=1, le=120, description="Months to build the structure (agreement, roles); at least one. Assumption."
+    )
+    setup_cost: Money = Field(
+        4.0,
+        description="Cost per partner of building the structure, k EUR, before discounts. Assumption: a few person-days and a lawyer.",
+    )
+    campus_discount: Unit = Field(
+        0.5, description="Share of set-up time and cost saved on a shared campus (short paths, seed 000)."
+    )
+    shared_services_discount: Unit = Field(
+        0.3,
+        description="Share of set-up cost saved when the group's service firms draft the agreement (shared services). Assumption.",
+    )
     contract_base: Unit = Field(0.2, description="Contract degree (formal control) at full trust. Assumption.")
-    contract_cost: Money = Field(0.5, description="Monthly monitoring cost per partner of a fully formal contract, k EUR. Assumption: a day of someone's time a month.")
-    contract_enforcement: Unit = Field(0.6, description="Share of breaches a full contract deters (trust versus control, seed 000). Assumption.")
-    transparency_base: Unit = Field(0.3, description="Transparency granted to a stranger; rises with trust. Assumption.")
-    competitor_caution: Unit = Field(0.5, description="Share of transparency withheld from a competitor (know-how is a precious resource, seed 000). Assumption.")
-    payback_months: int = Field(24, ge=1, le=1200, description="A partner agrees only if its expected monthly net benefit repays its set-up cost within this many months. Assumption: two years, a common payback horizon for SME investments.")
-    evaluation_period: int = Field(12, ge=1, le=1200, description="Months between evaluations, fixed in the agreement (seed 001 step 5). Assumption: yearly.")
-    value_per_employee: Money = Field(2.0, description="Joint value per employee-month at full synergy, k EUR (scale: harmonic mean of the partners' sizes). Assumption: a typical cooperation adds one or two per cent of each partner's turnover, a strong one far more.")
-    baseline_synergy: Unit = Field(0.1, description="Synergy of any cooperation (joint purchasing, shared transport, seed 001 step 1). Assumption.")
-    temptation: Unit = Field(0.4, description="Chance per month that a firm of zero integrity breaks the agreement. Assumption.")
-    competitor_temptation: Unit = Field(0.3, description="Extra temptation between competitors (cooperation versus competition, seed 000). Assumption.")
-    grab_temptation: Unit = Field(0.3, description="Chance per month that a firm of zero benevolence grabs more than its fair share. Assumption.")
-    broken_delivery: Unit = Field(0.3, description="Share of its promised contribution a firm delivers in a month it breaks the agreement. Assumption.")
-    grab_share: float = Field(0.75, ge=0.5, le=1.0, description="Share of the joint value a grabbing firm takes. Assumption.")
-    learning_rate: Unit = Field(0.03, description="Monthly share of a capability gap closed by learning from a partner, at full transparency. Assumption.")
-    culture_convergence: float = Field(0.02, ge=0, le=0.5, description="Monthly share of the culture distance each partner moves toward the other, so the distance closes by twice this (a shared culture, seed 001 step 4). Assumption.")
-    exit_trust: Unit = Field(0.4, description="At evaluation, a firm exits when its trust in the partner is below this. Assumption.")
-    exit_value_ratio: float = Field(0.5, ge=0, le=10, description="At evaluation, a firm exits when its realised net benefit is below this share of the expected one (cost/benefit account, seed 001). Assumption.")
-    exit_culture_fit: Unit = Field(0.5, description="At evaluation, a firm exits when culture fit is below this ('culturally not a good enough fit', seed 000). Assumption.")
+    contract_cost: Money = Field(
+        0.5,
+        description="Monthly monitoring cost per partner of a fully formal contract, k EUR. Assumption: a day of someone's time a month.",
+    )
+    contract_enforcement: Unit = Field(
+        0.6, description="Share of breaches a full contract deters (trust versus control, seed 000). Assumption."
+    )
+    transparency_base: Unit = Field(
+        0.3, description="Transparency granted to a stranger; rises with trust. Assumption."
+    )
+    competitor_caution: Unit = Field(
+        0.5,
+        description="Share of transparency withheld from a competitor (know-how is a precious resource, seed 000). Assumption.",
+    )
+    payback_months: int = Field(
+        24,
+        ge=1,
+        le=1200,
+        description="A partner agrees only if its expected monthly net benefit repays its set-up cost within this many months. Assumption: two years, a common payback horizon for SME investments.",
+    )
+    evaluation_period: int = Field(
+        12,
+        ge=1,
+        le=1200,
+        description="Months between evaluations, fixed in the agreement (seed 001 step 5). Assumption: yearly.",
+    )
+    value_per_employee: Money = Field(
+        2.0,
+        description="Joint value per employee-month at full synergy, k EUR (scale: harmonic mean of the partners' sizes). Assumption: a typical cooperation adds one or two per cent of each partner's turnover, a strong one far more.",
+    )
+    baseline_synergy: Unit = Field(
+        0.1, description="Synergy of any cooperation (joint purchasing, shared transport, seed 001 step 1). Assumption."
+    )
+    temptation: Unit = Field(
+        0.4, description="Chance per month that a firm of zero integrity breaks the agreement. Assumption."
+    )
+    competitor_temptation: Unit = Field(
+        0.3, description="Extra temptation between competitors (cooperation versus competition, seed 000). Assumption."
+    )
+    grab_temptation: Unit = Field(
+        0.3, description="Chance per month that a firm of zero benevolence grabs more than its fair share. Assumption."
+    )
+    broken_delivery: Unit = Field(
+        0.3,
+        description="Share of its promised contribution a firm delivers in a month it breaks the agreement. Assumption.",
+    )
+    grab_share: float = Field(
+        0.75, ge=0.5, le=1.0, description="Share of the joint value a grabbing firm takes. Assumption."
+    )
+    learning_rate: Unit = Field(
+        0.03,
+        description="Monthly share of a capability gap closed by learning from a partner, at full transparency. Assumption.",
+    )
+    culture_convergence: float = Field(
+        0.02,
+        ge=0,
+        le=0.5,
+        description="Monthly share of the culture distance each partner moves toward the other, so the distance closes by twice this (a shared culture, seed 001 step 4). Assumption.",
+    )
+    exit_trust: Unit = Field(
+        0.4, description="At evaluation, a firm exits when its trust in the partner is below this. Assumption."
+    )
+    exit_value_ratio: float = Field(
+        0.5,
+        ge=0,
+        le=10,
+        description="At evaluation, a firm exits when its realised net benefit is below this share of the expected one (cost/benefit account, seed 001). Assumption.",
+    )
+    exit_culture_fit: Unit = Field(
+        0.5,
+        description="At evaluation, a firm exits when culture fit is below this ('culturally not a good enough fit', seed 000). Assumption.",
+    )
 
 
 class Group(Section):
     """A competition-free group of firms like the B.I.G. (seed 000, section 3)."""
 
     name: str = Field("B.I.G.", min_length=1, description="Display name.")
-    campus: bool = Field(True, description="All members on one campus: no distance cost, cheaper set-up (seed 000: Berlin Marzahn).")
-    campus_location: list[Annotated[float, Field(ge=0, le=1e4)]] = Field(default_factory=lambda: [150.0, 150.0], description="Campus coordinates [x, y] in km.")
+    campus: bool = Field(
+        True, description="All members on one campus: no distance cost, cheaper set-up (seed 000: Berlin Marzahn)."
+    )
+    campus_location: list[Annotated[float, Field(ge=0, le=1e4)]] = Field(
+        default_factory=lambda: [150.0, 150.0], description="Campus coordinates [x, y] in km."
+    )
     shared_services: bool = Field(True, description="Service firms carry producers' overheads for a fee (seed 000).")
-    overhead_relief: Unit = Field(0.7, description="Share of a producer's overhead the service firms can carry together. Assumption: controlling, compliance, marketing and technical service, not all of it.")
-    service_fee: Unit = Field(0.6, description="Fee as a share of the relieved overhead (economies of scale make shared services cheaper). Assumption.")
-    service_cost: Unit = Field(0.5, description="Cost to a service firm of carrying one unit of a producer's overhead (economies of scale of shared services). Assumption.")
-    focus_gain: float = Field(0.1, ge=0, le=1, description="Gain in a producer's pull on demand when shared services carry all the overhead they can (overhead_relief): it can focus on product development (the founder's need, seed 000 step 1). Assumption.")
-    competition: bool = Field(False, description="Whether members may share niches. The B.I.G. allows no internal competition (seed 000).")
-    information_sharing: Unit = Field(0.5, description="Weight of what the community has seen about a firm in every member's trust (campus, community meetings, shared ERP data; seed 000). Assumption.")
-    shared_history: float = Field(24.0, ge=0, le=1200, description="Months of shared history the community has seen of each member at step 0 (the B.I.G. dates from 2000, seed 000). Assumption: two years' worth of evidence.")
-    contract_degree: Unit = Field(0.5, description="Contract degree of service contracts ('contractually regulated', seed 000). Assumption.")
-    culture: list[Unit] | None = Field(None, description="Common starting culture of members; default the centre of the culture space.")
-    culture_spread: float = Field(0.05, ge=0, le=1, description="Spread of members' culture around the common one. Assumption: small, members were selected.")
-    min_integrity: Unit = Field(0.6, description="Member selection: generated members are drawn at or above this integrity. Assumption.")
-    min_competence: Unit = Field(0.6, description="Member selection: generated members are drawn at or above this competence (all aim to lead a niche, seed 000).")
+    overhead_relief: Unit = Field(
+        0.7,
+        description="Share of a producer's overhead the service firms can carry together. Assumption: controlling, compliance, marketing and technical service, not all of it.",
+    )
+    service_fee: Unit = Field(
+        0.6,
+        description="Fee as a share of the relieved overhead (economies of scale make shared services cheaper). Assumption.",
+    )
+    service_cost: Unit = Field(
+        0.5,
+        description="Cost to a service firm of carrying one unit of a producer's overhead (economies of scale of shared services). Assumption.",
+    )
+    focus_gain: float = Field(
+        0.1,
+        ge=0,
+        le=1,
+        description="Gain in a producer's pull on demand when shared services carry all the overhead they can (overhead_relief): it can focus on product development (the founder's need, seed 000 step 1). Assumption.",
+    )
+    competition: bool = Field(
+        False, description="Whether members may share niches. The B.I.G. allows no internal competition (seed 000)."
+    )
+    information_sharing: Unit = Field(
+        0.5,
+        description="Weight of what the community has seen about a firm in every member's trust (campus, community meetings, shared ERP data; seed 000). Assumption.",
+    )
+    shared_history: float = Field(
+        24.0,
+        ge=0,
+        le=1200,
+        description="Months of shared history the community has seen of each member at step 0 (the B.I.G. dates from 2000, seed 000). Assumption: two years' worth of evidence.",
+    )
+    contract_degree: Unit = Field(
+        0.5, description="Contract degree of service contracts ('contractually regulated', seed 000). Assumption."
+    )
+    culture: list[Unit] | None = Field(
+        None, description="Common starting culture of members; default the centre of the culture space."
+    )
+    culture_spread: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="Spread of members' culture around the common one. Assumption: small, members were selected.",
+    )
+    min_integrity: Unit = Field(
+        0.6, description="Member selection: generated members are drawn at or above this integrity. Assumption."
+    )
+    min_competence: Unit = Field(
+        0.6,
+        description="Member selection: generated members are drawn at or above this competence (all aim to lead a niche, seed 000).",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Group:
@@ -348,13 +614,28 @@ class Group(Section):
 class Measures(Section):
     """What is measured and how often."""
 
-    network_interval: int = Field(1, ge=1, le=MAX_STEPS, description="Steps between the expensive network measures (clustering, components); other steps record NaN. 1 records them every step.")
+    network_interval: int = Field(
+        1,
+        ge=1,
+        le=MAX_STEPS,
+        description="Steps between the expensive network measures (clustering, components); other steps record NaN. 1 records them every step.",
+    )
     focal_firms: list[str] = Field(
         default_factory=lambda: ["GEFERTEC", "flying-parts", "Scansonic MI", "Metrolux", "PGS", "Lumics"],
         description="Firms followed one by one where they exist. Default: the six B.I.G. producers (seed 000).",
     )
-    small_firm_size: float = Field(50.0, gt=0, le=1e6, description="Firms below this many employees count as small (EU definition of a small enterprise).")
-    culture_dims: int = Field(3, ge=1, le=20, description="Dimensions of the culture vector. Assumption: e.g. formality, risk appetite, self-organisation.")
+    small_firm_size: float = Field(
+        50.0,
+        gt=0,
+        le=1e6,
+        description="Firms below this many employees count as small (EU definition of a small enterprise).",
+    )
+    culture_dims: int = Field(
+        3,
+        ge=1,
+        le=20,
+        description="Dimensions of the culture vector. Assumption: e.g. formality, risk appetite, self-organisation.",
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -424,8 +705,15 @@ class Scenario(Section):
     """One model world: firms, market, group, Kreislauf and trust parameters, events."""
 
     name: str = Field(min_length=1, max_length=80, description="Short name.")
-    description: str = Field("", max_length=2000, description="One line shown by `kreislauf scenarios`, then any detail.")
-    steps: int = Field(120, ge=1, le=MAX_STEPS, description="Horizon in months. Default 120: ten years, long enough for several evaluation rounds.")
+    description: str = Field(
+        "", max_length=2000, description="One line shown by `kreislauf scenarios`, then any detail."
+    )
+    steps: int = Field(
+        120,
+        ge=1,
+        le=MAX_STEPS,
+        description="Horizon in months. Default 120: ten years, long enough for several evaluation rounds.",
+    )
     seed: int = Field(1, ge=0, le=2**63 - 1, description="Default seed when none is given.")
     market: Market = Field(default_factory=Market, description="Niches, demand, costs, exit and entry.")
     trust: Trust = Field(default_factory=Trust, description="Trust evidence and reputation.")
@@ -454,7 +742,13 @@ class Scenario(Section):
         for e in self.events:
             if e.step > self.steps:
                 raise ValueError(f"event at step {e.step} lies beyond the horizon of {self.steps} steps")
-            refs = e.firms if isinstance(e, OpenCompetitionEvent) else [e.firm] if isinstance(e, LeaveEvent | TraitChangeEvent) else []
+            refs = (
+                e.firms
+                if isinstance(e, OpenCompetitionEvent)
+                else [e.firm]
+                if isinstance(e, LeaveEvent | TraitChangeEvent)
+                else []
+            )
             for ref in refs:
                 if ref not in names:
                     raise ValueError(f"event at step {e.step} names unknown firm {ref!r}; known: {names}")
@@ -467,7 +761,9 @@ class Scenario(Section):
             if not self.populations:
                 raise ValueError("market.entry_rate > 0 needs a population to draw entrants from")
             if self.market.entry_population is not None and self.market.entry_population not in pops:
-                raise ValueError(f"market.entry_population {self.market.entry_population!r} is not a population; known: {pops}")
+                raise ValueError(
+                    f"market.entry_population {self.market.entry_population!r} is not a population; known: {pops}"
+                )
         if self.group is not None and not self.group.competition:
             members = [f for f in self.firms if f.group and f.role == "producer"]
             niches = [f.niche for f in members]
@@ -477,7 +773,9 @@ class Scenario(Section):
             if any(p.group and p.role == "producer" for p in self.populations):
                 for p in self.populations:
                     if p.group and p.role == "producer" and (isinstance(p.niches, list) and len(p.niches) < p.count):
-                        raise ValueError(f"group.competition is false: population {p.name!r} needs a distinct niche per member")
+                        raise ValueError(
+                            f"group.competition is false: population {p.name!r} needs a distinct niche per member"
+                        )
         dims = self.measures.culture_dims
         for where, vec in self._culture_vectors():
             if vec is not None and len(vec) != dims:
@@ -594,7 +892,9 @@ def load_scenario(scenario: str | Path | Scenario | Mapping[str, Any]) -> Scenar
     else:
         path = Path(text)
         if not path.exists() and not text.endswith(".toml"):
-            raise ScenarioError(text, "", ..., f"no such file and no built-in scenario; built-ins are {sorted(builtins)}")
+            raise ScenarioError(
+                text, "", ..., f"no such file and no built-in scenario; built-ins are {sorted(builtins)}"
+            )
     return _validate(read_toml(path), str(path))
 
 
@@ -648,7 +948,17 @@ def pydantic_error(exc: ValidationError, source: str, schema: type[BaseModel]) -
     return ScenarioError(source, path, value, msg)
 
 
-_UNION_TAGS = {"join", "leave", "trait_change", "open_competition", "remove_shared_services", "list[str]", "int", "list[constrained-float]", "str"}
+_UNION_TAGS = {
+    "join",
+    "leave",
+    "trait_change",
+    "open_competition",
+    "remove_shared_services",
+    "list[str]",
+    "int",
+    "list[constrained-float]",
+    "str",
+}
 
 
 def _is_union_tag(part: str) -> bool:
@@ -701,7 +1011,13 @@ def _set_path(data: dict[str, Any], path: str, value: Any, source: str) -> None:
                 node = node[key]
         except (KeyError, IndexError, TypeError):
             here = ".".join(parts[: i + 1])
-            allowed = sorted(node) if isinstance(node, dict) else f"an index below {len(node)}" if isinstance(node, list) else "nothing deeper"
+            allowed = (
+                sorted(node)
+                if isinstance(node, dict)
+                else f"an index below {len(node)}"
+                if isinstance(node, list)
+                else "nothing deeper"
+            )
             raise ScenarioError(source, path, value, f"no parameter at {here!r}; allowed here: {allowed}") from None
         if node is None and not last:
             raise ScenarioError(source, path, value, f"{'.'.join(parts[: i + 1])} is not set in this scenario")
@@ -772,11 +1088,11 @@ def reference_markdown() -> str:
         ("[[populations]]", Population),
         ("Distributions `{ mean, sd }`", UnitDistribution),
         ("[populations.size]", SizeDistribution),
-        ("[[events]] kind = \"join\"", JoinEvent),
-        ("[[events]] kind = \"leave\"", LeaveEvent),
-        ("[[events]] kind = \"trait_change\"", TraitChangeEvent),
-        ("[[events]] kind = \"open_competition\"", OpenCompetitionEvent),
-        ("[[events]] kind = \"remove_shared_services\"", RemoveSharedServicesEvent),
+        ('[[events]] kind = "join"', JoinEvent),
+        ('[[events]] kind = "leave"', LeaveEvent),
+        ('[[events]] kind = "trait_change"', TraitChangeEvent),
+        ('[[events]] kind = "open_competition"', OpenCompetitionEvent),
+        ('[[events]] kind = "remove_shared_services"', RemoveSharedServicesEvent),
     ]
     out = [
         "# Scenario reference",
@@ -787,11 +1103,20 @@ def reference_markdown() -> str:
         "",
     ]
     for title, model in sections:
-        out += [f"## {title}", "", (model.__doc__ or "").strip().splitlines()[0], "", "| key | default | meaning and reason |", "| --- | --- | --- |"]
+        out += [
+            f"## {title}",
+            "",
+            (model.__doc__ or "").strip().splitlines()[0],
+            "",
+            "| key | default | meaning and reason |",
+            "| --- | --- | --- |",
+        ]
         for name, field in model.model_fields.items():
             if name in {"kind"}:
                 continue
-            default = "*required*" if field.is_required() else _doc_default(field.get_default(call_default_factory=True))
+            default = (
+                "*required*" if field.is_required() else _doc_default(field.get_default(call_default_factory=True))
+            )
             desc = (field.description or "").replace("|", "\\|")
             bounds = _bounds(field)
             out.append(f"| `{name}` | {default} | {desc}{bounds} |")
@@ -820,4 +1145,3 @@ def _bounds(field: Any) -> str:
     if lo is None and hi is None:
         return ""
     return f" Allowed: {lo if lo is not None else '-inf'} to {hi if hi is not None else 'inf'}."
-

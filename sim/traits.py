@@ -18,7 +18,7 @@ from scipy import stats
 
 from sim.scenario import DOMAINS, TRAITS, Population, SizeDistribution, UnitDistribution, default_capabilities
 
-__all__ = ["beta_parameters", "draw_unit", "draw_traits", "draw_sizes", "draw_capabilities", "draw_culture"]
+__all__ = ["beta_parameters", "draw_capabilities", "draw_culture", "draw_sizes", "draw_traits", "draw_unit"]
 
 
 def beta_parameters(mean: float, sd: float) -> tuple[float, float]:
@@ -46,7 +46,9 @@ def draw_unit(dist: UnitDistribution, n: int, rng: np.random.Generator) -> np.nd
     return _quantile(dist, rng.uniform(0.0, 1.0, size=n))
 
 
-def draw_traits(pop: Population, n: int, rng: np.random.Generator, floors: dict[str, float] | None = None) -> np.ndarray:
+def draw_traits(
+    pop: Population, n: int, rng: np.random.Generator, floors: dict[str, float] | None = None
+) -> np.ndarray:
     """Draw the four traits of ``n`` firms, columns in :data:`sim.scenario.TRAITS` order.
 
     Parameters
@@ -82,10 +84,10 @@ def draw_traits(pop: Population, n: int, rng: np.random.Generator, floors: dict[
     out = np.empty((n, k))
     for col, trait in enumerate(TRAITS):
         dist: UnitDistribution = getattr(pop, trait)
-        floor = floors.get(trait, 0.0)
+        floor = float(floors.get(trait, 0.0))
         if floor > 0 and dist.sd > 0:
-            a, b = beta_parameters(dist.mean, dist.sd)
-            lo = float(stats.beta.cdf(floor, a, b))
+            shape_a, shape_b = beta_parameters(dist.mean, dist.sd)
+            lo = float(stats.beta.cdf(floor, shape_a, shape_b))
             u_col = lo + (1 - lo) * u[:, col]  # keeps the copula's ranks
             out[:, col] = np.maximum(_quantile(dist, u_col), floor)
         else:

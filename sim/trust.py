@@ -39,18 +39,20 @@ thousands of acquaintances.
 
 from __future__ import annotations
 
+from typing import get_args
+
 import numpy as np
 
 from sim.arrays import add_rows, find_sorted, ragged_to_rows
 from sim.firms import PROPENSITY, FirmTable
-from sim.scenario import Trust
+from sim.scenario import Pillar, Trust
 
 __all__ = ["PILLARS", "TrustLedger"]
 
 _KEY = np.int64(1) << 32  # owner * _KEY + subject identifies an ordered pair
 
 #: The three pillars, in the column order of the evidence arrays.
-PILLARS: tuple[str, ...] = ("competence", "integrity", "benevolence")
+PILLARS: tuple[Pillar, ...] = get_args(Pillar)
 
 
 class TrustLedger:

@@ -94,10 +94,22 @@ def test_validate_accepts_every_builtin() -> None:
         ("name = 'x'\nsteps = 'ten'", ["steps", "'ten'", "integer"]),
         ("name = 'x'\n[trust]\nforgetting = nan", ["trust.forgetting", "finite"]),
         ("name = 'x'\n[trust]\nforgetting = 1.5", ["trust.forgetting", "1.5", "less than or equal to 1"]),
-        ("name = 'x'\n[[populations]]\nname = 'p'\ncount = 100000000\nniches = 3", ["populations[0].count", "100000000", "200000"]),
-        ("name = 'x'\n[[populations]]\nname = 'p'\ncount = 3\nniches = 3\n[populations.integrity]\nmean = 0.5\nsd = 0.6", ["populations[0].integrity.sd", "0.5"]),
-        ("name = 'x'\n[[populations]]\nname = 'p'\ncount = 3\nniches = 2\n[[events]]\nstep = 5\nkind = 'leave'\nfirm = 'Nobody'", ["unknown firm", "Nobody"]),
-        ("name = 'x'\n[[populations]]\nname = 'p'\ncount = 3\nniches = 2\n[[events]]\nstep = 5\nkind = 'explode'", ["events[0]", "explode"]),
+        (
+            "name = 'x'\n[[populations]]\nname = 'p'\ncount = 100000000\nniches = 3",
+            ["populations[0].count", "100000000", "200000"],
+        ),
+        (
+            "name = 'x'\n[[populations]]\nname = 'p'\ncount = 3\nniches = 3\n[populations.integrity]\nmean = 0.5\nsd = 0.6",
+            ["populations[0].integrity.sd", "0.5"],
+        ),
+        (
+            "name = 'x'\n[[populations]]\nname = 'p'\ncount = 3\nniches = 2\n[[events]]\nstep = 5\nkind = 'leave'\nfirm = 'Nobody'",
+            ["unknown firm", "Nobody"],
+        ),
+        (
+            "name = 'x'\n[[populations]]\nname = 'p'\ncount = 3\nniches = 2\n[[events]]\nstep = 5\nkind = 'explode'",
+            ["events[0]", "explode"],
+        ),
         ("\xff\xfe", ["not UTF-8"]),
     ],
 )
@@ -105,7 +117,9 @@ def test_bad_scenarios_exit_2_with_one_clear_line(tmp_path: Path, text: str, fra
     path = tmp_path / "bad.toml"
     path.write_bytes(text.encode("latin-1"))
     for command in ("validate", "run"):
-        assert_bad(kreislauf(command, str(path), *(["--out", str(tmp_path / "o")] if command == "run" else [])), *fragments)
+        assert_bad(
+            kreislauf(command, str(path), *(["--out", str(tmp_path / "o")] if command == "run" else [])), *fragments
+        )
 
 
 def test_missing_or_unreadable_paths(tmp_path: Path) -> None:

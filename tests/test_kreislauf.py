@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from worlds import firm, needing, world
 
 from sim import CooperationModel, Phase, Reason
 from sim.cooperation import TRANSITIONS, CooperationTable, IllegalTransition
-
-from worlds import firm, needing, world
 
 
 def phase_of(model: CooperationModel, cid: int = 0) -> Phase:

@@ -14,7 +14,13 @@ def group_of_two(shared_services: bool) -> CooperationModel:
             firm("P", group=True),
             firm("S", role="service", niche="services", size=5.0, service_share=1.0, group=True, capacity=4),
         ],
-        group={"shared_services": shared_services, "overhead_relief": 0.7, "service_fee": 0.6, "service_cost": 0.5, "focus_gain": 0.0},
+        group={
+            "shared_services": shared_services,
+            "overhead_relief": 0.7,
+            "service_fee": 0.6,
+            "service_cost": 0.5,
+            "focus_gain": 0.0,
+        },
     )
     return CooperationModel(scenario, seed=1)
 

@@ -40,8 +40,12 @@ def worlds(draw: st.DrawFn) -> dict[str, Any]:
     }
     if draw(st.booleans()):
         data["group"] = {"shared_services": True}
-        populations.append({"name": "member", "count": draw(st.integers(2, 5)), "niches": 6, "group": True, "location": "campus"})
-        populations.append({"name": "service", "count": 1, "role": "service", "niches": ["services"], "group": True, "capacity": 8})
+        populations.append(
+            {"name": "member", "count": draw(st.integers(2, 5)), "niches": 6, "group": True, "location": "campus"}
+        )
+        populations.append(
+            {"name": "service", "count": 1, "role": "service", "niches": ["services"], "group": True, "capacity": 8}
+        )
     return data
 
 
@@ -50,7 +54,7 @@ def check_invariants(model: CooperationModel, before: np.ndarray) -> np.ndarray:
     n = firms.n
     # Trust stays in [0, 1], for every pair with evidence and through the community.
     rows = np.arange(ledger.n)
-    trust = ledger.pillars_at(ledger.owner[:ledger.n], ledger.subject[:ledger.n], rows)
+    trust = ledger.pillars_at(ledger.owner[: ledger.n], ledger.subject[: ledger.n], rows)
     assert np.all((trust >= 0) & (trust <= 1))
     # Phases move only along legal transitions (one move a month at most).
     now = t.phase[: t.n].astype(int)

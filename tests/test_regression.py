@@ -33,5 +33,9 @@ def golden_frames(scenario: str, seed: int, steps: int) -> dict[str, pd.DataFram
 def test_results_match_the_golden_baseline(scenario: str, seed: int, steps: int) -> None:
     for name, frame in golden_frames(scenario, seed, steps).items():
         expected = pd.read_csv(GOLDEN / name, keep_default_na=False, na_values=[""])
-        actual = pd.read_csv(pd.io.common.StringIO(frame.to_csv(index=False, float_format="%.12g")), keep_default_na=False, na_values=[""])
+        actual = pd.read_csv(
+            pd.io.common.StringIO(frame.to_csv(index=False, float_format="%.12g")),
+            keep_default_na=False,
+            na_values=[""],
+        )
         pd.testing.assert_frame_equal(actual, expected, check_exact=False, rtol=1e-9, atol=1e-9, obj=name)

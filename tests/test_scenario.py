@@ -19,7 +19,12 @@ def test_the_big_has_the_ten_firms_of_the_sources() -> None:
     names = [f.name for f in big.firms]
     assert names[:6] == PRODUCERS
     services = [f for f in big.firms if f.role == "service"]
-    assert [f.name for f in services] == ["B.I.G. Corporate Services", "B.I.G. Technology Services", "B.I.G. Marketing Consulting", "B.I.G. Holding"]
+    assert [f.name for f in services] == [
+        "B.I.G. Corporate Services",
+        "B.I.G. Technology Services",
+        "B.I.G. Marketing Consulting",
+        "B.I.G. Holding",
+    ]
     assert all(f.group for f in big.firms)
     assert len({f.niche for f in big.firms if f.role == "producer"}) == 6  # no internal competition
     assert next(f for f in big.firms if f.name == "flying-parts").size == 3  # three employees (seed 000)
@@ -42,7 +47,11 @@ def test_every_number_in_the_shipped_files_carries_a_comment() -> None:
                 in_string = not in_string
                 continue
             code = line.split("#", 1)[0]
-            if in_string or "=" not in code or code.strip().startswith(("name", "role", "kind", "firm ", "trait", "description")):
+            if (
+                in_string
+                or "=" not in code
+                or code.strip().startswith(("name", "role", "kind", "firm ", "trait", "description"))
+            ):
                 continue
             has_number = any(ch.isdigit() for ch in code.split("=", 1)[1])
             if has_number and "#" not in line:
@@ -61,9 +70,11 @@ def test_overrides_by_key_path() -> None:
     assert model.scenario.steps == 12
     assert model.scenario.kreislauf.familiarity_bias == 0.9
     assert model.firm_count == 6 + 3 + 30
-    with pytest.raises(ScenarioError, match=r"kreislauf\.familiarity_bias = 1\.5: input should be less than or equal to 1"):
+    with pytest.raises(
+        ScenarioError, match=r"kreislauf\.familiarity_bias = 1\.5: input should be less than or equal to 1"
+    ):
         CooperationModel("big", kreislauf__familiarity_bias=1.5)
-    with pytest.raises(ScenarioError, match="no parameter at 'kreislauf.familiarity'"):
+    with pytest.raises(ScenarioError, match=r"no parameter at 'kreislauf\.familiarity'"):
         CooperationModel("big", kreislauf__familiarity=0.5)
     with pytest.raises(ScenarioError, match="seed"):
         CooperationModel("big", seed=-1)
@@ -96,11 +107,13 @@ def test_events_must_fit_the_horizon_and_name_known_firms() -> None:
     base = load_scenario("big").model_dump()
     with pytest.raises(ScenarioError, match="beyond the horizon"):
         load_scenario({**base, "events": [{"step": 500, "kind": "remove_shared_services"}]})
-    with pytest.raises(ScenarioError, match="group.competition is false but members share niches"):
+    with pytest.raises(ScenarioError, match=r"group\.competition is false but members share niches"):
         firms = [dict(f) for f in base["firms"]]
         firms[1]["niche"] = firms[0]["niche"]
         load_scenario({**base, "firms": firms})
 
 
 def test_the_scenario_reference_is_in_step_with_the_schema() -> None:
-    assert (ROOT / "docs" / "scenarios.md").read_text() == reference_markdown(), "regenerate: kreislauf scenarios --reference > docs/scenarios.md"
+    assert (ROOT / "docs" / "scenarios.md").read_text() == reference_markdown(), (
+        "regenerate: kreislauf scenarios --reference > docs/scenarios.md"
+    )

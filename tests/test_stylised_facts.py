@@ -46,14 +46,18 @@ def test_a_breach_of_integrity_lowers_the_groups_mean_trust() -> None:
     metrolux = model.firms.index_of("Metrolux")
     others = members[members != metrolux]
     in_metrolux = model.ledger.trust(others, np.full(len(others), metrolux)).mean()
-    in_others = model.ledger.trust(np.repeat(others, len(others) - 1), np.array([j for i in others for j in others if j != i])).mean()
+    in_others = model.ledger.trust(
+        np.repeat(others, len(others) - 1), np.array([j for i in others for j in others if j != i])
+    ).mean()
     assert in_metrolux < in_others - 0.1
 
 
 def test_higher_integrity_means_fewer_exits_and_defections() -> None:
     def exits_and_defection(integrity: float, seed: int) -> tuple[int, float]:
         traits = {"mean": integrity, "sd": 0.05}
-        df = run("open_market", seed, steps=72, populations__0__integrity=traits, populations__1__integrity=traits).measures_frame()
+        df = run(
+            "open_market", seed, steps=72, populations__0__integrity=traits, populations__1__integrity=traits
+        ).measures_frame()
         return int(df["exited"].sum()), float(df["defection_rate"].mean())
 
     low = [exits_and_defection(0.3, seed) for seed in SEEDS]
@@ -71,9 +75,17 @@ def test_familiarity_bias_lowers_partners_fit() -> None:
     # Choice by choice: the hasty pick of an acquaintance fits worse than a
     # pick against the requirements profile.
     pooled = pd.concat(biased)
-    assert pooled.loc[pooled["familiar"], "fit_initiator"].mean() < pooled.loc[~pooled["familiar"], "fit_initiator"].mean() - 0.02
+    assert (
+        pooled.loc[pooled["familiar"], "fit_initiator"].mean()
+        < pooled.loc[~pooled["familiar"], "fit_initiator"].mean() - 0.02
+    )
     # World by world: partners fit worse on average when firms are biased.
-    diffs = paired([(partnered(0.0, seed)["fit_initiator"].mean(), b["fit_initiator"].mean()) for seed, b in zip(SEEDS, biased, strict=True)])
+    diffs = paired(
+        [
+            (partnered(0.0, seed)["fit_initiator"].mean(), b["fit_initiator"].mean())
+            for seed, b in zip(SEEDS, biased, strict=True)
+        ]
+    )
     assert diffs.mean() > 0.01, diffs
     assert (diffs > 0).sum() >= 4, diffs
 
@@ -99,6 +111,12 @@ def test_the_small_firm_gains_digital_maturity_in_the_group() -> None:
 def test_the_cycle_turns_in_the_open_market() -> None:
     # Every phase is visited and evaluations both continue and end cooperations.
     frames = pd.concat([run("open_market", seed, steps=72).measures_frame() for seed in SEEDS[:2]])
-    for column in ("phase_needs_assessment", "phase_partner_search", "phase_structure", "phase_relationship", "phase_evaluation"):
+    for column in (
+        "phase_needs_assessment",
+        "phase_partner_search",
+        "phase_structure",
+        "phase_relationship",
+        "phase_evaluation",
+    ):
         assert frames[column].sum() > 0, column
     assert frames["continued"].sum() > frames["exited"].sum() > 0

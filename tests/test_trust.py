@@ -12,7 +12,9 @@ from sim.scenario import Trust
 from sim.trust import TrustLedger
 
 
-def ledger(propensity: list[float], member: list[bool] | None = None, sharing: float = 0.0, **params: float) -> TrustLedger:
+def ledger(
+    propensity: list[float], member: list[bool] | None = None, sharing: float = 0.0, **params: float
+) -> TrustLedger:
     firms = FirmTable(culture_dims=1)
     n = len(propensity)
     traits = np.zeros((n, 4))
@@ -81,7 +83,10 @@ def test_gossip_passes_a_share_of_first_hand_evidence_to_partners() -> None:
 
 def test_asymmetry_bad_news_weighs_more() -> None:
     scenario = world(
-        [firm("A", capabilities={"engineering": 0.0}, needs={"engineering": 0.5}), firm("B", capabilities={"engineering": 1.0})],
+        [
+            firm("A", capabilities={"engineering": 0.0}, needs={"engineering": 0.5}),
+            firm("B", capabilities={"engineering": 1.0}),
+        ],
         trust={"negativity_weight": 3.0},
     )
     model = CooperationModel(scenario, seed=1)
