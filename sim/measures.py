@@ -17,7 +17,7 @@ import numpy as np
 
 from sim.cooperation import EXIT_REASONS, Phase
 from sim.firms import DIGITAL, PRODUCER
-from sim.network import network_measures
+from sim.network import degree_measures, structure_measures
 
 if TYPE_CHECKING:
     from sim.model import CooperationModel
@@ -54,9 +54,9 @@ MEASURES: dict[str, str] = {
     "defection_rate": "Share of relationship months in which a side broke the agreement",
     "grab_rate": "Share of relationship months in which a side grabbed more than its fair share",
     "density": "Network density",
-    "clustering": "Mean local clustering coefficient",
-    "components": "Connected components (isolated firms count)",
-    "largest_component_share": "Share of firms in the largest component",
+    "clustering": "Mean local clustering coefficient (every measures.network_interval months; NaN between)",
+    "components": "Connected components, isolated firms counted (every measures.network_interval months; NaN between)",
+    "largest_component_share": "Share of firms in the largest component (every measures.network_interval months; NaN between)",
     "mean_degree": "Mean partners per firm",
     "degree_sd": "Standard deviation of partners per firm",
     "max_degree": "Most partners of any firm",
@@ -189,19 +189,12 @@ class Measures:
         cur["defection_rate"] = counts["broken"] / months if months else float("nan")
         cur["grab_rate"] = counts["grabbed"] / months if months else float("nan")
 
+        alive_idx = firms.alive_idx
+        cur.update(degree_measures(self._partners[alive_idx]))
         if model.steps % model.scenario.measures.network_interval == 0:
-            cur.update(network_measures(firms.alive_idx, t.a[live], t.b[live]))
+            cur.update(structure_measures(alive_idx, t.a[live], t.b[live]))
         else:
-            for key in (
-                "density",
-                "clustering",
-                "components",
-                "largest_component_share",
-                "mean_degree",
-                "degree_sd",
-                "max_degree",
-            ):
-                cur[key] = float("nan")
+            cur["clustering"] = cur["components"] = cur["largest_component_share"] = float("nan")
 
         cur["value_created"] = counts["value"]
         cur["revenue_total"] = float(firms.revenue[:n][alive].sum())

@@ -154,8 +154,10 @@ class CooperationModel(mesa.Model):
     def _collect(self) -> None:
         self.measures.update()
         self.datacollector.collect(self)
+        focal = self.datacollector.raw_tables["focal_firms"]
         for row in self.measures.focal_rows():
-            self.datacollector.add_table_row("focal_firms", row)
+            for column, value in row.items():
+                focal[column].append(value)
 
     # ------------------------------------------------------------------
     # firms entering and leaving

@@ -28,7 +28,7 @@ from sim.scenario import DOMAINS, TRAITS
 if TYPE_CHECKING:
     from sim.model import CooperationModel
 
-__all__ = ["network_measures", "snapshot", "write_network"]
+__all__ = ["degree_measures", "network_measures", "snapshot", "structure_measures", "write_network"]
 
 
 def network_measures(nodes: np.ndarray, a: np.ndarray, b: np.ndarray) -> dict[str, float]:
@@ -44,9 +44,7 @@ def network_measures(nodes: np.ndarray, a: np.ndarray, b: np.ndarray) -> dict[st
     Returns
     -------
     dict
-        ``density``, ``clustering`` (mean local clustering, 0 for degree < 2,
-        as networkx's ``average_clustering``), ``components``,
-        ``largest_component_share``, ``mean_degree``, ``degree_sd``, ``max_degree``.
+        :func:`degree_measures` and :func:`structure_measures` together.
 
     Examples
     --------
@@ -56,17 +54,37 @@ def network_measures(nodes: np.ndarray, a: np.ndarray, b: np.ndarray) -> dict[st
     >>> round(m["clustering"], 4), m["components"], m["max_degree"]
     (0.5833, 1, 3)
     """
+    degree = (
+        np.bincount(np.concatenate([a, b]), minlength=int(nodes.max(initial=-1)) + 1)[nodes]
+        if len(nodes)
+        else np.zeros(0)
+    )
+    return {**degree_measures(degree), **structure_measures(nodes, a, b)}
+
+
+def degree_measures(degree: np.ndarray) -> dict[str, float]:
+    """Density and degree statistics from the degree of every node (cheap: every month)."""
+    n = len(degree)
+    if n == 0:
+        return {"density": 0.0, "mean_degree": 0.0, "degree_sd": 0.0, "max_degree": 0}
+    return {
+        "density": float(degree.sum() / (n * (n - 1))) if n > 1 else 0.0,
+        "mean_degree": float(degree.mean()),
+        "degree_sd": float(degree.std()),
+        "max_degree": int(degree.max()),
+    }
+
+
+def structure_measures(nodes: np.ndarray, a: np.ndarray, b: np.ndarray) -> dict[str, float]:
+    """Clustering and components (dearer: every ``measures.network_interval`` months).
+
+    ``clustering`` is the mean local clustering coefficient, 0 for nodes of
+    degree below 2, as networkx's ``average_clustering``; isolated nodes are
+    components of their own.
+    """
     n = len(nodes)
     if n == 0:
-        return {
-            "density": 0.0,
-            "clustering": 0.0,
-            "components": 0,
-            "largest_component_share": 0.0,
-            "mean_degree": 0.0,
-            "degree_sd": 0.0,
-            "max_degree": 0,
-        }
+        return {"clustering": 0.0, "components": 0, "largest_component_share": 0.0}
     pos = np.full(int(nodes.max()) + 1, -1, dtype=np.int64)
     pos[nodes] = np.arange(n)
     # Both directions of every edge, once, sorted by their first end: a CSR adjacency.
@@ -87,13 +105,9 @@ def network_measures(nodes: np.ndarray, a: np.ndarray, b: np.ndarray) -> dict[st
     possible = degree * (degree - 1) / 2.0
     local = np.divide(triangles, possible, out=np.zeros(n), where=possible > 0)
     return {
-        "density": float(degree.sum() / (n * (n - 1))) if n > 1 else 0.0,
         "clustering": float(local.mean()),
         "components": int(count),
         "largest_component_share": float(np.bincount(labels).max() / n),
-        "mean_degree": float(degree.mean()),
-        "degree_sd": float(degree.std()),
-        "max_degree": int(degree.max()),
     }
 
 

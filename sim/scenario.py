@@ -615,10 +615,10 @@ class Measures(Section):
     """What is measured and how often."""
 
     network_interval: int = Field(
-        1,
+        12,
         ge=1,
         le=MAX_STEPS,
-        description="Steps between the expensive network measures (clustering, components); other steps record NaN. 1 records them every step.",
+        description="Months between the dearer network measures (clustering, components); the months between record NaN. Default 12: yearly, like evaluations; the network's structure changes slowly. Density and degrees are measured every month.",
     )
     focal_firms: list[str] = Field(
         default_factory=lambda: ["GEFERTEC", "flying-parts", "Scansonic MI", "Metrolux", "PGS", "Lumics"],
