@@ -325,17 +325,7 @@ class Kreislauf:
             terms = self.terms(a, c, self.needs_now(), eff, profile[row])
             ranking = np.where(hasty[row], terms.trust_ab, self.score(a, c, terms))
             order = np.lexsort((-ranking, row))  # by searcher, best first
-            bounds = np.searchsorted(row[order], np.arange(len(done) + 1))
-            taken: dict[int, int] = {}  # capacity taken this month, by firm
-            paired: set[tuple[int, int]] = set()  # pairs agreed this month
-            chosen, picks = [], []
-            for s in range(len(done)):
-                found = self.first_to_agree(
-                    int(searchers[s]), order[bounds[s] : bounds[s + 1]], c, terms, taken, paired
-                )
-                if found is not None:
-                    chosen.append(s)
-                    picks.append(found)
+            chosen, picks = self.resolve(searchers, row, c, order, terms.consent)
             if picks:
                 pos = np.asarray(picks)
                 terms.score = ranking
@@ -346,34 +336,41 @@ class Kreislauf:
             firms.next_search[t.a[failed]] = now + p.search_retry_steps
             self.end(failed, Reason.NO_PARTNER, now)
 
-    def first_to_agree(
-        self,
-        a: int,
-        ranked: np.ndarray,
-        cands: np.ndarray,
-        terms: Terms,
-        taken: dict[int, int],
-        paired: set[tuple[int, int]],
-    ) -> int | None:
-        """Ask ranked candidates in turn (at most ``max_proposals``); the position of the first that agrees.
+    def resolve(
+        self, searchers: np.ndarray, row: np.ndarray, cands: np.ndarray, order: np.ndarray, consent: np.ndarray
+    ) -> tuple[list[int], list[int]]:
+        """Who agrees with whom: (searcher positions, candidate positions), in searcher order.
 
-        ``taken`` and ``paired`` hold what earlier searchers agreed this
-        month; the agreement is added to them.
+        In the order their searches began, each searcher asks its ranked
+        candidates in turn (at most ``max_proposals``) and takes the first
+        that agrees. A firm that an earlier searcher filled up this month, or
+        that already agreed with this searcher, is skipped, not asked.
         """
-        firms, asked = self.model.firms, 0
-        for pos in ranked.tolist():
-            b = int(cands[pos])
-            pair = (min(a, b), max(a, b))
-            if firms.load[b] + taken.get(b, 0) >= firms.capacity[b] or pair in paired:
-                continue  # taken by an earlier searcher this month: not asked
-            if terms.consent[pos]:
-                taken[b] = taken.get(b, 0) + 1
-                paired.add(pair)
-                return int(pos)
-            asked += 1
-            if asked == self.params.max_proposals:
-                break
-        return None
+        firms, most = self.model.firms, self.params.max_proposals
+        room: dict[int, int] = {}  # free places of the firms asked, as they fill
+        paired: set[tuple[int, int]] = set()  # pairs agreed this month
+        ranked = order.tolist()
+        bounds = np.searchsorted(row[order], np.arange(len(searchers) + 1)).tolist()
+        firm_of, agrees = cands.tolist(), consent.tolist()
+        free = (firms.capacity - firms.load).tolist()
+        chosen, picks = [], []
+        for k, a in enumerate(searchers.tolist()):
+            asked = 0
+            for pos in ranked[bounds[k] : bounds[k + 1]]:
+                b = firm_of[pos]
+                pair = (a, b) if a < b else (b, a)
+                if room.get(b, free[b]) <= 0 or pair in paired:
+                    continue  # filled or agreed this month: not asked
+                if agrees[pos]:
+                    room[b] = room.get(b, free[b]) - 1
+                    paired.add(pair)
+                    chosen.append(k)
+                    picks.append(pos)
+                    break
+                asked += 1
+                if asked == most:
+                    break
+        return chosen, picks
 
     def free_contacts(self, owners: np.ndarray) -> np.ndarray:
         """Each owner's acquaintances it could cooperate with now, one row each, padded with -1."""

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 __all__ = [
     "DOMAINS",
@@ -217,6 +217,7 @@ class Population(Section):
     capacity: int | None = Field(
         None, ge=1, le=1000, description="Concurrent cooperations; default grows with size (see kreislauf.capacity_*)."
     )
+    _niche_names: list[str] | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _check(self) -> Population:
@@ -235,10 +236,13 @@ class Population(Section):
         return self
 
     def niche_names(self) -> list[str]:
-        """The niche names this population draws from."""
-        if isinstance(self.niches, int):
-            return [f"{self.name} niche {k + 1}" for k in range(self.niches)]
-        return list(self.niches)
+        """The niche names this population draws from (computed once: the population is frozen)."""
+        if self._niche_names is None:
+            if isinstance(self.niches, int):
+                self._niche_names = [f"{self.name} niche {k + 1}" for k in range(self.niches)]
+            else:
+                self._niche_names = list(self.niches)
+        return self._niche_names
 
 
 class NamedFirm(Section):
