@@ -112,7 +112,8 @@ class TrustLedger:
         missing = rows < 0
         if not missing.any():
             return rows
-        _, first = np.unique(owners[missing] * _KEY + subjects[missing], return_index=True)
+        wanted = owners[missing] * _KEY + subjects[missing]
+        _, first, where = np.unique(wanted, return_index=True, return_inverse=True)
         new_owners, new_subjects = owners[missing][first], subjects[missing][first]
         m = len(new_owners)
         if self.n + m > self.evidence.shape[0]:
@@ -127,7 +128,8 @@ class TrustLedger:
         self.owner[made], self.subject[made] = new_owners, new_subjects
         self.evidence[made] = self.own[made] = 0.0
         self.n += m
-        return self.rows_of(owners, subjects)
+        rows[missing] = made[where]  # new rows in the order of their sorted keys
+        return rows
 
     def known(self, owner: int) -> list[int]:
         """Firms ``owner`` holds evidence about (its contacts), in index order."""
@@ -206,10 +208,11 @@ class TrustLedger:
         Observations by group members also enter the community's evidence
         about the subject, each weighted by one over the number of other
         members (the community speaks with one typical member's voice).
+        Each row appears at most once (one cooperation per pair of firms).
         """
         both = np.concatenate([positive, negative], axis=1)
-        add_rows(self.evidence, rows, both)
-        add_rows(self.own, rows, both)
+        self.evidence[rows] += both
+        self.own[rows] += both
         if self.sharing > 0:
             self._grow_firms()
             by_member = self.firms.member[self.owner[rows]]
