@@ -210,6 +210,8 @@ class CooperationTable:
         self.n = 0
         self._capacity = 0
         self._alloc(capacity)
+        self._open = np.zeros(0, dtype=np.int64)  # ids not ended (may hold ended ones while stale)
+        self._stale = False
 
     def _alloc(self, capacity: int) -> None:
         for name, (dtype, shape, init) in self._COLUMNS.items():
@@ -231,23 +233,32 @@ class CooperationTable:
         self.since[ids] = now
         self.started[ids] = now
         self.n += m
+        self._open = np.concatenate([self.open_ids(), ids])
         return ids
 
     def in_phase(self, phase: Phase, before: int | None = None) -> np.ndarray:
         """Ids in ``phase``; with ``before``, only those that entered it before that step."""
-        mask = self.phase[: self.n] == phase
+        ids = self.open_ids()
+        mask = self.phase[ids] == phase
         if before is not None:
-            mask &= self.since[: self.n] < before
-        return np.flatnonzero(mask)
+            mask &= self.since[ids] < before
+        return ids[mask]
 
     def live(self) -> np.ndarray:
         """Ids of cooperations with two partners that have not ended."""
-        ph = self.phase[: self.n]
-        return np.flatnonzero((ph >= Phase.STRUCTURE) & (ph <= Phase.EVALUATION))
+        ids = self.open_ids()
+        return ids[self.phase[ids] >= Phase.STRUCTURE]
 
     def open_ids(self) -> np.ndarray:
-        """Ids of all cooperations that have not ended."""
-        return np.flatnonzero(self.phase[: self.n] != Phase.ENDED)
+        """Ids of all cooperations that have not ended, ascending.
+
+        Kept as a short list: cooperations that ended drop out of it the next
+        time it is read, so reading it does not grow with the run's history.
+        """
+        if self._stale:
+            self._open = self._open[self.phase[self._open] != Phase.ENDED]
+            self._stale = False
+        return self._open
 
     def move(self, ids: np.ndarray, to: Phase, now: int) -> None:
         """Move cooperations to phase ``to``, booking the time spent in the old phase.
@@ -270,6 +281,8 @@ class CooperationTable:
         np.add.at(self.phase_time, (ids[open_src], src[open_src].astype(np.int64)), now - self.since[ids[open_src]])
         self.phase[ids] = to
         self.since[ids] = now
+        if to is Phase.ENDED:
+            self._stale = True
 
     def view(self, cid: int) -> Cooperation:
         """A readable view of one cooperation."""
