@@ -165,6 +165,7 @@ class Kreislauf:
             "fair": 0,
             "grabbed": 0,
             "value": 0.0,
+            "matched": 0,  # searches that found a partner
             "fit_sum": 0.0,
             **{f"exit_{r.name.lower()}": 0 for r in EXIT_REASONS},
         }
@@ -330,6 +331,7 @@ class Kreislauf:
                 pos = np.asarray(picks)
                 terms.score = ranking
                 self.counts["fit_sum"] += float(terms.fit[pos, 0].sum())
+                self.counts["matched"] += len(pos)
                 self.agree(done[chosen], c[pos], terms.take(pos), now)
         failed = done[t.phase[done] == Phase.PARTNER_SEARCH]
         if len(failed):
@@ -567,7 +569,8 @@ class Kreislauf:
         t.setup_until[ids] = now + np.maximum(1, np.round(months)).astype(np.int64)
         t.move(ids, Phase.STRUCTURE, now)
         np.add.at(firms.load, b, 1)
-        firms.searching[a] = False
+        if not service:
+            firms.searching[a] = False  # its search is over (a service contract is no search)
         for cid, lo, hi in zip(ids.tolist(), np.minimum(a, b).tolist(), np.maximum(a, b).tolist(), strict=True):
             self.pairs[(lo, hi)] = cid
         model.graph.add_edges_from(zip(a.tolist(), b.tolist(), strict=True))

@@ -1,7 +1,7 @@
 r"""The market: niches with shared demand, costs, overheads, exit and entry.
 
 Each niche :math:`n` has a monthly demand :math:`D_n`, set at step 0 so that
-every producer in it sells its revenue per employee: :math:`D_n` is that
+the niche as a whole sells its revenue per employee times its employees: :math:`D_n` is that
 revenue times the niche's employees, divided by the niche's step-0 supply
 level :math:`L_n^0`, the size-weighted mean of :math:`\tfrac12 + \pi_f`
 (productivity :math:`\pi_f`). Each month the niche sells :math:`D_n L_n`:
@@ -62,11 +62,12 @@ class Market:
         return found
 
     def set_demand_from_firms(self) -> None:
-        """Demand of each niche: at step 0 every producer sells its revenue per employee.
+        """Demand of each niche: at step 0 the niche sells its revenue per employee times its employees.
 
-        The niche's demand is scaled by the size-weighted product level of its
-        firms at step 0, so later gains in productivity (digital maturity
-        among them) raise sales above that starting point.
+        How the niche's sales divide among its producers depends on their
+        attractiveness. The demand is scaled by the size-weighted product
+        level of its firms at step 0, so later gains in productivity (digital
+        maturity among them) raise sales above that starting point.
         """
         firms = self.model.firms
         self.demand = np.zeros(len(self.niche_names))

@@ -780,6 +780,12 @@ class Scenario(Section):
                         raise ValueError(
                             f"group.competition is false: population {p.name!r} needs a distinct niche per member"
                         )
+        on_campus = [f"firm {f.name!r}" for f in self.firms if f.location == "campus"]
+        on_campus += [f"population {p.name!r}" for p in self.populations if p.location == "campus"]
+        if on_campus and (self.group is None or not self.group.campus):
+            raise ValueError(
+                f"{', '.join(on_campus)} sit on the campus, but the group has none (group.campus is false)"
+            )
         dims = self.measures.culture_dims
         for where, vec in self._culture_vectors():
             if vec is not None and len(vec) != dims:
