@@ -113,6 +113,14 @@ def _run(args: argparse.Namespace) -> int:
         if show:
             print(f"\r{scenario.name}: month {step}/{total}", end="", file=sys.stderr, flush=True)
 
+    if args.steps is not None:
+        later = [e for e in scenario.events if e.step > args.steps]
+        if later:
+            steps = ", ".join(str(e.step) for e in later)
+            print(
+                f"kreislauf: note: --steps {args.steps} leaves out {len(later)} scheduled event(s), at month(s) {steps}",
+                file=sys.stderr,
+            )
     result = run_scenario(scenario, seed=seed, steps=args.steps, on_step=progress)
     if show:
         print(file=sys.stderr)

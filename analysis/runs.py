@@ -69,7 +69,8 @@ def run_scenario(
     seed : int, optional
         Seed; the scenario's own if not given.
     steps : int, optional
-        Horizon in months; the scenario's own if not given.
+        Horizon in months; the scenario's own if not given. Events scheduled
+        after a shorter horizon are left out (the written scenario says so).
     on_step : callable, optional
         Called as ``on_step(step, total)`` after each month (progress display).
 
@@ -78,13 +79,10 @@ def run_scenario(
     RunResult
     """
     loaded = load_scenario(scenario)
-    overrides: dict[str, Any] = {}
-    if seed is not None:
-        overrides["seed"] = seed
     if steps is not None:
-        overrides["steps"] = steps
-    if overrides:
-        loaded = loaded.with_overrides(overrides, source="command line")
+        loaded = loaded.until(steps)
+    if seed is not None:
+        loaded = loaded.with_overrides({"seed": seed}, source="--seed")
     model = CooperationModel(loaded)
     while model.running:
         model.step()

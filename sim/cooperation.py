@@ -247,7 +247,8 @@ class CooperationTable:
     def live(self) -> np.ndarray:
         """Ids of cooperations with two partners that have not ended."""
         ids = self.open_ids()
-        return ids[self.phase[ids] >= Phase.STRUCTURE]
+        phase = self.phase[ids]
+        return ids[(phase >= Phase.STRUCTURE) & (phase <= Phase.EVALUATION)]
 
     def open_ids(self) -> np.ndarray:
         """Ids of all cooperations that have not ended, ascending.

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.cooperation import Reason
-from sim.firms import SERVICE
+from sim.firms import PRODUCER, SERVICE
 from sim.scenario import (
     TRAITS,
     JoinEvent,
@@ -76,23 +76,28 @@ def _trait(model: CooperationModel, event: TraitChangeEvent, now: int) -> str:
 
 
 def _compete(model: CooperationModel, event: OpenCompetitionEvent, now: int) -> str:
-    first, second = (model.firms.index_of(name) for name in event.firms)
-    keep, merge = int(model.firms.niche[first]), int(model.firms.niche[second])
+    firms = model.firms
+    first, second = (firms.index_of(name) for name in event.firms)
+    keep, merge = int(firms.niche[first]), int(firms.niche[second])
     if keep != merge:
-        n = model.firms.n
-        model.firms.niche[:n][model.firms.niche[:n] == merge] = keep
+        n = firms.n
+        movers = (firms.niche[:n] == merge) & (firms.role[:n] == PRODUCER)
+        firms.niche[:n][movers] = keep
         model.market.demand[keep] += model.market.demand[merge]
         model.market.demand[merge] = 0.0
+        model.kreislauf.refresh_rivalry()
     names = " and ".join(event.firms)
     return f"competition opens between {names}: they now sell in one niche, {model.market.niche_names[keep]!r}"
 
 
 def _remove_services(model: CooperationModel, event: RemoveSharedServicesEvent, now: int) -> str:
+    # The group's service firms exist to serve its members: without shared
+    # services they close, and all their cooperations end with them.
     model.shared_services = False
     firms = model.firms
     services = np.flatnonzero(firms.alive[: firms.n] & (firms.role[: firms.n] == SERVICE) & firms.member[: firms.n])
     model.remove_firms(services, now, Reason.SERVICES_REMOVED)
-    return "shared services are removed: producers carry their own overhead again"
+    return "shared services are removed: the service firms close, producers carry their own overhead again"
 
 
 _APPLY: dict[type, Callable[..., str]] = {

@@ -105,6 +105,7 @@ class FirmTable:
     def __init__(self, culture_dims: int, capacity: int = 64) -> None:
         self.n = 0
         self.names: list[str] = []
+        self._by_name: dict[str, int] = {}
         self.agents: list[Firm | None] = []
         self._columns = dict(self._COLUMNS, culture=(float, (culture_dims,)))
         self._alloc(max(capacity, 1))
@@ -136,10 +137,6 @@ class FirmTable:
 
     # Views on the live part of each array --------------------------------
 
-    def view(self, name: str) -> np.ndarray:
-        """The first ``n`` rows of a column."""
-        return getattr(self, name)[: self.n]
-
     @property
     def alive_idx(self) -> np.ndarray:
         """Indices of firms in the market now."""
@@ -147,10 +144,15 @@ class FirmTable:
 
     def index_of(self, name: str) -> int:
         """Index of the firm with this name (the latest one, if a name was reused)."""
-        for i in range(self.n - 1, -1, -1):
-            if self.names[i] == name:
-                return i
-        raise KeyError(f"no firm named {name!r}")
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise KeyError(f"no firm named {name!r}") from None
+
+    def name(self, idx: np.ndarray, names: list[str]) -> None:
+        """Give the firms at ``idx`` their names."""
+        self.names.extend(names)
+        self._by_name.update(zip(names, np.asarray(idx).tolist(), strict=True))
 
     def productivity(self, digital_weight: float) -> np.ndarray:
         """Productivity in [0, 1]: production and engineering, and digital maturity by its weight."""

@@ -55,6 +55,11 @@ __all__ = ["Kreislauf", "Terms", "joint_value"]
 _PAIR = np.int64(1) << 32  # lo * _PAIR + hi identifies an unordered pair of firms
 
 
+def culture_fit_of(culture_a: np.ndarray, culture_b: np.ndarray) -> np.ndarray:
+    """Culture fit of pairs: one minus the mean absolute difference of their culture vectors."""
+    return 1.0 - np.abs(culture_a - culture_b).mean(axis=-1)
+
+
 def _distinct(rows: np.ndarray) -> np.ndarray:
     """Each row sorted with repeats replaced by -1 (padding -1 stays)."""
     if rows.shape[1] == 0:
@@ -134,7 +139,6 @@ class Kreislauf:
         self.model = model
         self.params = model.scenario.kreislauf
         self.table = CooperationTable()
-        self.pairs: dict[tuple[int, int], int] = {}  # live partner pairs -> cooperation id
         self._pairs_version = 0  # bumped whenever live pairs change
         self._pair_keys_version = -1
         self._pair_keys = np.zeros(0, dtype=np.int64)
@@ -229,11 +233,7 @@ class Kreislauf:
         pre = ids[~live]
         firms.searching[t.a[pre]] = False
         self._pairs_version += 1
-        for cid in ids[live]:
-            a, b = int(t.a[cid]), int(t.b[cid])
-            self.pairs.pop((min(a, b), max(a, b)), None)
-            if model.graph.has_edge(a, b):
-                model.graph.remove_edge(a, b)
+        model.graph.remove_edges_from(zip(t.a[ids[live]].tolist(), t.b[ids[live]].tolist(), strict=True))
         outcome = OUTCOME_OF[reason]
         key = {Outcome.EXIT: "exited", Outcome.NO_PARTNER: "no_partner", Outcome.DISSOLVED: "dissolved"}[outcome]
         self.counts[key] += len(ids)
@@ -241,14 +241,11 @@ class Kreislauf:
             self.counts[f"exit_{reason.name.lower()}"] += len(ids)
         model.log_cooperations(ids)
 
-    def end_for_firms(self, firm_ids: np.ndarray, reason: Reason, now: int, only_service: bool = False) -> None:
+    def end_for_firms(self, firm_ids: np.ndarray, reason: Reason, now: int) -> None:
         """End every open cooperation that involves one of ``firm_ids``."""
         t = self.table
         open_ = t.open_ids()
-        involved = np.isin(t.a[open_], firm_ids) | np.isin(t.b[open_], firm_ids)
-        if only_service:
-            involved &= t.service[open_]
-        self.end(open_[involved], reason, now)
+        self.end(open_[np.isin(t.a[open_], firm_ids) | np.isin(t.b[open_], firm_ids)], reason, now)
 
     # ------------------------------------------------------------------
     # 1. needs assessment
@@ -325,7 +322,10 @@ class Kreislauf:
             eff = self._eff_at_start if len(self._eff_at_start) == firms.n else self.effective_capabilities()
             terms = self.terms(a, c, self.needs_now(), eff, profile[row])
             ranking = np.where(hasty[row], terms.trust_ab, self.score(a, c, terms))
-            order = np.lexsort((-ranking, row))  # by searcher, best first
+            # By searcher, best first; equal rankings (strangers trusted at the
+            # same prior, say) in random order rather than by firm index.
+            shuffle = self.model.streams["search"].random(len(row))
+            order = np.lexsort((shuffle, -ranking, row))
             chosen, picks = self.resolve(searchers, row, c, order, terms.consent)
             if picks:
                 pos = np.asarray(picks)
@@ -409,6 +409,7 @@ class Kreislauf:
         market = ~hasty
         if k and market.any():
             sample[market] = sample_rows(self.model.streams["search"], alive, int(market.sum()), k)
+        sample[sample == searchers[:, None]] = -1  # a searcher does not screen itself
         screened = (sample >= 0).sum(axis=1)
         sample[~self.eligible(searchers, sample)] = -1
         return _distinct(np.concatenate([known, sample], axis=1)), hasty, screened
@@ -432,6 +433,20 @@ class Kreislauf:
         if len(keys) and ok.any():
             ok &= find_sorted(keys, (np.minimum(a, c) * _PAIR + np.maximum(a, c)).ravel()).reshape(ok.shape) < 0
         return ok
+
+    def running_cost(self, distance: np.ndarray, contract: np.ndarray) -> np.ndarray:
+        """Monthly cost to each side: half the coordination over the distance, and contract monitoring."""
+        per_km = self.model.scenario.market.coordination_cost_per_100km / 100.0
+        return 0.5 * per_km * distance + self.params.contract_cost * contract
+
+    def refresh_rivalry(self) -> None:
+        """Recompute which live cooperations are between competitors (after niches change)."""
+        t, firms = self.table, self.model.firms
+        live = t.live()
+        a, b = t.a[live], t.b[live]
+        t.competitor[live] = (
+            (firms.niche[a] == firms.niche[b]) & (firms.role[a] == PRODUCER) & (firms.role[b] == PRODUCER)
+        )
 
     def pair_keys(self) -> np.ndarray:
         """Sorted keys of the partner pairs of live cooperations (cached until they change)."""
@@ -484,11 +499,11 @@ class Kreislauf:
             + self.coverage(needs[a], caps[a], caps[cands])
             + self.coverage(needs[cands], caps[cands], caps[a]),
         )
-        culture_fit = 1.0 - np.abs(firms.culture[cands] - firms.culture[a]).mean(axis=1)
+        culture_fit = culture_fit_of(firms.culture[a], firms.culture[cands])
         diff = firms.location[cands] - firms.location[a]
         distance = np.hypot(diff[:, 0], diff[:, 1])
         campus = firms.on_campus[a] & firms.on_campus[cands]
-        costs = self.model.scenario.market.coordination_cost_per_100km * distance / 200.0 + p.contract_cost * contract
+        costs = self.running_cost(distance, contract)
         comp = firms.traits[:, COMPETENCE]
 
         def expected_by(pillars: np.ndarray, own: np.ndarray, other: np.ndarray) -> np.ndarray:
@@ -571,11 +586,10 @@ class Kreislauf:
         np.add.at(firms.load, b, 1)
         if not service:
             firms.searching[a] = False  # its search is over (a service contract is no search)
-        for cid, lo, hi in zip(ids.tolist(), np.minimum(a, b).tolist(), np.maximum(a, b).tolist(), strict=True):
-            self.pairs[(lo, hi)] = cid
         model.graph.add_edges_from(zip(a.tolist(), b.tolist(), strict=True))
         self._pairs_version += 1
-        self.counts["formed"] += len(ids)
+        if not service:
+            self.counts["formed"] += len(ids)
 
     # ------------------------------------------------------------------
     # 3. structure
@@ -624,7 +638,7 @@ class Kreislauf:
         # Joint value and its division.
         fit = self.coverage(needs, caps, caps[:, ::-1])  # (m, 2)
         synergy = np.minimum(1.0, p.baseline_synergy + fit.sum(axis=1))
-        culture_fit = 1.0 - np.abs(culture[:, 0] - culture[:, 1]).mean(axis=1)
+        culture_fit = culture_fit_of(culture[:, 0], culture[:, 1])
         value = joint_value(
             p.value_per_employee,
             firms.size[a],
@@ -640,10 +654,7 @@ class Kreislauf:
         share_a = np.where(lone, np.where(grabs[:, 0], p.grab_share, 1.0 - p.grab_share), 0.5)
         shares = np.stack([share_a, 1.0 - share_a], axis=1) * value[:, None]
 
-        costs = (
-            self.model.scenario.market.coordination_cost_per_100km * t.distance[ids] / 200.0
-            + p.contract_cost * t.contract[ids]
-        )
+        costs = self.running_cost(t.distance[ids], t.contract[ids])
         net = shares - costs[:, None]
         np.add.at(firms.coop_value, side.ravel(), shares.ravel())
         np.add.at(firms.coop_cost, side.ravel(), np.repeat(costs, 2))
@@ -721,7 +732,7 @@ class Kreislauf:
         expected = t.expected[ids]
         needs = self.needs_now()
         fit = self.coverage(needs[side], firms.caps[side], firms.caps[other])
-        culture_fit = 1.0 - np.abs(firms.culture[a] - firms.culture[b]).mean(axis=1)
+        culture_fit = culture_fit_of(firms.culture[a], firms.culture[b])
 
         # Reasons per side, checked in the order of the guide's evaluation:
         # reliability first, then the cost/benefit account, then culture.
@@ -752,7 +763,7 @@ class Kreislauf:
         stay = ids[~leaving]
         if len(stay):
             # Lessons into the agreement: terms follow the trust now held.
-            t.transparency[stay], t.contract[stay], _ = self.agreement_terms(
+            t.transparency[stay], t.contract[stay], t.competitor[stay] = self.agreement_terms(
                 t.a[stay], t.b[stay], trust[~leaving].mean(axis=1)
             )
             t.expected[stay] = 0.5 * (t.expected[stay] + realised[~leaving])

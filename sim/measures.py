@@ -50,7 +50,7 @@ MEASURES: dict[str, str] = {
     "trust_sd": "Standard deviation of that trust",
     "trust_p10": "10th percentile of that trust",
     "trust_p90": "90th percentile of that trust",
-    "group_trust": "Mean trust among group members, all ordered pairs (NaN without a group)",
+    "group_trust": "Mean trust among group members, all ordered pairs of the first 200 members (NaN without a group)",
     "defection_rate": "Share of relationship months in which a side broke the agreement",
     "grab_rate": "Share of relationship months in which a side grabbed more than its fair share",
     "density": "Network density",
@@ -129,12 +129,7 @@ class Measures:
         self.current: dict[str, float] = dict.fromkeys(MEASURES, float("nan"))
         self._received = np.zeros(0)  # trust each firm receives from its partners, summed
         self._partners = np.zeros(0, dtype=np.int64)  # its live cooperations
-        self.focal: list[int] = []
-        for name in model.scenario.measures.focal_firms:
-            try:
-                self.focal.append(model.firms.index_of(name))
-            except KeyError:
-                continue  # not in this scenario
+        self.focal_names = list(model.scenario.measures.focal_firms)
 
     def reporters(self) -> dict[str, Any]:
         """Model reporters for Mesa's DataCollector, one per measure."""
@@ -224,7 +219,11 @@ class Measures:
         """One row per focal firm for the ``focal_firms`` table (after :meth:`update`)."""
         firms, step = self.model.firms, int(self.model.steps)
         rows = []
-        for i in self.focal:
+        for name in self.focal_names:
+            try:
+                i = firms.index_of(name)
+            except KeyError:
+                continue  # not (yet) in this scenario
             count = int(self._partners[i]) if i < len(self._partners) else 0
             rows.append(
                 {

@@ -214,7 +214,7 @@ class CooperationModel(mesa.Model):
             service_share=spec.service_share,
             entered=now,
         )
-        self.firms.names.append(spec.name)
+        self.firms.name(idx, [spec.name])
         self._register(idx)
         if now > 0:
             self._welcome(idx)
@@ -273,7 +273,7 @@ class CooperationModel(mesa.Model):
             entered=now,
         )
         start = self._population_counter.get(pop.name, 0)
-        self.firms.names.extend(f"{pop.name} {start + k + 1}" for k in range(count))
+        self.firms.name(idx, [f"{pop.name} {start + k + 1}" for k in range(count)])
         self._population_counter[pop.name] = start + count
         self._register(idx)
         if now > 0:

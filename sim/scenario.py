@@ -496,7 +496,7 @@ class Kreislauf(Section):
         12,
         ge=1,
         le=1200,
-        description="Months between evaluations, fixed in the agreement (seed 001 step 5). Assumption: yearly.",
+        description="Months of relationship between evaluations, fixed in the agreement (seed 001 step 5); the evaluation itself takes a further month. Assumption: yearly.",
     )
     value_per_employee: Money = Field(
         2.0,
@@ -830,6 +830,11 @@ class Scenario(Section):
         for path, value in overrides.items():
             _set_path(data, path, value, source)
         return _validate(data, source)
+
+    def until(self, steps: int) -> Scenario:
+        """This scenario with a horizon of ``steps`` months; events after it are left out."""
+        kept = [e.model_dump() for e in self.events if e.step <= steps]
+        return self.with_overrides({"steps": steps, "events": kept}, source="--steps")
 
     def scaled_to(self, n_firms: int) -> Scenario:
         """Return this scenario with its generated populations scaled to about ``n_firms`` firms.

@@ -156,3 +156,10 @@ def test_existing_results_are_not_lost_on_bad_input(tmp_path: Path) -> None:
     bad = write(tmp_path, "name = 'x'\nsteps = -3")
     assert_bad(kreislauf("run", str(bad), "--out", str(out)), "steps")
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_a_shorter_run_leaves_out_later_events(tmp_path: Path) -> None:
+    result = kreislauf("run", "fragility", "--steps", "12", "--out", str(tmp_path / "out"), "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "leaves out 2 scheduled event(s), at month(s) 36, 36" in result.stderr
+    assert "[[events]]" not in (tmp_path / "out" / "scenario.toml").read_text()

@@ -187,7 +187,7 @@ def test_search_against_the_profile_finds_the_best_fit() -> None:
         model.step()
     t = model.kreislauf.table
     assert t.b[0] == 2 and not t.familiar[0]
-    assert t.screened[0] == 3
+    assert t.screened[0] == 2  # the two others: a searcher does not screen itself
     assert t.fit[0, 0] == pytest.approx(1.0)  # C covers all of A's gap of 0.8
 
 
