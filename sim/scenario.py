@@ -832,7 +832,7 @@ class Scenario(Section):
         return _validate(data, source)
 
     def until(self, steps: int) -> Scenario:
-        """This scenario with a horizon of ``steps`` months; events after it are left out."""
+        """A copy with a horizon of ``steps`` months; events after it are left out."""
         kept = [e.model_dump() for e in self.events if e.step <= steps]
         return self.with_overrides({"steps": steps, "events": kept}, source="--steps")
 
