@@ -8,7 +8,8 @@ The package is organised by the model's concepts:
 - :mod:`sim.trust`: beta-reputation trust per pillar (competence, integrity, benevolence).
 - :mod:`sim.cooperation`: the phases, their legal transitions, the cooperation table.
 - :mod:`sim.kreislauf`: what each of the five phases does.
-- :mod:`sim.market`: niches, demand, overheads and shared services, exit and entry.
+- :mod:`sim.market`: niches, demand, overheads and shared services' accounts, exit and entry.
+- :mod:`sim.group`: the group structure: campus, shared history, service contracts.
 - :mod:`sim.events`: scheduled events (joins, leaves, breaches, competition, services removed).
 - :mod:`sim.measures` and :mod:`sim.network`: what is measured, network export.
 - :mod:`sim.model`: :class:`CooperationModel`, whose ``step()`` reads like the cycle.

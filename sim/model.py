@@ -28,6 +28,7 @@ import pandas as pd
 from sim.cooperation import LIVE_PHASES, OUTCOME_OF, Outcome, Phase, Reason
 from sim.events import Schedule
 from sim.firms import PRODUCER, SERVICE, Firm, FirmTable
+from sim.group import admit_members, form_group
 from sim.kreislauf import Kreislauf
 from sim.market import Market
 from sim.measures import COOPERATION_COLUMNS, FOCAL_COLUMNS, Collector, Measures
@@ -109,7 +110,7 @@ class CooperationModel(mesa.Model):
             self.add_population(pop, pop.count, 0)
         self.market.set_demand_from_firms()
         self._acquaint_at_random(loaded.trust.acquaintances)
-        self._form_group()
+        form_group(self)
 
         self.measures = Measures(self)
         self._ended: list[np.ndarray] = []  # cooperations ended but not yet in the log table
@@ -188,14 +189,14 @@ class CooperationModel(mesa.Model):
             culture = draw_culture(group.culture or [0.5] * dims, group.culture_spread, 1, dims, rng)[0]
         else:
             culture = draw_culture(None, 0.0, 1, dims, rng)[0]
-        on_campus = spec.location == "campus"  # members move onto the group's campus in _acquaint
+        on_campus = spec.location == "campus"  # members move onto the campus (sim.group)
         if isinstance(spec.location, list):
             location = np.asarray(spec.location)
         elif on_campus and group is not None:
             location = np.asarray(group.campus_location)
         else:
             location = rng.uniform(0.0, self.scenario.market.region_km, size=2)
-        needs = spec.needs or DEFAULT_NEEDS[spec.role]
+        needs = {**DEFAULT_NEEDS[spec.role], **(spec.needs or {})}
         size = np.array([spec.size])
         idx = self.firms.add(
             1,
@@ -254,7 +255,7 @@ class CooperationModel(mesa.Model):
         location = drawn["point"].copy()
         if group is not None:
             location[on_campus] = group.campus_location
-        needs = pop.needs or DEFAULT_NEEDS[pop.role]
+        needs = {**DEFAULT_NEEDS[pop.role], **(pop.needs or {})}
         sizes = drawn["size"]
         idx = self.firms.add(
             count,
@@ -270,6 +271,7 @@ class CooperationModel(mesa.Model):
             size=sizes,
             capital=self._starting_capital(sizes),
             capacity=pop.capacity if pop.capacity is not None else self._capacity_for(sizes),
+            service_share=pop.service_share,
             entered=now,
         )
         start = self._population_counter.get(pop.name, 0)
@@ -316,25 +318,10 @@ class CooperationModel(mesa.Model):
         return m.initial_capital_months * m.revenue_per_employee * size
 
     def _welcome(self, idx: np.ndarray) -> None:
-        """Firms entering later: new niches get demand; new members join the campus and its contracts.
-
-        A newcomer to the group knows the members but has no shared history
-        with them yet.
-        """
+        """Firms entering later: new niches get demand; new group members are admitted."""
         self.firms_joined_this_step += len(idx)
         self.market.add_niche_demand(idx)
-        firms = self.firms
-        members = idx[firms.member[idx]]
-        if self.scenario.group is None or not len(members):
-            return
-        self._acquaint(members, history=0.0)
-        if self.shared_services:
-            everyone = np.flatnonzero(firms.member[: firms.n] & firms.alive[: firms.n])
-            services, producers = everyone[firms.role[everyone] == SERVICE], everyone[firms.role[everyone] == PRODUCER]
-            new = np.isin(services, members)
-            # New service firms serve every producer; new producers are served by every service firm.
-            self.kreislauf.contract_services(services[new], producers, self.steps)
-            self.kreislauf.contract_services(services[~new], producers[np.isin(producers, members)], self.steps)
+        admit_members(self, idx[self.firms.member[idx]])
 
     def remove_firms(self, idx: np.ndarray, now: int, reason: Reason) -> None:
         """Firms leave the market: their cooperations end, they drop out of the network."""
@@ -355,24 +342,8 @@ class CooperationModel(mesa.Model):
         self.firms_left_this_step += len(idx)
 
     # ------------------------------------------------------------------
-    # the group
+    # acquaintances
     # ------------------------------------------------------------------
-
-    def _form_group(self) -> None:
-        """Members know each other from their shared history; service contracts run from step 0."""
-        group = self.scenario.group
-        if group is None:
-            return
-        firms = self.firms
-        members = np.flatnonzero(firms.member[: firms.n])
-        if group.campus:
-            firms.on_campus[members] = True
-            firms.location[members] = group.campus_location
-        self._acquaint(members, history=group.shared_history)
-        if group.shared_services:
-            services = members[firms.role[members] == SERVICE]
-            producers = members[firms.role[members] == PRODUCER]
-            self.kreislauf.contract_services(services, producers, 0)
 
     def _acquaint_at_random(self, k: int) -> None:
         """Each firm starts knowing ``k`` random others (no evidence yet: prior trust only)."""
@@ -387,29 +358,6 @@ class CooperationModel(mesa.Model):
         mine = np.repeat(np.arange(n), k)
         drawn = offsets > 0
         self.ledger.slots(everyone[mine[drawn]], everyone[(mine[drawn] + offsets[drawn]) % n])
-
-    def _acquaint(self, members: np.ndarray, history: float) -> None:
-        """Members move onto the campus and know every member; the community has ``history`` months with them."""
-        group = self.scenario.group
-        assert group is not None
-        firms = self.firms
-        if group.campus:
-            firms.on_campus[members] = True
-            firms.location[members] = group.campus_location
-        if history > 0:
-            p = self.scenario.kreislauf
-            # Expected breaks and grabs of a month, by the relationship's rules,
-            # under the group's contract degree.
-            p_break = (
-                p.temptation * (1 - group.contract_degree * p.contract_enforcement) * (1 - firms.traits[members, 1])
-            )
-            p_grab = p.grab_temptation * (1 - firms.traits[members, 2])
-            self.ledger.seed_community(members, history, p_break, p_grab)
-        everyone = np.flatnonzero(firms.member[: firms.n] & firms.alive[: firms.n])
-        i, j = np.meshgrid(everyone, members, indexing="ij")
-        apart = i != j
-        i, j = i[apart], j[apart]
-        self.ledger.slots(np.concatenate([i, j]), np.concatenate([j, i]))
 
     # ------------------------------------------------------------------
     # geometry, journal, logs

@@ -206,7 +206,7 @@ class Population(Section):
         description="Capability level per domain; missing domains take the defaults.",
     )
     needs: dict[Domain, Unit] | None = Field(
-        None, description="Needed level per domain; default by role (see DEFAULT_NEEDS)."
+        None, description="Needed level per domain; domains left out take the role's default (see DEFAULT_NEEDS)."
     )
     culture: list[Unit] | None = Field(
         None, description="Centre of the firms' culture vectors; default: uniform over the culture space."
@@ -216,6 +216,10 @@ class Population(Section):
     )
     capacity: int | None = Field(
         None, ge=1, le=1000, description="Concurrent cooperations; default grows with size (see kreislauf.capacity_*)."
+    )
+    service_share: Unit = Field(
+        0.0,
+        description="Service firms: the share of a producer's relievable overhead each firm of this population carries.",
     )
     _niche_names: list[str] | None = PrivateAttr(default=None)
 
@@ -257,7 +261,9 @@ class NamedFirm(Section):
     benevolence: Unit
     propensity: Unit
     capabilities: dict[Domain, Unit] = Field(description="Capability level per domain; all five domains required.")
-    needs: dict[Domain, Unit] | None = Field(None, description="Needed level per domain; default by role.")
+    needs: dict[Domain, Unit] | None = Field(
+        None, description="Needed level per domain; domains left out take the role's default."
+    )
     capacity: int | None = Field(None, ge=1, le=1000, description="Concurrent cooperations; default grows with size.")
     group: bool = Field(False, description="Member of the scenario's group.")
     location: Literal["campus", "dispersed"] | list[Annotated[float, Field(ge=0, le=1e4)]] = Field(
@@ -689,7 +695,7 @@ class OpenCompetitionEvent(EventBase):
 
 
 class RemoveSharedServicesEvent(EventBase):
-    """Shared services end: service contracts close, producers carry their own overhead."""
+    """Shared services end: the group's service firms close (their cooperations end), producers carry their own overhead."""
 
     kind: Literal["remove_shared_services"]
 
@@ -743,9 +749,11 @@ class Scenario(Section):
         pops = [p.name for p in self.populations]
         if len(set(pops)) != len(pops):
             raise ValueError("population names must be unique")
-        for e in self.events:
+        joined = {e.firm.name: e.step for e in self.events if isinstance(e, JoinEvent) and e.firm}
+        all_named = list(self.firms) + [e.firm for e in self.events if isinstance(e, JoinEvent) and e.firm]
+        for k, e in enumerate(self.events):
             if e.step > self.steps:
-                raise ValueError(f"event at step {e.step} lies beyond the horizon of {self.steps} steps")
+                raise ValueError(f"events[{k}]: step {e.step} lies beyond the horizon of {self.steps} steps")
             refs = (
                 e.firms
                 if isinstance(e, OpenCompetitionEvent)
@@ -755,9 +763,13 @@ class Scenario(Section):
             )
             for ref in refs:
                 if ref not in names:
-                    raise ValueError(f"event at step {e.step} names unknown firm {ref!r}; known: {names}")
+                    raise ValueError(
+                        f"events[{k}]: unknown firm {ref!r}; named firms are {names} (generated firms cannot be named)"
+                    )
+                if joined.get(ref, 0) >= e.step:
+                    raise ValueError(f"events[{k}]: {ref!r} joins only at step {joined[ref]}, not before step {e.step}")
             if isinstance(e, JoinEvent) and e.population is not None and e.population not in pops:
-                raise ValueError(f"event at step {e.step} names unknown population {e.population!r}; known: {pops}")
+                raise ValueError(f"events[{k}]: unknown population {e.population!r}; known: {pops}")
         has_members = any(f.group for f in self.firms) or any(p.group for p in self.populations)
         if has_members and self.group is None:
             raise ValueError("firms are marked as group members but there is no [group] section")
@@ -769,18 +781,23 @@ class Scenario(Section):
                     f"market.entry_population {self.market.entry_population!r} is not a population; known: {pops}"
                 )
         if self.group is not None and not self.group.competition:
-            members = [f for f in self.firms if f.group and f.role == "producer"]
+            members = [f for f in all_named if f.group and f.role == "producer"]
             niches = [f.niche for f in members]
             shared = sorted({n for n in niches if niches.count(n) > 1})
             if shared:
                 raise ValueError(f"group.competition is false but members share niches {shared}")
-            if any(p.group and p.role == "producer" for p in self.populations):
-                for p in self.populations:
-                    if p.group and p.role == "producer" and (isinstance(p.niches, list) and len(p.niches) < p.count):
+            taken = set(niches)
+            for k, p in enumerate(self.populations):
+                if p.group and p.role == "producer":
+                    free = len(set(p.niche_names()) - taken)
+                    joins = sum(1 for e in self.events if isinstance(e, JoinEvent) and e.population == p.name)
+                    if free < p.count + joins:
                         raise ValueError(
-                            f"group.competition is false: population {p.name!r} needs a distinct niche per member"
+                            f"populations[{k}].niches: group.competition is false, so each of the {p.count + joins} "
+                            f"members of population {p.name!r} (later joins included) needs a niche of its own, "
+                            f"free of named members; {free} are free"
                         )
-        on_campus = [f"firm {f.name!r}" for f in self.firms if f.location == "campus"]
+        on_campus = [f"firm {f.name!r}" for f in all_named if f.location == "campus"]
         on_campus += [f"population {p.name!r}" for p in self.populations if p.location == "campus"]
         if on_campus and (self.group is None or not self.group.campus):
             raise ValueError(

@@ -38,14 +38,21 @@ def worlds(draw: st.DrawFn) -> dict[str, Any]:
             "learning_rate": draw(st.floats(0.0, 0.5)),
         },
     }
+    events: list[dict[str, Any]] = []
     if draw(st.booleans()):
         data["group"] = {"shared_services": True}
         populations.append(
-            {"name": "member", "count": draw(st.integers(2, 5)), "niches": 6, "group": True, "location": "campus"}
+            {"name": "member", "count": draw(st.integers(2, 5)), "niches": 7, "group": True, "location": "campus"}
         )
         populations.append(
             {"name": "service", "count": 1, "role": "service", "niches": ["services"], "group": True, "capacity": 8}
         )
+        populations[-1]["service_share"] = 1.0
+        if draw(st.booleans()):  # a member joins later
+            events.append({"step": draw(st.integers(1, 30)), "kind": "join", "population": "member"})
+        if draw(st.booleans()):
+            events.append({"step": draw(st.integers(1, 30)), "kind": "remove_shared_services"})
+    data["events"] = events
     return data
 
 

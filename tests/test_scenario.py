@@ -117,3 +117,23 @@ def test_the_scenario_reference_is_in_step_with_the_schema() -> None:
     assert (ROOT / "docs" / "scenarios.md").read_text() == reference_markdown(), (
         "regenerate: kreislauf scenarios --reference > docs/scenarios.md"
     )
+
+
+def test_events_and_joins_are_checked_against_each_other() -> None:
+    base = load_scenario("big").model_dump()
+    newcomer = dict(base["firms"][0], name="Newco", niche="new niche")
+    join = {"step": 10, "kind": "join", "firm": newcomer}
+    with pytest.raises(ScenarioError, match=r"events\[1\]: 'Newco' joins only at step 10, not before step 5"):
+        load_scenario({**base, "events": [join, {"step": 5, "kind": "leave", "firm": "Newco"}]})
+    clash = {"step": 10, "kind": "join", "firm": dict(newcomer, niche=base["firms"][0]["niche"])}
+    with pytest.raises(ScenarioError, match="members share niches"):
+        load_scenario({**base, "events": [clash]})
+    crowded = {"name": "m", "count": 3, "niches": 2, "group": True}
+    with pytest.raises(ScenarioError, match=r"populations\[0\]\.niches: .* needs a niche of its own"):
+        load_scenario({**base, "populations": [crowded]})
+
+
+def test_partial_needs_keep_the_roles_defaults() -> None:
+    spec = dict(load_scenario("big").model_dump()["firms"][0], needs={"digital": 0.9})
+    model = CooperationModel({"name": "x", "firms": [dict(spec, group=False)]}, seed=1)
+    assert model.firms.needs[0].tolist() == [0.85, 0.85, 0.9, 0.6, 0.6]
