@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["add_rows", "find_sorted", "max_rows", "ragged_to_rows"]
+__all__ = ["add_rows", "expand_ranges", "find_sorted", "max_rows", "ragged_to_rows"]
 
 
 def _flat_index(target: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -75,3 +75,18 @@ def ragged_to_rows(group: np.ndarray, values: np.ndarray, groups: int) -> np.nda
     starts = np.cumsum(counts) - counts
     out[group, np.arange(len(group)) - starts[group]] = values
     return out
+
+
+def expand_ranges(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All positions of the half-open ranges ``[lo[i], hi[i])``, and the range each belongs to.
+
+    Examples
+    --------
+    >>> which, at = expand_ranges(np.array([2, 7]), np.array([4, 8]))
+    >>> which.tolist(), at.tolist()
+    ([0, 0, 1], [2, 3, 7])
+    """
+    counts = np.maximum(hi - lo, 0)
+    which = np.repeat(np.arange(len(lo)), counts)
+    at = lo[which] + np.arange(len(which)) - np.repeat(np.cumsum(counts) - counts, counts)
+    return which, at

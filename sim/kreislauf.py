@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.arrays import add_rows, find_sorted, max_rows
+from sim.arrays import add_rows, expand_ranges, find_sorted, max_rows
 from sim.cooperation import EXIT_REASONS, OUTCOME_OF, CooperationTable, Outcome, Phase, Reason
 from sim.firms import BENEVOLENCE, COMPETENCE, DIGITAL, INTEGRITY, PRODUCER, SERVICE
 from sim.scenario import DOMAINS
@@ -785,8 +785,8 @@ class Kreislauf:
         order = np.argsort(u)
         u, v = u[order], v[order]
         lo, hi = np.searchsorted(u, tellers, "left"), np.searchsorted(u, tellers, "right")
-        which = np.repeat(np.arange(len(tellers)), hi - lo)
-        listeners = v[lo[which] + np.arange(len(which)) - np.repeat(np.cumsum(hi - lo) - (hi - lo), hi - lo)]
+        which, at = expand_ranges(lo, hi)
+        listeners = v[at]
         keep = listeners != subjects[which]
         self.model.ledger.gossip(tellers[which][keep], subjects[which][keep], listeners[keep])
 

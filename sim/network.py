@@ -22,6 +22,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
+from sim.arrays import expand_ranges
 from sim.cooperation import Phase
 from sim.scenario import DOMAINS, TRAITS
 
@@ -97,9 +98,7 @@ def structure_measures(nodes: np.ndarray, a: np.ndarray, b: np.ndarray) -> dict[
     count, labels = connected_components(adj, directed=False)
     # Triangles: close the wedges. Each pair of neighbours (v[p], v[q]), p < q,
     # of a node is a wedge; it is closed when they are neighbours too.
-    after = start[u + 1] - np.arange(len(u)) - 1  # neighbours listed after position p
-    p = np.repeat(np.arange(len(u)), after)
-    q = p + 1 + np.arange(len(p)) - np.repeat(np.cumsum(after) - after, after)
+    p, q = expand_ranges(np.arange(len(u)) + 1, start[u + 1])  # q: neighbours listed after position p
     closed = _member(v[p] * n + v[q], keys)
     triangles = np.bincount(u[p][closed], minlength=n)
     possible = degree * (degree - 1) / 2.0

@@ -43,7 +43,7 @@ from typing import get_args
 
 import numpy as np
 
-from sim.arrays import add_rows, find_sorted, ragged_to_rows
+from sim.arrays import add_rows, expand_ranges, find_sorted, ragged_to_rows
 from sim.firms import PROPENSITY, FirmTable
 from sim.scenario import Pillar, Trust
 
@@ -172,9 +172,7 @@ class TrustLedger:
         owners = np.asarray(owners, dtype=np.int64)
         lo = np.searchsorted(self._index_keys, owners * _KEY)
         hi = np.searchsorted(self._index_keys, (owners + 1) * _KEY)
-        counts = hi - lo
-        which = np.repeat(np.arange(len(owners)), counts)
-        at = lo[which] + np.arange(len(which)) - np.repeat(np.cumsum(counts) - counts, counts)
+        which, at = expand_ranges(lo, hi)
         return ragged_to_rows(which, self._index_keys[at] % _KEY, len(owners))
 
     def pillars_at(self, owners: np.ndarray, subjects: np.ndarray, rows: np.ndarray) -> np.ndarray:
