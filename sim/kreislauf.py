@@ -169,7 +169,6 @@ class Kreislauf:
             "fair": 0,
             "grabbed": 0,
             "value": 0.0,
-            "matched": 0,  # searches that found a partner
             "fit_sum": 0.0,
             **{f"exit_{r.name.lower()}": 0 for r in EXIT_REASONS},
         }
@@ -331,7 +330,6 @@ class Kreislauf:
                 pos = np.asarray(picks)
                 terms.score = ranking
                 self.counts["fit_sum"] += float(terms.fit[pos, 0].sum())
-                self.counts["matched"] += len(pos)
                 self.agree(done[chosen], c[pos], terms.take(pos), now)
         failed = done[t.phase[done] == Phase.PARTNER_SEARCH]
         if len(failed):

@@ -164,7 +164,7 @@ class Measures:
             *_EXIT_MEASURES,
         ):
             cur[key] = counts[key]
-        cur["partner_fit"] = counts["fit_sum"] / counts["matched"] if counts["matched"] else float("nan")
+        cur["partner_fit"] = counts["fit_sum"] / counts["formed"] if counts["formed"] else float("nan")
 
         live = t.live()
         # Trust both ways along every live cooperation: the owner's trust in the partner.

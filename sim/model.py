@@ -78,6 +78,11 @@ class CooperationModel(mesa.Model):
         **overrides: Any,
     ) -> None:
         loaded = load_scenario(scenario)
+        if "steps" in overrides:  # a shorter horizon leaves out later events, as `kreislauf run --steps` does
+            steps = overrides.pop("steps")
+            if isinstance(steps, bool) or not isinstance(steps, int | np.integer):
+                raise ScenarioError("argument", "steps", steps, "must be a whole number of months")
+            loaded = loaded.until(int(steps))
         if overrides:
             loaded = loaded.with_overrides({key.replace("__", "."): value for key, value in overrides.items()})
         seed = loaded.seed if seed is None else seed

@@ -750,6 +750,17 @@ class Scenario(Section):
         if len(set(pops)) != len(pops):
             raise ValueError("population names must be unique")
         joined = {e.firm.name: e.step for e in self.events if isinstance(e, JoinEvent) and e.firm}
+        left = {e.firm: e.step for e in self.events if isinstance(e, LeaveEvent)}
+        roles = {f.name: f.role for f in self.firms} | {
+            e.firm.name: e.firm.role for e in self.events if isinstance(e, JoinEvent) and e.firm
+        }
+        for name in names:
+            for pop_name in pops:
+                tail = name[len(pop_name) + 1 :] if name.startswith(pop_name + " ") else ""
+                if tail.isdigit():
+                    raise ValueError(
+                        f"firm name {name!r} is taken by the generated firms of population {pop_name!r}; choose another"
+                    )
         all_named = list(self.firms) + [e.firm for e in self.events if isinstance(e, JoinEvent) and e.firm]
         for k, e in enumerate(self.events):
             if e.step > self.steps:
@@ -768,6 +779,10 @@ class Scenario(Section):
                     )
                 if joined.get(ref, 0) >= e.step:
                     raise ValueError(f"events[{k}]: {ref!r} joins only at step {joined[ref]}, not before step {e.step}")
+                if ref in left and left[ref] < e.step:
+                    raise ValueError(f"events[{k}]: {ref!r} has left at step {left[ref]}, before step {e.step}")
+                if isinstance(e, OpenCompetitionEvent) and roles[ref] != "producer":
+                    raise ValueError(f"events[{k}]: competition opens between producers; {ref!r} is a service firm")
             if isinstance(e, JoinEvent) and e.population is not None and e.population not in pops:
                 raise ValueError(f"events[{k}]: unknown population {e.population!r}; known: {pops}")
         has_members = any(f.group for f in self.firms) or any(p.group for p in self.populations)
@@ -789,8 +804,15 @@ class Scenario(Section):
             taken = set(niches)
             for k, p in enumerate(self.populations):
                 if p.group and p.role == "producer":
+                    entrants = self.market.entry_population or self.populations[0].name
+                    if self.market.entry_rate > 0 and entrants == p.name:
+                        raise ValueError(
+                            f"market.entry_population: entrants from {p.name!r} would join the group, whose members need "
+                            "niches of their own (group.competition is false); draw entrants from a market population"
+                        )
                     free = len(set(p.niche_names()) - taken)
                     joins = sum(1 for e in self.events if isinstance(e, JoinEvent) and e.population == p.name)
+                    taken |= set(p.niche_names())  # a later member population may not count on these
                     if free < p.count + joins:
                         raise ValueError(
                             f"populations[{k}].niches: group.competition is false, so each of the {p.count + joins} "

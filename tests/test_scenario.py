@@ -137,3 +137,22 @@ def test_partial_needs_keep_the_roles_defaults() -> None:
     spec = dict(load_scenario("big").model_dump()["firms"][0], needs={"digital": 0.9})
     model = CooperationModel({"name": "x", "firms": [dict(spec, group=False)]}, seed=1)
     assert model.firms.needs[0].tolist() == [0.85, 0.85, 0.9, 0.6, 0.6]
+
+
+def test_more_cross_checks_between_firms_populations_and_events() -> None:
+    base = load_scenario("open_market").model_dump()
+    taken = dict(base["firms"][0], name="firm 1")
+    with pytest.raises(ScenarioError, match="'firm 1' is taken by the generated firms of population 'firm'"):
+        load_scenario({**base, "firms": [*base["firms"], taken]})
+    big = load_scenario("big").model_dump()
+    events = [
+        {"step": 5, "kind": "leave", "firm": "PGS"},
+        {"step": 9, "kind": "trait_change", "firm": "PGS", "trait": "integrity", "value": 0.1},
+    ]
+    with pytest.raises(ScenarioError, match=r"events\[1\]: 'PGS' has left at step 5"):
+        load_scenario({**big, "events": events})
+    compete = [{"step": 5, "kind": "open_competition", "firms": ["PGS", "B.I.G. Holding"]}]
+    with pytest.raises(ScenarioError, match="competition opens between producers"):
+        load_scenario({**big, "events": compete})
+    # A shorter horizon from Python leaves out later events, as the command line does.
+    assert CooperationModel("fragility", seed=1, steps=24).scenario.events == []
