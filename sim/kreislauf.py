@@ -750,7 +750,7 @@ class Kreislauf:
 
         self.counts["evaluated"] += len(ids)
         t.evaluations[ids] += 1
-        self.tell_partners(side.ravel(), other.ravel())
+        self.tell_partners(side.ravel(), other.ravel(), rows.ravel())
 
         leaving = exits.any(axis=1)
         first = np.where(exits[:, 0], 0, 1)
@@ -772,8 +772,11 @@ class Kreislauf:
             t.move(stay, Phase.RELATIONSHIP, now)
             self.counts["continued"] += len(stay)
 
-    def tell_partners(self, tellers: np.ndarray, subjects: np.ndarray) -> None:
-        """Each teller tells its other live partners what it saw of its subject (reputation)."""
+    def tell_partners(self, tellers: np.ndarray, subjects: np.ndarray, rows: np.ndarray) -> None:
+        """Each teller tells its other live partners what it saw of its subject (reputation).
+
+        ``rows`` are the tellers' evidence rows about their subjects.
+        """
         t = self.table
         live = t.live()
         if not len(live) or self.model.scenario.trust.gossip_weight == 0:
@@ -786,7 +789,7 @@ class Kreislauf:
         which, at = expand_ranges(lo, hi)
         listeners = v[at]
         keep = listeners != subjects[which]
-        self.model.ledger.gossip(tellers[which][keep], subjects[which][keep], listeners[keep])
+        self.model.ledger.gossip(rows[which][keep], subjects[which][keep], listeners[keep])
 
     # ------------------------------------------------------------------
     # contracts given by the scenario

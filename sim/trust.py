@@ -235,27 +235,25 @@ class TrustLedger:
         self.community_r[subjects] += months * np.stack([competence, 1 - p_break, 1 - p_grab], axis=1)
         self.community_s[subjects] += months * np.stack([1 - competence, nu * p_break, nu * p_grab], axis=1)
 
-    def gossip(self, tellers: np.ndarray, subjects: np.ndarray, listeners: np.ndarray) -> None:
-        """Each ``tellers[i]`` tells ``listeners[i]`` what it saw of ``subjects[i]`` itself.
+    def gossip(self, told: np.ndarray, subjects: np.ndarray, listeners: np.ndarray) -> None:
+        """``listeners[i]`` hears what the owner of evidence row ``told[i]`` saw of ``subjects[i]`` itself.
 
         The listener's hearsay moves the share ``gossip_weight`` of the way
         toward the teller's first-hand evidence. Tales about one firm told to
         one listener in the same month are heard together: it moves toward
         their mean, once.
         """
-        tellers, subjects, listeners = (np.asarray(x, dtype=np.int64) for x in (tellers, subjects, listeners))
-        src = self.rows_of(tellers, subjects)
-        known = src >= 0
-        tellers, subjects, listeners, src = tellers[known], subjects[known], listeners[known], src[known]
+        src = np.asarray(told, dtype=np.int64)
+        subjects, listeners = np.asarray(subjects, dtype=np.int64), np.asarray(listeners, dtype=np.int64)
         if not len(src):
             return
         rows = self.slots(listeners, subjects)
         heard, where = np.unique(rows, return_inverse=True)
-        told = np.bincount(where, minlength=len(heard)).astype(float)[:, None]
+        tales = np.bincount(where, minlength=len(heard)).astype(float)[:, None]
         mean = np.zeros((len(heard), 6))
         add_rows(mean, where, self.own[src])
         hearsay = self.evidence[heard] - self.own[heard]
-        self.evidence[heard] += self.params.gossip_weight * (mean / told - hearsay)
+        self.evidence[heard] += self.params.gossip_weight * (mean / tales - hearsay)
 
     def forget(self) -> None:
         """Fade all evidence by the forgetting factor (one month)."""

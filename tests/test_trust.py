@@ -65,15 +65,15 @@ def test_gossip_passes_a_share_of_first_hand_evidence_to_partners() -> None:
     book = ledger([0.5, 0.5, 0.5, 0.5], gossip_weight=0.5)
     row = book.slot(0, 2)
     book.observe(np.array([row]), np.array([2]), np.full((1, 3), 4.0), np.zeros((1, 3)))
-    book.gossip([0], [2], [1])
+    book.gossip([book.slot(0, 2)], [2], [1])
     assert book.known(1) == [2]
     # Hearsay half-way to the teller's r = 4: (1 + 2) / (2 + 2).
     assert book.trust(np.array([1]), np.array([2]))[0] == pytest.approx(0.75)
     # Retelling does not inflate evidence: hearsay is never passed on, and
     # hearing the same story again only closes the gap to it.
     for _ in range(50):
-        book.gossip([1], [2], [3])
-        book.gossip([0], [2], [1])
+        book.gossip([book.slot(1, 2)], [2], [3])
+        book.gossip([book.slot(0, 2)], [2], [1])
     assert book.known(1) == [2]
     row = book.slot(1, 2)
     hearsay = book.evidence[row] - book.own[row]
