@@ -266,7 +266,9 @@ class Kreislauf:
             t.gap[go] = gaps[t.a[go]]
             # The hasty choice is only open to a firm with a free acquaintance.
             biased = rng.random(len(go)) < p.familiarity_bias
-            t.familiar[go] = biased & self.has_free_contact(t.a[go])
+            hasty = go[biased]
+            t.familiar[go] = False
+            t.familiar[hasty] = self.has_free_contact(t.a[hasty]) if len(hasty) else False
             t.move(go, Phase.PARTNER_SEARCH, now)
             self.counts["searches"] += len(go)
 
