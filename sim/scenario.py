@@ -994,9 +994,10 @@ def pydantic_error(exc: ValidationError, source: str, schema: type[BaseModel]) -
     elif kind in {"finite_number"}:
         msg = "must be a finite number (not NaN or inf)"
     else:
-        msg = err["msg"]
-        msg = msg.removeprefix("Value error, ")
-        msg = msg[0].lower() + msg[1:] if msg else msg
+        # A value that fits none of a union's forms fails once per form: say all of them.
+        same = [e for e in errors if [p for p in e["loc"] if not (isinstance(p, str) and _is_union_tag(p))] == loc]
+        msgs = list(dict.fromkeys(e["msg"].removeprefix("Value error, ") for e in same))
+        msg = " or ".join(m[0].lower() + m[1:] for m in msgs if m)
     if isinstance(value, dict) and kind not in {"missing"}:
         value = ...  # a whole section is not worth printing
     return ScenarioError(source, path, value, msg)

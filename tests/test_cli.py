@@ -163,3 +163,11 @@ def test_a_shorter_run_leaves_out_later_events(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "leaves out 2 scheduled event(s), at month(s) 36, 36" in result.stderr
     assert "[[events]]" not in (tmp_path / "out" / "scenario.toml").read_text()
+
+
+def test_a_value_that_fits_no_form_of_a_field_names_every_form(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text("name = 'x'\n[[populations]]\nname = 'p'\ncount = 3\nniches = 3.5\n")
+    assert_bad(
+        kreislauf("validate", str(path)), "populations[0].niches = 3.5", "valid list or input should be a valid integer"
+    )
