@@ -31,7 +31,7 @@ def test_the_big_has_the_ten_firms_of_the_sources() -> None:
     assert sum(f.service_share for f in services) == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("other", ["open_market", "big_in_market"])
+@pytest.mark.parametrize("other", ["open_market", "big_in_market", "fragility"])
 def test_the_six_producers_are_the_same_firms_everywhere(other: str) -> None:
     big = {f.name: f.model_dump(exclude={"group"}) for f in load_scenario("big").firms}
     there = {f.name: f.model_dump(exclude={"group"}) for f in load_scenario(other).firms}
