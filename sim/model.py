@@ -25,7 +25,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from sim.cooperation import LIVE_PHASES, OUTCOME_OF, Outcome, Phase, Reason
+from sim.cooperation import OUTCOME_OF, Outcome, Phase, Reason
 from sim.events import Schedule
 from sim.firms import PRODUCER, SERVICE, Firm, FirmTable
 from sim.group import admit_members, form_group
@@ -453,8 +453,3 @@ class CooperationModel(mesa.Model):
         df = self.datacollector.get_model_vars_dataframe()
         df.insert(0, "step", np.arange(len(df)))
         return df
-
-    def live_phases(self) -> dict[str, int]:
-        """Cooperations by phase now."""
-        phases = np.bincount(self.kreislauf.table.phase[: self.kreislauf.table.n], minlength=len(Phase))
-        return {p.label: int(phases[p]) for p in (Phase.NEEDS_ASSESSMENT, Phase.PARTNER_SEARCH, *LIVE_PHASES)}
