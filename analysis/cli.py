@@ -3,19 +3,25 @@
 ::
 
     kreislauf run SCENARIO [--seed N] [--steps N] [--out DIR]
+    kreislauf compare A B [C ...] [--replicates N] [--seed N] [--steps N] [--workers N] [--scheduler ADDRESS] [--out DIR]
+    kreislauf sweep FILE [--workers N] [--scheduler ADDRESS] [--out DIR]
+    kreislauf sensitivity RESULTS --outcome NAME [--outcome NAME ...]
     kreislauf validate FILE
     kreislauf scenarios [--reference]
 
 Bad input (a missing file, a file that is not TOML, unknown keys, wrong types,
 NaN, values out of range, absurd sizes, a folder that cannot be written) ends
 with one line naming the file, the key, the value and what is allowed, and
-exit code 2; never a traceback.
+exit code 2; never a traceback. A comparison or sweep in which some runs
+raised ends with exit code 1 after storing everything else; an interrupted
+one with 130, and the same command finishes it.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -24,8 +30,14 @@ import numpy as np
 import pandas as pd
 
 import sim
-from analysis.runs import RunResult, run_scenario, write_run
-from sim.scenario import MAX_STEPS, ScenarioError, builtin_scenarios, load_scenario, reference_markdown
+from analysis.engines import EngineError
+from analysis.experiments import Experiment, comparison_plan, run_plan
+from analysis.runs import RunResult, run_scenario, write_run, write_table
+from analysis.sensitivity import SensitivityError, sensitivity
+from analysis.store import FolderError
+from analysis.sweeps import builtin_sweeps, load_sweep, sweep_plan
+from analysis.tables import comparison_table, sensitivity_table, sweep_table
+from sim.scenario import MAX_STEPS, ScenarioError, builtin_scenarios, load_scenario, read_toml, reference_markdown
 
 __all__ = ["main"]
 
@@ -71,10 +83,69 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, help="results folder (default: results/<scenario>-seed<seed>)")
     run.add_argument("--quiet", action="store_true", help="print no summary table")
 
-    validate = sub.add_parser(
-        "validate", help="check a scenario file", description="Check a scenario file against the schema."
+    compare = sub.add_parser(
+        "compare",
+        help="run scenarios side by side over replicates; means, intervals, paired differences",
+        description=(
+            "Run each scenario --replicates times on paired seeds (replicate k has the same seed in every "
+            "scenario) and summarise each measure: mean with 95%% interval per scenario, paired difference "
+            "with its interval and Cohen's d per pair. Re-running the same command resumes an interrupted comparison."
+        ),
     )
-    validate.add_argument("file", help="scenario TOML file or built-in name")
+    compare.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="two or more built-in names or TOML files")
+    compare.add_argument(
+        "--replicates", type=_int_in(1, 100_000, "--replicates"), default=30, help="runs per scenario (default 30)"
+    )
+    compare.add_argument(
+        "--seed", type=_int_in(0, 2**63 - 1, "--seed"), default=1, help="master seed of the replicates (default 1)"
+    )
+    compare.add_argument(
+        "--steps", type=_int_in(1, MAX_STEPS, "--steps"), help="months to simulate (default: each scenario's)"
+    )
+    compare.add_argument(
+        "--window",
+        type=_int_in(1, MAX_STEPS, "--window"),
+        default=12,
+        help="final months averaged into a run's outcome (default 12)",
+    )
+    _engine_arguments(compare)
+    compare.add_argument("--out", type=Path, help="results folder (default: results/compare-<scenarios>)")
+    compare.add_argument("--quiet", action="store_true", help="no progress bar and no summary table")
+
+    sweep = sub.add_parser(
+        "sweep",
+        help="run a parameter sweep file",
+        description=(
+            "Run every point of a sweep file (grid, Latin hypercube, Sobol or Morris design) over its replicates. "
+            "Re-running the same command resumes an interrupted sweep; a changed sweep file needs a new --out."
+        ),
+    )
+    sweep.add_argument("file", help="sweep TOML file, or a built-in sweep's name (see `kreislauf scenarios`)")
+    _engine_arguments(sweep)
+    sweep.add_argument("--out", type=Path, help="results folder (default: results/<sweep name>)")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar and no summary table")
+
+    sensitivity = sub.add_parser(
+        "sensitivity",
+        help="Sobol or Morris indices of a sweep's outcomes",
+        description="Sobol indices (S1, ST) or Morris mu* and sigma, with 95%% intervals, from a sobol or morris sweep's results.",
+    )
+    sensitivity.add_argument("results", type=Path, help="results folder of a sobol or morris sweep")
+    sensitivity.add_argument(
+        "--outcome", action="append", required=True, help="measure to analyse (repeat for several)"
+    )
+    sensitivity.add_argument(
+        "--window",
+        type=_int_in(1, MAX_STEPS, "--window"),
+        help="final months averaged into a run's outcome (default: the sweep's)",
+    )
+
+    validate = sub.add_parser(
+        "validate",
+        help="check a scenario or sweep file",
+        description="Check a scenario file against the schema, or a sweep file and every point it would run.",
+    )
+    validate.add_argument("file", help="scenario or sweep TOML file, or a built-in name")
 
     scenarios = sub.add_parser(
         "scenarios", help="list the built-in scenarios", description="List the built-in scenarios."
@@ -85,16 +156,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _engine_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--workers",
+        type=_int_in(1, 4096, "--workers"),
+        help=f"local worker processes (default: every core, {os.cpu_count()} here; 1 runs in this process)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on a Dask cluster: its scheduler address (tcp://host:8786) or 'local' (needs kreislauf[cluster])",
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``kreislauf`` command; returns the exit code."""
     args = build_parser().parse_args(argv)
     try:
         if args.command == "run":
             return _run(args)
+        if args.command == "compare":
+            return _compare(args)
+        if args.command == "sweep":
+            return _sweep(args)
+        if args.command == "sensitivity":
+            return _sensitivity(args)
         if args.command == "validate":
             return _validate(args)
         return _scenarios(args.reference)
-    except (ScenarioError, UsageError) as exc:
+    except (ScenarioError, UsageError, FolderError, SensitivityError, EngineError) as exc:
         print(f"kreislauf: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
@@ -134,6 +224,65 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _compare(args: argparse.Namespace) -> int:
+    if len(args.scenarios) < 2:
+        raise UsageError(f"compare needs two or more scenarios, got {args.scenarios}")
+    _check_scheduler(args.scheduler)
+    plan = comparison_plan(args.scenarios, args.replicates, args.seed, args.steps, args.window)
+    out = args.out if args.out is not None else Path("results") / plan.name
+    _check_writable(out)
+    experiment = run_plan(plan, out, args.workers, args.scheduler, progress=_progress(args))
+    if not args.quiet:
+        print(comparison_table(experiment))
+    return _finish(experiment)
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    _check_scheduler(args.scheduler)
+    plan = sweep_plan(args.file)
+    out = args.out if args.out is not None else Path("results") / plan.name
+    _check_writable(out)
+    experiment = run_plan(plan, out, args.workers, args.scheduler, progress=_progress(args))
+    if not args.quiet:
+        print(sweep_table(experiment))
+    outcomes = list(experiment.folder.manifest["design"].get("outcomes", []))
+    if outcomes and experiment.failed == 0:
+        table = sensitivity(experiment.path, outcomes)
+        write_table(table, experiment.path / "sensitivity")
+        if not args.quiet:
+            print()
+            print(sensitivity_table(table))
+    return _finish(experiment)
+
+
+def _sensitivity(args: argparse.Namespace) -> int:
+    table = sensitivity(args.results, args.outcome, args.window)
+    print(sensitivity_table(table))
+    return 0
+
+
+def _progress(args: argparse.Namespace) -> bool:
+    return sys.stderr.isatty() and not args.quiet
+
+
+def _check_scheduler(scheduler: str | None) -> None:
+    if scheduler is None or scheduler == "local" or "://" in scheduler:
+        return
+    raise UsageError(f"--scheduler {scheduler!r}: give a Dask scheduler address such as tcp://host:8786, or 'local'")
+
+
+def _finish(experiment: Experiment) -> int:
+    print(f"results written to {experiment.path}")
+    if experiment.failed:
+        print(
+            f"kreislauf: {experiment.failed} of {experiment.folder.size} runs failed; their errors are in "
+            f"{experiment.path / 'runs.csv'} and {experiment.path / 'failures'}; the same command retries them",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
 def _check_writable(out: Path) -> None:
     """Fail before the run, not after it, when the results folder cannot be made."""
     if out.exists() and not out.is_dir():
@@ -148,12 +297,28 @@ def _check_writable(out: Path) -> None:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    if _is_sweep(args.file):
+        plan = sweep_plan(args.file)
+        base = plan.points[0].label
+        print(
+            f"{args.file}: valid sweep {plan.name!r}: {len(plan.points)} points x {plan.replicates} replicates "
+            f"= {plan.size} runs of {base!r}, every point checked"
+        )
+        return 0
     scenario = load_scenario(args.file)
     group = f", group {scenario.group.name!r}" if scenario.group else ""
     print(
         f"{args.file}: valid scenario {scenario.name!r}: {scenario.initial_firm_count} firms at start{group}, {len(scenario.events)} events, {scenario.steps} steps"
     )
     return 0
+
+
+def _is_sweep(file: str) -> bool:
+    """A built-in sweep's name, or a TOML file naming a base scenario."""
+    if file in builtin_sweeps():
+        return True
+    path = Path(file)
+    return path.is_file() and "base" in read_toml(path)
 
 
 def _scenarios(reference: bool) -> int:
@@ -164,9 +329,17 @@ def _scenarios(reference: bool) -> int:
     for name, path in builtin_scenarios().items():
         scenario = load_scenario(path)
         rows.append((name, f"{scenario.initial_firm_count} firms", scenario.summary()))
-    width = max(len(r[0]) for r in rows)
+    sweeps = []
+    for name, path in builtin_sweeps().items():
+        sweep, _ = load_sweep(path)
+        sweeps.append((name, f"{sweep.sampler.method}", sweep.description.strip().splitlines()[0]))
+    width = max(len(r[0]) for r in rows + sweeps)
+    print("scenarios (kreislauf run NAME, kreislauf compare NAME NAME):")
     for name, firms, text in rows:
-        print(f"{name:<{width}}  {firms:>9}  {text}")
+        print(f"  {name:<{width}}  {firms:>9}  {text}")
+    print("sweeps (kreislauf sweep NAME):")
+    for name, method, text in sweeps:
+        print(f"  {name:<{width}}  {method:>9}  {text}")
     return 0
 
 

@@ -75,15 +75,20 @@ def test_open_market_log_shows_every_phase_and_both_outcomes(tmp_path: Path) -> 
 def test_scenarios_lists_the_builtins() -> None:
     result = kreislauf("scenarios")
     assert result.returncode == 0
-    names = [line.split()[0] for line in result.stdout.splitlines()]
-    assert names == ["big", "big_in_market", "classroom", "fragility", "open_market"]
+    lines = result.stdout.splitlines()
+    sweeps_at = next(i for i, line in enumerate(lines) if line.startswith("sweeps"))
+    scenarios = [line.split()[0] for line in lines[1:sweeps_at]]
+    sweeps = [line.split()[0] for line in lines[sweeps_at + 1 :]]
+    assert scenarios == ["big", "big_in_market", "classroom", "fragility", "open_market"]
+    assert sweeps == ["integrity", "search", "shared_services"]
 
 
 def test_validate_accepts_every_builtin() -> None:
     for path in sorted((ROOT / "scenarios").glob("*.toml")):
         result = kreislauf("validate", str(path))
         assert result.returncode == 0, result.stderr
-        assert "valid scenario" in result.stdout
+        kind = "sweep" if path.name.startswith("sweep_") else "scenario"
+        assert f"valid {kind}" in result.stdout
 
 
 @pytest.mark.parametrize(

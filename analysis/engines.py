@@ -1,0 +1,285 @@
+"""Where runs execute: in this process, on a local process pool, or on a Dask cluster.
+
+Every engine takes :class:`~analysis.plan.RunSpec` objects and yields a
+:class:`RunOutput` for each, in the order runs finish. A run's output depends
+only on its spec, so results do not depend on the engine or on the number of
+workers; the caller stores each output as it arrives and keeps nothing else.
+
+- :class:`SerialEngine`: one run after another in this process (``workers=1``).
+- :class:`PoolEngine`: a local process pool, one worker per core by default.
+  On Linux its workers are forked, so it works from a notebook or from a
+  script without an ``if __name__ == "__main__"`` guard; a worker that dies
+  (killed, out of memory) is replaced and its runs are tried again.
+- :class:`DaskEngine`: a Dask distributed cluster, by scheduler address
+  (``tcp://host:8786``), an existing ``distributed.Client``, or ``"local"``
+  for a local cluster. SLURM clusters come through dask-jobqueue (see
+  ``docs/howto-run-a-sweep.md``). Dask re-runs the tasks of a lost worker.
+
+At most a few runs per worker are in flight at once, so a plan of a million
+runs does not hold a million specs or outputs in memory.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import time
+import traceback
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from analysis.plan import RunSpec
+from sim import CooperationModel
+
+__all__ = [
+    "DaskEngine",
+    "Engine",
+    "EngineError",
+    "PoolEngine",
+    "RunOutput",
+    "SerialEngine",
+    "engine_for",
+    "execute",
+]
+
+#: Runs in flight per worker: enough to keep workers busy, few enough to keep memory flat.
+IN_FLIGHT_PER_WORKER = 2
+
+#: Times a broken local pool is replaced before its remaining runs are recorded as failed.
+POOL_RESTARTS = 3
+
+
+class EngineError(RuntimeError):
+    """An engine that cannot start: Dask not installed, a scheduler out of reach."""
+
+
+@dataclass
+class RunOutput:
+    """One finished run: its tables, or the error it raised."""
+
+    spec: RunSpec
+    measures: pd.DataFrame | None = None
+    cooperations: pd.DataFrame | None = None
+    focal: pd.DataFrame | None = None
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        """Whether the run raised instead of finishing."""
+        return self.error is not None
+
+
+def execute(spec: RunSpec) -> RunOutput:
+    """Run one spec to its scenario's horizon and return its tables.
+
+    An exception inside the run is caught and returned as the output's
+    ``error`` (with its traceback), so one failing run never stops a sweep.
+    """
+    start = time.perf_counter()
+    try:
+        model = CooperationModel(spec.scenario, seed=spec.seed)
+        while model.running:
+            model.step()
+        measures = model.measures_frame()
+        keep = spec.record.keeps(measures["step"].to_numpy(), int(measures["step"].iloc[-1]))
+        columns = ["step", *(spec.record.measures if spec.record.measures is not None else measures.columns[1:])]
+        measures = _with_keys(measures.loc[keep, columns], spec)
+        cooperations = _with_keys(model.cooperation_log(), spec)
+        focal = _with_keys(model.datacollector.get_table_dataframe("focal_firms"), spec)
+    except Exception as exc:  # a failing run is recorded, never fatal to the experiment
+        detail = "".join(traceback.format_exception(exc)).rstrip()
+        return RunOutput(spec, error=detail, seconds=time.perf_counter() - start)
+    return RunOutput(spec, measures, cooperations, focal, seconds=time.perf_counter() - start)
+
+
+def _with_keys(frame: pd.DataFrame, spec: RunSpec) -> pd.DataFrame:
+    keys = pd.DataFrame({k: [v] * len(frame) for k, v in spec.keys.items()}, index=frame.index)
+    if len(frame) == 0:
+        keys = keys.astype({k: type(v) for k, v in spec.keys.items()})
+    return pd.concat([keys, frame], axis=1).reset_index(drop=True)
+
+
+class Engine:
+    """Runs specs and yields their outputs as they finish."""
+
+    workers: int = 1
+
+    def map(self, specs: Iterable[RunSpec]) -> Iterator[RunOutput]:
+        """Yield the output of every spec, in the order runs finish."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release workers and connections."""
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class SerialEngine(Engine):
+    """Every run in this process, one after another."""
+
+    def map(self, specs: Iterable[RunSpec]) -> Iterator[RunOutput]:
+        """Yield each spec's output in order."""
+        for spec in specs:
+            yield execute(spec)
+
+
+class PoolEngine(Engine):
+    """A local process pool of ``workers`` processes."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        # Forked workers need no importable __main__, so notebooks and unguarded
+        # scripts work; elsewhere (macOS, Windows) the platform's default applies.
+        method = "fork" if sys.platform.startswith("linux") else None
+        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context(method))
+
+    def map(self, specs: Iterable[RunSpec]) -> Iterator[RunOutput]:
+        """Yield outputs as workers finish, keeping a few runs per worker in flight."""
+        pending = iter(specs)
+        retry: list[RunSpec] = []
+        running: dict[Future[RunOutput], RunSpec] = {}
+        restarts = 0
+        self._pool = self._new_pool()
+        limit = self.workers * IN_FLIGHT_PER_WORKER
+        try:
+            while True:
+                while len(running) < limit:
+                    spec = retry.pop() if retry else next(pending, None)
+                    if spec is None:
+                        break
+                    running[self._pool.submit(execute, spec)] = spec
+                if not running:
+                    return
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                broken = False
+                for future in done:
+                    spec = running.pop(future)
+                    try:
+                        output = future.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        retry.append(spec)
+                        continue
+                    yield output
+                if broken:
+                    # A worker died: every run still in the pool is lost with it.
+                    retry.extend(running.values())
+                    running.clear()
+                    self._pool.shutdown(wait=False, cancel_futures=True)
+                    restarts += 1
+                    if restarts > POOL_RESTARTS:
+                        for spec in retry:
+                            yield RunOutput(spec, error=f"worker process died {restarts} times; run not finished")
+                        retry.clear()
+                        yield from (RunOutput(s, error="not run: the local pool kept losing workers") for s in pending)
+                        return
+                    self._pool = self._new_pool()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop the pool, cancelling runs not yet started."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+class DaskEngine(Engine):
+    """A Dask distributed cluster: an address, a ``distributed.Client``, or ``"local"``."""
+
+    def __init__(self, scheduler: Any, workers: int | None = None) -> None:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:  # pragma: no cover - depends on the installation
+            raise EngineError(
+                "running on a Dask cluster needs the 'cluster' extra: pip install 'kreislauf[cluster]'"
+            ) from None
+        self._own_client = not isinstance(scheduler, Client)
+        self._cluster = None
+        if isinstance(scheduler, Client):
+            self.client = scheduler
+        elif scheduler == "local":
+            self._cluster = LocalCluster(
+                n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True, dashboard_address=None
+            )
+            self.client = Client(self._cluster)
+        else:
+            try:
+                self.client = Client(scheduler, timeout="20s")
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise EngineError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc})") from None
+        self.workers = max(1, sum(w.get("nthreads", 1) for w in self.client.scheduler_info()["workers"].values()))
+
+    def map(self, specs: Iterable[RunSpec]) -> Iterator[RunOutput]:
+        """Yield outputs as the cluster finishes them, keeping a few runs per worker in flight."""
+        from distributed import as_completed
+
+        pending = iter(specs)
+        limit = max(2, self.workers * IN_FLIGHT_PER_WORKER)
+        submitted: dict[Any, RunSpec] = {}
+
+        def submit(spec: RunSpec) -> Any:
+            future = self.client.submit(execute, spec, pure=False)
+            submitted[future.key] = spec
+            return future
+
+        flow = as_completed([submit(s) for s in _take(pending, limit)])
+        for future in flow:
+            try:
+                output: RunOutput = future.result()
+            except Exception as exc:  # e.g. KilledWorker: the run took down worker after worker
+                output = RunOutput(submitted.pop(future.key), error=f"{type(exc).__name__}: {exc}")
+            else:
+                submitted.pop(future.key, None)
+            future.release()
+            for spec in _take(pending, 1):
+                flow.add(submit(spec))
+            yield output
+
+    def close(self) -> None:
+        """Close the client (and the local cluster) this engine opened."""
+        if self._own_client:
+            self.client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+
+def _take(items: Iterator[RunSpec], n: int) -> list[RunSpec]:
+    out = []
+    for _ in range(n):
+        item = next(items, None)
+        if item is None:
+            break
+        out.append(item)
+    return out
+
+
+def engine_for(workers: int | None = None, scheduler: Any = None) -> Engine:
+    """The engine for a worker count and an optional Dask scheduler.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Local processes (default: every core). 1 runs in this process.
+    scheduler : str or distributed.Client, optional
+        A Dask scheduler address, ``"local"`` or a client; overrides ``workers``
+        except for the size of a local Dask cluster.
+    """
+    if scheduler is not None:
+        return DaskEngine(scheduler, workers)
+    workers = workers or os.cpu_count() or 1
+    return SerialEngine() if workers == 1 else PoolEngine(workers)

@@ -1,0 +1,355 @@
+"""Replicated comparisons and parameter sweeps, from the command line or a notebook.
+
+>>> from analysis import compare                                # doctest: +SKIP
+>>> result = compare(["big", "open_market"], replicates=30)      # doctest: +SKIP
+>>> result.differences.query("measure == 'producer_profit'")     # doctest: +SKIP
+
+Both :func:`compare` and :func:`sweep` turn their input into a
+:class:`~analysis.plan.Plan`, open its :class:`~analysis.store.ResultsFolder`
+(resuming one left unfinished by the same plan), hand the missing runs to an
+engine and store each output the moment it arrives. The summaries are made
+from the stored files, run by run, so the parent process holds no more than
+one run's tables at a time whatever the size of the plan.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from analysis.engines import engine_for
+from analysis.plan import Plan, Point, Record
+from analysis.runs import write_table
+from analysis.statistics import differences_table, run_outcomes, summary_table
+from analysis.store import ResultsFolder
+from analysis.sweeps import sweep_plan
+from sim import load_scenario
+from sim.scenario import Scenario, ScenarioError
+
+__all__ = ["Experiment", "compare", "comparison_plan", "run_plan", "sweep"]
+
+#: Focal-firm columns summarised across replicates.
+FOCAL_OUTCOMES = [
+    "capital",
+    "revenue",
+    "profit",
+    "value_received",
+    "overhead_paid",
+    "digital_maturity",
+    "cooperations",
+    "trust_received",
+]
+
+
+class Experiment:
+    """The stored results of a comparison or sweep, and their summaries.
+
+    Tables are read from the results folder when first asked for, so an
+    experiment can be opened from its folder at any time, even while runs
+    are still missing.
+
+    Parameters
+    ----------
+    folder : ResultsFolder or path
+        Where everything is stored.
+    window : int, optional
+        Months at the end of a run averaged into its outcome (default: the
+        experiment's own, 12 unless its sweep file said otherwise).
+    """
+
+    def __init__(self, folder: ResultsFolder | str | Path, window: int | None = None) -> None:
+        self.folder = folder if isinstance(folder, ResultsFolder) else ResultsFolder(folder)
+        self.window = int(window if window is not None else self.folder.manifest["record"]["window"])
+        if self.window < 1:
+            raise ValueError(f"window must be at least 1 month, not {self.window}")
+
+    def __repr__(self) -> str:
+        return f"Experiment({str(self.path)!r}: {self.kind} {self.folder.manifest['name']!r}, {self.folder.size} runs)"
+
+    @property
+    def path(self) -> Path:
+        """The results folder."""
+        return self.folder.path
+
+    @property
+    def kind(self) -> str:
+        """``"compare"`` or ``"sweep"``."""
+        return self.folder.kind
+
+    @cached_property
+    def runs(self) -> pd.DataFrame:
+        """One row per run: keys, parameters, status and error."""
+        return self.folder.runs_table()
+
+    @property
+    def failed(self) -> int:
+        """How many runs raised."""
+        return int((self.runs["status"] == "failed").sum())
+
+    @property
+    def finished(self) -> int:
+        """How many runs are stored."""
+        return int((self.runs["status"] == "finished").sum())
+
+    @cached_property
+    def measures(self) -> pd.DataFrame:
+        """Per-run, per-step measures of every finished run (tidy: one row per run and step)."""
+        return self.folder.table("measures")
+
+    @cached_property
+    def cooperations(self) -> pd.DataFrame:
+        """Cooperation logs of every finished run."""
+        return self.folder.table("cooperations")
+
+    @cached_property
+    def outcomes(self) -> pd.DataFrame:
+        """One row per finished run: each measure averaged over the run's last ``window`` months."""
+        keys = self._keys()
+        frames = (run_outcomes(m, keys, self.window) for m in self._each("measures"))
+        return _concat(frames)
+
+    @cached_property
+    def focal_outcomes(self) -> pd.DataFrame:
+        """One row per finished run and focal firm: its measures averaged over the last ``window`` months."""
+        keys = [*self._keys(), "firm"]
+        frames = (
+            run_outcomes(f[[*keys, "step", *FOCAL_OUTCOMES]], keys, self.window) for f in self._each("focal_firms")
+        )
+        return _concat(frames)
+
+    @property
+    def measure_names(self) -> list[str]:
+        """The recorded model measures."""
+        skip = {*self._keys(), "step"}
+        return [c for c in self.outcomes.columns if c not in skip]
+
+    @cached_property
+    def summary(self) -> pd.DataFrame:
+        """Mean and 95% interval of each measure's outcome, per scenario (comparison) or point (sweep)."""
+        if self.outcomes.empty:
+            return pd.DataFrame()
+        if self.kind == "compare":
+            return summary_table(self.outcomes, "scenario", self.measure_names)
+        table = summary_table(self.outcomes, "point", self.measure_names)
+        params = pd.DataFrame([{"point": p["point"], **p["parameters"]} for p in self.folder.manifest["points"]])
+        return params.merge(table, on="point", how="right")
+
+    @cached_property
+    def differences(self) -> pd.DataFrame:
+        """Paired differences between every pair of compared scenarios, with intervals and Cohen's d."""
+        if self.kind != "compare" or self.outcomes.empty:
+            return pd.DataFrame()
+        return differences_table(self.outcomes, "scenario", "replicate", self.measure_names)
+
+    @cached_property
+    def focal_summary(self) -> pd.DataFrame:
+        """Mean and 95% interval of each focal firm's outcomes, per scenario."""
+        rows = []
+        for firm, group in self.focal_outcomes.groupby("firm", sort=False) if len(self.focal_outcomes) else []:
+            rows.append(summary_table(group, "scenario", FOCAL_OUTCOMES).assign(firm=firm))
+        return _firm_first(rows)
+
+    @cached_property
+    def focal_differences(self) -> pd.DataFrame:
+        """Paired differences of each focal firm's outcomes between scenarios where it exists in both."""
+        if self.kind != "compare":
+            return pd.DataFrame()
+        rows = []
+        for firm, group in self.focal_outcomes.groupby("firm", sort=False) if len(self.focal_outcomes) else []:
+            if group["scenario"].nunique() > 1:
+                rows.append(differences_table(group, "scenario", "replicate", FOCAL_OUTCOMES).assign(firm=firm))
+        return _firm_first(rows)
+
+    def write_summaries(self) -> list[Path]:
+        """Write the run outcomes and the summaries into the folder (Parquet and CSV)."""
+        written: list[Path] = []
+        tables = {
+            "outcomes": self.outcomes,
+            "summary": self.summary,
+            "differences": self.differences,
+            "focal_summary": self.focal_summary,
+            "focal_differences": self.focal_differences,
+        }
+        for name, frame in tables.items():
+            if len(frame):
+                written += write_table(frame, self.path / name)
+        return written
+
+    def _keys(self) -> list[str]:
+        return self.folder.keys
+
+    def _each(self, table: str) -> Iterator[pd.DataFrame]:
+        return self.folder.frames(table)
+
+
+def _concat(frames: Iterator[pd.DataFrame]) -> pd.DataFrame:
+    parts = list(frames)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def _firm_first(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    if not parts:
+        return pd.DataFrame()
+    table = pd.concat(parts, ignore_index=True)
+    return table[["firm", *[c for c in table.columns if c != "firm"]]]
+
+
+# ---------------------------------------------------------------------------
+# Plans
+# ---------------------------------------------------------------------------
+
+
+def comparison_plan(
+    scenarios: Sequence[str | Path | Scenario],
+    replicates: int = 30,
+    seed: int = 1,
+    steps: int | None = None,
+    window: int = 12,
+) -> Plan:
+    """The plan of a comparison: each scenario run ``replicates`` times on paired seeds.
+
+    Raises
+    ------
+    ScenarioError
+        When a scenario cannot be loaded, or two share a name.
+    """
+    loaded = []
+    for s in scenarios:
+        scenario = load_scenario(s)
+        loaded.append(scenario.until(steps) if steps is not None else scenario)
+    names = [s.name for s in loaded]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ScenarioError("compare", "scenarios", twice, "each compared scenario needs its own name")
+    if not loaded:
+        raise ScenarioError("compare", "scenarios", [], "name at least one scenario")
+    points = tuple(Point(s.name, s) for s in loaded)
+    files = {f"scenarios/{s.name}.toml": s.resolved_toml() for s in loaded}
+    name = "compare-" + "-".join(names)
+    return Plan("compare", name, points, replicates, seed, Record(window=window), files=files)
+
+
+# ---------------------------------------------------------------------------
+# Running
+# ---------------------------------------------------------------------------
+
+
+def run_plan(
+    plan: Plan,
+    out: str | Path | None = None,
+    workers: int | None = None,
+    scheduler: Any = None,
+    progress: bool | None = None,
+) -> Experiment:
+    """Run every missing run of a plan into its results folder.
+
+    Parameters
+    ----------
+    plan : Plan
+        What to run.
+    out : str or Path, optional
+        Results folder (default ``results/<plan name>``). A folder left
+        unfinished by the same plan is resumed; one of another plan is refused.
+    workers : int, optional
+        Local worker processes (default: every core; 1 runs in this process).
+    scheduler : str or distributed.Client, optional
+        Run on a Dask cluster instead: ``tcp://host:port``, ``"local"`` or a client.
+    progress : bool, optional
+        Show a progress bar (default: when standard error is a terminal or notebook).
+
+    Returns
+    -------
+    Experiment
+    """
+    folder = ResultsFolder.for_plan(Path(out) if out is not None else Path("results") / plan.name, plan)
+    done = folder.finished()
+    todo = plan.size - len(done)
+    failed = 0
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = tqdm(total=plan.size, initial=len(done), unit="run", disable=not show or todo == 0, desc=plan.name)
+    try:
+        if todo:
+            with engine_for(workers, scheduler) as engine:
+                for output in engine.map(plan.runs(skip=done)):
+                    folder.store(output)
+                    failed += output.failed
+                    bar.update()
+                    bar.set_postfix(failed=failed, refresh=False)
+    except KeyboardInterrupt:
+        bar.close()
+        stored = len(folder.finished())
+        print(
+            f"kreislauf: interrupted with {stored} of {plan.size} runs stored in {folder.path}; "
+            "run the same command again to finish the rest",
+            file=sys.stderr,
+        )
+        raise
+    bar.close()
+    folder.write_csv()
+    experiment = Experiment(folder)
+    experiment.write_summaries()
+    return experiment
+
+
+def compare(
+    scenarios: Sequence[str | Path | Scenario],
+    replicates: int = 30,
+    seed: int = 1,
+    steps: int | None = None,
+    window: int = 12,
+    workers: int | None = None,
+    scheduler: Any = None,
+    out: str | Path | None = None,
+    progress: bool | None = None,
+) -> Experiment:
+    """Run scenarios side by side on paired seeds and summarise their differences.
+
+    Parameters
+    ----------
+    scenarios : sequence of str, Path or Scenario
+        Built-in names, TOML files or loaded scenarios, each with its own name.
+    replicates : int
+        Runs per scenario.
+    seed : int
+        Master seed; replicate *k* uses the same derived seed in every scenario.
+    steps : int, optional
+        Horizon in months (default: each scenario's own).
+    window : int
+        Months at the end of a run averaged into its outcome.
+    workers, scheduler, out, progress
+        As for :func:`run_plan`.
+
+    Returns
+    -------
+    Experiment
+        With ``summary`` (mean and 95% interval per measure and scenario),
+        ``differences`` (paired differences with intervals and Cohen's d),
+        ``focal_summary`` and ``focal_differences`` (the B.I.G. producers).
+    """
+    plan = comparison_plan(scenarios, replicates, seed, steps, window)
+    return run_plan(plan, out, workers, scheduler, progress)
+
+
+def sweep(
+    source: str | Path,
+    workers: int | None = None,
+    scheduler: Any = None,
+    out: str | Path | None = None,
+    progress: bool | None = None,
+) -> Experiment:
+    """Run a sweep file (see :mod:`analysis.sweeps`).
+
+    Returns
+    -------
+    Experiment
+        With ``outcomes`` (one row per run with its parameters) and ``summary``
+        (mean and 95% interval per point); sensitivity indices come from
+        :func:`analysis.sensitivity.sensitivity`.
+    """
+    return run_plan(sweep_plan(source), out, workers, scheduler, progress)

@@ -1,0 +1,208 @@
+"""What an experiment runs: its points, replicates, seeds and what each run records.
+
+An experiment (a comparison or a sweep) is a :class:`Plan`: a list of
+**points** (a scenario, with the parameter values a sweep set on it), each run
+``replicates`` times. Every run is a :class:`RunSpec`, small and picklable, so
+any engine can carry it to any worker; the run's result depends on nothing
+but its spec.
+
+Seeds derive from one master seed through :class:`numpy.random.SeedSequence`:
+replicate *k* gets the *k*-th spawned child, and uses it at **every** point.
+Comparisons across scenarios and sweep points are therefore paired (common
+random numbers): replicate *k* of the B.I.G. and of the open market draw
+from the same streams, so their difference reflects the structure, not luck.
+
+A plan's :meth:`Plan.fingerprint` hashes everything that determines its
+results, so a results folder can refuse to mix runs of two different plans.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from sim import Scenario
+
+__all__ = ["Plan", "Point", "Record", "RunSpec", "replicate_seeds"]
+
+#: Columns that identify a run in every results table.
+RUN_KEYS = ["run", "point", "scenario", "replicate", "seed"]
+
+
+def replicate_seeds(master: int, replicates: int) -> list[int]:
+    """The model seed of each replicate, derived from one master seed.
+
+    Each is the first 63 bits of a spawned child of ``SeedSequence(master)``,
+    so replicates are independent streams and the list for ``n`` replicates
+    begins with the list for fewer.
+
+    Examples
+    --------
+    >>> replicate_seeds(1, 3)[:2] == replicate_seeds(1, 2)
+    True
+    >>> len(set(replicate_seeds(1, 100)))
+    100
+    """
+    children = np.random.SeedSequence(master).spawn(replicates)
+    return [int(c.generate_state(1, np.uint64)[0] >> np.uint64(1)) for c in children]
+
+
+@dataclass(frozen=True)
+class Record:
+    """What each run keeps of its measures.
+
+    Attributes
+    ----------
+    measures : tuple of str, optional
+        Model measures to keep (all of :data:`sim.measures.MEASURES` if None).
+    every : int
+        Keep every ``every``-th month; step 0 and the last month are always kept.
+    last_only : bool
+        Keep only the last month.
+    window : int
+        Months at the end of a run averaged into its outcome (see
+        :func:`analysis.statistics.run_outcomes`).
+    """
+
+    measures: tuple[str, ...] | None = None
+    every: int = 1
+    last_only: bool = False
+    window: int = 12
+
+    def keeps(self, steps: np.ndarray, last: int) -> np.ndarray:
+        """Mask of the steps to keep, given the run's last step."""
+        if self.last_only:
+            return steps == last
+        return (steps % self.every == 0) | (steps == last)
+
+
+@dataclass(frozen=True)
+class Point:
+    """One scenario of an experiment: a compared scenario or a sweep's parameter setting.
+
+    Attributes
+    ----------
+    label : str
+        The scenario's name in results (the ``scenario`` column).
+    scenario : Scenario
+        The fully resolved scenario run at this point.
+    parameters : mapping
+        The swept parameters' values at this point (empty in a comparison).
+    sample : tuple of float
+        The sampler's raw row for this point (before rounding to whole
+        numbers), which sensitivity analysis needs; empty for a grid.
+    """
+
+    label: str
+    scenario: Scenario
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    sample: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything one run needs: where it sits in the plan, its scenario, seed and record."""
+
+    run: int
+    point: int
+    replicate: int
+    seed: int
+    label: str
+    scenario: Scenario
+    parameters: Mapping[str, Any]
+    record: Record
+
+    @property
+    def keys(self) -> dict[str, Any]:
+        """The run's identifying columns and its parameter values."""
+        return {
+            "run": self.run,
+            "point": self.point,
+            "scenario": self.label,
+            "replicate": self.replicate,
+            "seed": self.seed,
+            **self.parameters,
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    """An experiment: points, each run ``replicates`` times from one master seed.
+
+    Attributes
+    ----------
+    kind : {"compare", "sweep"}
+        What made the plan.
+    name : str
+        Its name (the default results folder).
+    points : tuple of Point
+        The scenarios to run.
+    replicates : int
+        Runs per point.
+    seed : int
+        Master seed of every replicate's seed.
+    record : Record
+        What runs keep.
+    design : mapping
+        How the points were chosen (a sweep's sampler and parameter ranges),
+        kept in the manifest for sensitivity analysis.
+    files : mapping
+        Text files the results folder keeps beside the manifest, by relative
+        path: the resolved scenarios, a sweep's definition.
+    """
+
+    kind: Literal["compare", "sweep"]
+    name: str
+    points: tuple[Point, ...]
+    replicates: int
+    seed: int
+    record: Record = Record()
+    design: Mapping[str, Any] = field(default_factory=dict)
+    files: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        """Number of runs."""
+        return len(self.points) * self.replicates
+
+    @property
+    def parameter_names(self) -> list[str]:
+        """Names of the swept parameters (none in a comparison)."""
+        return list(self.points[0].parameters) if self.points else []
+
+    def seeds(self) -> list[int]:
+        """The seed of each replicate."""
+        return replicate_seeds(self.seed, self.replicates)
+
+    def runs(self, skip: set[int] | frozenset[int] = frozenset()) -> Iterator[RunSpec]:
+        """Every run of the plan in order (run ``point * replicates + replicate``), leaving out ``skip``."""
+        seeds = self.seeds()
+        for p, point in enumerate(self.points):
+            for k, seed in enumerate(seeds):
+                run = p * self.replicates + k
+                if run not in skip:
+                    yield RunSpec(run, p, k, seed, point.label, point.scenario, dict(point.parameters), self.record)
+
+    def fingerprint(self) -> str:
+        """SHA-256 of everything that determines the plan's results."""
+        canonical = {
+            "kind": self.kind,
+            "replicates": self.replicates,
+            "seed": self.seed,
+            "record": {
+                "measures": list(self.record.measures) if self.record.measures is not None else None,
+                "every": self.record.every,
+                "last_only": self.record.last_only,
+            },
+            "points": [
+                {"label": p.label, "parameters": dict(p.parameters), "scenario": p.scenario.resolved_toml()}
+                for p in self.points
+            ],
+        }
+        text = json.dumps(canonical, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()

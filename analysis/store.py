@@ -1,0 +1,268 @@
+"""A results folder that survives interruptions: every finished run is on disk at once.
+
+Layout of an experiment's folder::
+
+    manifest.json            the plan: kind, fingerprint, package version, master seed,
+                             replicate seeds, points and their parameters, sampler design
+    scenarios/<label>.toml   each compared scenario (or a sweep's base), fully resolved
+    sweep.toml               a sweep's definition as written
+    measures/run-000012.parquet       per-step measures of run 12 (one tidy dataset:
+    cooperations/run-000012.parquet   ``pandas.read_parquet("measures")`` reads them all)
+    focal_firms/run-000012.parquet
+    failures/run-000031.json  a run that raised: its error, parameters and seed
+    runs.csv, measures.csv, cooperations.csv, focal_firms.csv   written when the plan is complete
+
+Each file is written under a temporary name and renamed into place, and a
+run's measures file is written last: a run is finished exactly when its
+measures file exists. Re-running the same plan into the same folder skips the
+finished runs and tries the failed ones again; a folder made by a different
+plan (another fingerprint) or another version of kreislauf is refused, so
+runs of two experiments never mix.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+import sim
+from analysis.engines import RunOutput
+from analysis.plan import RUN_KEYS, Plan
+from analysis.runs import write_text
+
+__all__ = ["TABLES", "FolderError", "ResultsFolder"]
+
+#: The per-run tables of an experiment, in the order a run writes them (measures last).
+TABLES = ("cooperations", "focal_firms", "measures")
+
+_RUN_FILE = re.compile(r"run-(\d+)\.(parquet|json)$")
+
+
+class FolderError(Exception):
+    """A results folder that cannot hold this plan (another plan's, or not writable)."""
+
+
+class ResultsFolder:
+    """The results folder of one plan: what it holds, and storing one run at a time.
+
+    Open an existing folder with ``ResultsFolder(path)`` (it reads the
+    manifest); make or resume one for a plan with :meth:`for_plan`.
+
+    Parameters
+    ----------
+    path : Path
+        A folder with a manifest.
+
+    Raises
+    ------
+    FolderError
+        When the folder has no readable manifest.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.manifest = self.read_manifest(self.path)
+
+    @classmethod
+    def for_plan(cls, path: str | Path, plan: Plan) -> ResultsFolder:
+        """The folder of ``plan`` at ``path``: created, or resumed if it holds the same plan.
+
+        Raises
+        ------
+        FolderError
+            When the folder holds another plan's results, was made by another
+            version of kreislauf, or cannot be written.
+        """
+        path = Path(path)
+        manifest = path / "manifest.json"
+        if path.exists() and not path.is_dir():
+            raise FolderError(f"{path}: results folder is a file")
+        if manifest.exists():
+            _check_same_plan(path, plan)
+        else:
+            try:
+                for sub in (*TABLES, "failures"):
+                    (path / sub).mkdir(parents=True, exist_ok=True)
+                _write_manifest(path, plan)
+            except OSError as exc:
+                raise FolderError(f"{path}: cannot write results ({exc.strerror or exc})") from None
+        return cls(path)
+
+    @staticmethod
+    def read_manifest(path: Path) -> dict[str, Any]:
+        """The manifest of a results folder."""
+        manifest = Path(path) / "manifest.json"
+        try:
+            return dict(json.loads(manifest.read_text(encoding="utf-8")))
+        except FileNotFoundError:
+            raise FolderError(f"{path}: not a results folder of `kreislauf compare` or `kreislauf sweep`") from None
+        except (OSError, ValueError) as exc:
+            raise FolderError(f"{manifest}: cannot read the manifest ({exc})") from None
+
+    @property
+    def kind(self) -> str:
+        """``"compare"`` or ``"sweep"``."""
+        return str(self.manifest["kind"])
+
+    @property
+    def size(self) -> int:
+        """Runs in the plan."""
+        return int(self.manifest["runs"])
+
+    @property
+    def parameter_names(self) -> list[str]:
+        """The swept parameters (none in a comparison)."""
+        points = self.manifest["points"]
+        return list(points[0]["parameters"]) if points else []
+
+    @property
+    def keys(self) -> list[str]:
+        """Columns that identify a run in every table: run keys, then swept parameters."""
+        return [*RUN_KEYS, *self.parameter_names]
+
+    # -- runs ---------------------------------------------------------------
+
+    def finished(self) -> set[int]:
+        """Runs whose results are stored."""
+        return set(_run_ids(self.path / "measures", ".parquet"))
+
+    def failed(self) -> set[int]:
+        """Runs that raised and have not finished since."""
+        return set(_run_ids(self.path / "failures", ".json")) - self.finished()
+
+    def store(self, output: RunOutput) -> None:
+        """Write one run's output (or its failure) into the folder, atomically."""
+        run = output.spec.run
+        name = f"run-{run:06d}"
+        if output.failed:
+            spec = output.spec
+            failure = {**spec.keys, "error": output.error, "seconds": round(output.seconds, 3)}
+            write_text(self.path / "failures" / f"{name}.json", json.dumps(failure, indent=1, default=_json_default))
+            return
+        tables = {"cooperations": output.cooperations, "focal_firms": output.focal, "measures": output.measures}
+        for table in TABLES:
+            frame = tables[table]
+            assert frame is not None
+            _write_parquet(frame, self.path / table / f"{name}.parquet")
+        (self.path / "failures" / f"{name}.json").unlink(missing_ok=True)
+
+    def table(self, name: str) -> pd.DataFrame:
+        """One per-run table of every finished run, in run order."""
+        return pd.concat(list(self.frames(name)), ignore_index=True) if self.finished() else pd.DataFrame()
+
+    def frames(self, name: str) -> Iterator[pd.DataFrame]:
+        """One per-run table of each finished run, read one at a time in run order."""
+        for run in sorted(self.finished()):
+            yield pd.read_parquet(self.path / name / f"run-{run:06d}.parquet")
+
+    def runs_table(self) -> pd.DataFrame:
+        """One row per run of the plan: keys, parameters and status (finished, failed or missing)."""
+        finished, failed = self.finished(), self.failed()
+        seeds, replicates = self.manifest["seeds"], int(self.manifest["replicates"])
+        rows = []
+        for p in self.manifest["points"]:
+            for k, seed in enumerate(seeds):
+                run = p["point"] * replicates + k
+                status = "finished" if run in finished else "failed" if run in failed else "missing"
+                error = self._error(run) if status == "failed" else ""
+                keys = {"run": run, "point": p["point"], "scenario": p["scenario"], "replicate": k, "seed": seed}
+                rows.append({**keys, **p["parameters"], "status": status, "error": error})
+        return pd.DataFrame(rows)
+
+    def _error(self, run: int) -> str:
+        """The last line of a failed run's error."""
+        failure = json.loads((self.path / "failures" / f"run-{run:06d}.json").read_text(encoding="utf-8"))
+        return str(failure["error"]).strip().splitlines()[-1]
+
+    def write_csv(self) -> list[Path]:
+        """Write ``runs.csv`` and each table as one CSV, streaming run by run."""
+        written = [write_text(self.path / "runs.csv", self.runs_table().to_csv(index=False, lineterminator="\n"))]
+        for name in TABLES:
+            target = self.path / f"{name}.csv"
+            tmp = target.with_name(f".{target.name}.tmp")
+            with tmp.open("w", encoding="utf-8", newline="") as handle:
+                header = True
+                for frame in self.frames(name):
+                    if len(frame) or header:
+                        frame.to_csv(handle, index=False, header=header, lineterminator="\n")
+                        header = False
+            os.replace(tmp, target)
+            written.append(target)
+        return written
+
+
+def _write_manifest(path: Path, plan: Plan) -> None:
+    for name, text in plan.files.items():
+        (path / name).parent.mkdir(parents=True, exist_ok=True)
+        write_text(path / name, text)
+    body = {
+        "kind": plan.kind,
+        "name": plan.name,
+        "fingerprint": plan.fingerprint(),
+        "kreislauf": sim.__version__,
+        "master_seed": plan.seed,
+        "replicates": plan.replicates,
+        "seeds": plan.seeds(),
+        "runs": plan.size,
+        "record": {
+            "measures": list(plan.record.measures) if plan.record.measures is not None else None,
+            "every": plan.record.every,
+            "last_only": plan.record.last_only,
+            "window": plan.record.window,
+        },
+        "design": dict(plan.design),
+        "points": [
+            {"point": i, "scenario": p.label, "parameters": dict(p.parameters), "sample": list(p.sample)}
+            for i, p in enumerate(plan.points)
+        ],
+    }
+    write_text(path / "manifest.json", json.dumps(body, indent=1, default=_json_default) + "\n")
+
+
+def _check_same_plan(path: Path, plan: Plan) -> None:
+    manifest = path / "manifest.json"
+    try:
+        old = json.loads(manifest.read_text(encoding="utf-8"))
+        fingerprint, version = old["fingerprint"], old["kreislauf"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise FolderError(f"{manifest}: not a kreislauf manifest; choose another results folder") from None
+    if fingerprint != plan.fingerprint():
+        raise FolderError(
+            f"{path} holds the results of a different {old.get('kind', 'experiment')} "
+            f"({old.get('name', '?')!r}, fingerprint {fingerprint[:12]}; this one is {plan.fingerprint()[:12]}): "
+            "choose another results folder (--out) or remove this one"
+        )
+    if version != sim.__version__:
+        raise FolderError(
+            f"{path} was made by kreislauf {version}, this is {sim.__version__}: runs of two versions "
+            "must not mix; choose another results folder (--out)"
+        )
+
+
+def _run_ids(folder: Path, suffix: str) -> Iterator[int]:
+    if not folder.is_dir():
+        return
+    for entry in os.scandir(folder):
+        match = _RUN_FILE.match(entry.name)
+        if match and entry.name.endswith(suffix):
+            yield int(match.group(1))
+
+
+def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
+    os.replace(tmp, path)
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)

@@ -1,0 +1,356 @@
+"""Sweep files: which parameters of a base scenario to vary, how to sample them, what to keep.
+
+A sweep file is TOML, validated as strictly as a scenario (unknown keys,
+wrong types, NaN and values out of range are errors naming the file and the
+key)::
+
+    name = "integrity_needed"
+    description = "How much integrity does an open market need to match the group?"
+    base = "open_market"       # a built-in scenario, or a path relative to this file
+    replicates = 10            # runs per point; replicate k has the same seed at every point
+    seed = 1                   # master seed of the replicates' seeds and of the sampler
+
+    [sampler]
+    method = "grid"            # grid, latin, sobol or morris
+
+    [parameters.integrity]     # a name of your choosing: the column in the results
+    paths = ["populations.0.integrity.mean", "populations.1.integrity.mean"]
+    range = [0.5, 0.9]         # low and high; a grid also needs `points`
+    points = 5
+
+    [record]
+    measures = ["producer_profit", "mean_trust"]   # default: every measure
+    every = 12                 # keep every 12th month (and the last); or last_only = true
+
+A parameter is set at one key path of the scenario schema (``path``) or at
+several at once (``paths``, one value for all), to ``values`` listed or
+sampled from a ``range``. Samplers: ``grid`` (every combination of the
+listed values, or of ``points`` evenly spaced values of each range),
+``latin`` (Latin hypercube of ``samples`` points, McKay et al. 1979),
+``sobol`` (Saltelli's extension of a Sobol sequence, ``samples`` × (D + 2)
+points, or × (2D + 2) with ``second_order``; Saltelli 2002) and ``morris``
+(``samples`` trajectories on a grid of ``levels`` levels; Morris 1991), the
+last three through SALib. A parameter whose scenario value is a whole number
+is rounded; true/false and text parameters can only be listed (grid).
+
+Every parameter's values are checked against the base scenario when the file
+is loaded, so a sweep fails before its first run, never half-way.
+
+References
+----------
+.. [1] McKay, Beckman & Conover (1979). A comparison of three methods for
+   selecting values of input variables. *Technometrics* 21(2), 239-245.
+.. [2] Saltelli (2002). Making best use of model evaluations to compute
+   sensitivity indices. *Computer Physics Communications* 145, 280-297.
+.. [3] Morris (1991). Factorial sampling plans for preliminary computational
+   experiments. *Technometrics* 33(2), 161-174.
+.. [4] Herman & Usher (2017). SALib: an open-source Python library for
+   sensitivity analysis. *Journal of Open Source Software* 2(9), 97.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import Field, ValidationError, model_validator
+
+from analysis.plan import RUN_KEYS, Plan, Point, Record
+from sim import Scenario
+from sim.measures import COOPERATION_COLUMNS, FOCAL_COLUMNS, MEASURES
+from sim.scenario import MAX_STEPS, ScenarioError, Section, builtin_scenarios, load_scenario, pydantic_error, read_toml
+
+__all__ = ["SweepFile", "builtin_sweeps", "load_sweep", "sweep_plan"]
+
+#: Most runs one sweep may ask for (points × replicates): a guard against typos, not a limit of the engines.
+MAX_RUNS = 10_000_000
+
+Scalar = bool | int | float | str
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_TAKEN = {*RUN_KEYS, "step", *MEASURES, *FOCAL_COLUMNS, *COOPERATION_COLUMNS}
+
+
+class Parameter(Section):
+    """One swept parameter: where it is set, and its values or range."""
+
+    path: str | None = Field(None, description="Key path in the scenario schema, e.g. kreislauf.familiarity_bias.")
+    paths: list[str] | None = Field(None, min_length=1, description="Several key paths set to the same value.")
+    values: list[Scalar] | None = Field(None, min_length=1, description="The values to run (grid only).")
+    range: list[float] | None = Field(None, min_length=2, max_length=2, description="[low, high].")
+    points: int | None = Field(None, ge=2, le=10_000, description="Evenly spaced values of the range (grid only).")
+
+    @model_validator(mode="after")
+    def _one_of_each(self) -> Parameter:
+        if (self.path is None) == (self.paths is None):
+            raise ValueError("give exactly one of `path` or `paths`")
+        if (self.values is None) == (self.range is None):
+            raise ValueError("give exactly one of `values` or `range`")
+        if self.range is not None and not self.range[0] < self.range[1]:
+            raise ValueError(f"range must be [low, high] with low < high, not {list(self.range)}")
+        if self.points is not None and self.range is None:
+            raise ValueError("`points` goes with `range`")
+        return self
+
+    @property
+    def key_paths(self) -> list[str]:
+        """The scenario key paths this parameter sets."""
+        return list(self.paths) if self.paths is not None else [str(self.path)]
+
+
+class Sampler(Section):
+    """How points are chosen."""
+
+    method: Literal["grid", "latin", "sobol", "morris"] = Field("grid", description="Sampling design.")
+    samples: int | None = Field(
+        None,
+        ge=1,
+        le=1_000_000,
+        description="latin: points; sobol: base samples N (a power of 2); morris: trajectories.",
+    )
+    levels: int = Field(4, ge=2, le=100, description="morris: grid levels (an even number).")
+    second_order: bool = Field(False, description="sobol: also sample for second-order indices.")
+
+    @model_validator(mode="after")
+    def _complete(self) -> Sampler:
+        if self.method != "grid" and self.samples is None:
+            raise ValueError(f"sampler {self.method!r} needs `samples`")
+        if self.method == "grid" and self.samples is not None:
+            raise ValueError("a grid takes every combination: leave out `samples`")
+        if self.method == "sobol" and self.samples is not None and self.samples & (self.samples - 1):
+            raise ValueError(f"sobol needs `samples` to be a power of 2 (e.g. 64, 128, 256), not {self.samples}")
+        if self.method == "morris" and self.levels % 2:
+            raise ValueError(f"morris needs an even number of `levels`, not {self.levels}")
+        return self
+
+
+class RecordSection(Section):
+    """What each run keeps."""
+
+    measures: list[str] | None = Field(None, min_length=1, description="Measures to keep (default: all).")
+    every: int = Field(1, ge=1, le=MAX_STEPS, description="Keep every k-th month (and step 0 and the last).")
+    last_only: bool = Field(False, description="Keep only the last month.")
+    window: int = Field(12, ge=1, le=MAX_STEPS, description="Months at the end averaged into a run's outcome.")
+
+    @model_validator(mode="after")
+    def _known(self) -> RecordSection:
+        unknown = [m for m in self.measures or [] if m not in MEASURES]
+        if unknown:
+            raise ValueError(f"unknown measure(s) {unknown}; known are {list(MEASURES)}")
+        return self
+
+
+class SensitivitySection(Section):
+    """Outcomes to analyse after a sobol or morris sweep."""
+
+    outcomes: list[str] = Field(min_length=1, description="Measures whose sensitivity indices to compute.")
+
+
+class SweepFile(Section):
+    """A sweep file as written."""
+
+    name: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    base: str = Field(min_length=1, description="Built-in scenario name, or a path relative to the sweep file.")
+    replicates: int = Field(10, ge=1, le=100_000)
+    seed: int = Field(1, ge=0, le=2**63 - 1)
+    steps: int | None = Field(None, ge=1, le=MAX_STEPS, description="Horizon (default: the base scenario's).")
+    sampler: Sampler = Sampler()
+    parameters: Annotated[dict[str, Parameter], Field(min_length=1)]
+    record: RecordSection = RecordSection()
+    sensitivity: SensitivitySection | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SweepFile:
+        for name, p in self.parameters.items():
+            if not _NAME.match(name):
+                raise ValueError(f"parameter name {name!r} must be a plain identifier (letters, digits, _)")
+            if name in _TAKEN:
+                raise ValueError(f"parameter name {name!r} is already a column of the results; choose another")
+            if self.sampler.method != "grid" and p.range is None:
+                raise ValueError(f"parameters.{name}: sampler {self.sampler.method!r} samples a `range`, not `values`")
+            if self.sampler.method == "grid" and p.range is not None and p.points is None:
+                raise ValueError(f"parameters.{name}: a grid over a range needs `points`")
+        if self.sensitivity is not None:
+            if self.sampler.method not in ("sobol", "morris"):
+                raise ValueError("[sensitivity] needs a sobol or morris sampler")
+            kept = self.record.measures or list(MEASURES)
+            missing = [o for o in self.sensitivity.outcomes if o not in kept]
+            if missing:
+                raise ValueError(f"sensitivity outcome(s) {missing} are not among the recorded measures {kept}")
+        return self
+
+
+def builtin_sweeps() -> dict[str, Path]:
+    """Map of built-in sweep names to their files: ``scenarios/sweep_<name>.toml``."""
+    folder = builtin_scenarios()["big"].parent
+    return {p.stem.removeprefix("sweep_"): p for p in sorted(folder.glob("sweep_*.toml"))}
+
+
+def load_sweep(source: str | Path) -> tuple[SweepFile, Path]:
+    """Read and validate a sweep file (a path or a built-in sweep's name).
+
+    Returns
+    -------
+    (SweepFile, Path)
+        The sweep and the file it came from.
+
+    Raises
+    ------
+    ScenarioError
+        Naming the file, the key, the value and what is allowed.
+    """
+    path = builtin_sweeps().get(str(source), Path(source))
+    data = read_toml(path)
+    try:
+        return SweepFile.model_validate(data), path
+    except ValidationError as exc:
+        raise pydantic_error(exc, str(path), SweepFile) from None
+
+
+def sweep_plan(source: str | Path) -> Plan:
+    """The plan of a sweep file: every point checked against the base scenario.
+
+    Raises
+    ------
+    ScenarioError
+        When the file is invalid, its base cannot be loaded, or a parameter's
+        path or values are not allowed in the base scenario.
+    """
+    sweep, path = load_sweep(source)
+    origin = str(path)
+    base_ref = sweep.base if sweep.base in builtin_scenarios() else str(path.parent / sweep.base)
+    try:
+        base = load_scenario(base_ref)
+    except ScenarioError as exc:
+        raise ScenarioError(origin, "base", sweep.base, f"cannot load the base scenario: {exc}") from None
+    if sweep.steps is not None:
+        base = base.until(sweep.steps)
+    names = list(sweep.parameters)
+    kinds = {name: _kind(base, sweep.parameters[name], origin, name) for name in names}
+    for name in names:
+        _check_values(base, sweep.parameters[name], kinds[name], origin, name)
+    rows, design = _sample(sweep, names)
+    if len(rows) * sweep.replicates > MAX_RUNS:
+        raise ScenarioError(origin, "sampler", ..., f"asks for {len(rows) * sweep.replicates} runs; at most {MAX_RUNS}")
+    points = []
+    for i, row in enumerate(rows):
+        values = {name: _cast(row[j], kinds[name]) for j, name in enumerate(names)}
+        scenario = _apply(base, sweep.parameters, values, origin, f"point {i} {values}")
+        sample = tuple(float(x) for x in row) if sweep.sampler.method != "grid" else ()
+        points.append(Point(base.name, scenario, values, sample))
+    record = Record(
+        measures=tuple(sweep.record.measures) if sweep.record.measures else None,
+        every=sweep.record.every,
+        last_only=sweep.record.last_only,
+        window=sweep.record.window,
+    )
+    design["outcomes"] = list(sweep.sensitivity.outcomes) if sweep.sensitivity else []
+    files = {"sweep.toml": path.read_text(encoding="utf-8"), f"scenarios/{base.name}.toml": base.resolved_toml()}
+    return Plan("sweep", sweep.name, tuple(points), sweep.replicates, sweep.seed, record, design, files)
+
+
+def _get(data: Any, path: str) -> Any:
+    for part in path.split("."):
+        data = data[int(part)] if isinstance(data, list) and part.isdigit() else data[part]
+    return data
+
+
+def _kind(base: Scenario, p: Parameter, origin: str, name: str) -> type:
+    """The type of the scenario values a parameter sets (bool, int, float or str)."""
+    dumped = base.model_dump(mode="python")
+    kinds = set()
+    for key in p.key_paths:
+        try:
+            current = _get(dumped, key)
+        except (KeyError, IndexError, TypeError):
+            # Let the scenario say what is allowed at this path.
+            try:
+                base.with_overrides({key: None}, source=origin)
+            except ScenarioError as exc:
+                raise ScenarioError(origin, f"parameters.{name}", key, exc.allowed) from None
+            raise ScenarioError(origin, f"parameters.{name}", key, "no such key path in the base scenario") from None
+        if isinstance(current, dict | list) or current is None:
+            raise ScenarioError(
+                origin, f"parameters.{name}", key, "must lead to a single value (a number, true/false or text)"
+            )
+        kinds.add(bool if isinstance(current, bool) else int if isinstance(current, int) else type(current))
+    if len(kinds) > 1:
+        raise ScenarioError(origin, f"parameters.{name}", p.key_paths, "all paths must hold the same kind of value")
+    kind = kinds.pop()
+    if kind in (bool, str) and p.range is not None:
+        raise ScenarioError(
+            origin, f"parameters.{name}.range", list(p.range), f"a {kind.__name__} is listed in `values`"
+        )
+    return kind
+
+
+def _check_values(base: Scenario, p: Parameter, kind: type, origin: str, name: str) -> None:
+    """Apply each listed value, or both ends of the range, alone to the base scenario."""
+    key = "values" if p.values is not None else "range"
+    candidates = list(p.values) if p.values is not None else list(p.range or ())
+    for value in candidates:
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        try:
+            base.with_overrides(dict.fromkeys(p.key_paths, _cast(value, kind)), source=origin)
+        except ScenarioError as exc:
+            raise ScenarioError(origin, f"parameters.{name}.{key}", value, f"{exc.path}: {exc.allowed}") from None
+
+
+def _cast(value: Any, kind: type) -> Any:
+    if kind is int and isinstance(value, float):
+        return round(value)
+    if kind is float and isinstance(value, int | np.integer) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    return value
+
+
+def _apply(base: Scenario, params: dict[str, Parameter], values: dict[str, Any], origin: str, where: str) -> Scenario:
+    overrides = {key: values[name] for name, p in params.items() for key in p.key_paths}
+    try:
+        return base.with_overrides(overrides, source=origin)
+    except ScenarioError as exc:
+        raise ScenarioError(
+            origin, "parameters", ..., f"{where} is not a valid scenario: {exc.path}: {exc.allowed}"
+        ) from None
+
+
+def _grid_axis(p: Parameter) -> list[float]:
+    low, high = p.range or (0.0, 0.0)
+    return [float(v) for v in np.linspace(low, high, p.points or 2)]
+
+
+def _sample(sweep: SweepFile, names: list[str]) -> tuple[list[list[Any]], dict[str, Any]]:
+    """The rows of parameter values (one per point) and the design that produced them."""
+    s = sweep.sampler
+    params = [sweep.parameters[n] for n in names]
+    if s.method == "grid":
+        axes = [list(p.values) if p.values is not None else _grid_axis(p) for p in params]
+        rows = [list(combo) for combo in itertools.product(*axes)]
+        return rows, {"method": "grid", "names": names}
+    from SALib.sample import latin, morris, sobol
+
+    problem = {"num_vars": len(names), "names": names, "bounds": [list(p.range or ()) for p in params]}
+    n = int(s.samples or 0)
+    if s.method == "latin":
+        x = latin.sample(problem, n, seed=sweep.seed)
+    elif s.method == "sobol":
+        x = sobol.sample(problem, n, calc_second_order=s.second_order, seed=sweep.seed)
+    else:
+        x = morris.sample(problem, n, num_levels=s.levels, seed=sweep.seed)
+    design = {
+        "method": s.method,
+        "names": names,
+        "problem": problem,
+        "samples": n,
+        "levels": s.levels,
+        "second_order": s.second_order,
+        "seed": sweep.seed,
+    }
+    return [[float(v) for v in row] for row in np.asarray(x)], design

@@ -1,0 +1,165 @@
+"""Short plain-text tables for the terminal: a comparison, a sweep, sensitivity indices.
+
+The full tables are in the results folder; these show what a reader needs
+first, with 95% intervals in brackets.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from analysis.experiments import Experiment
+
+__all__ = ["comparison_table", "number", "sensitivity_table", "sweep_table"]
+
+#: The measures a comparison shows first, with their plain-language names.
+HEADLINE = {
+    "producer_profit": "producer profit / month, k EUR",
+    "producer_overhead": "producer overhead / month, k EUR",
+    "mean_trust": "trust between partners",
+    "group_trust": "trust within the group",
+    "defection_rate": "broken agreements (share of months)",
+    "continued": "evaluations continued / month",
+    "exited": "exits after evaluation / month",
+    "partner_fit": "partner fit (gap covered)",
+    "digital_maturity": "digital maturity of producers",
+    "digital_maturity_small": "digital maturity of small producers",
+    "capital_gini": "capital Gini",
+    "firms": "firms in the market",
+}
+
+
+def number(value: float) -> str:
+    """A number with as many decimals as its size deserves.
+
+    Examples
+    --------
+    >>> number(0.12345), number(38.5186), number(12345.6), number(float("nan"))
+    ('0.123', '38.5', '12,346', 'n/a')
+    """
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    digits = 3 if abs(value) < 10 else 1 if abs(value) < 1000 else 0
+    return f"{value:,.{digits}f}"
+
+
+def _interval(mean: float, low: float, high: float, sign: bool = False) -> str:
+    head = ("+" if sign and mean > 0 else "") + number(mean)
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return head
+    return f"{head} [{number(low)}, {number(high)}]"
+
+
+def comparison_table(experiment: Experiment) -> str:
+    """The headline measures per scenario, and each scenario's paired difference from the first."""
+    summary, diffs = experiment.summary, experiment.differences
+    if summary.empty:
+        return "no finished runs"
+    labels = list(dict.fromkeys(summary["scenario"]))
+    first = labels[0]
+    n = int(summary["n"].max())
+    lines = [
+        f"{experiment.folder.manifest['name']}: {n} replicates per scenario on paired seeds; "
+        f"a run's outcome is its mean over the last {experiment.window} months; [95% interval], d = Cohen's d",
+        "",
+    ]
+    header = ["measure", *labels, *[f"{first} - {b}" for b in labels[1:]], *["d" for _ in labels[1:]]]
+    rows = []
+    for measure, name in HEADLINE.items():
+        part = summary[summary["measure"] == measure].set_index("scenario")
+        if part.empty or part["n"].max() == 0:
+            continue
+        row = [name]
+        row += [_interval(*part.loc[s, ["mean", "ci_low", "ci_high"]]) if s in part.index else "" for s in labels]
+        pairs = diffs[(diffs["measure"] == measure) & (diffs["a"] == first)].set_index("b")
+        row += [_interval(*_triple(pairs, b, "difference"), sign=True) for b in labels[1:]]
+        row += [number(pairs.loc[b, "cohens_d"]) for b in labels[1:]]
+        rows.append(row)
+    lines += _grid(header, rows)
+    focal = experiment.focal_summary
+    if len(focal):
+        lines += ["", "focal firms: profit / month, k EUR"]
+        profit = focal[focal["measure"] == "profit"]
+        frows = []
+        for firm, group in profit.groupby("firm", sort=False):
+            g = group.set_index("scenario")
+            frows.append(
+                [firm, *[_interval(*g.loc[s, ["mean", "ci_low", "ci_high"]]) if s in g.index else "-" for s in labels]]
+            )
+        lines += _grid(["firm", *labels], frows)
+    if experiment.failed:
+        lines += ["", f"{experiment.failed} run(s) failed and are left out (see runs.csv)"]
+    return "\n".join(lines)
+
+
+def sweep_table(experiment: Experiment, measures: int = 3) -> str:
+    """Each point's parameters and the mean (95% interval) of its first recorded measures."""
+    summary = experiment.summary
+    if summary.empty:
+        return "no finished runs"
+    params = experiment.folder.parameter_names
+    shown = list(dict.fromkeys(summary["measure"]))[:measures]
+    points = summary["point"].drop_duplicates().tolist()
+    lines = [
+        f"{experiment.folder.manifest['name']}: {len(points)} points; "
+        f"a run's outcome is its mean over the last {experiment.window} months; [95% interval]",
+        "",
+    ]
+    if len(points) > 40:
+        lines.append(f"(first 40 of {len(points)} points; all are in summary.csv)")
+        points = points[:40]
+    rows = []
+    table = summary.set_index(["point", "measure"])
+    for p in points:
+        first = table.loc[(p, shown[0])]
+        row = [str(p), *[number(float(first[name])) for name in params], str(int(first["n"]))]
+        row += [_interval(*table.loc[(p, m), ["mean", "ci_low", "ci_high"]]) for m in shown]
+        rows.append(row)
+    lines += _grid(["point", *params, "n", *shown], rows)
+    if experiment.failed:
+        lines += ["", f"{experiment.failed} run(s) failed and are left out (see runs.csv)"]
+    return "\n".join(lines)
+
+
+def sensitivity_table(table: pd.DataFrame) -> str:
+    """Sobol or Morris indices with their 95% half-widths."""
+    sobol = "ST" in table.columns
+    header = ["outcome", "parameter", *(["S1", "ST"] if sobol else ["mu*", "sigma"])]
+    rows = []
+    for _, r in table.iterrows():
+        if sobol:
+            rows.append([r["outcome"], r["parameter"], _pm(r["S1"], r["S1_conf"]), _pm(r["ST"], r["ST_conf"])])
+        else:
+            rows.append([r["outcome"], r["parameter"], _pm(r["mu_star"], r["mu_star_conf"]), number(r["sigma"])])
+    note = (
+        "Sobol indices: S1 = share of variance due to the parameter alone, ST = including its interactions"
+        if sobol
+        else "Morris: mu* = mean absolute elementary effect (influence), sigma = their spread (interactions)"
+    )
+    return "\n".join([note + "; +- is the 95% half-width", "", *_grid(header, rows)])
+
+
+def _triple(table: pd.DataFrame, row: str, first: str) -> tuple[float, float, float]:
+    values = table.loc[row, [first, "ci_low", "ci_high"]]
+    return float(values.iloc[0]), float(values.iloc[1]), float(values.iloc[2])
+
+
+def _pm(value: float, half: float) -> str:
+    return f"{number(value)} +- {number(half)}"
+
+
+def _grid(header: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
+    out = [
+        "  ".join(
+            str(h).ljust(w) if i == 0 else str(h).rjust(w) for i, (h, w) in enumerate(zip(header, widths, strict=True))
+        )
+    ]
+    for row in rows:
+        cells = [
+            str(c).ljust(w) if i == 0 else str(c).rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        out.append("  ".join(cells))
+    return out
