@@ -1,0 +1,411 @@
+"""Comparisons and sweeps: paired seeds, engines that agree, results that survive a kill, failures recorded."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import analysis.engines
+from analysis import Experiment, compare, sensitivity, sweep
+from analysis.cli import main
+from analysis.plan import replicate_seeds
+from analysis.store import TABLES
+from analysis.sweeps import builtin_sweeps, sweep_plan
+from sim.scenario import ScenarioError
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+SMALL_SWEEP = """\
+name = "small"
+base = "classroom"
+replicates = 2
+seed = 3
+steps = {steps}
+
+[sampler]
+method = "grid"
+
+[parameters.bias]
+path = "kreislauf.familiarity_bias"
+values = {values}
+
+[record]
+measures = ["mean_trust", "exited", "producer_profit", "partner_fit"]
+every = 2
+window = 6
+"""
+
+
+def small_sweep(folder: Path, steps: int = 24, values: str = "[0.0, 1.0]", name: str = "sweep.toml") -> Path:
+    path = folder / name
+    path.write_text(SMALL_SWEEP.format(steps=steps, values=values))
+    return path
+
+
+def tables(out: Path) -> dict[str, bytes]:
+    """Every result table of a folder, as bytes (CSV) for exact comparison."""
+    names = [*TABLES, "runs", "outcomes", "summary"]
+    return {n: (out / f"{n}.csv").read_bytes() for n in names if (out / f"{n}.csv").exists()}
+
+
+# -- comparisons -----------------------------------------------------------
+
+
+def test_compare_pairs_replicates_across_scenarios(tmp_path: Path) -> None:
+    result = compare(["classroom", "fragility"], replicates=3, seed=5, steps=12, workers=1, out=tmp_path / "c")
+    runs = result.runs
+    assert runs["status"].eq("finished").all() and len(runs) == 6
+    seeds = runs.pivot(index="replicate", columns="scenario", values="seed")
+    assert (seeds["classroom"] == seeds["fragility"]).all()  # common random numbers
+    assert seeds["classroom"].tolist() == replicate_seeds(5, 3)
+    assert seeds["classroom"].nunique() == 3
+    # The summary is the statistics of the run outcomes, scenario by scenario.
+    outcomes = result.outcomes
+    trust = result.summary.query("measure == 'mean_trust'").set_index("scenario")
+    for name in ("classroom", "fragility"):
+        values = outcomes.loc[outcomes["scenario"] == name, "mean_trust"]
+        assert trust.loc[name, "mean"] == pytest.approx(values.mean())
+        assert trust.loc[name, "n"] == 3
+    diff = result.differences.query("measure == 'mean_trust'").iloc[0]
+    a = outcomes[outcomes.scenario == "classroom"].set_index("replicate")["mean_trust"]
+    b = outcomes[outcomes.scenario == "fragility"].set_index("replicate")["mean_trust"]
+    assert diff["difference"] == pytest.approx((a - b).mean())
+    # Focal firms exist in fragility only (the B.I.G. producers): summarised, but no pairs to difference.
+    assert set(result.focal_summary["scenario"]) == {"fragility"}
+    assert result.focal_differences.empty
+    for name in ("summary", "differences", "outcomes", "measures", "cooperations", "focal_firms", "runs"):
+        assert (tmp_path / "c" / f"{name}.csv").exists(), name
+    assert pd.read_parquet(tmp_path / "c" / "measures").shape[0] == len(result.measures) == 6 * 13
+
+
+def test_compare_command_prints_its_table_and_refuses_one_scenario(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    code = main(
+        [
+            "compare",
+            "big",
+            "fragility",
+            "--replicates",
+            "2",
+            "--steps",
+            "6",
+            "--workers",
+            "1",
+            "--out",
+            str(tmp_path / "c"),
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "big - fragility" in out and "trust between partners" in out and "GEFERTEC" in out
+    assert main(["compare", "big", "--out", str(tmp_path / "d")]) == 2
+    assert "two or more scenarios" in capsys.readouterr().err
+
+
+# -- engines ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dask_scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Dask cluster on 127.0.0.1: a scheduler and two single-threaded worker processes."""
+    folder = tmp_path_factory.mktemp("dask")
+    port = _free_port()
+    scheduler = subprocess.Popen(
+        [BIN / "dask", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+        cwd=folder,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    address = f"tcp://127.0.0.1:{port}"
+    workers = subprocess.Popen(
+        [BIN / "dask", "worker", address, "--nworkers", "2", "--nthreads", "1", "--no-dashboard"],
+        cwd=folder,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        from distributed import Client
+
+        with Client(address, timeout="60s") as client:
+            client.wait_for_workers(2, timeout=60)
+        yield address
+    finally:
+        for proc in (workers, scheduler):  # each in its own session, with the processes it started
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_results_do_not_depend_on_the_engine_or_the_workers(tmp_path: Path, dask_scheduler: str) -> None:
+    file = small_sweep(tmp_path, values="[0.0, 0.5, 1.0]")
+    sweep(file, workers=1, out=tmp_path / "one")
+    sweep(file, workers=2, out=tmp_path / "two")
+    sweep(file, scheduler=dask_scheduler, out=tmp_path / "dask")
+    one = tables(tmp_path / "one")
+    assert len(one) == 6 and one["measures"].count(b"\n") == 1 + 6 * 13
+    assert tables(tmp_path / "two") == one
+    assert tables(tmp_path / "dask") == one
+
+
+def test_a_sweep_killed_half_way_finishes_when_run_again(tmp_path: Path) -> None:
+    file = small_sweep(tmp_path, steps=60, values="[0.0, 0.2, 0.4, 0.6, 0.8, 1.0]")
+    size = sweep_plan(file).size
+    whole = tmp_path / "whole"
+    sweep(file, workers=1, out=whole)
+
+    out = tmp_path / "killed"
+    command = [str(BIN / "kreislauf"), "sweep", str(file), "--out", str(out), "--workers", "2", "--quiet"]
+    proc = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while _finished(out) < 3 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    stored = _finished(out)
+    assert 3 <= stored < size, "the sweep should have been killed half-way"
+    assert not (out / "measures.csv").exists()
+
+    again = subprocess.run(command, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert _finished(out) == size
+    assert tables(out) == tables(whole)
+    runs = pd.read_csv(out / "runs.csv")
+    assert runs["run"].is_unique and runs["status"].eq("finished").all() and len(runs) == size
+
+
+def _finished(out: Path) -> int:
+    folder = out / "measures"
+    return sum(1 for e in os.scandir(folder) if e.name.startswith("run-")) if folder.is_dir() else 0
+
+
+class Faulty:
+    """A model that raises at one familiarity bias, as a bug in one corner of a sweep would."""
+
+    def __new__(cls, scenario, seed):  # type: ignore[no-untyped-def]
+        if scenario.kreislauf.familiarity_bias == 0.5:
+            raise ZeroDivisionError("a bug at bias 0.5")
+        return REAL_MODEL(scenario, seed=seed)
+
+
+REAL_MODEL = analysis.engines.CooperationModel
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_run_that_raises_is_recorded_and_the_sweep_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], workers: int
+) -> None:
+    file = small_sweep(tmp_path, values="[0.0, 0.5, 1.0]")
+    monkeypatch.setattr(analysis.engines, "CooperationModel", Faulty)
+    code = main(["sweep", str(file), "--out", str(tmp_path / "s"), "--workers", str(workers)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "2 of 6 runs failed" in err
+    runs = pd.read_csv(tmp_path / "s" / "runs.csv", keep_default_na=False)
+    failed = runs[runs["status"] == "failed"]
+    assert failed["bias"].tolist() == [0.5, 0.5]
+    assert failed["error"].str.contains("ZeroDivisionError: a bug at bias 0.5").all()
+    record = json.loads((tmp_path / "s" / "failures" / f"run-{failed['run'].iloc[0]:06d}.json").read_text())
+    assert record["bias"] == 0.5 and "Traceback" in record["error"] and record["seed"] == failed["seed"].iloc[0]
+    assert (runs["status"] == "finished").sum() == 4
+    # Fixed, the same command runs only the failed runs.
+    monkeypatch.setattr(analysis.engines, "CooperationModel", REAL_MODEL)
+    assert main(["sweep", str(file), "--out", str(tmp_path / "s"), "--workers", str(workers)]) == 0
+    runs = pd.read_csv(tmp_path / "s" / "runs.csv")
+    assert runs["status"].eq("finished").all()
+    assert not any((tmp_path / "s" / "failures").iterdir())
+
+
+def test_an_unguarded_script_can_sweep_on_a_pool(tmp_path: Path) -> None:
+    """Like a notebook cell: no `if __name__ == "__main__"` guard."""
+    file = small_sweep(tmp_path)
+    script = tmp_path / "script.py"
+    script.write_text(
+        textwrap.dedent(f"""
+        from analysis import sweep
+        result = sweep({str(file)!r}, workers=2, out={str(tmp_path / "out")!r}, progress=False)
+        print("finished", result.finished)
+        """)
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "finished 4" in done.stdout
+
+
+# -- results folders --------------------------------------------------------
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()
+    }
+
+
+def test_a_changed_sweep_is_refused_in_the_same_folder_and_nothing_is_lost(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = small_sweep(tmp_path)
+    out = tmp_path / "s"
+    assert main(["sweep", str(file), "--out", str(out), "--workers", "1", "--quiet"]) == 0
+    before = _digest(out)
+    small_sweep(tmp_path, values="[0.0, 0.9]")
+    assert main(["sweep", str(file), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"{out} holds the results of a different sweep" in err and "--out" in err and "Traceback" not in err
+    assert _digest(out) == before
+    # The same sweep again finds every run done and leaves the results as they were.
+    small_sweep(tmp_path)
+    assert main(["sweep", str(file), "--out", str(out), "--quiet"]) == 0
+    assert _digest(out) == before
+
+
+def test_a_folder_of_another_version_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    file = small_sweep(tmp_path)
+    out = tmp_path / "s"
+    assert main(["sweep", str(file), "--out", str(out), "--workers", "1", "--quiet"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    (out / "manifest.json").write_text(json.dumps({**manifest, "kreislauf": "0.0.1"}))
+    assert main(["sweep", str(file), "--out", str(out), "--quiet"]) == 2
+    assert "made by kreislauf 0.0.1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("text", "fragments"),
+    [
+        ("sampler = 3", ["sweep.toml", "sampler", "valid dictionary"]),
+        ("[sampler]\nmethod = 'random'", ["sampler.method", "'random'", "grid", "sobol"]),
+        ("[sampler]\nmethod = 'sobol'\nsamples = 10", ["sampler", "power of 2"]),
+        (
+            "[parameters.bias]\npath = 'kreislauf.no_such'\nvalues = [1]",
+            ["parameters.bias", "no_such", "familiarity_bias"],
+        ),
+        (
+            "[parameters.bias]\npath = 'kreislauf.familiarity_bias'\nvalues = [1.5]",
+            ["parameters.bias.values", "1.5", "less than or equal to 1"],
+        ),
+        (
+            "[parameters.bias]\npath = 'kreislauf.familiarity_bias'\nrange = [0.2, 0.1]\npoints = 3",
+            ["parameters.bias", "low < high"],
+        ),
+        (
+            "[parameters.bias]\npath = 'kreislauf.familiarity_bias'\nrange = [0.0, nan]\npoints = 3",
+            ["parameters.bias.range", "finite"],
+        ),
+        (
+            "[parameters.bias]\npath = 'kreislauf.familiarity_bias'\nvalues = [0.1]\nstep = 2",
+            ["parameters.bias.step", "unknown key"],
+        ),
+        ("[parameters.step]\npath = 'kreislauf.familiarity_bias'\nvalues = [0.1]", ["'step' is already a column"]),
+        (
+            "[parameters.services]\npath = 'group.shared_services'\nrange = [0, 1]\npoints = 2",
+            ["parameters.services.range", "bool"],
+        ),
+        ("[record]\nmeasures = ['happiness']", ["record", "happiness", "producer_profit"]),
+        ("replicates = 0", ["replicates = 0", "greater than or equal to 1"]),
+        ("base = 'atlantis'", ["base", "'atlantis'", "cannot load"]),
+        ("[sensitivity]\noutcomes = ['mean_trust']", ["[sensitivity] needs a sobol or morris sampler"]),
+    ],
+)
+def test_bad_sweep_files_exit_2_naming_file_and_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, fragments: list[str]
+) -> None:
+    top = {"name": 'name = "bad"', "base": 'base = "classroom"', "steps": "steps = 6"}
+    head = [line for key, line in top.items() if not text.startswith(f"{key} ")]
+    sections = [text] if text.startswith("[") else []
+    if "[parameters." not in text:
+        sections.append("[parameters.bias]\npath = 'kreislauf.familiarity_bias'\nvalues = [0.1]")
+    body = "\n".join([*head, *([] if sections and sections[0] == text else [text]), *sections]) + "\n"
+    file = tmp_path / "sweep.toml"
+    file.write_text(body)
+    out = tmp_path / "out"
+    code = main(["sweep", str(file), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.startswith("kreislauf: error: ") and err.count("\n") == 1 and "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in err, (fragment, err)
+    assert not (out / "manifest.json").exists()
+
+
+def test_the_shipped_sweeps_check_every_point() -> None:
+    sizes = {name: sweep_plan(path).size for name, path in builtin_sweeps().items()}
+    assert sizes == {"integrity": 60, "search": 160, "shared_services": 384}
+    with pytest.raises(ScenarioError, match="sweep_nothing"):
+        sweep_plan(ROOT / "scenarios" / "sweep_nothing.toml")
+
+
+# -- sensitivity ------------------------------------------------------------
+
+SOBOL_SWEEP = """\
+name = "sobol"
+base = "classroom"
+replicates = 1
+seed = 2
+steps = 12
+
+[sampler]
+method = "sobol"
+samples = 8
+
+[parameters.bias]
+path = "kreislauf.familiarity_bias"
+range = [0.0, 1.0]
+
+[parameters.interval]
+path = "measures.network_interval"
+range = [1, 12]
+
+[record]
+last_only = true
+window = 1
+
+[sensitivity]
+outcomes = ["producer_profit"]
+"""
+
+
+def test_sobol_sweep_finds_no_effect_of_a_parameter_that_only_changes_reporting(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    file = tmp_path / "sobol.toml"
+    file.write_text(SOBOL_SWEEP)
+    out = tmp_path / "s"
+    assert main(["sweep", str(file), "--out", str(out), "--workers", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert "Sobol indices" in printed
+    table = pd.read_csv(out / "sensitivity.csv").set_index("parameter")
+    assert table.loc["interval", "ST"] == pytest.approx(0, abs=1e-9)  # how often networks are measured
+    assert table.loc["bias", "ST"] > 0
+    points = Experiment(out).outcomes.groupby("point")["interval"].first()
+    assert set(points) <= set(range(1, 13)) and len(set(points)) > 3  # whole numbers, rounded from the sample
+    again = sensitivity(out, ["producer_profit", "mean_trust"])
+    assert set(again["outcome"]) == {"producer_profit", "mean_trust"}
+    assert main(["sensitivity", str(out), "--outcome", "happiness"]) == 2
+    assert "happiness" in capsys.readouterr().err
+
+
+def test_sensitivity_refuses_a_grid_sweep(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    file = small_sweep(tmp_path)
+    sweep(file, workers=1, out=tmp_path / "s")
+    assert main(["sensitivity", str(tmp_path / "s"), "--outcome", "mean_trust"]) == 2
+    assert "sobol or morris sweep" in capsys.readouterr().err
+    assert main(["sensitivity", str(tmp_path / "nothing"), "--outcome", "mean_trust"]) == 2
+    assert "not a results folder" in capsys.readouterr().err
