@@ -1,0 +1,144 @@
+"""Time the experiment engines: one worker, a local pool of two, a local Dask cluster of two.
+
+Usage, from the repository root::
+
+    python bench/experiments.py [--runs N] [--quick]
+
+The workload is ``--runs`` replicates (200; 20 with ``--quick``) of the B.I.G.
+scenario, run through :func:`analysis.experiments.run_plan` into a fresh
+results folder each time, so every timing includes storing each run and
+writing the summaries, as a user's command does.
+
+- **speed-up** = (time on 1 worker) / (time on a local pool of 2). Target on a
+  2-core machine: at least 1.7.
+- **Dask overhead** = (time on a local Dask cluster of 2 single-threaded
+  worker processes) / (time on the pool of 2) - 1. Target: within 15%. The
+  cluster is started, and its workers have imported the model, before the
+  clock starts (that start-up, a fixed cost, is reported on its own).
+- **parent memory**: the parent process's resident set size is sampled every
+  10 ms while the pool runs; reported is its peak above the level before the
+  run, for a quarter of the runs and for all of them. Results go to disk as
+  they arrive, so the two should be about equal (flat), not grow fourfold.
+
+A table goes to stderr; the last line of stdout is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+import os
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if importlib.util.find_spec("analysis") is None:
+    sys.path.insert(0, str(REPO_ROOT))
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+@contextmanager
+def _peak_rss_above_start() -> Iterator[dict[str, float]]:
+    """Sample this process's RSS every 10 ms; yield a dict that gets ``peak_mb`` above the start."""
+    start = _rss_mb()
+    out = {"start_mb": start, "peak_mb": 0.0}
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            out["peak_mb"] = max(out["peak_mb"], _rss_mb() - start)
+            stop.wait(0.01)
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield out
+    finally:
+        stop.set()
+        thread.join()
+        out["peak_mb"] = max(out["peak_mb"], _rss_mb() - start)
+
+
+def _timed(label: str, run: Callable[[Path], Any]) -> float:
+    folder = Path(tempfile.mkdtemp(prefix="kreislauf-bench-"))
+    try:
+        start = time.perf_counter()
+        run(folder / "out")
+        seconds = time.perf_counter() - start
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    print(f"  {label:<34} {seconds:8.1f} s", file=sys.stderr)
+    return seconds
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the engine benchmark and print its JSON line."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, help="runs of the B.I.G. per engine (default 200, 20 with --quick)")
+    parser.add_argument("--quick", action="store_true", help="a smoke check: 20 runs")
+    args = parser.parse_args(argv)
+    runs = args.runs or (20 if args.quick else 200)
+
+    from distributed import Client, LocalCluster
+
+    from analysis.experiments import comparison_plan, run_plan
+
+    plan = comparison_plan(["big"], replicates=runs, seed=1)
+    quarter = comparison_plan(["big"], replicates=max(1, runs // 4), seed=1)
+    print(
+        f"{runs} runs of the B.I.G. ({plan.points[0].scenario.steps} months each), {os.cpu_count()} cores",
+        file=sys.stderr,
+    )
+
+    serial = _timed("1 worker (in process)", lambda out: run_plan(plan, out, workers=1, progress=False))
+    with _peak_rss_above_start() as small:
+        _timed(f"pool of 2, {quarter.size} runs", lambda out: run_plan(quarter, out, workers=2, progress=False))
+    with _peak_rss_above_start() as large:
+        pool = _timed("pool of 2", lambda out: run_plan(plan, out, workers=2, progress=False))
+
+    start = time.perf_counter()
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    client = Client(cluster)
+    client.run(importlib.import_module, "analysis.engines")  # workers import the model once, as the pool's fork did
+    startup = time.perf_counter() - start
+    print(f"  {'Dask local cluster start-up':<34} {startup:8.1f} s", file=sys.stderr)
+    try:
+        dask = _timed("Dask local cluster of 2", lambda out: run_plan(plan, out, scheduler=client, progress=False))
+    finally:
+        client.close()
+        cluster.close()
+
+    result = {
+        "runs": runs,
+        "seconds": {"one_worker": serial, "pool_2": pool, "dask_2": dask, "dask_startup": startup},
+        "speedup_pool_2": serial / pool,
+        "dask_overhead": dask / pool - 1,
+        "parent_peak_mb_above_start": {str(quarter.size): small["peak_mb"], str(plan.size): large["peak_mb"]},
+        "targets": {"speedup_pool_2": ">= 1.7", "dask_overhead": "<= 0.15"},
+        "cores": os.cpu_count(),
+    }
+    print(
+        f"speed-up on 2 workers {result['speedup_pool_2']:.2f} (target >= 1.7); "
+        f"Dask overhead {100 * result['dask_overhead']:+.0f}% (target <= +15%); "
+        f"parent peak above start {small['peak_mb']:.1f} MB for {quarter.size} runs, "
+        f"{large['peak_mb']:.1f} MB for {plan.size}",
+        file=sys.stderr,
+    )
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
