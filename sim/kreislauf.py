@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.arrays import add_rows, expand_ranges, find_sorted, max_rows
+from sim.arrays import add_distinct_rows, add_rows, expand_ranges, find_sorted, max_rows, sum_last
 from sim.cooperation import EXIT_REASONS, OUTCOME_OF, CooperationTable, Outcome, Phase, Reason
 from sim.firms import BENEVOLENCE, COMPETENCE, DIGITAL, INTEGRITY, PRODUCER, SERVICE
 from sim.scenario import DOMAINS
@@ -57,7 +57,7 @@ _PAIR = np.int64(1) << 32  # lo * _PAIR + hi identifies an unordered pair of fir
 
 def culture_fit_of(culture_a: np.ndarray, culture_b: np.ndarray) -> np.ndarray:
     """Culture fit of pairs: one minus the mean absolute difference of their culture vectors."""
-    return 1.0 - np.abs(culture_a - culture_b).mean(axis=-1)
+    return 1.0 - sum_last(np.abs(culture_a - culture_b)) / culture_a.shape[-1]
 
 
 def _distinct(rows: np.ndarray) -> np.ndarray:
@@ -209,8 +209,8 @@ class Kreislauf:
         total gap (how well a candidate matches the requirements profile).
         """
         gap = np.clip(needs - own, 0.0, None)
-        covered = np.minimum(gap, np.clip(self.params.partner_access * other - own, 0.0, None)).sum(axis=-1)
-        total = (needs if of == "need" else gap).sum(axis=-1)
+        covered = sum_last(np.minimum(gap, np.clip(self.params.partner_access * other - own, 0.0, None)))
+        total = sum_last(needs if of == "need" else gap)
         return np.divide(covered, total, out=np.zeros_like(covered), where=total > 0)
 
     def end(self, ids: np.ndarray, reason: Reason, now: int, by: np.ndarray | None = None) -> None:
@@ -623,10 +623,16 @@ class Kreislauf:
         m = len(ids)
         a, b = t.a[ids], t.b[ids]
         side = np.stack([a, b], axis=1)  # side x acts; its partner is the other column
-        traits = firms.traits[side]  # (m, 2, 4)
-        caps = firms.caps[side]  # (m, 2, 5); [:, ::-1] is the partner's
-        needs = self.needs_now()[side]
-        culture = firms.culture[side]
+        other = np.stack([b, a], axis=1)
+        # Per side (m, 2, ...); the partner's read separately rather than as
+        # [:, ::-1] views, whose reversed strides make NumPy's loops slow.
+        # np.take: see sim.arrays.
+        traits = np.take(firms.traits, side, axis=0)  # (m, 2, 4)
+        caps = np.take(firms.caps, side, axis=0)  # (m, 2, 5)
+        partner_caps = np.take(firms.caps, other, axis=0)
+        needs = np.take(self.needs_now(), side, axis=0)
+        culture = np.take(firms.culture, side, axis=0)
+        partner_culture = np.take(firms.culture, other, axis=0)
 
         # Keep or break the agreement; contribute by competence.
         temptation = p.temptation + p.competitor_temptation * t.competitor[ids]
@@ -636,8 +642,8 @@ class Kreislauf:
         quality = traits[:, :, COMPETENCE] * np.where(kept, 1.0, p.broken_delivery)
 
         # Joint value and its division.
-        fit = self.coverage(needs, caps, caps[:, ::-1])  # (m, 2)
-        synergy = np.minimum(1.0, p.baseline_synergy + fit.sum(axis=1))
+        fit = self.coverage(needs, caps, partner_caps)  # (m, 2)
+        synergy = np.minimum(1.0, p.baseline_synergy + (fit[:, 0] + fit[:, 1]))
         culture_fit = culture_fit_of(culture[:, 0], culture[:, 1])
         value = joint_value(
             p.value_per_employee,
@@ -660,27 +666,23 @@ class Kreislauf:
         np.add.at(firms.coop_cost, side.ravel(), np.repeat(costs, 2))
 
         t.value[ids] += value
-        t.shares[ids] += shares
-        t.realised[ids] += net
+        add_distinct_rows(t.shares, ids, shares)
+        add_distinct_rows(t.realised, ids, net)
         t.months[ids] += 1
-        t.kept[ids] += kept
-        t.broken[ids] += ~kept
-        t.grabbed[ids] += grabs
+        add_distinct_rows(t.kept, ids, kept)
+        add_distinct_rows(t.broken, ids, ~kept)
+        add_distinct_rows(t.grabbed, ids, grabs)
 
         # Know-how flows toward the less capable side while the other delivers;
         # cultures converge.
         transparency = t.transparency[ids][:, None, None]
         # A firm learns in the domains it needs, from a partner that delivers.
         gain = (
-            p.learning_rate
-            * transparency
-            * np.clip(caps[:, ::-1] - caps, 0.0, None)
-            * kept[:, ::-1, None]
-            * (needs > 0)
+            p.learning_rate * transparency * np.clip(partner_caps - caps, 0.0, None) * kept[:, ::-1, None] * (needs > 0)
         )
         add_rows(firms.caps, side.ravel(), gain.reshape(-1, len(DOMAINS)))
         np.clip(firms.caps, 0.0, 1.0, out=firms.caps)
-        pull = p.culture_convergence * (culture[:, ::-1] - culture)
+        pull = p.culture_convergence * (partner_culture - culture)
         add_rows(firms.culture, side.ravel(), pull.reshape(-1, firms.culture.shape[1]))
         np.clip(firms.culture, 0.0, 1.0, out=firms.culture)
 
@@ -704,13 +706,15 @@ class Kreislauf:
         t, tp = self.table, self.model.scenario.trust
         m = len(ids)
         seen = np.clip(traits[:, ::-1, COMPETENCE] + rng.normal(0.0, tp.observation_noise, (m, 2)), 0.0, 1.0)
-        partner_kept, partner_fair = kept[:, ::-1], ~grabs[:, ::-1]
+        partner_kept, partner_fair = kept[:, ::-1].ravel(), ~grabs[:, ::-1].ravel()
         nu = tp.negativity_weight
-        pos = np.stack([seen, partner_kept.astype(float), partner_fair.astype(float)], axis=2)
-        neg = np.stack([1.0 - seen, nu * ~partner_kept, nu * ~partner_fair], axis=2)
+        # Filled column by column (copies into narrow rows are slow in NumPy).
+        pos, neg = np.empty((2 * m, 3)), np.empty((2 * m, 3))
+        pos[:, 0], pos[:, 1], pos[:, 2] = seen.ravel(), partner_kept, partner_fair
+        neg[:, 0], neg[:, 1], neg[:, 2] = 1.0 - seen.ravel(), nu * ~partner_kept, nu * ~partner_fair
         rows = np.stack([t.row_ab[ids], t.row_ba[ids]], axis=1)
         subjects = np.stack([t.b[ids], t.a[ids]], axis=1)
-        self.model.ledger.observe(rows.ravel(), subjects.ravel(), pos.reshape(-1, 3), neg.reshape(-1, 3))
+        self.model.ledger.observe(rows.ravel(), subjects.ravel(), pos, neg)
 
     # ------------------------------------------------------------------
     # 5. evaluation

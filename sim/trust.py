@@ -220,8 +220,13 @@ class TrustLedger:
         members (the community speaks with one typical member's voice).
         Each row appears at most once (one cooperation per pair of firms).
         """
-        # Belief and first-hand evidence alike; rows are distinct, so read, add, write back.
-        self.book[rows] = np.take(self.book, rows, axis=0) + np.concatenate([positive, negative] * 2, axis=1)
+        # Belief and first-hand evidence alike, filled column by column (copies
+        # into narrow rows are slow in NumPy); rows are distinct, so read, add, write back.
+        both = np.empty((len(rows), 12))
+        for j in range(3):
+            both[:, j] = both[:, 6 + j] = positive[:, j]
+            both[:, 3 + j] = both[:, 9 + j] = negative[:, j]
+        self.book[rows] = np.take(self.book, rows, axis=0) + both
         if self.sharing > 0:
             self._grow_firms()
             by_member = self.firms.member[self.owner[rows]]
