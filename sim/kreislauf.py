@@ -197,8 +197,8 @@ class Kreislauf:
         if len(live):
             a, b = self.table.a[live], self.table.b[live]
             access = self.params.partner_access
-            max_rows(eff, a, access * caps[b])
-            max_rows(eff, b, access * caps[a])
+            max_rows(eff, a, access * np.take(caps, b, axis=0))  # np.take: see sim.arrays
+            max_rows(eff, b, access * np.take(caps, a, axis=0))
         return eff
 
     def coverage(self, needs: np.ndarray, own: np.ndarray, other: np.ndarray, of: str = "need") -> np.ndarray:
@@ -260,10 +260,10 @@ class Kreislauf:
 
         pending = t.in_phase(Phase.NEEDS_ASSESSMENT, before=now)
         if len(pending):
-            still = gaps[t.a[pending]].max(axis=1) >= p.need_threshold
+            still = np.take(gaps, t.a[pending], axis=0).max(axis=1) >= p.need_threshold
             self.end(pending[~still], Reason.NEED_VANISHED, now)
             go = pending[still]
-            t.gap[go] = gaps[t.a[go]]
+            t.gap[go] = np.take(gaps, t.a[go], axis=0)
             # The hasty choice is only open to a firm with a free acquaintance.
             biased = rng.random(len(go)) < p.familiarity_bias
             hasty = go[biased]
@@ -311,7 +311,7 @@ class Kreislauf:
         firms = self.model.firms
         searchers = t.a[done]
         cands, hasty, screened = self.candidates(searchers, t.familiar[done])
-        profile = t.gap[done]
+        profile = np.take(t.gap, done, axis=0)
         t.screened[done] = screened
         t.familiar[done] = hasty
         np.add.at(firms.coop_cost, searchers, screened * p.search_cost_per_candidate)
@@ -321,7 +321,7 @@ class Kreislauf:
             a, c = searchers[row], cands[row, col]
             # Firms weigh candidates by what they had as the month began.
             eff = self._eff_at_start if len(self._eff_at_start) == firms.n else self.effective_capabilities()
-            terms = self.terms(a, c, self.needs_now(), eff, profile[row])
+            terms = self.terms(a, c, self.needs_now(), eff, np.take(profile, row, axis=0))
             ranking = np.where(hasty[row], terms.trust_ab, self.score(a, c, terms))
             # By searcher, best first; equal rankings (strangers trusted at the
             # same prior, say) in random order rather than by firm index.
@@ -431,7 +431,10 @@ class Kreislauf:
             ok &= ~serves | (firms.member[a] & firms.member[c] & self.model.shared_services)
         keys = self.pair_keys()
         if len(keys) and ok.any():
-            ok &= find_sorted(keys, (np.minimum(a, c) * _PAIR + np.maximum(a, c)).ravel()).reshape(ok.shape) < 0
+            # Only the candidates that pass the cheap tests are looked up.
+            r, col = np.nonzero(ok)
+            lo, hi = np.minimum(searchers[r], c[r, col]), np.maximum(searchers[r], c[r, col])
+            ok[r, col] = find_sorted(keys, lo * _PAIR + hi) < 0
         return ok
 
     def running_cost(self, distance: np.ndarray, contract: np.ndarray) -> np.ndarray:
@@ -488,19 +491,22 @@ class Kreislauf:
         distrust the searcher.
         """
         firms, p, ledger = self.model.firms, self.params, self.model.ledger
-        pill_ab = ledger.pillars(a, cands)
-        pill_ba = ledger.pillars(cands, a)
+        k = len(a)
+        both_ways = ledger.pillars(np.concatenate([a, cands]), np.concatenate([cands, a]))  # one lookup
+        pill_ab, pill_ba = both_ways[:k], both_ways[k:]
         trust_ab, trust_ba = pill_ab @ ledger.weights, pill_ba @ ledger.weights
         transparency, contract, competitor = self.agreement_terms(a, cands, 0.5 * (trust_ab + trust_ba))
-        caps, size = firms.caps, firms.size
+        size = firms.size
+        # Rows of both sides, read once (np.take: see sim.arrays).
+        needs_a, needs_c = np.take(needs, a, axis=0), np.take(needs, cands, axis=0)
+        caps_a, caps_c = np.take(firms.caps, a, axis=0), np.take(firms.caps, cands, axis=0)
+        eff_a, eff_c = np.take(eff, a, axis=0), np.take(eff, cands, axis=0)
         synergy = np.minimum(
             1.0,
-            p.baseline_synergy
-            + self.coverage(needs[a], caps[a], caps[cands])
-            + self.coverage(needs[cands], caps[cands], caps[a]),
+            p.baseline_synergy + self.coverage(needs_a, caps_a, caps_c) + self.coverage(needs_c, caps_c, caps_a),
         )
-        culture_fit = culture_fit_of(firms.culture[a], firms.culture[cands])
-        diff = firms.location[cands] - firms.location[a]
+        culture_fit = culture_fit_of(np.take(firms.culture, a, axis=0), np.take(firms.culture, cands, axis=0))
+        diff = np.take(firms.location, cands, axis=0) - np.take(firms.location, a, axis=0)
         distance = np.hypot(diff[:, 0], diff[:, 1])
         campus = firms.on_campus[a] & firms.on_campus[cands]
         costs = self.running_cost(distance, contract)
@@ -529,8 +535,8 @@ class Kreislauf:
             setup = setup * np.where(firms.member[a] & firms.member[cands], 1 - p.shared_services_discount, 1.0)
         fit = np.stack(
             [
-                self.coverage(eff[a] + profile, eff[a], caps[cands], of="gap"),
-                self.coverage(needs[cands], eff[cands], caps[a], of="gap"),
+                self.coverage(eff_a + profile, eff_a, caps_c, of="gap"),
+                self.coverage(needs_c, eff_c, caps_a, of="gap"),
             ],
             axis=1,
         )
@@ -728,15 +734,17 @@ class Kreislauf:
             return
         a, b = t.a[ids], t.b[ids]
         side = np.stack([a, b], axis=1)
-        other = side[:, ::-1]
+        other = np.stack([b, a], axis=1)
         rows = np.stack([t.row_ab[ids], t.row_ba[ids]], axis=1)
         trust = ledger.trust_at(side.ravel(), other.ravel(), rows.ravel()).reshape(-1, 2)
         months = np.maximum(t.months[ids], 1)[:, None]
-        realised = t.realised[ids] / months
-        expected = t.expected[ids]
+        realised = np.take(t.realised, ids, axis=0) / months  # np.take: see sim.arrays
+        expected = np.take(t.expected, ids, axis=0)
         needs = self.needs_now()
-        fit = self.coverage(needs[side], firms.caps[side], firms.caps[other])
-        culture_fit = culture_fit_of(firms.culture[a], firms.culture[b])
+        fit = self.coverage(
+            np.take(needs, side, axis=0), np.take(firms.caps, side, axis=0), np.take(firms.caps, other, axis=0)
+        )
+        culture_fit = culture_fit_of(np.take(firms.culture, a, axis=0), np.take(firms.culture, b, axis=0))
 
         # Reasons per side, checked in the order of the guide's evaluation:
         # reliability first, then the cost/benefit account, then culture.
@@ -770,7 +778,7 @@ class Kreislauf:
             t.transparency[stay], t.contract[stay], t.competitor[stay] = self.agreement_terms(
                 t.a[stay], t.b[stay], trust[~leaving].mean(axis=1)
             )
-            t.expected[stay] = 0.5 * (t.expected[stay] + realised[~leaving])
+            t.expected[stay] = 0.5 * (np.take(t.expected, stay, axis=0) + realised[~leaving])
             t.realised[stay] = 0.0
             t.months[stay] = 0
             t.continues[stay] += 1
