@@ -681,11 +681,12 @@ class Kreislauf:
 
         # Know-how flows toward the less capable side while the other delivers;
         # cultures converge.
-        transparency = t.transparency[ids][:, None, None]
-        # A firm learns in the domains it needs, from a partner that delivers.
-        gain = (
-            p.learning_rate * transparency * np.clip(partner_caps - caps, 0.0, None) * kept[:, ::-1, None] * (needs > 0)
-        )
+        # A firm learns in the domains it needs, from a partner that delivers:
+        # rate x transparency x the partner's lead where both hold, else 0
+        # (the lead is never negative, so the mask equals multiplying by 0 or 1).
+        rate = (p.learning_rate * t.transparency[ids])[:, None, None]
+        learns = kept[:, ::-1, None] & (needs > 0)
+        gain = np.where(learns, rate * np.clip(partner_caps - caps, 0.0, None), 0.0)
         add_rows(firms.caps, side.ravel(), gain.reshape(-1, len(DOMAINS)))
         np.clip(firms.caps, 0.0, 1.0, out=firms.caps)
         pull = p.culture_convergence * (partner_culture - culture)

@@ -190,17 +190,24 @@ class TrustLedger:
     def pillars_at(self, owners: np.ndarray, subjects: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """As :meth:`pillars`, with the evidence rows already known (-1 for none)."""
         k = self.params.prior_strength
-        prior = self.firms.traits[owners, PROPENSITY][:, None] * k
+        prior = self.firms.traits[:, PROPENSITY][owners] * k
         has = rows >= 0
         seen = np.take(self.book, np.maximum(rows, 0), axis=0)  # np.take: see sim.arrays
         if not has.all():
             seen[~has] = 0.0
-        r, s = seen[:, :3], seen[:, 3:6]
         if self.sharing > 0:
-            w = np.where(self.firms.member[owners], self.sharing, 0.0)[:, None]
-            r = r + w * self.community_r[subjects]
-            s = s + w * self.community_s[subjects]
-        return (prior + r) / (k + r + s)
+            w = np.where(self.firms.member[owners], self.sharing, 0.0)
+            shared_r = np.take(self.community_r, subjects, axis=0)
+            shared_s = np.take(self.community_s, subjects, axis=0)
+        out = np.empty((len(rows), 3))
+        # Pillar by pillar: arithmetic on narrow column slices is slow in NumPy.
+        for p in range(3):
+            r, s = seen[:, p], seen[:, 3 + p]
+            if self.sharing > 0:
+                r = r + w * shared_r[:, p]
+                s = s + w * shared_s[:, p]
+            out[:, p] = (prior + r) / (k + r + s)
+        return out
 
     def trust(self, owners: np.ndarray, subjects: np.ndarray) -> np.ndarray:
         """Overall trust in [0, 1]: the weighted mean of the three pillars."""
