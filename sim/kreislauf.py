@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.arrays import add_rows, expand_ranges, find_sorted, max_rows
+from sim.arrays import add_distinct_rows, add_rows, expand_ranges, find_sorted, max_rows, sum_last
 from sim.cooperation import EXIT_REASONS, OUTCOME_OF, CooperationTable, Outcome, Phase, Reason
 from sim.firms import BENEVOLENCE, COMPETENCE, DIGITAL, INTEGRITY, PRODUCER, SERVICE
 from sim.scenario import DOMAINS
@@ -57,7 +57,7 @@ _PAIR = np.int64(1) << 32  # lo * _PAIR + hi identifies an unordered pair of fir
 
 def culture_fit_of(culture_a: np.ndarray, culture_b: np.ndarray) -> np.ndarray:
     """Culture fit of pairs: one minus the mean absolute difference of their culture vectors."""
-    return 1.0 - np.abs(culture_a - culture_b).mean(axis=-1)
+    return 1.0 - sum_last(np.abs(culture_a - culture_b)) / culture_a.shape[-1]
 
 
 def _distinct(rows: np.ndarray) -> np.ndarray:
@@ -197,8 +197,8 @@ class Kreislauf:
         if len(live):
             a, b = self.table.a[live], self.table.b[live]
             access = self.params.partner_access
-            max_rows(eff, a, access * caps[b])
-            max_rows(eff, b, access * caps[a])
+            max_rows(eff, a, access * np.take(caps, b, axis=0))  # np.take: see sim.arrays
+            max_rows(eff, b, access * np.take(caps, a, axis=0))
         return eff
 
     def coverage(self, needs: np.ndarray, own: np.ndarray, other: np.ndarray, of: str = "need") -> np.ndarray:
@@ -209,8 +209,8 @@ class Kreislauf:
         total gap (how well a candidate matches the requirements profile).
         """
         gap = np.clip(needs - own, 0.0, None)
-        covered = np.minimum(gap, np.clip(self.params.partner_access * other - own, 0.0, None)).sum(axis=-1)
-        total = (needs if of == "need" else gap).sum(axis=-1)
+        covered = sum_last(np.minimum(gap, np.clip(self.params.partner_access * other - own, 0.0, None)))
+        total = sum_last(needs if of == "need" else gap)
         return np.divide(covered, total, out=np.zeros_like(covered), where=total > 0)
 
     def end(self, ids: np.ndarray, reason: Reason, now: int, by: np.ndarray | None = None) -> None:
@@ -260,10 +260,10 @@ class Kreislauf:
 
         pending = t.in_phase(Phase.NEEDS_ASSESSMENT, before=now)
         if len(pending):
-            still = gaps[t.a[pending]].max(axis=1) >= p.need_threshold
+            still = np.take(gaps, t.a[pending], axis=0).max(axis=1) >= p.need_threshold
             self.end(pending[~still], Reason.NEED_VANISHED, now)
             go = pending[still]
-            t.gap[go] = gaps[t.a[go]]
+            t.gap[go] = np.take(gaps, t.a[go], axis=0)
             # The hasty choice is only open to a firm with a free acquaintance.
             biased = rng.random(len(go)) < p.familiarity_bias
             hasty = go[biased]
@@ -311,7 +311,7 @@ class Kreislauf:
         firms = self.model.firms
         searchers = t.a[done]
         cands, hasty, screened = self.candidates(searchers, t.familiar[done])
-        profile = t.gap[done]
+        profile = np.take(t.gap, done, axis=0)
         t.screened[done] = screened
         t.familiar[done] = hasty
         np.add.at(firms.coop_cost, searchers, screened * p.search_cost_per_candidate)
@@ -321,7 +321,7 @@ class Kreislauf:
             a, c = searchers[row], cands[row, col]
             # Firms weigh candidates by what they had as the month began.
             eff = self._eff_at_start if len(self._eff_at_start) == firms.n else self.effective_capabilities()
-            terms = self.terms(a, c, self.needs_now(), eff, profile[row])
+            terms = self.terms(a, c, self.needs_now(), eff, np.take(profile, row, axis=0))
             ranking = np.where(hasty[row], terms.trust_ab, self.score(a, c, terms))
             # By searcher, best first; equal rankings (strangers trusted at the
             # same prior, say) in random order rather than by firm index.
@@ -431,7 +431,10 @@ class Kreislauf:
             ok &= ~serves | (firms.member[a] & firms.member[c] & self.model.shared_services)
         keys = self.pair_keys()
         if len(keys) and ok.any():
-            ok &= find_sorted(keys, (np.minimum(a, c) * _PAIR + np.maximum(a, c)).ravel()).reshape(ok.shape) < 0
+            # Only the candidates that pass the cheap tests are looked up.
+            r, col = np.nonzero(ok)
+            lo, hi = np.minimum(searchers[r], c[r, col]), np.maximum(searchers[r], c[r, col])
+            ok[r, col] = find_sorted(keys, lo * _PAIR + hi) < 0
         return ok
 
     def running_cost(self, distance: np.ndarray, contract: np.ndarray) -> np.ndarray:
@@ -488,19 +491,22 @@ class Kreislauf:
         distrust the searcher.
         """
         firms, p, ledger = self.model.firms, self.params, self.model.ledger
-        pill_ab = ledger.pillars(a, cands)
-        pill_ba = ledger.pillars(cands, a)
+        k = len(a)
+        both_ways = ledger.pillars(np.concatenate([a, cands]), np.concatenate([cands, a]))  # one lookup
+        pill_ab, pill_ba = both_ways[:k], both_ways[k:]
         trust_ab, trust_ba = pill_ab @ ledger.weights, pill_ba @ ledger.weights
         transparency, contract, competitor = self.agreement_terms(a, cands, 0.5 * (trust_ab + trust_ba))
-        caps, size = firms.caps, firms.size
+        size = firms.size
+        # Rows of both sides, read once (np.take: see sim.arrays).
+        needs_a, needs_c = np.take(needs, a, axis=0), np.take(needs, cands, axis=0)
+        caps_a, caps_c = np.take(firms.caps, a, axis=0), np.take(firms.caps, cands, axis=0)
+        eff_a, eff_c = np.take(eff, a, axis=0), np.take(eff, cands, axis=0)
         synergy = np.minimum(
             1.0,
-            p.baseline_synergy
-            + self.coverage(needs[a], caps[a], caps[cands])
-            + self.coverage(needs[cands], caps[cands], caps[a]),
+            p.baseline_synergy + self.coverage(needs_a, caps_a, caps_c) + self.coverage(needs_c, caps_c, caps_a),
         )
-        culture_fit = culture_fit_of(firms.culture[a], firms.culture[cands])
-        diff = firms.location[cands] - firms.location[a]
+        culture_fit = culture_fit_of(np.take(firms.culture, a, axis=0), np.take(firms.culture, cands, axis=0))
+        diff = np.take(firms.location, cands, axis=0) - np.take(firms.location, a, axis=0)
         distance = np.hypot(diff[:, 0], diff[:, 1])
         campus = firms.on_campus[a] & firms.on_campus[cands]
         costs = self.running_cost(distance, contract)
@@ -529,8 +535,8 @@ class Kreislauf:
             setup = setup * np.where(firms.member[a] & firms.member[cands], 1 - p.shared_services_discount, 1.0)
         fit = np.stack(
             [
-                self.coverage(eff[a] + profile, eff[a], caps[cands], of="gap"),
-                self.coverage(needs[cands], eff[cands], caps[a], of="gap"),
+                self.coverage(eff_a + profile, eff_a, caps_c, of="gap"),
+                self.coverage(needs_c, eff_c, caps_a, of="gap"),
             ],
             axis=1,
         )
@@ -623,10 +629,16 @@ class Kreislauf:
         m = len(ids)
         a, b = t.a[ids], t.b[ids]
         side = np.stack([a, b], axis=1)  # side x acts; its partner is the other column
-        traits = firms.traits[side]  # (m, 2, 4)
-        caps = firms.caps[side]  # (m, 2, 5); [:, ::-1] is the partner's
-        needs = self.needs_now()[side]
-        culture = firms.culture[side]
+        other = np.stack([b, a], axis=1)
+        # Per side (m, 2, ...); the partner's read separately rather than as
+        # [:, ::-1] views, whose reversed strides make NumPy's loops slow.
+        # np.take: see sim.arrays.
+        traits = np.take(firms.traits, side, axis=0)  # (m, 2, 4)
+        caps = np.take(firms.caps, side, axis=0)  # (m, 2, 5)
+        partner_caps = np.take(firms.caps, other, axis=0)
+        needs = np.take(self.needs_now(), side, axis=0)
+        culture = np.take(firms.culture, side, axis=0)
+        partner_culture = np.take(firms.culture, other, axis=0)
 
         # Keep or break the agreement; contribute by competence.
         temptation = p.temptation + p.competitor_temptation * t.competitor[ids]
@@ -636,8 +648,8 @@ class Kreislauf:
         quality = traits[:, :, COMPETENCE] * np.where(kept, 1.0, p.broken_delivery)
 
         # Joint value and its division.
-        fit = self.coverage(needs, caps, caps[:, ::-1])  # (m, 2)
-        synergy = np.minimum(1.0, p.baseline_synergy + fit.sum(axis=1))
+        fit = self.coverage(needs, caps, partner_caps)  # (m, 2)
+        synergy = np.minimum(1.0, p.baseline_synergy + (fit[:, 0] + fit[:, 1]))
         culture_fit = culture_fit_of(culture[:, 0], culture[:, 1])
         value = joint_value(
             p.value_per_employee,
@@ -660,27 +672,24 @@ class Kreislauf:
         np.add.at(firms.coop_cost, side.ravel(), np.repeat(costs, 2))
 
         t.value[ids] += value
-        t.shares[ids] += shares
-        t.realised[ids] += net
+        add_distinct_rows(t.shares, ids, shares)
+        add_distinct_rows(t.realised, ids, net)
         t.months[ids] += 1
-        t.kept[ids] += kept
-        t.broken[ids] += ~kept
-        t.grabbed[ids] += grabs
+        add_distinct_rows(t.kept, ids, kept)
+        add_distinct_rows(t.broken, ids, ~kept)
+        add_distinct_rows(t.grabbed, ids, grabs)
 
         # Know-how flows toward the less capable side while the other delivers;
         # cultures converge.
-        transparency = t.transparency[ids][:, None, None]
-        # A firm learns in the domains it needs, from a partner that delivers.
-        gain = (
-            p.learning_rate
-            * transparency
-            * np.clip(caps[:, ::-1] - caps, 0.0, None)
-            * kept[:, ::-1, None]
-            * (needs > 0)
-        )
+        # A firm learns in the domains it needs, from a partner that delivers:
+        # rate x transparency x the partner's lead where both hold, else 0
+        # (the lead is never negative, so the mask equals multiplying by 0 or 1).
+        rate = (p.learning_rate * t.transparency[ids])[:, None, None]
+        learns = kept[:, ::-1, None] & (needs > 0)
+        gain = np.where(learns, rate * np.clip(partner_caps - caps, 0.0, None), 0.0)
         add_rows(firms.caps, side.ravel(), gain.reshape(-1, len(DOMAINS)))
         np.clip(firms.caps, 0.0, 1.0, out=firms.caps)
-        pull = p.culture_convergence * (culture[:, ::-1] - culture)
+        pull = p.culture_convergence * (partner_culture - culture)
         add_rows(firms.culture, side.ravel(), pull.reshape(-1, firms.culture.shape[1]))
         np.clip(firms.culture, 0.0, 1.0, out=firms.culture)
 
@@ -704,13 +713,15 @@ class Kreislauf:
         t, tp = self.table, self.model.scenario.trust
         m = len(ids)
         seen = np.clip(traits[:, ::-1, COMPETENCE] + rng.normal(0.0, tp.observation_noise, (m, 2)), 0.0, 1.0)
-        partner_kept, partner_fair = kept[:, ::-1], ~grabs[:, ::-1]
+        partner_kept, partner_fair = kept[:, ::-1].ravel(), ~grabs[:, ::-1].ravel()
         nu = tp.negativity_weight
-        pos = np.stack([seen, partner_kept.astype(float), partner_fair.astype(float)], axis=2)
-        neg = np.stack([1.0 - seen, nu * ~partner_kept, nu * ~partner_fair], axis=2)
+        # Filled column by column (copies into narrow rows are slow in NumPy).
+        pos, neg = np.empty((2 * m, 3)), np.empty((2 * m, 3))
+        pos[:, 0], pos[:, 1], pos[:, 2] = seen.ravel(), partner_kept, partner_fair
+        neg[:, 0], neg[:, 1], neg[:, 2] = 1.0 - seen.ravel(), nu * ~partner_kept, nu * ~partner_fair
         rows = np.stack([t.row_ab[ids], t.row_ba[ids]], axis=1)
         subjects = np.stack([t.b[ids], t.a[ids]], axis=1)
-        self.model.ledger.observe(rows.ravel(), subjects.ravel(), pos.reshape(-1, 3), neg.reshape(-1, 3))
+        self.model.ledger.observe(rows.ravel(), subjects.ravel(), pos, neg)
 
     # ------------------------------------------------------------------
     # 5. evaluation
@@ -724,15 +735,17 @@ class Kreislauf:
             return
         a, b = t.a[ids], t.b[ids]
         side = np.stack([a, b], axis=1)
-        other = side[:, ::-1]
+        other = np.stack([b, a], axis=1)
         rows = np.stack([t.row_ab[ids], t.row_ba[ids]], axis=1)
         trust = ledger.trust_at(side.ravel(), other.ravel(), rows.ravel()).reshape(-1, 2)
         months = np.maximum(t.months[ids], 1)[:, None]
-        realised = t.realised[ids] / months
-        expected = t.expected[ids]
+        realised = np.take(t.realised, ids, axis=0) / months  # np.take: see sim.arrays
+        expected = np.take(t.expected, ids, axis=0)
         needs = self.needs_now()
-        fit = self.coverage(needs[side], firms.caps[side], firms.caps[other])
-        culture_fit = culture_fit_of(firms.culture[a], firms.culture[b])
+        fit = self.coverage(
+            np.take(needs, side, axis=0), np.take(firms.caps, side, axis=0), np.take(firms.caps, other, axis=0)
+        )
+        culture_fit = culture_fit_of(np.take(firms.culture, a, axis=0), np.take(firms.culture, b, axis=0))
 
         # Reasons per side, checked in the order of the guide's evaluation:
         # reliability first, then the cost/benefit account, then culture.
@@ -766,7 +779,7 @@ class Kreislauf:
             t.transparency[stay], t.contract[stay], t.competitor[stay] = self.agreement_terms(
                 t.a[stay], t.b[stay], trust[~leaving].mean(axis=1)
             )
-            t.expected[stay] = 0.5 * (t.expected[stay] + realised[~leaving])
+            t.expected[stay] = 0.5 * (np.take(t.expected, stay, axis=0) + realised[~leaving])
             t.realised[stay] = 0.0
             t.months[stay] = 0
             t.continues[stay] += 1

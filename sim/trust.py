@@ -43,7 +43,7 @@ from typing import get_args
 
 import numpy as np
 
-from sim.arrays import add_rows, expand_ranges, find_sorted, ragged_to_rows
+from sim.arrays import add_rows, distinct, expand_ranges, find_sorted, merge_sorted, ragged_to_rows
 from sim.firms import PROPENSITY, FirmTable
 from sim.scenario import Pillar, Trust
 
@@ -75,9 +75,11 @@ class TrustLedger:
         weights = np.array([params.weights[p] for p in PILLARS])
         self.weights = weights / weights.sum()
         self.n = 0
-        # Per row: positive evidence of the three pillars, then negative.
-        self.evidence = np.zeros((256, 6))  # all the owner goes by: first-hand and hearsay
-        self.own = np.zeros((256, 6))  # first-hand only: what it tells others
+        # Per row: positive evidence of the three pillars, then negative; first
+        # all the owner goes by (first-hand and hearsay, ``evidence``), then
+        # first-hand only (``own``, what it tells others). One array, so an
+        # observation updates both halves with one indexed add.
+        self.book = np.zeros((256, 12))
         self.owner = np.zeros(256, dtype=np.int64)
         self.subject = np.zeros(256, dtype=np.int64)
         # A sorted index of (owner, subject) keys for vectorised lookups,
@@ -89,6 +91,16 @@ class TrustLedger:
         self.community_s = np.zeros((64, 3))
 
     # -- storage -------------------------------------------------------------
+
+    @property
+    def evidence(self) -> np.ndarray:
+        """Belief evidence per row, ``(rows, 6)``: first-hand plus hearsay (a view of ``book``)."""
+        return self.book[:, :6]
+
+    @property
+    def own(self) -> np.ndarray:
+        """First-hand evidence per row, ``(rows, 6)``: what the owner tells others (a view of ``book``)."""
+        return self.book[:, 6:]
 
     def _grow_firms(self) -> None:
         n = self.firms.n
@@ -113,12 +125,12 @@ class TrustLedger:
         if not missing.any():
             return rows
         wanted = owners[missing] * _KEY + subjects[missing]
-        _, first, where = np.unique(wanted, return_index=True, return_inverse=True)
+        _, first, where = distinct(wanted)
         new_owners, new_subjects = owners[missing][first], subjects[missing][first]
         m = len(new_owners)
-        if self.n + m > self.evidence.shape[0]:
-            size = max(2 * self.evidence.shape[0], self.n + m)
-            for name in ("evidence", "own", "owner", "subject"):
+        if self.n + m > self.book.shape[0]:
+            size = max(2 * self.book.shape[0], self.n + m)
+            for name in ("book", "owner", "subject"):
                 old = getattr(self, name)
                 new = np.zeros((size, *old.shape[1:]), dtype=old.dtype)
                 new[: self.n] = old[: self.n]
@@ -126,7 +138,7 @@ class TrustLedger:
         self._grow_firms()
         made = np.arange(self.n, self.n + m)
         self.owner[made], self.subject[made] = new_owners, new_subjects
-        self.evidence[made] = self.own[made] = 0.0
+        self.book[made] = 0.0
         self.n += m
         rows[missing] = made[where]  # new rows in the order of their sorted keys
         return rows
@@ -154,10 +166,10 @@ class TrustLedger:
         if self._indexed < self.n:
             new = np.arange(self._indexed, self.n)
             keys = self.owner[new] * _KEY + self.subject[new]
-            order = np.argsort(keys, kind="stable")
-            at = np.searchsorted(self._index_keys, keys[order])
-            self._index_keys = np.insert(self._index_keys, at, keys[order])
-            self._index_rows = np.insert(self._index_rows, at, new[order])
+            order = np.argsort(keys)  # keys are distinct: any sort gives the same order
+            self._index_keys, self._index_rows = merge_sorted(
+                self._index_keys, self._index_rows, keys[order], new[order]
+            )
             self._indexed = self.n
         query = np.asarray(owners, dtype=np.int64) * _KEY + np.asarray(subjects, dtype=np.int64)
         pos = find_sorted(self._index_keys, query)
@@ -178,17 +190,24 @@ class TrustLedger:
     def pillars_at(self, owners: np.ndarray, subjects: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """As :meth:`pillars`, with the evidence rows already known (-1 for none)."""
         k = self.params.prior_strength
-        prior = self.firms.traits[owners, PROPENSITY][:, None] * k
+        prior = self.firms.traits[:, PROPENSITY][owners] * k
         has = rows >= 0
-        seen = self.evidence[np.maximum(rows, 0)]
+        seen = np.take(self.book, np.maximum(rows, 0), axis=0)  # np.take: see sim.arrays
         if not has.all():
             seen[~has] = 0.0
-        r, s = seen[:, :3], seen[:, 3:]
         if self.sharing > 0:
-            w = np.where(self.firms.member[owners], self.sharing, 0.0)[:, None]
-            r = r + w * self.community_r[subjects]
-            s = s + w * self.community_s[subjects]
-        return (prior + r) / (k + r + s)
+            w = np.where(self.firms.member[owners], self.sharing, 0.0)
+            shared_r = np.take(self.community_r, subjects, axis=0)
+            shared_s = np.take(self.community_s, subjects, axis=0)
+        out = np.empty((len(rows), 3))
+        # Pillar by pillar: arithmetic on narrow column slices is slow in NumPy.
+        for p in range(3):
+            r, s = seen[:, p], seen[:, 3 + p]
+            if self.sharing > 0:
+                r = r + w * shared_r[:, p]
+                s = s + w * shared_s[:, p]
+            out[:, p] = (prior + r) / (k + r + s)
+        return out
 
     def trust(self, owners: np.ndarray, subjects: np.ndarray) -> np.ndarray:
         """Overall trust in [0, 1]: the weighted mean of the three pillars."""
@@ -208,9 +227,13 @@ class TrustLedger:
         members (the community speaks with one typical member's voice).
         Each row appears at most once (one cooperation per pair of firms).
         """
-        both = np.concatenate([positive, negative], axis=1)
-        self.evidence[rows] += both
-        self.own[rows] += both
+        # Belief and first-hand evidence alike, filled column by column (copies
+        # into narrow rows are slow in NumPy); rows are distinct, so read, add, write back.
+        both = np.empty((len(rows), 12))
+        for j in range(3):
+            both[:, j] = both[:, 6 + j] = positive[:, j]
+            both[:, 3 + j] = both[:, 9 + j] = negative[:, j]
+        self.book[rows] = np.take(self.book, rows, axis=0) + both
         if self.sharing > 0:
             self._grow_firms()
             by_member = self.firms.member[self.owner[rows]]
@@ -248,18 +271,18 @@ class TrustLedger:
         if not len(src):
             return
         rows = self.slots(listeners, subjects)
-        heard, where = np.unique(rows, return_inverse=True)
+        heard, _, where = distinct(rows)
         tales = np.bincount(where, minlength=len(heard)).astype(float)[:, None]
         mean = np.zeros((len(heard), 6))
-        add_rows(mean, where, self.own[src])
-        hearsay = self.evidence[heard] - self.own[heard]
-        self.evidence[heard] += self.params.gossip_weight * (mean / tales - hearsay)
+        add_rows(mean, where, np.take(self.book, src, axis=0)[:, 6:])
+        book = np.take(self.book, heard, axis=0)
+        belief, own = book[:, :6], book[:, 6:]
+        self.book[heard, :6] = belief + self.params.gossip_weight * (mean / tales - (belief - own))
 
     def forget(self) -> None:
         """Fade all evidence by the forgetting factor (one month)."""
         lam = self.params.forgetting
         if lam < 1.0:
-            self.evidence[: self.n] *= lam
-            self.own[: self.n] *= lam
+            self.book[: self.n] *= lam  # belief and first-hand alike
             self.community_r *= lam
             self.community_s *= lam
