@@ -35,7 +35,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.plan import RunSpec
-from sim import CooperationModel
+from analysis.runs import NetworkHistory, simulate
 
 __all__ = [
     "DaskEngine",
@@ -67,6 +67,8 @@ class RunOutput:
     measures: pd.DataFrame | None = None
     cooperations: pd.DataFrame | None = None
     focal: pd.DataFrame | None = None
+    network_nodes: pd.DataFrame | None = None
+    network_edges: pd.DataFrame | None = None
     error: str | None = None
     seconds: float = 0.0
 
@@ -84,19 +86,20 @@ def execute(spec: RunSpec) -> RunOutput:
     """
     start = time.perf_counter()
     try:
-        model = CooperationModel(spec.scenario, seed=spec.seed)
-        while model.running:
-            model.step()
+        history = NetworkHistory.for_horizon(spec.scenario.steps) if spec.network else None
+        model = simulate(spec.scenario, spec.seed, history)
         measures = model.measures_frame()
         keep = spec.record.keeps(measures["step"].to_numpy(), int(measures["step"].iloc[-1]))
         columns = ["step", *(spec.record.measures if spec.record.measures is not None else measures.columns[1:])]
         measures = _with_keys(measures.loc[keep, columns], spec)
         cooperations = _with_keys(model.cooperation_log(), spec)
         focal = _with_keys(model.datacollector.get_table_dataframe("focal_firms"), spec)
+        nodes = _with_keys(history.nodes, spec) if history is not None else None
+        edges = _with_keys(history.edges, spec) if history is not None else None
     except Exception as exc:  # a failing run is recorded, never fatal to the experiment
         detail = "".join(traceback.format_exception(exc)).rstrip()
         return RunOutput(spec, error=detail, seconds=time.perf_counter() - start)
-    return RunOutput(spec, measures, cooperations, focal, seconds=time.perf_counter() - start)
+    return RunOutput(spec, measures, cooperations, focal, nodes, edges, seconds=time.perf_counter() - start)
 
 
 def _with_keys(frame: pd.DataFrame, spec: RunSpec) -> pd.DataFrame:

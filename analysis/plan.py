@@ -116,6 +116,7 @@ class RunSpec:
     scenario: Scenario
     parameters: Mapping[str, Any]
     record: Record
+    network: bool = False
 
     @property
     def keys(self) -> dict[str, Any]:
@@ -180,13 +181,20 @@ class Plan:
         return replicate_seeds(self.seed, self.replicates)
 
     def runs(self, skip: set[int] | frozenset[int] = frozenset()) -> Iterator[RunSpec]:
-        """Every run of the plan in order (run ``point * replicates + replicate``), leaving out ``skip``."""
+        """Every run of the plan in order (run ``point * replicates + replicate``), leaving out ``skip``.
+
+        In a comparison, the first replicate of each scenario also records its
+        network as it evolves (for the report's network figure).
+        """
         seeds = self.seeds()
         for p, point in enumerate(self.points):
             for k, seed in enumerate(seeds):
                 run = p * self.replicates + k
                 if run not in skip:
-                    yield RunSpec(run, p, k, seed, point.label, point.scenario, dict(point.parameters), self.record)
+                    network = self.kind == "compare" and k == 0
+                    yield RunSpec(
+                        run, p, k, seed, point.label, point.scenario, dict(point.parameters), self.record, network
+                    )
 
     def fingerprint(self) -> str:
         """SHA-256 of everything that determines the plan's results."""

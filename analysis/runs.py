@@ -11,6 +11,9 @@ A results folder holds:
   scenario's focal firms) step by step;
 - ``network.gexf`` and ``network.graphml``: the final network with firm and
   cooperation attributes, for Gephi;
+- ``network_nodes.parquet`` and ``network_edges.parquet``: the network as it
+  evolved, every few months (about 60 frames a run; see :class:`NetworkHistory`),
+  for the report's network figure;
 - ``scenario.toml``: the fully resolved scenario with the run's seed and
   horizon, so ``kreislauf run <folder>/scenario.toml`` repeats the run;
 - ``run.json``: seed, horizon, package and library versions.
@@ -37,9 +40,67 @@ import pandas as pd
 
 import sim
 from sim import CooperationModel, Scenario, load_scenario
-from sim.network import write_network
+from sim.network import edge_frame, node_frame, write_network
 
-__all__ = ["RunResult", "run_scenario", "write_run"]
+__all__ = ["NetworkHistory", "RunResult", "run_scenario", "simulate", "write_run"]
+
+#: Frames of the network kept per run, at most (plus the last month).
+NETWORK_FRAMES = 60
+
+
+class NetworkHistory:
+    """The network every ``every`` months: the firms and the live cooperations.
+
+    Parameters
+    ----------
+    every : int
+        Months between frames; month 0 and the last month are always kept.
+    """
+
+    def __init__(self, every: int) -> None:
+        self.every = max(1, every)
+        self._nodes: list[pd.DataFrame] = []
+        self._edges: list[pd.DataFrame] = []
+
+    @classmethod
+    def for_horizon(cls, steps: int, frames: int = NETWORK_FRAMES) -> NetworkHistory:
+        """A history of about ``frames`` frames over ``steps`` months."""
+        return cls(-(-steps // frames))
+
+    def record(self, model: CooperationModel, last: bool = False) -> None:
+        """Keep a frame of the network now if this month is due (or ``last``)."""
+        if model.steps % self.every == 0 or last:
+            self._nodes.append(pd.DataFrame(node_frame(model)))
+            self._edges.append(pd.DataFrame(edge_frame(model)))
+
+    @property
+    def nodes(self) -> pd.DataFrame:
+        """Firms per frame: step, firm, name, role, member, niche, capital, digital, trust_received."""
+        return pd.concat(self._nodes, ignore_index=True) if self._nodes else pd.DataFrame()
+
+    @property
+    def edges(self) -> pd.DataFrame:
+        """Live cooperations per frame: step, cooperation, a, b, phase, trust."""
+        return pd.concat(self._edges, ignore_index=True) if self._edges else pd.DataFrame()
+
+
+def simulate(
+    scenario: Scenario,
+    seed: int,
+    history: NetworkHistory | None = None,
+    on_step: Callable[[int, int], None] | None = None,
+) -> CooperationModel:
+    """Run a model of ``scenario`` with ``seed`` to its horizon, recording the network into ``history``."""
+    model = CooperationModel(scenario, seed=seed)
+    if history is not None:
+        history.record(model)
+    while model.running:
+        model.step()
+        if history is not None:
+            history.record(model, last=not model.running)
+        if on_step is not None:
+            on_step(model.steps, scenario.steps)
+    return model
 
 
 @dataclass
@@ -52,6 +113,7 @@ class RunResult:
     cooperations: pd.DataFrame
     focal: pd.DataFrame
     model: CooperationModel
+    history: NetworkHistory | None = None
 
 
 def run_scenario(
@@ -83,13 +145,10 @@ def run_scenario(
         loaded = loaded.until(steps)
     if seed is not None:
         loaded = loaded.with_overrides({"seed": seed}, source="--seed")
-    model = CooperationModel(loaded)
-    while model.running:
-        model.step()
-        if on_step is not None:
-            on_step(model.steps, loaded.steps)
+    history = NetworkHistory.for_horizon(loaded.steps)
+    model = simulate(loaded, loaded.seed, history, on_step)
     focal = model.datacollector.get_table_dataframe("focal_firms")
-    return RunResult(loaded, model.seed, model.measures_frame(), model.cooperation_log(), focal, model)
+    return RunResult(loaded, model.seed, model.measures_frame(), model.cooperation_log(), focal, model, history)
 
 
 def write_run(result: RunResult, folder: Path) -> list[Path]:
@@ -103,6 +162,9 @@ def write_run(result: RunResult, folder: Path) -> list[Path]:
     ):
         written += write_table(frame, folder / name)
     written += write_network(result.model, folder)
+    if result.history is not None:
+        for name, frame in (("network_nodes", result.history.nodes), ("network_edges", result.history.edges)):
+            written.append(write_parquet(frame, folder / f"{name}.parquet"))
     written.append(write_text(folder / "scenario.toml", _scenario_header(result) + result.scenario.resolved_toml()))
     written.append(write_text(folder / "run.json", json.dumps(run_info(result), indent=2, sort_keys=True) + "\n"))
     return written
@@ -110,12 +172,17 @@ def write_run(result: RunResult, folder: Path) -> list[Path]:
 
 def write_table(frame: pd.DataFrame, stem: Path) -> list[Path]:
     """Write a table as Parquet and CSV next to each other, atomically."""
-    parquet, csv = stem.with_suffix(".parquet"), stem.with_suffix(".csv")
-    tmp = parquet.with_name(f".{parquet.name}.tmp")
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, parquet)
-    write_text(csv, frame.to_csv(index=False, lineterminator="\n"))
+    parquet = write_parquet(frame, stem.with_suffix(".parquet"))
+    csv = write_text(stem.with_suffix(".csv"), frame.to_csv(index=False, lineterminator="\n"))
     return [parquet, csv]
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> Path:
+    """Write a table as Parquet, atomically."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    frame.to_parquet(tmp, index=False)
+    os.replace(tmp, path)
+    return path
 
 
 def write_text(path: Path, text: str) -> Path:

@@ -9,6 +9,7 @@ Layout of an experiment's folder::
     measures/run-000012.parquet       per-step measures of run 12 (one tidy dataset:
     cooperations/run-000012.parquet   ``pandas.read_parquet("measures")`` reads them all)
     focal_firms/run-000012.parquet
+    network_nodes/, network_edges/   the network as it evolved, for replicate 0 of each compared scenario
     failures/run-000031.json  a run that raised: its error, parameters and seed
     runs.csv, measures.csv, cooperations.csv, focal_firms.csv   written when the plan is complete
 
@@ -30,13 +31,11 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 import sim
 from analysis.engines import RunOutput
 from analysis.plan import RUN_KEYS, Plan
-from analysis.runs import write_text
+from analysis.runs import write_parquet, write_text
 
 __all__ = ["TABLES", "FolderError", "ResultsFolder"]
 
@@ -147,11 +146,15 @@ class ResultsFolder:
             failure = {**spec.keys, "error": output.error, "seconds": round(output.seconds, 3)}
             write_text(self.path / "failures" / f"{name}.json", json.dumps(failure, indent=1, default=_json_default))
             return
+        for extra, frame in (("network_nodes", output.network_nodes), ("network_edges", output.network_edges)):
+            if frame is not None:
+                (self.path / extra).mkdir(exist_ok=True)
+                write_parquet(frame, self.path / extra / f"{name}.parquet")
         tables = {"cooperations": output.cooperations, "focal_firms": output.focal, "measures": output.measures}
-        for table in TABLES:
+        for table in TABLES:  # measures last: a run is finished when its measures file exists
             frame = tables[table]
             assert frame is not None
-            _write_parquet(frame, self.path / table / f"{name}.parquet")
+            write_parquet(frame, self.path / table / f"{name}.parquet")
         (self.path / "failures" / f"{name}.json").unlink(missing_ok=True)
 
     def table(self, name: str) -> pd.DataFrame:
@@ -254,12 +257,6 @@ def _run_ids(folder: Path, suffix: str) -> Iterator[int]:
         match = _RUN_FILE.match(entry.name)
         if match and entry.name.endswith(suffix):
             yield int(match.group(1))
-
-
-def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), tmp)
-    os.replace(tmp, path)
 
 
 def _json_default(value: Any) -> Any:

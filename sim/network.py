@@ -29,7 +29,15 @@ from sim.scenario import DOMAINS, TRAITS
 if TYPE_CHECKING:
     from sim.model import CooperationModel
 
-__all__ = ["degree_measures", "network_measures", "snapshot", "structure_measures", "write_network"]
+__all__ = [
+    "degree_measures",
+    "edge_frame",
+    "network_measures",
+    "node_frame",
+    "snapshot",
+    "structure_measures",
+    "write_network",
+]
 
 
 def network_measures(nodes: np.ndarray, a: np.ndarray, b: np.ndarray) -> dict[str, float]:
@@ -185,6 +193,67 @@ def snapshot(model: CooperationModel) -> nx.Graph:
     for node in graph.nodes:
         graph.nodes[node]["trust_received"] = round(float(received[node] / count[node]), 6) if count[node] else 0.0
     return graph
+
+
+def node_frame(model: CooperationModel) -> dict[str, np.ndarray | list[str]]:
+    """The firms in the market now, column by column, for drawing the network as it evolves.
+
+    Columns: ``step``, ``firm`` (id), ``name``, ``role``, ``member``,
+    ``niche``, ``capital``, ``digital`` (digital maturity) and
+    ``trust_received`` (mean trust of its live partners in it; NaN without
+    partners).
+    """
+    firms, t = model.firms, model.kreislauf.table
+    idx = firms.alive_idx
+    live = t.live()
+    received: np.ndarray = np.zeros(firms.n)
+    count: np.ndarray = np.zeros(firms.n)
+    if len(live):
+        trust = _edge_trust(model, live)
+        received = np.bincount(np.concatenate([t.b[live], t.a[live]]), weights=trust, minlength=firms.n)
+        count = np.bincount(np.concatenate([t.b[live], t.a[live]]), minlength=firms.n).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_received = np.where(count[idx] > 0, received[idx] / np.maximum(count[idx], 1), np.nan)
+    digital = DOMAINS.index("digital")
+    return {
+        "step": np.full(len(idx), int(model.steps)),
+        "firm": idx.astype(np.int64),
+        "name": [firms.names[int(i)] for i in idx],
+        "role": ["service" if firms.role[int(i)] else "producer" for i in idx],
+        "member": firms.member[idx].astype(bool),
+        "niche": [model.market.niche_names[int(firms.niche[int(i)])] for i in idx],
+        "capital": firms.capital[idx].astype(float),
+        "digital": firms.caps[idx, digital].astype(float),
+        "trust_received": mean_received,
+    }
+
+
+def edge_frame(model: CooperationModel) -> dict[str, np.ndarray | list[str]]:
+    """The live cooperations now, one row each: ``step``, ``cooperation``, ``a``, ``b``, ``phase``, ``trust``.
+
+    ``trust`` is the mean of the two partners' trust in each other.
+    """
+    t = model.kreislauf.table
+    live = t.live()
+    trust = _edge_trust(model, live) if len(live) else np.zeros(0)
+    half = len(live)
+    return {
+        "step": np.full(half, int(model.steps)),
+        "cooperation": live.astype(np.int64),
+        "a": t.a[live].astype(np.int64),
+        "b": t.b[live].astype(np.int64),
+        "phase": [Phase(int(p)).label for p in t.phase[live]],
+        "trust": 0.5 * (trust[:half] + trust[half:]) if half else np.zeros(0),
+    }
+
+
+def _edge_trust(model: CooperationModel, live: np.ndarray) -> np.ndarray:
+    """Trust of a in b for every live cooperation, then of b in a."""
+    t = model.kreislauf.table
+    rows = np.concatenate([t.row_ab[live], t.row_ba[live]])
+    owners = np.concatenate([t.a[live], t.b[live]])
+    subjects = np.concatenate([t.b[live], t.a[live]])
+    return np.asarray(model.ledger.trust_at(owners, subjects, rows), dtype=float)
 
 
 def write_network(model: CooperationModel, folder: Path) -> list[Path]:

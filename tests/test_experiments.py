@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import analysis.engines
+import analysis.runs
 from analysis import Experiment, compare, sensitivity, sweep
 from analysis.cli import main
 from analysis.plan import replicate_seeds
@@ -206,7 +206,7 @@ class Faulty:
         return REAL_MODEL(scenario, seed=seed)
 
 
-REAL_MODEL = analysis.engines.CooperationModel
+REAL_MODEL = analysis.runs.CooperationModel
 
 
 @pytest.mark.parametrize("workers", [1, 2])
@@ -214,7 +214,7 @@ def test_a_run_that_raises_is_recorded_and_the_sweep_goes_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], workers: int
 ) -> None:
     file = small_sweep(tmp_path, values="[0.0, 0.5, 1.0]")
-    monkeypatch.setattr(analysis.engines, "CooperationModel", Faulty)
+    monkeypatch.setattr(analysis.runs, "CooperationModel", Faulty)
     code = main(["sweep", str(file), "--out", str(tmp_path / "s"), "--workers", str(workers)])
     err = capsys.readouterr().err
     assert code == 1
@@ -227,7 +227,7 @@ def test_a_run_that_raises_is_recorded_and_the_sweep_goes_on(
     assert record["bias"] == 0.5 and "Traceback" in record["error"] and record["seed"] == failed["seed"].iloc[0]
     assert (runs["status"] == "finished").sum() == 4
     # Fixed, the same command runs only the failed runs.
-    monkeypatch.setattr(analysis.engines, "CooperationModel", REAL_MODEL)
+    monkeypatch.setattr(analysis.runs, "CooperationModel", REAL_MODEL)
     assert main(["sweep", str(file), "--out", str(tmp_path / "s"), "--workers", str(workers)]) == 0
     runs = pd.read_csv(tmp_path / "s" / "runs.csv")
     assert runs["status"].eq("finished").all()
