@@ -6,6 +6,7 @@
     kreislauf compare A B [C ...] [--replicates N] [--seed N] [--steps N] [--workers N] [--scheduler ADDRESS] [--out DIR]
     kreislauf sweep FILE [--workers N] [--scheduler ADDRESS] [--out DIR]
     kreislauf sensitivity RESULTS --outcome NAME [--outcome NAME ...]
+    kreislauf report RESULTS [--out FILE]
     kreislauf validate FILE
     kreislauf scenarios [--reference]
 
@@ -32,6 +33,7 @@ import pandas as pd
 import sim
 from analysis.engines import EngineError
 from analysis.experiments import Experiment, comparison_plan, run_plan
+from analysis.report import ReportError, write_report
 from analysis.runs import RunResult, run_scenario, write_run, write_table
 from analysis.sensitivity import SensitivityError, sensitivity
 from analysis.store import FolderError
@@ -140,6 +142,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="final months averaged into a run's outcome (default: the sweep's)",
     )
 
+    report = sub.add_parser(
+        "report",
+        help="write the HTML report of a results folder",
+        description="Write one self-contained HTML report (opens offline) of a run's, comparison's or sweep's results folder.",
+    )
+    report.add_argument("results", type=Path, help="results folder of `kreislauf run`, `compare` or `sweep`")
+    report.add_argument("--out", type=Path, help="report file (default: RESULTS/report.html)")
+
     validate = sub.add_parser(
         "validate",
         help="check a scenario or sweep file",
@@ -181,10 +191,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _sweep(args)
         if args.command == "sensitivity":
             return _sensitivity(args)
+        if args.command == "report":
+            print(f"report written to {write_report(args.results, args.out)}")
+            return 0
         if args.command == "validate":
             return _validate(args)
         return _scenarios(args.reference)
-    except (ScenarioError, UsageError, FolderError, SensitivityError, EngineError) as exc:
+    except (ScenarioError, UsageError, FolderError, SensitivityError, EngineError, ReportError) as exc:
         print(f"kreislauf: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
@@ -221,6 +234,7 @@ def _run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(summary_table(result))
     print(f"results written to {out}")
+    print(f"report: {write_report(out)}")
     return 0
 
 
@@ -273,6 +287,7 @@ def _check_scheduler(scheduler: str | None) -> None:
 
 def _finish(experiment: Experiment) -> int:
     print(f"results written to {experiment.path}")
+    print(f"report: {write_report(experiment.path)}")
     if experiment.failed:
         print(
             f"kreislauf: {experiment.failed} of {experiment.folder.size} runs failed; their errors are in "
