@@ -185,8 +185,8 @@ def layout_positions(nodes: pd.DataFrame) -> dict[int, tuple[float, float]]:
     nothing at thousands of firms, unlike a force layout.
     """
     firms = nodes.drop_duplicates("firm", keep="first")[["firm", "niche"]]
-    niches = list(dict.fromkeys(firms["niche"]))
-    members = firms.groupby("niche", sort=False)["firm"].apply(list)
+    niches = sorted(set(firms["niche"].astype(str)))
+    members = firms.assign(niche=firms["niche"].astype(str)).groupby("niche")["firm"].apply(list)
     biggest = max((len(v) for v in members), default=1)
     pos: dict[int, tuple[float, float]] = {}
     for k, niche in enumerate(niches):
@@ -250,9 +250,8 @@ def network(
     scatter: Any = go.Scattergl if webgl else go.Scatter
 
     static = nodes.drop_duplicates("firm", keep="last").set_index("firm").reindex(firms)
-    per_frame_numbers = 7 * len(
-        firms
-    )  # sizes of five node traces, colours of two + 6 * (len(edges) / max(nodes["step"].nunique(), 1))
+    # Numbers a frame stores: sizes of the five node traces and colours of two; x and y of each edge's segment.
+    per_frame_numbers = 7 * len(firms) + 6 * len(edges) / max(nodes["step"].nunique(), 1)
     limit = max(2, min(max_frames, int(budget / max(per_frame_numbers, 1))))
     steps = _frame_steps(nodes["step"].unique().tolist(), limit)
     by_step_nodes = {s: g for s, g in nodes.groupby("step")}

@@ -1,0 +1,152 @@
+"""Reports in a real browser: headless Chromium opens them from file://, offline, and draws every figure.
+
+Needs Debian's ``chromium`` (``.ci/run`` installs it) and the ``playwright``
+package. Screenshots go to ``tests/artifacts/`` for a person to look at.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from analysis import compare
+from analysis.report import write_report
+from analysis.runs import run_scenario, write_run
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).parent / "artifacts"
+# Chromium's own background traffic is switched off, so any request seen is the page's.
+ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
+]
+
+if not CHROMIUM.exists():
+    if os.environ.get("CI"):
+        pytest.fail("CI needs Debian's chromium at /usr/bin/chromium (.ci/run installs it)", pytrace=False)
+    pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+
+SWEEP = """\
+name = "browser"
+base = "classroom"
+replicates = 1
+seed = 1
+steps = 12
+
+[sampler]
+method = "morris"
+samples = 2
+levels = 4
+
+[parameters.bias]
+path = "kreislauf.familiarity_bias"
+range = [0.0, 1.0]
+
+[parameters.cost]
+path = "kreislauf.search_cost_per_candidate"
+range = [0.0, 2.0]
+
+[record]
+measures = ["mean_trust", "partner_fit", "producer_profit"]
+last_only = true
+window = 1
+
+[sensitivity]
+outcomes = ["producer_profit"]
+"""
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("reports")
+    run = root / "run"
+    write_run(run_scenario("classroom", steps=36), run)
+    compare(["classroom", "fragility"], replicates=2, steps=24, workers=1, out=root / "compare", progress=False)
+    (root / "sweep.toml").write_text(SWEEP)
+    from analysis.cli import main
+
+    assert main(["sweep", str(root / "sweep.toml"), "--out", str(root / "sweep"), "--workers", "1", "--quiet"]) == 0
+    return {name: write_report(root / name) for name in ("run", "compare", "sweep")}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+def open_report(browser: Any, path: Path) -> tuple[Any, list[str], list[str]]:
+    """The page, its console errors and the URLs it requested, once every figure is drawn."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    errors: list[str] = []
+    requests: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(path.as_uri())
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.js-plotly-plot')]"
+        ".every(d => d.querySelector('.main-svg') && (!d._fullData.some(t => t.type.endsWith('gl')) || d.querySelector('canvas')))",
+        polling=200,  # an interval, not animation frames, which a page in the background may not get
+        timeout=30_000,
+    )
+    return page, errors, requests
+
+
+@pytest.mark.parametrize("kind", ["run", "compare", "sweep"])
+def test_a_report_draws_every_figure_offline(reports: dict[str, Path], browser: Any, kind: str) -> None:
+    page, errors, requests = open_report(browser, reports[kind])
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"report-{kind}.png"), full_page=True)
+    assert errors == []
+    assert [r for r in requests if not r.startswith("file://")] == []
+    assert requests == [reports[kind].as_uri()]  # the page itself, nothing else
+    figures = page.eval_on_selector_all(".js-plotly-plot", "divs => divs.map(d => d.data.length)")
+    assert len(figures) >= {"run": 10, "compare": 12, "sweep": 4}[kind]
+    assert all(n > 0 for n in figures[:6]), figures  # the time series (or sweep effects) carry traces
+    scripts = page.eval_on_selector_all("script", "s => s.filter(x => x.textContent.length > 1e6).length")
+    assert scripts == 1  # Plotly's JavaScript, once
+    page.close()
+
+
+def test_moving_the_network_slider_changes_the_drawn_edges(reports: dict[str, Path], browser: Any) -> None:
+    page, errors, _ = open_report(browser, reports["run"])
+    net = page.locator(".js-plotly-plot").filter(has=page.locator(".slider-container")).first
+
+    def edges() -> list[str]:
+        return net.evaluate(
+            "d => [...d.querySelectorAll('.scatterlayer .trace .js-line')].map(p => p.getAttribute('d'))"
+        )
+
+    before = edges()
+    net.scroll_into_view_if_needed()
+    rail = net.locator(".slider-rail-rect").bounding_box()
+    assert rail is not None
+    page.mouse.click(rail["x"] + rail["width"] - 3, rail["y"] + rail["height"] / 2)
+    page.wait_for_function(
+        "d => d.layout.sliders[0].active >= d.layout.sliders[0].steps.length - 2",
+        arg=net.element_handle(),
+        polling=100,
+    )
+    page.wait_for_timeout(500)
+    after = edges()
+    assert after != before
+    net.screenshot(path=str(ARTIFACTS / "report-network-last-month.png"))
+    assert errors == []
+    page.close()
