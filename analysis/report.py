@@ -88,6 +88,10 @@ _CAPTIONS = {
 }
 
 
+class Markup(str):
+    """Text that is already HTML."""
+
+
 class ReportError(ValueError):
     """A folder that holds no results a report can be made from."""
 
@@ -189,9 +193,12 @@ def _compare_report(e: Experiment) -> tuple[str, str, list[Section]]:
         ("exited", "exits after evaluation / month"),
     ):
         part = summary[summary["measure"] == measure].set_index("scenario") if len(summary) else pd.DataFrame()
-        headline[name] = (
-            " vs ".join(f"{_num(part.loc[s, 'mean'])}" if s in part.index else "n/a" for s in labels)
-            + f" ({' vs '.join(labels)})"
+        headline[name] = Markup(
+            "<br>".join(
+                f"<span style='color:{colors[s]}'>{html.escape(s)}</span> "
+                + (_num(part.loc[s, "mean"]) if s in part.index else "n/a")
+                for s in labels
+            )
         )
     header = _header(
         f"{' vs '.join(labels)}: {manifest['replicates']} paired replicates each",
@@ -377,7 +384,7 @@ def _num(value: object, sign: bool = False) -> str:
 def _header(title: str, facts: Iterable[tuple[str, object]], headline: dict[str, object], extra: str = "") -> str:
     facts_html = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>" for k, v in facts)
     cards = "".join(
-        f"<div class=card><div class=value>{_num(v) if not isinstance(v, str) else html.escape(v)}</div>"
+        f"<div class=card><div class=value>{v if isinstance(v, Markup) else _num(v) if not isinstance(v, str) else html.escape(v)}</div>"
         f"<div class=label>{html.escape(k)}</div></div>"
         for k, v in headline.items()
     )
@@ -401,6 +408,10 @@ table.diff td:first-child, table.diff th:first-child { text-align: left; } .unit
 caption { text-align: left; color: #555; padding-bottom: 4px; }
 footer { margin-top: 40px; font-size: 12px; color: #777; }
 """
+
+
+# Figures drawn before the page's columns settle can come out too wide: fit each to its column once loaded.
+_FIT = "window.addEventListener('load', () => document.querySelectorAll('.js-plotly-plot').forEach(d => Plotly.Plots.resize(d)));"
 
 
 def _page(title: str, header: str, sections: list[Section]) -> str:
@@ -428,5 +439,5 @@ def _page(title: str, header: str, sections: list[Section]) -> str:
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style>"
         f"<script>{get_plotlyjs()}</script></head><body>{header}{''.join(parts)}"
         f"<footer>Made by kreislauf {html.escape(sim.__version__)}. Opens offline: everything it needs is in this file.</footer>"
-        "</body></html>\n"
+        f"<script>{_FIT}</script></body></html>\n"
     )
