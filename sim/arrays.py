@@ -20,16 +20,30 @@ __all__ = [
     "distinct",
     "expand_ranges",
     "find_sorted",
+    "flat_index",
     "max_rows",
     "merge_sorted",
+    "pair_columns",
     "ragged_to_rows",
     "sum_last",
 ]
 
 
-def _flat_index(target: np.ndarray, rows: np.ndarray) -> np.ndarray:
+def flat_index(target: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Positions in ``target.reshape(-1)`` of the cells of ``target[rows]``, row by row.
+
+    Examples
+    --------
+    >>> flat_index(np.zeros((3, 2)), np.array([2, 0])).tolist()
+    [4, 5, 0, 1]
+    """
     width = target.shape[1]
-    return (np.asarray(rows, dtype=np.int64)[:, None] * width + np.arange(width)).ravel()
+    start = np.asarray(rows, dtype=np.int64) * width
+    # Column by column: broadcasting against a short last axis is slow.
+    out = np.empty((len(start), width), dtype=np.int64)
+    for j in range(width):
+        np.add(start, j, out=out[:, j])
+    return out.reshape(-1)
 
 
 def add_rows(target: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
@@ -42,7 +56,7 @@ def add_rows(target: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
     >>> t.tolist()
     [[0.0, 0.0], [2.0, 2.0]]
     """
-    np.add.at(target.reshape(-1), _flat_index(target, rows), np.asarray(values, dtype=target.dtype).reshape(-1))
+    np.add.at(target.reshape(-1), flat_index(target, rows), np.asarray(values, dtype=target.dtype).reshape(-1))
 
 
 def add_distinct_rows(target: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
@@ -64,7 +78,7 @@ def add_distinct_rows(target: np.ndarray, rows: np.ndarray, values: np.ndarray) 
 
 def max_rows(target: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
     """``target[rows] = max(target[rows], values)`` with repeated rows (like ``np.maximum.at``)."""
-    np.maximum.at(target.reshape(-1), _flat_index(target, rows), np.asarray(values, dtype=target.dtype).reshape(-1))
+    np.maximum.at(target.reshape(-1), flat_index(target, rows), np.asarray(values, dtype=target.dtype).reshape(-1))
 
 
 def find_sorted(keys: np.ndarray, queries: np.ndarray) -> np.ndarray:
@@ -172,6 +186,19 @@ def merge_sorted(
     out_keys[at], out_items[at] = new_keys, new_items
     out_keys[old], out_items[old] = keys, items
     return out_keys, out_items
+
+
+def pair_columns(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """``np.stack([first, second], axis=1)``, filled column by column (stacking on axis 1 is slow).
+
+    Examples
+    --------
+    >>> pair_columns(np.array([1, 2]), np.array([3, 4])).tolist()
+    [[1, 3], [2, 4]]
+    """
+    out = np.empty((len(first), 2), dtype=np.result_type(first, second))
+    out[:, 0], out[:, 1] = first, second
+    return out
 
 
 def sum_last(values: np.ndarray) -> np.ndarray:

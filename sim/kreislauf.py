@@ -41,7 +41,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.arrays import add_distinct_rows, add_rows, expand_ranges, find_sorted, max_rows, sum_last
+from sim.arrays import (
+    add_distinct_rows,
+    add_rows,
+    expand_ranges,
+    find_sorted,
+    flat_index,
+    max_rows,
+    pair_columns,
+    sum_last,
+)
 from sim.cooperation import EXIT_REASONS, OUTCOME_OF, CooperationTable, Outcome, Phase, Reason
 from sim.firms import BENEVOLENCE, COMPETENCE, DIGITAL, INTEGRITY, PRODUCER, SERVICE
 from sim.scenario import DOMAINS
@@ -628,8 +637,8 @@ class Kreislauf:
         rng = self.model.streams["relationship"]
         m = len(ids)
         a, b = t.a[ids], t.b[ids]
-        side = np.stack([a, b], axis=1)  # side x acts; its partner is the other column
-        other = np.stack([b, a], axis=1)
+        side = pair_columns(a, b)  # side x acts; its partner is the other column
+        other = pair_columns(b, a)
         # Per side (m, 2, ...); the partner's read separately rather than as
         # [:, ::-1] views, whose reversed strides make NumPy's loops slow.
         # np.take: see sim.arrays.
@@ -662,12 +671,13 @@ class Kreislauf:
             culture_fit,
         )
         grabs = rng.random((m, 2)) < p.grab_temptation * (1.0 - traits[:, :, BENEVOLENCE])
-        lone = grabs[:, 0] != grabs[:, 1]
-        share_a = np.where(lone, np.where(grabs[:, 0], p.grab_share, 1.0 - p.grab_share), 0.5)
-        shares = np.stack([share_a, 1.0 - share_a], axis=1) * value[:, None]
+        # The initiator's share by who grabbed (neither, b, a, both): one lookup.
+        split = np.array([0.5, 1.0 - p.grab_share, p.grab_share, 0.5])
+        share_a = np.take(split, 2 * grabs[:, 0] + grabs[:, 1])
+        shares = pair_columns(share_a * value, (1.0 - share_a) * value)
 
         costs = self.running_cost(t.distance[ids], t.contract[ids])
-        net = shares - costs[:, None]
+        net = pair_columns(shares[:, 0] - costs, shares[:, 1] - costs)
         np.add.at(firms.coop_value, side.ravel(), shares.ravel())
         np.add.at(firms.coop_cost, side.ravel(), np.repeat(costs, 2))
 
@@ -678,16 +688,20 @@ class Kreislauf:
         add_distinct_rows(t.kept, ids, kept)
         add_distinct_rows(t.broken, ids, ~kept)
         add_distinct_rows(t.grabbed, ids, grabs)
+        partner_kept = pair_columns(kept[:, 1], kept[:, 0])  # not a reversed view: see above
 
         # Know-how flows toward the less capable side while the other delivers;
         # cultures converge.
         # A firm learns in the domains it needs, from a partner that delivers:
-        # rate x transparency x the partner's lead where both hold, else 0
-        # (the lead is never negative, so the mask equals multiplying by 0 or 1).
+        # rate x transparency x the partner's lead where both hold, else 0.
+        # Only those gains are added (adding 0 would change nothing: the
+        # capabilities are never -0.0).
         rate = (p.learning_rate * t.transparency[ids])[:, None, None]
-        learns = kept[:, ::-1, None] & (needs > 0)
-        gain = np.where(learns, rate * np.clip(partner_caps - caps, 0.0, None), 0.0)
-        add_rows(firms.caps, side.ravel(), gain.reshape(-1, len(DOMAINS)))
+        learns = partner_kept[:, :, None] & (needs > 0)
+        gain = rate * np.clip(partner_caps - caps, 0.0, None)
+        at = np.flatnonzero(learns)
+        cells = np.take(flat_index(firms.caps, side.ravel()), at)
+        np.add.at(firms.caps.reshape(-1), cells, np.take(gain.reshape(-1), at))
         np.clip(firms.caps, 0.0, 1.0, out=firms.caps)
         pull = p.culture_convergence * (partner_culture - culture)
         add_rows(firms.culture, side.ravel(), pull.reshape(-1, firms.culture.shape[1]))
@@ -695,7 +709,7 @@ class Kreislauf:
 
         # Each side observes the other: competence from the competence it shows
         # (with noise), integrity from kept promises, benevolence from the division.
-        self.observe(ids, traits, kept, grabs, rng)
+        self.observe(ids, other, partner_kept, pair_columns(grabs[:, 1], grabs[:, 0]), rng)
 
         self.counts["kept"] += int(kept.sum())
         self.counts["broken"] += int((~kept).sum())
@@ -707,21 +721,30 @@ class Kreislauf:
         t.move(due, Phase.EVALUATION, now)
 
     def observe(
-        self, ids: np.ndarray, traits: np.ndarray, kept: np.ndarray, grabs: np.ndarray, rng: np.random.Generator
+        self,
+        ids: np.ndarray,
+        partners: np.ndarray,
+        partner_kept: np.ndarray,
+        partner_grabbed: np.ndarray,
+        rng: np.random.Generator,
     ) -> None:
-        """Update both sides' trust evidence from one month of the relationship."""
+        """Update both sides' trust evidence from one month of the relationship.
+
+        ``partners`` (m, 2) is each side's partner; ``partner_kept`` and
+        ``partner_grabbed`` what that partner did.
+        """
         t, tp = self.table, self.model.scenario.trust
         m = len(ids)
-        seen = np.clip(traits[:, ::-1, COMPETENCE] + rng.normal(0.0, tp.observation_noise, (m, 2)), 0.0, 1.0)
-        partner_kept, partner_fair = kept[:, ::-1].ravel(), ~grabs[:, ::-1].ravel()
+        shown = np.take(self.model.firms.traits[:, COMPETENCE], partners)
+        seen = np.clip(shown + rng.normal(0.0, tp.observation_noise, (m, 2)), 0.0, 1.0).ravel()
+        partner_kept, partner_fair = partner_kept.ravel(), ~partner_grabbed.ravel()
         nu = tp.negativity_weight
         # Filled column by column (copies into narrow rows are slow in NumPy).
         pos, neg = np.empty((2 * m, 3)), np.empty((2 * m, 3))
-        pos[:, 0], pos[:, 1], pos[:, 2] = seen.ravel(), partner_kept, partner_fair
-        neg[:, 0], neg[:, 1], neg[:, 2] = 1.0 - seen.ravel(), nu * ~partner_kept, nu * ~partner_fair
-        rows = np.stack([t.row_ab[ids], t.row_ba[ids]], axis=1)
-        subjects = np.stack([t.b[ids], t.a[ids]], axis=1)
-        self.model.ledger.observe(rows.ravel(), subjects.ravel(), pos, neg)
+        pos[:, 0], pos[:, 1], pos[:, 2] = seen, partner_kept, partner_fair
+        neg[:, 0], neg[:, 1], neg[:, 2] = 1.0 - seen, nu * ~partner_kept, nu * ~partner_fair
+        rows = pair_columns(t.row_ab[ids], t.row_ba[ids])
+        self.model.ledger.observe(rows.ravel(), partners.ravel(), pos, neg)
 
     # ------------------------------------------------------------------
     # 5. evaluation

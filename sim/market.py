@@ -80,9 +80,13 @@ class Market:
         firms = self.model.firms
         if self.demand.shape[0] < len(self.niche_names):
             self.demand = np.pad(self.demand, (0, len(self.niche_names) - self.demand.shape[0]))
+        niches = np.unique(firms.niche[idx])
+        unserved = niches[self.demand[niches] == 0]
+        if not len(unserved):
+            return  # the supply level is only needed for niches without demand yet
         level = self._supply_level()
-        for k in np.unique(firms.niche[idx]):
-            if self.demand[k] == 0 and level[k] > 0:
+        for k in unserved:
+            if level[k] > 0:
                 mine = idx[firms.niche[idx] == k]
                 self.demand[k] = self.params.revenue_per_employee * firms.size[mine].sum() / level[k]
 

@@ -55,6 +55,11 @@ _KEY = np.int64(1) << 32  # owner * _KEY + subject identifies an ordered pair
 PILLARS: tuple[Pillar, ...] = get_args(Pillar)
 
 
+def _as_records(table: np.ndarray) -> np.ndarray:
+    """A C-contiguous two-dimensional array viewed as one opaque item per row."""
+    return table.view(np.dtype((np.void, table.shape[1] * table.itemsize))).reshape(-1)
+
+
 class TrustLedger:
     """Sparse beta evidence of every firm about every firm it knows.
 
@@ -233,7 +238,9 @@ class TrustLedger:
         for j in range(3):
             both[:, j] = both[:, 6 + j] = positive[:, j]
             both[:, 3 + j] = both[:, 9 + j] = negative[:, j]
-        self.book[rows] = np.take(self.book, rows, axis=0) + both
+        # Each row written as one 96-byte item: setting rows of a 2-D array
+        # by index takes a slow path (see sim.arrays).
+        _as_records(self.book)[rows] = _as_records(np.take(self.book, rows, axis=0) + both)
         if self.sharing > 0:
             self._grow_firms()
             by_member = self.firms.member[self.owner[rows]]
