@@ -6,7 +6,8 @@ was run and a few headline numbers, then figures from :mod:`analysis.figures`,
 each with a caption saying how to read it. Plotly's JavaScript is embedded
 once, in the page's head; a Content-Security-Policy forbids the page any
 network request, so it opens the same on a laptop without a network or from
-a mail attachment.
+a mail attachment. Figures are drawn as they come near the screen, so the
+first screen appears without waiting for the figures further down.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
-import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 import sim
@@ -410,8 +410,34 @@ footer { margin-top: 40px; font-size: 12px; color: #777; }
 """
 
 
-# Figures drawn before the page's columns settle can come out too wide: fit each to its column once loaded.
-_FIT = "window.addEventListener('load', () => document.querySelectorAll('.js-plotly-plot').forEach(d => Plotly.Plots.resize(d)));"
+# Each figure's JSON waits in the page and is drawn when it comes near the screen (and all of them
+# before printing): the first screen appears without waiting for figures further down.
+_DRAW = """
+const config = {displaylogo: false, responsive: true};
+function draw(div) {
+  if (div.dataset.drawn) return;
+  div.dataset.drawn = "1";
+  const figure = JSON.parse(document.getElementById(div.id + "-json").textContent);
+  Plotly.newPlot(div, {data: figure.data, layout: figure.layout, frames: figure.frames || [], config: config});
+}
+const plots = document.querySelectorAll(".plot");
+const watcher = new IntersectionObserver(seen => seen.forEach(e => {
+  if (e.isIntersecting) { watcher.unobserve(e.target); draw(e.target); }
+}), {rootMargin: "400px"});
+plots.forEach(div => watcher.observe(div));
+window.addEventListener("beforeprint", () => plots.forEach(draw));
+"""
+
+
+def _figure_html(fig: go.Figure, div_id: str, caption: str) -> str:
+    """A placeholder of the figure's height, its JSON (drawn by ``_DRAW``) and its caption."""
+    height = fig.layout.height or 450
+    data = fig.to_json().replace("</", "<\\/")  # no "</script>" inside the script element
+    return (
+        f'<figure><div id="{div_id}" class="plot" style="height:{height}px"></div>'
+        f'<script type="application/json" id="{div_id}-json">{data}</script>'
+        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+    )
 
 
 def _page(title: str, header: str, sections: list[Section]) -> str:
@@ -421,15 +447,7 @@ def _page(title: str, header: str, sections: list[Section]) -> str:
         grid = " class=grid" if section.columns == 2 else ""
         parts.append(f"<section><h2>{html.escape(section.title)}</h2><div{grid}>")
         for fig, caption in section.items:
-            div = pio.to_html(
-                fig,
-                full_html=False,
-                include_plotlyjs=False,
-                div_id=f"figure-{n}",
-                auto_play=False,
-                config={"displaylogo": False, "responsive": True},
-            )
-            parts.append(f"<figure>{div}<figcaption>{html.escape(caption)}</figcaption></figure>")
+            parts.append(_figure_html(fig, f"figure-{n}", caption))
             n += 1
         parts.append("</div></section>")
     return (
@@ -439,5 +457,5 @@ def _page(title: str, header: str, sections: list[Section]) -> str:
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style>"
         f"<script>{get_plotlyjs()}</script></head><body>{header}{''.join(parts)}"
         f"<footer>Made by kreislauf {html.escape(sim.__version__)}. Opens offline: everything it needs is in this file.</footer>"
-        f"<script>{_FIT}</script></body></html>\n"
+        f"<script>{_DRAW}</script></body></html>\n"
     )

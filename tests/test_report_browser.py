@@ -100,12 +100,16 @@ def open_report(browser: Any, path: Path) -> tuple[Any, list[str], list[str]]:
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("request", lambda r: requests.append(r.url))
     page.goto(path.as_uri())
+    # Figures are drawn as they come near the screen: scroll through the page as a reader does.
+    for plot in page.locator(".plot").all():
+        plot.scroll_into_view_if_needed()
     page.wait_for_function(
-        "() => [...document.querySelectorAll('.js-plotly-plot')]"
-        ".every(d => d.querySelector('.main-svg') && (!d._fullData.some(t => t.type.endsWith('gl')) || d.querySelector('canvas')))",
+        "() => [...document.querySelectorAll('.plot')].every(d => d.querySelector('.main-svg')"
+        " && (!d._fullData.some(t => t.type.endsWith('gl')) || d.querySelector('canvas')))",
         polling=200,  # an interval, not animation frames, which a page in the background may not get
         timeout=30_000,
     )
+    page.evaluate("() => window.scrollTo(0, 0)")
     return page, errors, requests
 
 
@@ -117,7 +121,7 @@ def test_a_report_draws_every_figure_offline(reports: dict[str, Path], browser: 
     assert errors == []
     assert [r for r in requests if not r.startswith("file://")] == []
     assert requests == [reports[kind].as_uri()]  # the page itself, nothing else
-    figures = page.eval_on_selector_all(".js-plotly-plot", "divs => divs.map(d => d.data.length)")
+    figures = page.eval_on_selector_all(".plot", "divs => divs.map(d => d.data.length)")
     assert len(figures) >= {"run": 10, "compare": 12, "sweep": 4}[kind]
     assert all(n > 0 for n in figures[:6]), figures  # the time series (or sweep effects) carry traces
     scripts = page.eval_on_selector_all("script", "s => s.filter(x => x.textContent.length > 1e6).length")
@@ -127,7 +131,7 @@ def test_a_report_draws_every_figure_offline(reports: dict[str, Path], browser: 
 
 def test_moving_the_network_slider_changes_the_drawn_edges(reports: dict[str, Path], browser: Any) -> None:
     page, errors, _ = open_report(browser, reports["run"])
-    net = page.locator(".js-plotly-plot").filter(has=page.locator(".slider-container")).first
+    net = page.locator(".plot").filter(has=page.locator(".slider-container")).first
 
     def edges() -> list[str]:
         return net.evaluate(
