@@ -209,6 +209,11 @@ def _run(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     seed = scenario.seed if args.seed is None else args.seed
     out = args.out if args.out is not None else Path("results") / f"{scenario.name}-seed{seed}"
+    if out.is_dir() and any(out.iterdir()) and not (out / "run.json").exists():
+        raise UsageError(
+            f"{out} already holds other files and is not a run's results folder: "
+            "choose a new or empty folder (--out), so nothing in it is overwritten"
+        )
     _check_writable(out)
     show = sys.stderr.isatty() and not args.quiet
 
@@ -260,12 +265,16 @@ def _sweep(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(sweep_table(experiment))
     outcomes = list(experiment.folder.manifest["design"].get("outcomes", []))
-    if outcomes and experiment.failed == 0:
-        table = sensitivity(experiment.path, outcomes)
-        write_table(table, experiment.path / "sensitivity")
-        if not args.quiet:
-            print()
-            print(sensitivity_table(table))
+    if outcomes:
+        try:
+            table = sensitivity(experiment.path, outcomes)
+        except SensitivityError as exc:  # the sweep itself went well: say why there are no indices, and go on
+            print(f"kreislauf: note: no sensitivity indices: {exc}", file=sys.stderr)
+        else:
+            write_table(table, experiment.path / "sensitivity")
+            if not args.quiet:
+                print()
+                print(sensitivity_table(table))
     return _finish(experiment)
 
 

@@ -35,7 +35,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.plan import RunSpec
-from analysis.runs import NetworkHistory, simulate
+from analysis.runs import NetworkHistory, focal_frame, simulate
 
 __all__ = [
     "DaskEngine",
@@ -50,9 +50,6 @@ __all__ = [
 
 #: Runs in flight per worker: enough to keep workers busy, few enough to keep memory flat.
 IN_FLIGHT_PER_WORKER = 2
-
-#: Times a broken local pool is replaced before its remaining runs are recorded as failed.
-POOL_RESTARTS = 3
 
 
 class EngineError(RuntimeError):
@@ -93,7 +90,7 @@ def execute(spec: RunSpec) -> RunOutput:
         columns = ["step", *(spec.record.measures if spec.record.measures is not None else measures.columns[1:])]
         measures = _with_keys(measures.loc[keep, columns], spec)
         cooperations = _with_keys(model.cooperation_log(), spec)
-        focal = _with_keys(model.datacollector.get_table_dataframe("focal_firms"), spec)
+        focal = _with_keys(focal_frame(model), spec)
         nodes = _with_keys(history.nodes, spec) if history is not None else None
         edges = _with_keys(history.edges, spec) if history is not None else None
     except Exception as exc:  # a failing run is recorded, never fatal to the experiment
@@ -102,10 +99,13 @@ def execute(spec: RunSpec) -> RunOutput:
     return RunOutput(spec, measures, cooperations, focal, nodes, edges, seconds=time.perf_counter() - start)
 
 
+_KEY_TYPES = {str: "string", int: "int64", float: "float64", bool: "bool"}
+
+
 def _with_keys(frame: pd.DataFrame, spec: RunSpec) -> pd.DataFrame:
     keys = pd.DataFrame({k: [v] * len(frame) for k, v in spec.keys.items()}, index=frame.index)
-    if len(frame) == 0:
-        keys = keys.astype({k: type(v) for k, v in spec.keys.items()})
+    if len(frame) == 0:  # typed all the same, so every run's file has one schema
+        keys = keys.astype({k: _KEY_TYPES.get(type(v), "float64") for k, v in spec.keys.items()})
     return pd.concat([keys, frame], axis=1).reset_index(drop=True)
 
 
@@ -151,45 +151,56 @@ class PoolEngine(Engine):
         return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context(method))
 
     def map(self, specs: Iterable[RunSpec]) -> Iterator[RunOutput]:
-        """Yield outputs as workers finish, keeping a few runs per worker in flight."""
+        """Yield outputs as workers finish, keeping a few runs per worker in flight.
+
+        A worker that dies (killed, out of memory, a crash in compiled code)
+        breaks the pool and takes every run in flight with it. The pool is
+        replaced and those runs are tried again one at a time: one that kills
+        its worker alone is recorded as failed, the others go on.
+        """
         pending = iter(specs)
-        retry: list[RunSpec] = []
+        suspects: list[RunSpec] = []  # in flight when a worker died
         running: dict[Future[RunOutput], RunSpec] = {}
-        restarts = 0
+        alone = False  # whether the one run in flight is a suspect tried on its own
         self._pool = self._new_pool()
         limit = self.workers * IN_FLIGHT_PER_WORKER
         try:
             while True:
-                while len(running) < limit:
-                    spec = retry.pop() if retry else next(pending, None)
-                    if spec is None:
-                        break
-                    running[self._pool.submit(execute, spec)] = spec
-                if not running:
-                    return
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
                 broken = False
-                for future in done:
-                    spec = running.pop(future)
-                    try:
-                        output = future.result()
-                    except BrokenProcessPool:
-                        broken = True
-                        retry.append(spec)
-                        continue
-                    yield output
-                if broken:
-                    # A worker died: every run still in the pool is lost with it.
-                    retry.extend(running.values())
+                try:
+                    while (len(running) < limit and not suspects) or (suspects and not running):
+                        alone = bool(suspects)
+                        spec = suspects.pop() if suspects else next(pending, None)
+                        if spec is None:
+                            break
+                        try:
+                            running[self._pool.submit(execute, spec)] = spec
+                        except BrokenProcessPool:
+                            suspects.append(spec)  # it never ran; it is tried (alone) with the others
+                            raise
+                except BrokenProcessPool:
+                    broken = True
+                if not running and not broken:
+                    return
+                lost: list[RunSpec] = []
+                if running:
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        spec = running.pop(future)
+                        try:
+                            output = future.result()
+                        except BrokenProcessPool:
+                            lost.append(spec)
+                            continue
+                        yield output
+                if lost or broken:
+                    lost += running.values()
                     running.clear()
                     self._pool.shutdown(wait=False, cancel_futures=True)
-                    restarts += 1
-                    if restarts > POOL_RESTARTS:
-                        for spec in retry:
-                            yield RunOutput(spec, error=f"worker process died {restarts} times; run not finished")
-                        retry.clear()
-                        yield from (RunOutput(s, error="not run: the local pool kept losing workers") for s in pending)
-                        return
+                    if alone and len(lost) == 1:
+                        yield RunOutput(lost[0], error="its worker process died (killed, out of memory or crashed)")
+                    else:
+                        suspects.extend(lost)
                     self._pool = self._new_pool()
         finally:
             self.close()
@@ -225,14 +236,13 @@ class DaskEngine(Engine):
                 self.client = Client(scheduler, timeout="20s")
             except (OSError, TimeoutError, ValueError) as exc:
                 raise EngineError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc})") from None
-        self.workers = max(1, sum(w.get("nthreads", 1) for w in self.client.scheduler_info()["workers"].values()))
+        self.workers = max(1, self._threads())
 
     def map(self, specs: Iterable[RunSpec]) -> Iterator[RunOutput]:
         """Yield outputs as the cluster finishes them, keeping a few runs per worker in flight."""
         from distributed import as_completed
 
         pending = iter(specs)
-        limit = max(2, self.workers * IN_FLIGHT_PER_WORKER)
         submitted: dict[Any, RunSpec] = {}
 
         def submit(spec: RunSpec) -> Any:
@@ -240,18 +250,24 @@ class DaskEngine(Engine):
             submitted[future.key] = spec
             return future
 
-        flow = as_completed([submit(s) for s in _take(pending, limit)])
+        def room() -> int:
+            # Workers come and go (SLURM jobs start late, nodes are lost): size the queue to those there now.
+            return max(2, IN_FLIGHT_PER_WORKER * self._threads()) - len(submitted)
+
+        flow = as_completed([submit(s) for s in _take(pending, room())])
         for future in flow:
             try:
                 output: RunOutput = future.result()
             except Exception as exc:  # e.g. KilledWorker: the run took down worker after worker
-                output = RunOutput(submitted.pop(future.key), error=f"{type(exc).__name__}: {exc}")
-            else:
-                submitted.pop(future.key, None)
+                output = RunOutput(submitted[future.key], error=f"{type(exc).__name__}: {exc}")
+            submitted.pop(future.key, None)
             future.release()
-            for spec in _take(pending, 1):
+            for spec in _take(pending, room()):
                 flow.add(submit(spec))
             yield output
+
+    def _threads(self) -> int:
+        return int(sum(self.client.nthreads().values()))
 
     def close(self) -> None:
         """Close the client (and the local cluster) this engine opened."""

@@ -30,21 +30,13 @@ from analysis.statistics import differences_table, run_outcomes, summary_table
 from analysis.store import ResultsFolder
 from analysis.sweeps import sweep_plan
 from sim import load_scenario
+from sim.measures import FOCAL_COLUMNS
 from sim.scenario import Scenario, ScenarioError
 
 __all__ = ["Experiment", "compare", "comparison_plan", "run_plan", "sweep"]
 
-#: Focal-firm columns summarised across replicates.
-FOCAL_OUTCOMES = [
-    "capital",
-    "revenue",
-    "profit",
-    "value_received",
-    "overhead_paid",
-    "digital_maturity",
-    "cooperations",
-    "trust_received",
-]
+#: Focal-firm columns summarised across replicates: every focal measure but the keys and the alive flag.
+FOCAL_OUTCOMES = [c for c in FOCAL_COLUMNS if c not in ("step", "firm", "alive")]
 
 
 class Experiment:
@@ -272,7 +264,12 @@ def run_plan(
     todo = plan.size - len(done)
     failed = 0
     show = sys.stderr.isatty() if progress is None else progress
-    bar = tqdm(total=plan.size, initial=len(done), unit="run", disable=not show or todo == 0, desc=plan.name)
+    # No monitor thread: the local pool forks its workers, and a fork should not copy a running thread.
+    monitor, tqdm.monitor_interval = tqdm.monitor_interval, 0
+    try:
+        bar = tqdm(total=plan.size, initial=len(done), unit="run", disable=not show or todo == 0, desc=plan.name)
+    finally:
+        tqdm.monitor_interval = monitor
     try:
         if todo:
             with engine_for(workers, scheduler) as engine:
@@ -292,7 +289,7 @@ def run_plan(
         raise
     bar.close()
     folder.write_csv()
-    experiment = Experiment(folder)
+    experiment = Experiment(folder, window=plan.record.window)  # this command's window, even when resuming
     experiment.write_summaries()
     return experiment
 

@@ -180,6 +180,11 @@ class Plan:
         """The seed of each replicate."""
         return replicate_seeds(self.seed, self.replicates)
 
+    @staticmethod
+    def run_id(point: int, replicate: int, replicates: int) -> int:
+        """The number of replicate ``replicate`` of point ``point``: runs count point by point."""
+        return point * replicates + replicate
+
     def runs(self, skip: set[int] | frozenset[int] = frozenset()) -> Iterator[RunSpec]:
         """Every run of the plan in order (run ``point * replicates + replicate``), leaving out ``skip``.
 
@@ -189,7 +194,7 @@ class Plan:
         seeds = self.seeds()
         for p, point in enumerate(self.points):
             for k, seed in enumerate(seeds):
-                run = p * self.replicates + k
+                run = self.run_id(p, k, self.replicates)
                 if run not in skip:
                     network = self.kind == "compare" and k == 0
                     yield RunSpec(

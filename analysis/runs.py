@@ -42,7 +42,7 @@ import sim
 from sim import CooperationModel, Scenario, load_scenario
 from sim.network import edge_frame, node_frame, write_network
 
-__all__ = ["NetworkHistory", "RunResult", "run_scenario", "simulate", "write_run"]
+__all__ = ["NetworkHistory", "RunResult", "focal_frame", "run_scenario", "simulate", "write_run"]
 
 #: Frames of the network kept per run, at most (plus the last month).
 NETWORK_FRAMES = 60
@@ -71,7 +71,7 @@ class NetworkHistory:
         """Keep a frame of the network now if this month is due (or ``last``)."""
         if model.steps % self.every == 0 or last:
             self._nodes.append(pd.DataFrame(node_frame(model)))
-            self._edges.append(pd.DataFrame(edge_frame(model)))
+            self._edges.append(pd.DataFrame(edge_frame(model)).astype(EDGE_TYPES))
 
     @property
     def nodes(self) -> pd.DataFrame:
@@ -82,6 +82,28 @@ class NetworkHistory:
     def edges(self) -> pd.DataFrame:
         """Live cooperations per frame: step, cooperation, a, b, phase, trust."""
         return pd.concat(self._edges, ignore_index=True) if self._edges else pd.DataFrame()
+
+
+#: Types of the focal-firm table, so a scenario without focal firms writes an empty table of the same types.
+FOCAL_TYPES = {"step": "int64", "firm": "string", "alive": "bool", "cooperations": "int64"}
+
+#: Types of the network's edge table, so a month without cooperations has the same types as the others.
+EDGE_TYPES = {
+    "step": "int64",
+    "cooperation": "int64",
+    "a": "int64",
+    "b": "int64",
+    "phase": "string",
+    "trust": "float64",
+}
+
+
+def focal_frame(model: CooperationModel) -> pd.DataFrame:
+    """The focal firms month by month (the DataCollector table ``focal_firms``), typed even when empty."""
+    focal = model.datacollector.get_table_dataframe("focal_firms")
+    if len(focal):
+        return focal
+    return focal.astype({c: FOCAL_TYPES.get(c, "float64") for c in focal.columns})
 
 
 def simulate(
@@ -147,7 +169,7 @@ def run_scenario(
         loaded = loaded.with_overrides({"seed": seed}, source="--seed")
     history = NetworkHistory.for_horizon(loaded.steps)
     model = simulate(loaded, loaded.seed, history, on_step)
-    focal = model.datacollector.get_table_dataframe("focal_firms")
+    focal = focal_frame(model)
     return RunResult(loaded, model.seed, model.measures_frame(), model.cooperation_log(), focal, model, history)
 
 
@@ -179,16 +201,27 @@ def write_table(frame: pd.DataFrame, stem: Path) -> list[Path]:
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> Path:
     """Write a table as Parquet, atomically."""
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = temporary_name(path)
     frame.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
-    return path
+    return replace_durably(tmp, path)
 
 
 def write_text(path: Path, text: str) -> Path:
     """Write a text file atomically."""
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = temporary_name(path)
     tmp.write_text(text, encoding="utf-8")
+    return replace_durably(tmp, path)
+
+
+def temporary_name(path: Path) -> Path:
+    """A hidden name beside ``path``, this process's own (two writers never share one)."""
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+def replace_durably(tmp: Path, path: Path) -> Path:
+    """Move a fully written file into place: flushed to disk first, so a crash leaves the old file or the new one."""
+    with open(tmp, "rb+") as handle:
+        os.fsync(handle.fileno())
     os.replace(tmp, path)
     return path
 

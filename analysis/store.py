@@ -35,7 +35,7 @@ import pandas as pd
 import sim
 from analysis.engines import RunOutput
 from analysis.plan import RUN_KEYS, Plan
-from analysis.runs import write_parquet, write_text
+from analysis.runs import replace_durably, temporary_name, write_parquet, write_text
 
 __all__ = ["TABLES", "FolderError", "ResultsFolder"]
 
@@ -43,6 +43,22 @@ __all__ = ["TABLES", "FolderError", "ResultsFolder"]
 TABLES = ("cooperations", "focal_firms", "measures")
 
 _RUN_FILE = re.compile(r"run-(\d+)\.(parquet|json)$")
+
+
+#: Keys every manifest has.
+MANIFEST_KEYS = (
+    "kind",
+    "name",
+    "fingerprint",
+    "kreislauf",
+    "master_seed",
+    "replicates",
+    "seeds",
+    "runs",
+    "record",
+    "design",
+    "points",
+)
 
 
 class FolderError(Exception):
@@ -87,6 +103,11 @@ class ResultsFolder:
         if manifest.exists():
             _check_same_plan(path, plan)
         else:
+            if path.is_dir() and any(path.iterdir()):
+                raise FolderError(
+                    f"{path} already holds other files and no kreislauf manifest: "
+                    "choose a new or empty results folder (--out), so nothing in it is overwritten"
+                )
             try:
                 for sub in (*TABLES, "failures"):
                     (path / sub).mkdir(parents=True, exist_ok=True)
@@ -100,11 +121,15 @@ class ResultsFolder:
         """The manifest of a results folder."""
         manifest = Path(path) / "manifest.json"
         try:
-            return dict(json.loads(manifest.read_text(encoding="utf-8")))
+            body = json.loads(manifest.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise FolderError(f"{path}: not a results folder of `kreislauf compare` or `kreislauf sweep`") from None
         except (OSError, ValueError) as exc:
             raise FolderError(f"{manifest}: cannot read the manifest ({exc})") from None
+        missing = [k for k in MANIFEST_KEYS if not isinstance(body, dict) or k not in body]
+        if missing:
+            raise FolderError(f"{manifest}: not a kreislauf manifest (missing {missing}); was it edited by hand?")
+        return dict(body)
 
     @property
     def kind(self) -> str:
@@ -138,7 +163,23 @@ class ResultsFolder:
         return set(_run_ids(self.path / "failures", ".json")) - self.finished()
 
     def store(self, output: RunOutput) -> None:
-        """Write one run's output (or its failure) into the folder, atomically."""
+        """Write one run's output (or its failure) into the folder, atomically.
+
+        Raises
+        ------
+        FolderError
+            When the folder cannot be written (a full disk, lost permissions);
+            runs stored before stay stored.
+        """
+        try:
+            self._store(output)
+        except OSError as exc:
+            raise FolderError(
+                f"{self.path}: cannot store run {output.spec.run} ({exc.strerror or exc}); "
+                "the runs stored before are kept: free space or fix the folder, then run the same command again"
+            ) from None
+
+    def _store(self, output: RunOutput) -> None:
         run = output.spec.run
         name = f"run-{run:06d}"
         if output.failed:
@@ -173,7 +214,7 @@ class ResultsFolder:
         rows = []
         for p in self.manifest["points"]:
             for k, seed in enumerate(seeds):
-                run = p["point"] * replicates + k
+                run = Plan.run_id(p["point"], k, replicates)
                 status = "finished" if run in finished else "failed" if run in failed else "missing"
                 error = self._error(run) if status == "failed" else ""
                 keys = {"run": run, "point": p["point"], "scenario": p["scenario"], "replicate": k, "seed": seed}
@@ -190,14 +231,14 @@ class ResultsFolder:
         written = [write_text(self.path / "runs.csv", self.runs_table().to_csv(index=False, lineterminator="\n"))]
         for name in TABLES:
             target = self.path / f"{name}.csv"
-            tmp = target.with_name(f".{target.name}.tmp")
+            tmp = temporary_name(target)
             with tmp.open("w", encoding="utf-8", newline="") as handle:
                 header = True
                 for frame in self.frames(name):
                     if len(frame) or header:
                         frame.to_csv(handle, index=False, header=header, lineterminator="\n")
                         header = False
-            os.replace(tmp, target)
+            replace_durably(tmp, target)
             written.append(target)
         return written
 

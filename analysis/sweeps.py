@@ -51,6 +51,7 @@ References
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -71,7 +72,15 @@ MAX_RUNS = 10_000_000
 Scalar = bool | int | float | str
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_TAKEN = {*RUN_KEYS, "step", *MEASURES, *FOCAL_COLUMNS, *COOPERATION_COLUMNS}
+#: Names a parameter cannot take: columns of the results and of their summaries.
+_TAKEN = {
+    *RUN_KEYS,
+    "step",
+    *MEASURES,
+    *FOCAL_COLUMNS,
+    *COOPERATION_COLUMNS,
+    *("status", "error", "measure", "n", "mean", "sd", "ci_low", "ci_high", "a", "b", "difference", "cohens_d"),
+}
 
 
 class Parameter(Section):
@@ -230,12 +239,19 @@ def sweep_plan(source: str | Path) -> Plan:
     if sweep.steps is not None:
         base = base.until(sweep.steps)
     names = list(sweep.parameters)
+    seen: dict[str, str] = {}
+    for name in names:
+        for key in sweep.parameters[name].key_paths:
+            if key in seen:
+                raise ScenarioError(origin, f"parameters.{name}", key, f"already set by parameters.{seen[key]}")
+            seen[key] = name
+    count = _point_count(sweep, names)
+    if count * sweep.replicates > MAX_RUNS:
+        raise ScenarioError(origin, "sampler", ..., f"asks for {count * sweep.replicates} runs; at most {MAX_RUNS}")
     kinds = {name: _kind(base, sweep.parameters[name], origin, name) for name in names}
     for name in names:
         _check_values(base, sweep.parameters[name], kinds[name], origin, name)
-    rows, design = _sample(sweep, names)
-    if len(rows) * sweep.replicates > MAX_RUNS:
-        raise ScenarioError(origin, "sampler", ..., f"asks for {len(rows) * sweep.replicates} runs; at most {MAX_RUNS}")
+    rows, design = _sample(sweep, names, kinds)
     points = []
     for i, row in enumerate(rows):
         values = {name: _cast(row[j], kinds[name]) for j, name in enumerate(names)}
@@ -303,7 +319,7 @@ def _check_values(base: Scenario, p: Parameter, kind: type, origin: str, name: s
 
 def _cast(value: Any, kind: type) -> Any:
     if kind is int and isinstance(value, float):
-        return round(value)
+        return math.floor(value + 0.5)  # halves up, not to even: 0.5 -> 1
     if kind is float and isinstance(value, int | np.integer) and not isinstance(value, bool):
         return float(value)
     if isinstance(value, np.floating):
@@ -321,22 +337,45 @@ def _apply(base: Scenario, params: dict[str, Parameter], values: dict[str, Any],
         ) from None
 
 
-def _grid_axis(p: Parameter) -> list[float]:
+def _point_count(sweep: SweepFile, names: list[str]) -> int:
+    """How many points the sampler will make, worked out before making them."""
+    s, d = sweep.sampler, len(names)
+    if s.method == "grid":
+        return math.prod(len(p.values) if p.values is not None else p.points or 2 for p in sweep.parameters.values())
+    n = int(s.samples or 0)
+    if s.method == "sobol":
+        return n * (2 * d + 2 if s.second_order else d + 2)
+    if s.method == "morris":
+        return n * (d + 1)
+    return n
+
+
+def _grid_axis(p: Parameter, kind: type) -> list[Any]:
     low, high = p.range or (0.0, 0.0)
-    return [float(v) for v in np.linspace(low, high, p.points or 2)]
+    values = [_cast(float(v), kind) for v in np.linspace(low, high, p.points or 2)]
+    return list(dict.fromkeys(values))  # whole numbers: 1, 1.5, 2 would run 2 twice
 
 
-def _sample(sweep: SweepFile, names: list[str]) -> tuple[list[list[Any]], dict[str, Any]]:
+def _sample(sweep: SweepFile, names: list[str], kinds: dict[str, type]) -> tuple[list[list[Any]], dict[str, Any]]:
     """The rows of parameter values (one per point) and the design that produced them."""
     s = sweep.sampler
     params = [sweep.parameters[n] for n in names]
     if s.method == "grid":
-        axes = [list(p.values) if p.values is not None else _grid_axis(p) for p in params]
+        axes = [
+            list(p.values) if p.values is not None else _grid_axis(p, kinds[n])
+            for n, p in zip(names, params, strict=True)
+        ]
         rows = [list(combo) for combo in itertools.product(*axes)]
         return rows, {"method": "grid", "names": names}
     from SALib.sample import latin, morris, sobol
 
-    problem = {"num_vars": len(names), "names": names, "bounds": [list(p.range or ()) for p in params]}
+    # A whole-number parameter is sampled over [low - 0.5, high + 0.5] and rounded, so that
+    # every whole value in the range is as likely as any other, the ends included.
+    bounds = [
+        [p.range[0] - 0.5, p.range[1] + 0.4999] if kinds[n] is int and p.range else list(p.range or ())
+        for n, p in zip(names, params, strict=True)
+    ]
+    problem = {"num_vars": len(names), "names": names, "bounds": bounds}
     n = int(s.samples or 0)
     if s.method == "latin":
         x = latin.sample(problem, n, seed=sweep.seed)

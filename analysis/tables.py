@@ -45,6 +45,16 @@ def number(value: float) -> str:
     return f"{value:,.{digits}f}"
 
 
+def _value(value: object) -> str:
+    """A parameter's value: a number as :func:`number` writes it, anything else (text, true/false) as it is."""
+    if isinstance(value, bool | str):
+        return str(value)
+    try:
+        return number(float(value))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return str(value)
+
+
 def _interval(mean: float, low: float, high: float, sign: bool = False) -> str:
     head = ("+" if sign and mean > 0 else "") + number(mean)
     if not (math.isfinite(low) and math.isfinite(high)):
@@ -114,7 +124,7 @@ def sweep_table(experiment: Experiment, measures: int = 3) -> str:
     table = summary.set_index(["point", "measure"])
     for p in points:
         first = table.loc[(p, shown[0])]
-        row = [str(p), *[number(float(first[name])) for name in params], str(int(first["n"]))]
+        row = [str(p), *[_value(first[name]) for name in params], str(int(first["n"]))]
         row += [_interval(*table.loc[(p, m), ["mean", "ci_low", "ci_high"]]) for m in shown]
         rows.append(row)
     lines += _grid(["point", *params, "n", *shown], rows)

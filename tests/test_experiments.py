@@ -21,6 +21,7 @@ import analysis.runs
 from analysis import Experiment, compare, sensitivity, sweep
 from analysis.cli import main
 from analysis.plan import replicate_seeds
+from analysis.runs import run_scenario
 from analysis.store import TABLES
 from analysis.sweeps import builtin_sweeps, sweep_plan
 from sim.scenario import ScenarioError
@@ -72,6 +73,11 @@ def test_compare_pairs_replicates_across_scenarios(tmp_path: Path) -> None:
     assert (seeds["classroom"] == seeds["fragility"]).all()  # common random numbers
     assert seeds["classroom"].tolist() == replicate_seeds(5, 3)
     assert seeds["classroom"].nunique() == 3
+    # Each run really runs on its seed: replicate 1 of the classroom is `kreislauf run classroom --seed ...`.
+    alone = run_scenario("classroom", seed=int(seeds.loc[1, "classroom"]), steps=12).measures
+    stored = result.measures.query("scenario == 'classroom' and replicate == 1")[alone.columns].reset_index(drop=True)
+    pd.testing.assert_frame_equal(stored, alone, check_dtype=False)
+    assert result.outcomes.groupby("scenario")["producer_profit"].nunique().min() > 1  # replicates differ
     # The summary is the statistics of the run outcomes, scenario by scenario.
     outcomes = result.outcomes
     trust = result.summary.query("measure == 'mean_trust'").set_index("scenario")
@@ -409,3 +415,113 @@ def test_sensitivity_refuses_a_grid_sweep(tmp_path: Path, capsys: pytest.Capture
     assert "sobol or morris sweep" in capsys.readouterr().err
     assert main(["sensitivity", str(tmp_path / "nothing"), "--outcome", "mean_trust"]) == 2
     assert "not a results folder" in capsys.readouterr().err
+
+
+# -- what a review of the engines and folders asked for ----------------------
+
+
+class Lethal:
+    """A model that kills its worker process at one familiarity bias, as a crash in compiled code would."""
+
+    def __new__(cls, scenario, seed):  # type: ignore[no-untyped-def]
+        if scenario.kreislauf.familiarity_bias == 0.5:
+            os._exit(3)
+        return REAL_MODEL(scenario, seed=seed)
+
+
+def test_a_run_that_kills_its_worker_fails_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    file = small_sweep(tmp_path, values="[0.0, 0.5, 1.0]")
+    monkeypatch.setattr(analysis.runs, "CooperationModel", Lethal)
+    result = sweep(file, workers=2, out=tmp_path / "s", progress=False)
+    runs = result.runs
+    assert runs.loc[runs["bias"] == 0.5, "status"].eq("failed").all()
+    assert runs.loc[runs["bias"] == 0.5, "error"].str.contains("worker process died").all()
+    assert runs.loc[runs["bias"] != 0.5, "status"].eq("finished").all()
+
+
+def test_empty_tables_keep_the_dataset_readable(tmp_path: Path) -> None:
+    """The classroom has no focal firms: its empty focal tables have the same types as fragility's full ones."""
+    compare(["classroom", "fragility"], replicates=2, steps=6, workers=1, out=tmp_path / "c", progress=False)
+    focal = pd.read_parquet(tmp_path / "c" / "focal_firms")
+    assert set(focal["scenario"]) == {"fragility"} and len(focal) == 2 * 7 * 6
+    assert len(pd.read_parquet(tmp_path / "c" / "cooperations")) > 0
+    assert len(pd.read_parquet(tmp_path / "c" / "network_edges")) > 0
+
+
+class Broken:
+    def __new__(cls, scenario, seed):  # type: ignore[no-untyped-def]
+        raise RuntimeError("broken everywhere")
+
+
+def test_a_comparison_whose_every_run_fails_still_says_so_and_writes_its_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(analysis.runs, "CooperationModel", Broken)
+    out = tmp_path / "c"
+    code = main(["compare", "classroom", "fragility", "--replicates", "2", "--workers", "1", "--out", str(out)])
+    captured = capsys.readouterr()
+    assert code == 1 and "4 of 4 runs failed" in captured.err and "Traceback" not in captured.err
+    assert "no finished runs" in captured.out
+    assert (out / "report.html").exists()
+
+
+def test_the_window_of_this_command_applies_when_resuming(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["compare", "classroom", "fragility", "--replicates", "2", "--steps", "6", "--workers", "1"]
+    assert main([*args, "--out", str(tmp_path / "c")]) == 0
+    assert "last 12 months" in capsys.readouterr().out
+    assert main([*args, "--out", str(tmp_path / "c"), "--window", "2"]) == 0
+    assert "last 2 months" in capsys.readouterr().out
+
+
+def test_a_folder_with_other_files_is_not_written_into(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "mine.txt").write_text("keep me")
+    (tmp_path / "scenarios").mkdir()
+    (tmp_path / "scenarios" / "classroom.toml").write_text("# my own classroom")
+    before = _digest(tmp_path)
+    assert main(["compare", "classroom", "fragility", "--replicates", "1", "--out", str(tmp_path)]) == 2
+    assert "already holds other files" in capsys.readouterr().err
+    assert main(["run", "classroom", "--steps", "3", "--out", str(tmp_path)]) == 2
+    assert "already holds other files" in capsys.readouterr().err
+    assert _digest(tmp_path) == before
+
+
+@pytest.mark.parametrize(
+    ("parameters", "fragments"),
+    [
+        ("[parameters.status]\npath = 'kreislauf.familiarity_bias'\nvalues = [0.1]", ["'status' is already a column"]),
+        ("[parameters.mean]\npath = 'kreislauf.familiarity_bias'\nvalues = [0.1]", ["'mean' is already a column"]),
+        (
+            "[parameters.a1]\npath = 'kreislauf.familiarity_bias'\nvalues = [0.1]\n"
+            "[parameters.a2]\npaths = ['kreislauf.familiarity_bias']\nvalues = [0.2]",
+            ["parameters.a2", "already set by parameters.a1"],
+        ),
+        (
+            "[parameters.p1]\npath = 'kreislauf.familiarity_bias'\nrange = [0, 1]\npoints = 10000\n"
+            "[parameters.p2]\npath = 'kreislauf.search_cost_per_candidate'\nrange = [0, 1]\npoints = 10000\n"
+            "[parameters.p3]\npath = 'trust.forgetting'\nrange = [0, 1]\npoints = 10000",
+            ["asks for 10000000000000 runs", "at most"],  # 10,000 cubed points x 10 replicates,
+        ),
+    ],
+)
+def test_sweep_parameters_that_cannot_be_told_apart_or_run_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], parameters: str, fragments: list[str]
+) -> None:
+    file = tmp_path / "sweep.toml"
+    file.write_text(f'name = "x"\nbase = "classroom"\nsteps = 3\n{parameters}\n')
+    assert main(["validate", str(file)]) == 2
+    err = capsys.readouterr().err
+    for fragment in fragments:
+        assert fragment in err, (fragment, err)
+
+
+def test_whole_numbers_and_text_sweep_cleanly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    file = tmp_path / "sweep.toml"
+    file.write_text(
+        'name = "x"\nbase = "classroom"\nsteps = 3\nreplicates = 1\n'
+        "[parameters.interval]\npath = 'measures.network_interval'\nrange = [1, 3]\npoints = 5\n"
+        "[parameters.entrants]\npath = 'market.entry_population'\nvalues = ['market firm']\n"
+    )
+    plan = sweep_plan(file)
+    assert [p.parameters["interval"] for p in plan.points] == [1, 2, 3]  # 1, 1.5, 2, 2.5, 3 rounded, once each
+    assert main(["sweep", str(file), "--out", str(tmp_path / "s"), "--workers", "1"]) == 0
+    assert "market firm" in capsys.readouterr().out
