@@ -7,6 +7,7 @@
     kreislauf sweep FILE [--workers N] [--scheduler ADDRESS] [--out DIR]
     kreislauf sensitivity RESULTS --outcome NAME [--outcome NAME ...]
     kreislauf report RESULTS [--out FILE]
+    kreislauf live [SCENARIO] [--beside SCENARIO|none] [--port N] [--host ADDRESS] [--no-browser]
     kreislauf validate FILE
     kreislauf scenarios [--reference]
 
@@ -150,6 +151,27 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("results", type=Path, help="results folder of `kreislauf run`, `compare` or `sweep`")
     report.add_argument("--out", type=Path, help="report file (default: RESULTS/report.html)")
 
+    live = sub.add_parser(
+        "live",
+        help="open the live classroom app in the browser",
+        description=(
+            "Start the live classroom app (offline) and open it in the browser: the model runs as you watch, "
+            "with the B.I.G. beside the open market by default. It listens on 127.0.0.1 only, unless --host says otherwise."
+        ),
+    )
+    live.add_argument("scenario", nargs="?", help="built-in scenario to start with (default: big, beside open_market)")
+    live.add_argument(
+        "--beside",
+        help="built-in scenario shown side by side with it, or 'none' (default: open_market beside big, else none)",
+    )
+    live.add_argument("--port", type=_int_in(1, 65535, "--port"), default=8050, help="port to listen on (default 8050)")
+    live.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this computer only); 0.0.0.0 lets others on the network in",
+    )
+    live.add_argument("--no-browser", action="store_true", help="do not open a browser")
+
     validate = sub.add_parser(
         "validate",
         help="check a scenario or sweep file",
@@ -196,6 +218,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "validate":
             return _validate(args)
+        if args.command == "live":
+            return _live(args)
         return _scenarios(args.reference)
     except (ScenarioError, UsageError, FolderError, SensitivityError, EngineError, ReportError) as exc:
         print(f"kreislauf: error: {exc}", file=sys.stderr)
@@ -240,6 +264,39 @@ def _run(args: argparse.Namespace) -> int:
         print(summary_table(result))
     print(f"results written to {out}")
     print(f"report: {write_report(out)}")
+    return 0
+
+
+def _live(args: argparse.Namespace) -> int:
+    import ipaddress
+    import socket
+
+    from analysis.live import Settings, serve
+
+    names = builtin_scenarios()
+    scenario = args.scenario or "big"
+    beside = args.beside if args.beside is not None else ("open_market" if args.scenario in (None, "big") else "none")
+    for key, value in (("SCENARIO", scenario), ("--beside", beside)):
+        if value not in names and not (key == "--beside" and value == "none"):
+            raise UsageError(f"{key} = {value!r}: the live app runs built-in scenarios: {', '.join(sorted(names))}")
+    settings = Settings(scenario=scenario, beside=None if beside == "none" else beside).checked()
+    try:
+        family = socket.AF_INET6 if ipaddress.ip_address(args.host).version == 6 else socket.AF_INET
+    except ValueError:
+        raise UsageError(f"--host = {args.host!r}: must be an IP address such as 127.0.0.1 or 0.0.0.0") from None
+    with socket.socket(family, socket.SOCK_STREAM) as probe:  # fail here, clearly, rather than inside the server
+        try:
+            probe.bind((args.host, args.port))
+        except OSError as exc:
+            raise UsageError(
+                f"--port = {args.port}: cannot listen on {args.host}:{args.port} ({exc.strerror or exc}); choose another port"
+            ) from None
+    if not ipaddress.ip_address(args.host).is_loopback:
+        print(
+            f"kreislauf: warning: listening on {args.host}: others on the network can reach the app",
+            file=sys.stderr,
+        )
+    serve(settings, host=args.host, port=args.port, open_browser=not args.no_browser)
     return 0
 
 

@@ -28,8 +28,10 @@ from plotly.subplots import make_subplots
 from scipy import stats
 
 __all__ = [
+    "EDGE_KEYS",
     "PHASE_COLORS",
     "distribution",
+    "edge_segments",
     "empty_figure",
     "focal_firms",
     "network",
@@ -201,6 +203,50 @@ def layout_positions(nodes: pd.DataFrame) -> dict[int, tuple[float, float]]:
     return pos
 
 
+#: The edge traces of a network figure: one per Kreislauf phase and trust class
+#: (a Plotly line trace has one colour and one width).
+EDGE_KEYS = [(phase, low, high, width, label) for phase in PHASE_COLORS for low, high, width, label in TRUST_WIDTHS]
+_PHASE_CODE = {phase: i for i, phase in enumerate(PHASE_COLORS)}
+_TRUST_CUTS = [low for low, _, _, _ in TRUST_WIDTHS[1:]]
+
+
+def edge_segments(
+    a: np.ndarray,
+    b: np.ndarray,
+    phase: Sequence[str],
+    trust: Sequence[float] | np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per edge trace of :data:`EDGE_KEYS`, the x and y of its segments with NaN between them.
+
+    Parameters
+    ----------
+    a, b : array of int
+        Positions (into ``x`` and ``y``) of each edge's two firms.
+    phase : sequence of str
+        Each edge's Kreislauf phase label.
+    trust : sequence of float
+        Each edge's trust, for its line width.
+    x, y : array of float
+        Node coordinates.
+    """
+    key = np.asarray([_PHASE_CODE[p] for p in phase], dtype=np.int64) * len(TRUST_WIDTHS) + np.searchsorted(
+        _TRUST_CUTS, np.asarray(trust, dtype=float), "right"
+    )
+    out = []
+    for k in range(len(EDGE_KEYS)):
+        sel = key == k
+        gap = np.full(int(sel.sum()), np.nan, dtype=np.float32)
+        out.append(
+            (
+                np.column_stack([x[a[sel]], x[b[sel]], gap]).ravel(),
+                np.column_stack([y[a[sel]], y[b[sel]], gap]).ravel(),
+            )
+        )
+    return out
+
+
 def _frame_steps(steps: Sequence[int], limit: int) -> list[int]:
     """At most ``limit`` steps, evenly chosen, always the first and the last."""
     steps = sorted(steps)
@@ -278,26 +324,13 @@ def network(
         trust[at] = g["trust_received"].to_numpy()
         return {"size": size, "digital": digital, "trust": trust}
 
-    edge_keys = [(phase, low, high, width, label) for phase in PHASE_COLORS for low, high, width, label in TRUST_WIDTHS]
-    phase_code = {phase: i for i, phase in enumerate(PHASE_COLORS)}
-    cuts = [low for _, low, _, _, _ in edge_keys[1 : len(TRUST_WIDTHS)]]
+    edge_keys = EDGE_KEYS
 
     def segments(step: int) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Per edge trace (phase x trust class), the x and y of its segments, NaN between them."""
         g = by_step_edges.get(step)
         if g is None or g.empty:
-            return [(np.zeros(0, np.float32), np.zeros(0, np.float32))] * len(edge_keys)
-        a = g["a"].map(index).to_numpy()
-        b = g["b"].map(index).to_numpy()
-        key = g["phase"].map(phase_code).to_numpy() * len(TRUST_WIDTHS) + np.searchsorted(cuts, g["trust"], "right")
-        out = []
-        for k in range(len(edge_keys)):
-            sel = key == k
-            gap = np.full(sel.sum(), np.nan, dtype=np.float32)
-            ex = np.column_stack([x[a[sel]], x[b[sel]], gap]).ravel()
-            ey = np.column_stack([y[a[sel]], y[b[sel]], gap]).ravel()
-            out.append((ex, ey))
-        return out
+            return edge_segments(np.zeros(0, int), np.zeros(0, int), [], np.zeros(0), x, y)
+        return edge_segments(g["a"].map(index).to_numpy(), g["b"].map(index).to_numpy(), g["phase"], g["trust"], x, y)
 
     niches = static["niche"].astype(str)
     niche_palette = {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(dict.fromkeys(niches))}

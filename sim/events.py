@@ -26,7 +26,7 @@ from sim.scenario import (
 
 if TYPE_CHECKING:
     from sim.model import CooperationModel
-    from sim.scenario import Scenario
+    from sim.scenario import Event, Scenario
 
 __all__ = ["Schedule"]
 
@@ -44,6 +44,10 @@ class Schedule:
         self.by_step: dict[int, list] = defaultdict(list)
         for event in scenario.events:
             self.by_step[event.step].append(event)
+
+    def add(self, event: Event) -> None:
+        """Schedule one more event (it runs after those the scenario gave for its step)."""
+        self.by_step[event.step].append(event)
 
     def apply(self, model: CooperationModel, now: int) -> None:
         """Apply the events due at step ``now``, in file order."""

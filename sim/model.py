@@ -32,7 +32,17 @@ from sim.group import admit_members, form_group
 from sim.kreislauf import Kreislauf
 from sim.market import Market
 from sim.measures import COOPERATION_COLUMNS, FOCAL_COLUMNS, Collector, Measures
-from sim.scenario import DEFAULT_NEEDS, DOMAINS, TRAITS, NamedFirm, Population, Scenario, ScenarioError, load_scenario
+from sim.scenario import (
+    DEFAULT_NEEDS,
+    DOMAINS,
+    TRAITS,
+    Event,
+    NamedFirm,
+    Population,
+    Scenario,
+    ScenarioError,
+    load_scenario,
+)
 from sim.streams import RandomStreams, sample_rows
 from sim.traits import draw_capabilities, draw_culture, draw_sizes, draw_traits
 from sim.trust import TrustLedger
@@ -345,6 +355,38 @@ class CooperationModel(mesa.Model):
             self.graph.remove_node(int(i))
             self.note(now, "exit", f"{self.firms.names[int(i)]} leaves the market")
         self.firms_left_this_step += len(idx)
+
+    def intervene(self, event: Event) -> None:
+        """Make an event happen at the start of the next month, as if the scenario had scheduled it.
+
+        The live app's "breach of trust now" is a trait change made this way.
+
+        Parameters
+        ----------
+        event : Event
+            Any scenario event (:mod:`sim.scenario`); its ``step`` is replaced by the next month.
+
+        Raises
+        ------
+        ScenarioError
+            If the event names a firm that is not in the market now.
+
+        Examples
+        --------
+        >>> from sim.scenario import TraitChangeEvent
+        >>> model = CooperationModel("big", seed=1)
+        >>> model.intervene(TraitChangeEvent(kind="trait_change", step=1, firm="Metrolux", trait="integrity", value=0.1))
+        >>> model.step()
+        >>> model.journal[-1]
+        (1, 'event', "Metrolux's integrity changes from 0.80 to 0.10")
+        """
+        names = [getattr(event, "firm", None), *getattr(event, "firms", [])]
+        for name in names:
+            if isinstance(name, str) and (
+                name not in self.firms.names or not self.firms.alive[self.firms.index_of(name)]
+            ):
+                raise ScenarioError("intervention", "firm", name, "must name a firm in the market now")
+        self.schedule.add(event.model_copy(update={"step": self.steps + 1}))
 
     # ------------------------------------------------------------------
     # acquaintances

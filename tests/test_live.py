@@ -1,0 +1,243 @@
+"""The live app in Python: the teaching controls, tabs' sessions, and the callbacks through Dash's own HTTP API."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from analysis.live import CONTROLS, Settings, create_app
+from analysis.live.lesson import lesson_scenario
+from analysis.live.session import Session, SessionStore
+from analysis.live.views import feed_items, firm_report
+from sim.scenario import ScenarioError
+
+# ---------------------------------------------------------------------------
+# Teaching controls
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        ({"integrity": 1.5}, "integrity"),
+        ({"integrity": float("nan")}, "integrity"),
+        ({"familiarity_bias": -0.1}, "familiarity_bias"),
+        ({"evaluation_period": 2.5}, "evaluation_period"),
+        ({"evaluation_period": 0}, "evaluation_period"),
+        ({"seed": -1}, "seed"),
+        ({"seed": "x"}, "seed"),
+        ({"scenario": "atlantis"}, "scenario"),
+        ({"beside": "../big.toml"}, "beside"),
+    ],
+)
+def test_values_outside_the_controls_are_refused_with_their_name(change: dict[str, Any], key: str) -> None:
+    with pytest.raises(ScenarioError, match=rf"live app: {key}"):
+        Settings.from_controls(change)
+
+
+def test_every_control_default_lies_in_its_range() -> None:
+    for name in ("big", "open_market", "classroom", "fragility", "big_in_market"):
+        s = Settings(scenario=name, beside=None).checked()
+        for control in CONTROLS:
+            assert getattr(s, control.name) is None or control.low <= getattr(s, control.name) <= control.high
+
+
+def test_the_controls_change_the_scenario_as_they_say() -> None:
+    base = lesson_scenario("big", Settings(beside=None))
+    s = lesson_scenario(
+        "big",
+        Settings(integrity=0.5, familiarity_bias=0.9, evaluation_period=6, competition=True, shared_services=False),
+    )
+    mean = sum(f.integrity for f in s.firms) / len(s.firms)
+    assert mean == pytest.approx(0.5)
+    # every firm moved by the same amount
+    shifts = {round(a.integrity - b.integrity, 6) for a, b in zip(s.firms, base.firms, strict=True)}
+    assert len(shifts) == 1
+    assert s.kreislauf.familiarity_bias == 0.9 and s.kreislauf.evaluation_period == 6
+    assert s.group is not None and not s.group.shared_services
+    producers = [f.name for f in s.firms if f.group and f.role == "producer"]
+    competing = [e.firms for e in s.events if e.kind == "open_competition"]
+    assert competing == [producers[0:2], producers[2:4], producers[4:6]]
+    market = lesson_scenario("open_market", Settings(integrity=0.4))
+    generated = [p.integrity.mean for p in market.populations]
+    assert all(0 < m < 1 for m in generated)
+
+
+# ---------------------------------------------------------------------------
+# Sessions: one per tab
+# ---------------------------------------------------------------------------
+
+
+def test_tabs_run_their_own_models() -> None:
+    store = SessionStore(capacity=2)
+    one = store.get("one", Settings(scenario="classroom", beside=None))
+    two = store.get("two", Settings(scenario="classroom", beside=None))
+    one.step(3)
+    assert one.month == 3 and two.month == 0
+    assert one.worlds[0].model is not two.worlds[0].model
+    store.get("three", Settings(scenario="classroom", beside=None))
+    assert "one" not in store and "two" in store and len(store) == 2  # the least recently used goes
+
+
+def test_side_by_side_worlds_step_together_from_the_same_seed() -> None:
+    session = Session(Settings(scenario="big", beside="open_market", seed=4))
+    session.step(2)
+    assert [w.label for w in session.worlds] == ["big", "open_market"]
+    assert [w.model.steps for w in session.worlds] == [2, 2]
+    assert {w.model.seed for w in session.worlds} == {4}
+
+
+def test_a_breach_drops_integrity_next_month_and_is_told() -> None:
+    session = Session(Settings(scenario="big", beside="open_market"))
+    session.breach("Metrolux", 0.1)
+    session.step()
+    for world in session.worlds:
+        firms = world.model.firms
+        assert firms.traits[firms.index_of("Metrolux"), 1] == 0.1
+        assert any("Metrolux's integrity changes" in e.text for e in world.feed)
+    with pytest.raises(ScenarioError, match="Nobody"):
+        session.breach("Nobody")
+
+
+def test_the_inspector_shows_a_firms_trust_in_each_partner_by_pillar() -> None:
+    session = Session(Settings(scenario="big", beside=None))
+    session.step(6)
+    report = firm_report(session.worlds[0], "flying-parts")
+    assert report is not None and report["name"] == "flying-parts" and report["member"]
+    live = [r for r in report["cooperations"] if "trust" in r]
+    assert live, "the group's service firms are partners from month 0"
+    for row in live:
+        assert 0 <= row["competence"] <= 1 and 0 <= row["integrity"] <= 1 and 0 <= row["benevolence"] <= 1
+    assert firm_report(session.worlds[0], "Nobody") is None
+    assert feed_items(session.worlds, ["relationship"], limit=5)
+
+
+# ---------------------------------------------------------------------------
+# Callbacks, through Dash's HTTP API as the page calls them
+# ---------------------------------------------------------------------------
+
+
+class Page:
+    """Calls the app's callbacks the way the browser does, keeping the page's state."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.app = create_app(settings)
+        self.client = self.app.server.test_client()
+        layout = self.client.get("/_dash-layout").get_json()
+        self.values: dict[str, Any] = {}
+        self._collect(layout)
+        self.callbacks = self.client.get("/_dash-dependencies").get_json()
+
+    def _collect(self, node: Any) -> None:
+        if isinstance(node, dict):
+            props = node.get("props", {})
+            if "id" in props and isinstance(props["id"], str):
+                for prop, value in props.items():
+                    self.values[f"{props['id']}.{prop}"] = value
+            for value in props.values():
+                self._collect(value)
+        elif isinstance(node, list):
+            for item in node:
+                self._collect(item)
+
+    def _spec(self, item: dict[str, Any]) -> Any:
+        if item["id"].startswith("{"):
+            ids = [json.loads(item["id"]) | {"index": k} for k in range(2)]
+            return [{"id": i, "property": item["property"]} for i in ids]
+        key = f"{item['id']}.{item['property']}"
+        return {"id": item["id"], "property": item["property"], "value": self.values.get(key)}
+
+    def fire(self, output_prefix: str, changed: str | None, value: Any = None) -> dict[str, Any]:
+        """Set ``changed`` (``id.prop``) to ``value`` and run the callback whose output starts with the prefix.
+
+        With ``changed`` None, the callback runs as when the page loads.
+        """
+        if changed is not None:
+            self.values[changed] = value
+        (cb,) = [c for c in self.callbacks if c["output"].lstrip(".").startswith(output_prefix)]
+        outputs = []
+        for out in cb["output"].strip(".").split("..."):
+            ident, prop = out.split("@")[0].rsplit(".", 1)
+            if ident.startswith("{"):
+                outputs.append([{"id": json.loads(ident) | {"index": k}, "property": prop} for k in range(2)])
+            else:
+                outputs.append({"id": ident, "property": prop})
+        body = {
+            "output": cb["output"],
+            "outputs": outputs if cb["output"].startswith("..") else outputs[0],
+            "inputs": [self._spec(i) for i in cb["inputs"]],
+            "state": [self._spec(s) for s in cb["state"]],
+            "changedPropIds": [changed] if changed else [],
+        }
+        reply = self.client.post("/_dash-update-component", json=body)
+        assert reply.status_code in (200, 204), reply.data[:500]
+        if reply.status_code == 204:
+            return {}
+        response = reply.get_json()["response"]
+        for ident, props in response.items():
+            for prop, value in props.items():
+                self.values[f"{ident}.{prop}"] = value
+        return response
+
+    def advance(self, trigger: str | None, value: Any = None) -> dict[str, Any]:
+        return self.fire('{"index":["ALL"]', trigger, value)
+
+
+@pytest.fixture
+def page() -> Page:
+    page = Page(Settings(scenario="classroom", beside=None))
+    page.advance(None)  # the page loads
+    return page
+
+
+def test_the_page_starts_at_month_zero_with_a_network_and_running_plots() -> None:
+    page = Page(Settings(scenario="classroom", beside=None))
+    response = page.advance(None)
+    assert response["month"]["children"] == "Month 0 of 60"
+    network = response['{"index":0,"kind":"network"}']["figure"]
+    assert len(network["data"]) == 16  # 15 edge traces (phase x trust class) and the firms
+    assert len(network["data"][-1]["x"]) == 16  # sixteen firms in the classroom
+    assert response["network-box-1"]["style"]["display"] == "none"  # one scenario: no second network
+
+
+def test_step_changes_the_figures_data_and_the_feed_grows(page: Page) -> None:
+    feeds = []
+    for k in range(1, 5):
+        response = page.advance("step.n_clicks", k)
+        assert response["month"]["children"] == f"Month {k} of 60"
+        patch = response['{"index":0,"kind":"network"}']["figure"]
+        assert patch["__dash_patch_update"]  # only the data is sent, not the whole figure
+        feed = page.fire("feed.children", "version.data", page.values["version.data"])
+        feeds.append(len(feed["feed"]["children"]))
+    assert feeds[-1] > feeds[0] > 0
+    running = page.values["running.figure"]
+    ys = [op for op in running["operations"] if op["location"][-1] == "y"]
+    assert ys and all(len(op["params"]["value"]) == 5 for op in ys)  # months 0 to 4
+
+
+def test_reset_returns_to_month_zero_with_new_settings_and_refuses_bad_ones(page: Page) -> None:
+    page.advance("step.n_clicks", 1)
+    page.values["control-seed.value"] = 7
+    response = page.advance("reset.n_clicks", 1)
+    assert response["month"]["children"] == "Month 0 of 60" and response["message"]["children"] == ""
+    page.values["control-integrity.value"] = 3.0  # not on the slider: refused, the run goes on
+    response = page.advance("reset.n_clicks", 2)
+    assert "integrity" in response["message"]["children"] and "0.1" in response["message"]["children"]
+
+
+def test_the_inspector_shows_the_chosen_firm(page: Page) -> None:
+    page.advance("step.n_clicks", 1)
+    response = page.fire("inspector.children", "inspect-firm.value", "Parts")
+    text = json.dumps(response["inspector"]["children"])
+    assert "Parts in classroom" in text and "integrity" in text and "Services" in text
+
+
+def test_a_breach_is_confirmed_and_an_unknown_firm_is_refused(page: Page) -> None:
+    page.values["breach-firm.value"] = "Lasers"
+    response = page.fire("message.children@", "breach.n_clicks", 1)
+    assert "Lasers will break trust next month" in response["message"]["children"]
+    page.values["breach-firm.value"] = "Atlantis"
+    response = page.fire("message.children@", "breach.n_clicks", 2)
+    assert "Not applied" in response["message"]["children"] and "Atlantis" in response["message"]["children"]
