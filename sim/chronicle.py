@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 __all__ = ["KINDS", "Chronicle", "Entry"]
 
 #: Kinds of entry, in the order of the month (events first, the market last).
-#: The first five are the phases of the cycle; the live app colours them alike.
+#: Five are the phases of the cycle, as :class:`sim.cooperation.Phase` labels them.
 KINDS: tuple[str, ...] = (
     "event",
     "needs assessment",
@@ -93,26 +93,34 @@ class Chronicle:
     model : CooperationModel
         The model to follow; read, never changed.
     limit : int
-        Most lines per kind and month; the rest are summed up in one line
-        (a market of thousands of firms has hundreds of happenings a month).
+        Most lines of one sort a month (needs found, searches, agreements,
+        broken agreements, grabs, evaluations, endings, market); the rest are
+        summed up in one line (a market of thousands of firms has hundreds of
+        happenings a month).
     """
 
     def __init__(self, model: CooperationModel, limit: int = 40) -> None:
         self.model = model
         self.limit = limit
         t = model.kreislauf.table
-        self._seen_rows = t.n
         self._broken = t.broken[: t.n].copy()
         self._grabbed = t.grabbed[: t.n].copy()
         self._evaluations = t.evaluations[: t.n].copy()
         self._journal = len(model.journal)
+        self._told = ""
         self._firms = model.firms.n
         self._left = set(np.flatnonzero(~model.firms.alive[: model.firms.n]).tolist())
 
     # ------------------------------------------------------------------
 
     def read(self) -> list[Entry]:
-        """The lines of the month just stepped, in the order of the cycle."""
+        """The lines of the month just stepped, in the order of the cycle.
+
+        Returns
+        -------
+        list of Entry
+            What happened since the last read (call once after each step).
+        """
         model = self.model
         now = int(model.steps)
         t = model.kreislauf.table
@@ -138,7 +146,7 @@ class Chronicle:
         entries += self._endings(now, n)
         entries += self._market(now)
 
-        self._seen_rows, self._broken, self._grabbed, self._evaluations = n, broken, grabbed, evaluations
+        self._broken, self._grabbed, self._evaluations = broken, grabbed, evaluations
         return entries
 
     # ------------------------------------------------------------------
@@ -179,7 +187,9 @@ class Chronicle:
         journal = self.model.journal
         new = journal[self._journal :]
         self._journal = len(journal)
-        return [Entry(step, "event", text) for step, kind, text in new if kind == "event"]
+        events = [Entry(step, "event", text) for step, kind, text in new if kind == "event"]
+        self._told = " ".join(e.text for e in events)  # firms an event names are not told again as the market's
+        return events
 
     def _needs(self, now: int, n: int) -> list[Entry]:
         t, model = self.model.kreislauf.table, self.model
@@ -231,7 +241,11 @@ class Chronicle:
                 why = "a firm it already knows, picked in haste"
             else:
                 screened = int(t.screened[cid])
-                why = "the only candidate screened" if screened == 1 else f"the best of {screened} candidates screened"
+                why = (
+                    "the only candidate screened"
+                    if screened == 1
+                    else f"the best-ranked of {screened} candidates screened that agreed"
+                )
             terms = (
                 f"transparency {t.transparency[cid]:.2f}, contract {t.contract[cid]:.2f}, "
                 f"set-up until month {int(t.setup_until[cid])}"
@@ -322,7 +336,7 @@ class Chronicle:
             if reason in EXIT_REASONS:
                 by = int(t.exited_by[cid])
                 other = b if by == a else a
-                detail = reason.label
+                detail = f"{self._name(by)} leaves: {reason.label}"
                 if reason is Reason.LOW_TRUST:
                     detail = f"{self._names(by)} trust in {self._name(other)} fell to {self._trust(by, other):.2f}"
                 text = f"{self._name(a)} and {self._name(b)} end their cooperation after evaluation: {detail}"
@@ -346,6 +360,7 @@ class Chronicle:
         firms = self.model.firms
         left = [int(i) for i in np.flatnonzero(firms.left[: firms.n] == now) if int(i) not in self._left]
         self._left.update(left)
+        left = [i for i in left if f"{self._name(i)} leaves" not in self._told]
         lines = [
             Entry(
                 now,
@@ -356,7 +371,11 @@ class Chronicle:
             )
             for i in left
         ]
-        entrants = [i for i in range(self._firms, firms.n) if int(firms.entered[i]) == now]
+        entrants = [
+            i
+            for i in range(self._firms, firms.n)
+            if int(firms.entered[i]) == now and f"{self._name(i)} joins" not in self._told
+        ]
         self._firms = firms.n
         lines += [Entry(now, "market", f"{self._name(i)} enters the market", (i,)) for i in entrants]
         return self._capped("market", now, lines, "firms entering or leaving")

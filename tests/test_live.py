@@ -72,26 +72,38 @@ def test_the_controls_change_the_scenario_as_they_say() -> None:
 
 def test_tabs_run_their_own_models() -> None:
     store = SessionStore(capacity=2)
-    one = store.get("one", Settings(scenario="classroom", beside=None))
-    two = store.get("two", Settings(scenario="classroom", beside=None))
-    one.step(3)
+    one, made = store.get("one", Settings(scenario="classroom", beside=None))
+    two, _ = store.get("two", Settings(scenario="classroom", beside=None))
+    assert made and store.get("one", Settings())[0] is one and not store.get("one", Settings())[1]
+    for _ in range(3):
+        one.step()
     assert one.month == 3 and two.month == 0
     assert one.worlds[0].model is not two.worlds[0].model
     store.get("three", Settings(scenario="classroom", beside=None))
-    assert "one" not in store and "two" in store and len(store) == 2  # the least recently used goes
+    assert "two" not in store and "one" in store and len(store) == 2  # the least recently used goes
+    assert store.find("two") is None  # looking does not make a session
 
 
-def test_side_by_side_worlds_step_together_from_the_same_seed() -> None:
-    session = Session(Settings(scenario="big", beside="open_market", seed=4))
-    session.step(2)
+def test_side_by_side_worlds_step_together_from_the_same_seed_and_stop_together() -> None:
+    session = Session(Settings(scenario="big", beside="open_market", seed=4, integrity=0.6))
+    session.step()
+    session.step()
     assert [w.label for w in session.worlds] == ["big", "open_market"]
     assert [w.model.steps for w in session.worlds] == [2, 2]
     assert {w.model.seed for w in session.worlds} == {4}
+    # One integrity shift for both: the same producer is as honest in the group as in the market.
+    integrity = {w.label: w.model.firms.traits[w.model.firms.index_of("Metrolux"), 1] for w in session.worlds}
+    assert integrity["big"] == pytest.approx(integrity["open_market"])
+    short = Session(Settings(scenario="classroom", beside="open_market"))
+    assert short.horizon == 60
+    for _ in range(65):
+        short.step()
+    assert [w.model.steps for w in short.worlds] == [60, 60] and short.finished
 
 
 def test_a_breach_drops_integrity_next_month_and_is_told() -> None:
     session = Session(Settings(scenario="big", beside="open_market"))
-    session.breach("Metrolux", 0.1)
+    assert session.breach("Metrolux", 0.1) == ["big", "open_market"]  # a named producer: in both worlds
     session.step()
     for world in session.worlds:
         firms = world.model.firms
@@ -99,11 +111,15 @@ def test_a_breach_drops_integrity_next_month_and_is_told() -> None:
         assert any("Metrolux's integrity changes" in e.text for e in world.feed)
     with pytest.raises(ScenarioError, match="Nobody"):
         session.breach("Nobody")
+    # A generated firm is a different firm in each world: only the first world's is breached.
+    market = Session(Settings(scenario="open_market", beside="big_in_market"))
+    assert market.breach("competitor 3") == ["open_market"]
 
 
 def test_the_inspector_shows_a_firms_trust_in_each_partner_by_pillar() -> None:
     session = Session(Settings(scenario="big", beside=None))
-    session.step(6)
+    for _ in range(6):
+        session.step()
     report = firm_report(session.worlds[0], "flying-parts")
     assert report is not None and report["name"] == "flying-parts" and report["member"]
     live = [r for r in report["cooperations"] if "trust" in r]
@@ -209,8 +225,7 @@ def test_step_changes_the_figures_data_and_the_feed_grows(page: Page) -> None:
         assert response["month"]["children"] == f"Month {k} of 60"
         patch = response['{"index":0,"kind":"network"}']["figure"]
         assert patch["__dash_patch_update"]  # only the data is sent, not the whole figure
-        feed = page.fire("feed.children", "version.data", page.values["version.data"])
-        feeds.append(len(feed["feed"]["children"]))
+        feeds.append(len(response["feed"]["children"]))
     assert feeds[-1] > feeds[0] > 0
     running = page.values["running.figure"]
     ys = [op for op in running["operations"] if op["location"][-1] == "y"]
@@ -237,7 +252,25 @@ def test_the_inspector_shows_the_chosen_firm(page: Page) -> None:
 def test_a_breach_is_confirmed_and_an_unknown_firm_is_refused(page: Page) -> None:
     page.values["breach-firm.value"] = "Lasers"
     response = page.fire("message.children@", "breach.n_clicks", 1)
-    assert "Lasers will break trust next month" in response["message"]["children"]
+    assert "Breach of trust: Lasers's integrity falls to 0.1" in response["message"]["children"]
     page.values["breach-firm.value"] = "Atlantis"
     response = page.fire("message.children@", "breach.n_clicks", 2)
     assert "Not applied" in response["message"]["children"] and "Atlantis" in response["message"]["children"]
+
+
+def test_a_page_whose_run_the_server_forgot_starts_again_and_says_so() -> None:
+    page = Page(Settings(scenario="classroom", beside=None))
+    page.advance(None)
+    page.advance("step.n_clicks", 1)
+    store = page.app.server.config["kreislauf.sessions"]
+    store._sessions.clear()  # as when many tabs pushed it out
+    response = page.advance("step.n_clicks", 2)
+    assert "forgotten" in response["message"]["children"]
+    assert response["month"]["children"] == "Month 0 of 60"
+    assert "data" in response['{"index":0,"kind":"network"}']["figure"]  # drawn whole, not patched
+
+
+def test_an_emptied_seed_box_is_refused_in_words(page: Page) -> None:
+    page.values["control-seed.value"] = None
+    response = page.advance("reset.n_clicks", 1)
+    assert "seed" in response["message"]["children"] and "empty" in response["message"]["children"]

@@ -108,11 +108,8 @@ def _layout(store: SessionStore, settings: Settings) -> html.Div:
             ),
             dcc.Checklist(
                 id="switches",
-                options=[
-                    {"label": " Competition between group members", "value": "competition"},
-                    {"label": " Shared services", "value": "shared_services"},
-                ],
-                value=[k for k in ("competition", "shared_services") if getattr(settings, k)],
+                options=_switch_options(defaults["has_group"]),
+                value=[k for k in ("competition", "shared_services") if getattr(settings, k) and defaults["has_group"]],
                 style={"marginTop": "10px"},
             ),
             html.P(
@@ -137,7 +134,7 @@ def _layout(store: SessionStore, settings: Settings) -> html.Div:
             html.Button("Breach!", id="breach", style={**_BUTTON, "marginTop": "6px"}),
             html.P(
                 f"The firm's integrity falls to {BREACH_INTEGRITY} at the start of next month: "
-                "watch its partners' trust and the exits that follow.",
+                "watch the broken agreements in the feed and, in the inspector, its partners' trust in it, pillar by pillar.",
                 style={"fontSize": "13px", "color": "#555"},
             ),
             html.Div(id="message", role="status", style={"color": "#A01010", "fontSize": "14px", "minHeight": "20px"}),
@@ -229,9 +226,29 @@ def _layout(store: SessionStore, settings: Settings) -> html.Div:
     )
 
 
+def _switch_options(has_group: bool) -> list[dict[str, Any]]:
+    """The two switches; only a scenario with a group has members to compete or services to share."""
+    return [
+        {"label": " Competition between group members", "value": "competition", "disabled": not has_group},
+        {"label": " Shared services", "value": "shared_services", "disabled": not has_group},
+    ]
+
+
 def _settings(scenario: str, beside: str, switches: list[str] | None, *values: Any) -> Settings:
+    """Settings from the page's controls; a control left at the main scenario's own value changes nothing.
+
+    Raises
+    ------
+    ScenarioError
+        If a value is not allowed (an emptied seed box included).
+    """
     raw = {c.name: v for c, v in zip(CONTROLS, values, strict=True)}
-    raw["seed"] = raw["seed"] if raw["seed"] is not None else float("nan")  # an emptied box: refused below
+    if raw["seed"] is None:
+        raise ScenarioError("live app", "seed", ..., "the box is empty: enter a whole number from 0 to 9999")
+    defaults = scenario_defaults(scenario) if scenario in builtin_scenarios() else {}
+    for control in CONTROLS:
+        if control.name != "seed" and control.name in defaults and raw[control.name] == defaults[control.name]:
+            raw[control.name] = None  # untouched: the scenario keeps its own value (and a scenario beside it its own)
     switches = switches or []
     return Settings.from_controls(
         {
@@ -261,9 +278,13 @@ def create_app(settings: Settings | None = None, capacity: int = 12) -> Dash:
     app.server.config["kreislauf.sessions"] = store
     control_states = [State(f"control-{c.name}", "value") for c in CONTROLS]
 
-    def session_for(sid: str, scenario: str, beside: str, switches: list[str] | None, values: tuple) -> Session:
-        if sid in store:
-            return store.get(sid, start)
+    def session_for(
+        sid: str, scenario: str, beside: str, switches: list[str] | None, values: tuple
+    ) -> tuple[Session, bool]:
+        """The tab's session, and whether it had to be made (the page just loaded, or the server forgot it)."""
+        session = store.find(sid)
+        if session is not None:
+            return session, False
         try:
             wanted = _settings(scenario, beside, switches, *values)
         except ScenarioError:
@@ -280,6 +301,7 @@ def create_app(settings: Settings | None = None, capacity: int = 12) -> Dash:
         Output("clock", "disabled", allow_duplicate=True),
         Output("breach-firm", "options"),
         Output("inspect-firm", "options"),
+        Output("feed", "children"),
         Input("step", "n_clicks"),
         Input("clock", "n_intervals"),
         Input("reset", "n_clicks"),
@@ -289,13 +311,17 @@ def create_app(settings: Settings | None = None, capacity: int = 12) -> Dash:
         State("scenario", "value"),
         State("beside", "value"),
         State("switches", "value"),
+        State("feed-kinds", "value"),
         *control_states,
         prevent_initial_call="initial_duplicate",
     )
-    def advance(_step, _tick, _reset, color_by, sid, version, scenario, beside, switches, *values):
+    def advance(_step, _tick, _reset, color_by, sid, version, scenario, beside, switches, kinds, *values):
         trigger = ctx.triggered_id
-        session = session_for(sid, scenario, beside, switches, values)
+        session, created = session_for(sid, scenario, beside, switches, values)
         message = ""
+        if created and trigger not in (None, "reset"):
+            message = "The server had forgotten this page's run (too many tabs, or a restart): it starts again."
+            trigger = None
         with session.lock:
             full = trigger in (None, "reset")
             if trigger == "reset":
@@ -316,12 +342,13 @@ def create_app(settings: Settings | None = None, capacity: int = 12) -> Dash:
                 running = running_patch(worlds)
             figures += [no_update] * (2 - len(figures))
             box = {"flex": "1 1 0", "minWidth": "0", "display": "block" if len(worlds) > 1 else "none"}
-            month = f"Month {session.month} of {worlds[0].model.scenario.steps}"
+            month = f"Month {session.month} of {session.horizon}"
             if session.finished:
                 month += " (the end: press Reset)"
             names = sorted({n for w in worlds for n in _firm_names(w)})
+            feed = _feed(session, kinds)
         stop = True if session.finished else no_update
-        return figures, box, running, month, (version or 0) + 1, message, stop, names, names
+        return figures, box, running, month, (version or 0) + 1, message, stop, names, names, feed
 
     @app.callback(
         Output("clock", "disabled"),
@@ -353,47 +380,20 @@ def create_app(settings: Settings | None = None, capacity: int = 12) -> Dash:
         except ScenarioError:
             return [no_update] * (len(CONTROLS) + 2)
         switches = [k for k in ("competition", "shared_services") if d[k]]
-        options = [
-            {"label": " Competition between group members", "value": "competition", "disabled": not d["has_group"]},
-            {"label": " Shared services", "value": "shared_services", "disabled": not d["has_group"]},
-        ]
-        return [*(d[c.name] for c in CONTROLS), switches, options]
+        return [*(d[c.name] for c in CONTROLS), switches, _switch_options(d["has_group"])]
 
     @app.callback(
-        Output("feed", "children"),
-        Input("version", "data"),
+        Output("feed", "children", allow_duplicate=True),
         Input("feed-kinds", "value"),
         State("session", "data"),
+        prevent_initial_call=True,
     )
-    def feed(_version, kinds, sid):
-        if sid not in store:
+    def feed(kinds, sid):
+        session = store.find(sid)
+        if session is None:
             return []
-        session = store.get(sid, start)
         with session.lock:
-            items = feed_items(session.worlds, kinds or [])
-            several = len(session.worlds) > 1
-        return [
-            html.Li(
-                [
-                    html.Span(f"month {it['step']} ", style={"color": "#555"}),
-                    html.Span(f"[{it['world']}] " if several else "", style={"color": "#555"}),
-                    html.Span(
-                        it["kind"],
-                        style={
-                            "background": it["color"],
-                            "color": "white",
-                            "padding": "0 5px",
-                            "borderRadius": "3px",
-                            "fontSize": "12px",
-                        },
-                    ),
-                    " ",
-                    it["text"],
-                ],
-                className=f"feed-{it['kind'].replace(' ', '-')}",
-            )
-            for it in items
-        ]
+            return _feed(session, kinds)
 
     @app.callback(
         Output("inspector", "children"),
@@ -402,9 +402,11 @@ def create_app(settings: Settings | None = None, capacity: int = 12) -> Dash:
         State("session", "data"),
     )
     def inspect(name, _version, sid):
-        if not name or sid not in store:
+        session = store.find(sid)
+        if not name or session is None:
+            if ctx.triggered_id == "version" and not name:
+                return no_update  # nothing chosen: nothing to redraw as the months go by
             return html.P("Choose a firm to see its traits and its trust in each partner, pillar by pillar.")
-        session = store.get(sid, start)
         with session.lock:
             reports = [(w.label, firm_report(w, name)) for w in session.worlds]
         shown = [_inspector(label, r) for label, r in reports if r is not None]
@@ -420,15 +422,47 @@ def create_app(settings: Settings | None = None, capacity: int = 12) -> Dash:
     def breach(_clicks, firm, sid):
         if not firm:
             return "Choose a firm for the breach of trust first."
-        if sid not in store:
-            return "This page's run has ended on the server: press Reset."
+        session = store.find(sid)
+        if session is None:
+            return "The server had forgotten this page's run: press Reset."
         try:
-            store.get(sid, start).breach(str(firm), BREACH_INTEGRITY)
+            where = session.breach(str(firm), BREACH_INTEGRITY)
         except ScenarioError as exc:
             return f"Not applied: {exc}"
-        return f"{firm} will break trust next month: its integrity falls to {BREACH_INTEGRITY}."
+        return (
+            f"Breach of trust: {firm}'s integrity falls to {BREACH_INTEGRITY} at the start of next month "
+            f"({' and '.join(where)}); it will break agreements far more often."
+        )
 
     return app
+
+
+def _feed(session: Session, kinds: list[str] | None) -> list[html.Li]:
+    """The event feed's lines, newest first (call under the session's lock)."""
+    several = len(session.worlds) > 1
+    items = feed_items(session.worlds, kinds if kinds is not None else list(KINDS))
+    return [
+        html.Li(
+            [
+                html.Span(f"month {it['step']} ", style={"color": "#555"}),
+                html.Span(f"[{it['world']}] " if several else "", style={"color": "#555"}),
+                html.Span(
+                    it["kind"],
+                    style={
+                        "background": it["color"],
+                        "color": "white",
+                        "padding": "0 5px",
+                        "borderRadius": "3px",
+                        "fontSize": "12px",
+                    },
+                ),
+                " ",
+                it["text"],
+            ],
+            className=f"feed-{it['kind'].replace(' ', '-')}",
+        )
+        for it in items
+    ]
 
 
 def _title(world: Any) -> str:

@@ -90,7 +90,7 @@ class Settings:
         """
         names = builtin_scenarios()
         for key, value in (("scenario", self.scenario), ("beside", self.beside)):
-            if value is not None and value not in names:
+            if (value is not None or key == "scenario") and value not in names:
                 raise ScenarioError("live app", key, value, f"must be one of {', '.join(sorted(names))}")
         for control in CONTROLS:
             value = getattr(self, control.name)
@@ -150,9 +150,12 @@ def scenario_defaults(name: str) -> dict[str, Any]:
 def lesson_scenario(name: str, settings: Settings) -> Scenario:
     """The built-in scenario ``name`` with the lecturer's settings applied.
 
-    - integrity: every firm's integrity shifted by the same amount so that
-      the mean over the firms at the start is the chosen value (clipped to
-      [0, 1]; a population's spread narrowed where a Beta distribution needs it);
+    - integrity: every firm's integrity shifted by the same amount, the
+      chosen value minus the mean integrity of the lecturer's main scenario
+      (``settings.scenario``) at the start, so the main scenario's mean
+      becomes the chosen value and a scenario beside it moves by as much
+      (the same producers stay alike in both); clipped to [0, 1], a
+      population's spread narrowed where a Beta distribution needs it;
     - competition between members: the group's producers are paired in file
       order and each pair is put into one niche in month 1 (the scenario
       event ``open_competition``), so members compete for one demand;
@@ -168,7 +171,7 @@ def lesson_scenario(name: str, settings: Settings) -> Scenario:
     scenario = load_scenario(name)
     overrides: dict[str, Any] = {}
     if settings.integrity is not None:
-        shift = settings.integrity - _mean_integrity(scenario)
+        shift = settings.integrity - _mean_integrity(load_scenario(settings.scenario))
         for k, firm in enumerate(scenario.firms):
             overrides[f"firms.{k}.integrity"] = round(min(1.0, max(0.0, firm.integrity + shift)), 6)
         for k, pop in enumerate(scenario.populations):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import threading
-import time
 import uuid
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from analysis.live.lesson import Settings, lesson_scenario
 from sim import CooperationModel
 from sim.chronicle import Chronicle, Entry
 from sim.network import edge_frame, node_frame
-from sim.scenario import TraitChangeEvent
+from sim.scenario import ScenarioError, TraitChangeEvent
 
 __all__ = ["Session", "SessionStore", "World"]
 
@@ -46,21 +45,27 @@ class World:
 
     @classmethod
     def build(cls, name: str, settings: Settings) -> World:
-        """A fresh model of the built-in scenario ``name`` with the lecturer's settings."""
+        """A fresh model of the built-in scenario ``name`` with the lecturer's settings.
+
+        Parameters
+        ----------
+        name : str
+            A built-in scenario.
+        settings : Settings
+            The lecturer's settings (:func:`~analysis.live.lesson.lesson_scenario`).
+        """
         scenario = lesson_scenario(name, settings)
         model = CooperationModel(scenario, seed=settings.seed, record_events=True)
         nodes = pd.DataFrame(node_frame(model))
         return cls(name, model, Chronicle(model), layout_positions(nodes))
 
-    def step(self) -> list[Entry]:
-        """One month; the chronicle's lines of it (kept in the feed too)."""
+    def step(self) -> None:
+        """One month; the chronicle's lines of it go into the feed."""
         if self.finished:
-            return []
+            return
         self.model.step()
-        entries = self.chronicle.read()
-        self.feed.extend(entries)
+        self.feed.extend(self.chronicle.read())
         self._place_newcomers()
-        return entries
 
     @property
     def finished(self) -> bool:
@@ -86,6 +91,15 @@ class World:
             a = 2.399963 * k  # the golden angle, so newcomers do not stack
             self.positions[i] = (round(cx + r * math.cos(a), 3), round(cy + r * math.sin(a), 3))
 
+    def alive(self, firm: str) -> bool:
+        """Whether a firm of that name is in the market now."""
+        firms = self.model.firms
+        return firm in firms.names and bool(firms.alive[firms.index_of(firm)])
+
+    def named(self, firm: str) -> bool:
+        """Whether the scenario names this firm (rather than drawing it from a population)."""
+        return any(f.name == firm for f in self.model.scenario.firms)
+
     def nodes(self) -> pd.DataFrame:
         """The firms now (see :func:`sim.network.node_frame`)."""
         return pd.DataFrame(node_frame(self.model))
@@ -108,11 +122,16 @@ class Session:
         self.lock = threading.RLock()
         self.settings = settings
         self.worlds: list[World] = []
-        self.last_used = time.monotonic()
         self.reset(settings)
 
     def reset(self, settings: Settings | None = None) -> None:
-        """Build the worlds afresh (with new settings if given)."""
+        """Build the worlds afresh, with new settings if given.
+
+        Parameters
+        ----------
+        settings : Settings, optional
+            Checked settings; the current ones if not given.
+        """
         with self.lock:
             if settings is not None:
                 self.settings = settings
@@ -127,30 +146,60 @@ class Session:
         return int(self.worlds[0].model.steps)
 
     @property
-    def finished(self) -> bool:
-        """Whether every world has reached its horizon."""
-        return all(w.finished for w in self.worlds)
+    def horizon(self) -> int:
+        """The last month of the run: the shortest horizon of the worlds, so they stay in step."""
+        return min(int(w.model.scenario.steps) for w in self.worlds)
 
-    def step(self, months: int = 1) -> None:
-        """Advance every world together."""
+    @property
+    def finished(self) -> bool:
+        """Whether the run has reached its horizon."""
+        return self.month >= self.horizon
+
+    def step(self) -> None:
+        """Advance every world one month together (nothing once the horizon is reached)."""
         with self.lock:
-            for _ in range(months):
+            if not self.finished:
                 for world in self.worlds:
                     world.step()
 
-    def breach(self, firm: str, integrity: float = 0.1) -> None:
-        """A breach of trust: ``firm``'s integrity drops to ``integrity`` next month, in every world that has it.
+    def breach(self, firm: str, integrity: float = 0.1) -> list[str]:
+        """A breach of trust: ``firm``'s integrity drops to ``integrity`` at the start of next month.
+
+        It happens in the first world if the firm is in its market, and in
+        every other world where a firm the scenario names (the B.I.G.'s
+        producers, say) is in the market under that name; generated firms
+        ("competitor 7") are different firms in different worlds and are
+        breached only where chosen.
+
+        Parameters
+        ----------
+        firm : str
+            The firm's name.
+        integrity : float
+            Its integrity from next month.
+
+        Returns
+        -------
+        list of str
+            The labels of the worlds in which it will happen.
 
         Raises
         ------
         ScenarioError
-            If no world has that firm in its market now.
+            If the firm is not in the market now, or the run has ended.
         """
         event = TraitChangeEvent(kind="trait_change", step=1, firm=firm, trait="integrity", value=integrity)
         with self.lock:
-            holding = [w for w in self.worlds if firm in w.model.firms.names]
-            for world in holding or self.worlds[:1]:  # with no world holding it, the first one says why not
+            if self.finished:
+                raise ScenarioError("live app", "breach", firm, "the run has ended: press Reset first")
+            worlds = [w for w in self.worlds if w.alive(firm)]
+            if not worlds:
+                raise ScenarioError("live app", "breach", firm, "must name a firm in the market now")
+            named = worlds[0] is self.worlds[0] and any(f.name == firm for f in worlds[0].model.scenario.firms)
+            chosen = [w for w in worlds if w is worlds[0] or (named and w.named(firm))]
+            for world in chosen:  # every check is done: none of these can refuse
                 world.model.intervene(event)
+            return [w.label for w in chosen]
 
 
 class SessionStore:
@@ -171,20 +220,34 @@ class SessionStore:
         """A fresh session id for a page that has just loaded."""
         return uuid.uuid4().hex
 
-    def get(self, sid: str, settings: Settings) -> Session:
-        """The session ``sid``, made with ``settings`` if it does not exist (or was forgotten)."""
+    def find(self, sid: str) -> Session | None:
+        """The session ``sid`` if the store has it (never makes one)."""
         with self._lock:
             session = self._sessions.get(sid)
             if session is not None:
                 self._sessions.move_to_end(sid)
-                session.last_used = time.monotonic()
-                return session
-        session = Session(settings)  # outside the store's lock: building a model takes a moment
+            return session
+
+    def get(self, sid: str, settings: Settings) -> tuple[Session, bool]:
+        """The session ``sid``, and whether it was made just now with ``settings`` (new, or forgotten before).
+
+        Parameters
+        ----------
+        sid : str
+            The id the page carries.
+        settings : Settings
+            What to build a new session with.
+        """
+        session = self.find(sid)
+        if session is not None:
+            return session, False
+        fresh = Session(settings)  # outside the store's lock: building a model takes a moment
         with self._lock:
-            self._sessions[sid] = session
+            session = self._sessions.setdefault(sid, fresh)  # another request may have made it meanwhile
+            self._sessions.move_to_end(sid)
             while len(self._sessions) > self.capacity:
                 self._sessions.popitem(last=False)
-        return session
+        return session, session is fresh
 
     def __contains__(self, sid: str) -> bool:
         return sid in self._sessions

@@ -79,7 +79,7 @@ def network_data(world: World, color_by: str = "role") -> dict[str, Any]:
     elif color_by == "digital":
         color = nodes["digital"].round(3).tolist()
     elif color_by == "trust":
-        color = nodes["trust_received"].fillna(0.5).round(3).tolist()
+        color = nodes["trust_received"].round(3).tolist()  # NaN (no partners): drawn grey by Plotly
     else:
         color = [ROLE_COLORS.get(str(r), "#777") for r in nodes["role"]]
     hover = [
@@ -105,6 +105,7 @@ def network_data(world: World, color_by: str = "role") -> dict[str, Any]:
         "hover": hover,
         "names": nodes["name"].tolist() if len(nodes) <= 40 else None,
         "firms": [int(f) for f in firms],
+        "symbol": ["diamond" if m else "circle" for m in nodes["member"]],
     }
 
 
@@ -130,9 +131,9 @@ def network_figure(data: dict[str, Any], title: str) -> go.Figure:
         )
     fig.add_trace(go.Scatter(mode="markers", hoverinfo="text", name="firms", showlegend=False))
     _set_nodes(fig.data[-1], data)
-    legend = "  ".join(f"<span style='color:{c}'>&#9632;</span> {p}" for p, c in PHASE_COLORS.items())
+    legend = "  ".join(f"<span style='color:{PHASE_COLORS[p.label]}'>&#9632;</span> {p.label}" for p in LIVE_PHASES)
     fig.add_annotation(
-        text=f"{legend}; wider: more trust",
+        text=f"cooperations: {legend}; wider: more trust. Firms: &#9670; group member, &#9679; other",
         x=0,
         y=-0.02,
         xref="paper",
@@ -164,7 +165,12 @@ def _set_nodes(trace: Any, data: dict[str, Any]) -> None:
 
 
 def _marker(data: dict[str, Any]) -> dict[str, Any]:
-    marker: dict[str, Any] = {"size": data["size"], "color": data["color"], "line": {"width": 0.5, "color": "#333"}}
+    marker: dict[str, Any] = {
+        "size": data["size"],
+        "color": data["color"],
+        "symbol": data["symbol"],
+        "line": {"width": 0.5, "color": "#333"},
+    }
     if data["continuous"]:
         marker.update(colorscale="Viridis", cmin=0, cmax=1, showscale=True, colorbar={"thickness": 10, "len": 0.6})
     else:
@@ -287,12 +293,13 @@ def running_patch(worlds: list[World]) -> Patch:
 def feed_items(worlds: list[World], kinds: list[str] | None = None, limit: int = 60) -> list[dict[str, Any]]:
     """The latest lines of every world's feed, newest first, as plain records for the page."""
     items = []
-    for w in worlds:
+    for k, w in enumerate(worlds):
         for order, entry in enumerate(w.feed):
             if kinds is None or entry.kind in kinds:
-                items.append((entry.step, order, w.label, entry))
-    items.sort(key=lambda it: (it[0], it[1]), reverse=True)
-    return [_record(label, e) for _, _, label, e in items[:limit]]
+                items.append((entry.step, -k, order, w.label, entry))
+    # Newest month first; within a month, the first world's lines first, each in the order of the cycle.
+    items.sort(key=lambda it: (-it[0], -it[1], it[2]))
+    return [_record(label, e) for _, _, _, label, e in items[:limit]]
 
 
 def _record(label: str, entry: Entry) -> dict[str, Any]:
