@@ -241,7 +241,9 @@ class Kreislauf:
         pre = ids[~live]
         firms.searching[t.a[pre]] = False
         self._pairs_version += 1
-        model.graph.remove_edges_from(zip(t.a[ids[live]].tolist(), t.b[ids[live]].tolist(), strict=True))
+        model.change_graph(
+            "remove_edges_from", list(zip(t.a[ids[live]].tolist(), t.b[ids[live]].tolist(), strict=True))
+        )
         outcome = OUTCOME_OF[reason]
         key = {Outcome.EXIT: "exited", Outcome.NO_PARTNER: "no_partner", Outcome.DISSOLVED: "dissolved"}[outcome]
         self.counts[key] += len(ids)
@@ -605,7 +607,7 @@ class Kreislauf:
         np.add.at(firms.load, b, 1)
         if not service:
             firms.searching[a] = False  # its search is over (a service contract is no search)
-        model.graph.add_edges_from(zip(a.tolist(), b.tolist(), strict=True))
+        model.change_graph("add_edges_from", list(zip(a.tolist(), b.tolist(), strict=True)))
         self._pairs_version += 1
         if not service:
             self.counts["formed"] += len(ids)
