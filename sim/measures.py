@@ -9,6 +9,7 @@ them) are followed one by one in the DataCollector table ``focal_firms``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from copy import deepcopy
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -256,6 +257,26 @@ class Collector(mesa.DataCollector):
         self._before_read = None
         super().__init__(*args, **kwargs)
         self._before_read = before_read
+        self._reads_measures = bool(self.model_reporters) and all(
+            isinstance(r, partial) and r.func is _read for r in self.model_reporters.values()
+        )
+
+    def collect(self, model: Any) -> None:
+        """Record the month's measures (and agent reports, if any), as Mesa's ``collect`` does.
+
+        When every model reporter reads one of the model's measures (as
+        :meth:`Measures.reporters` makes them), the values are appended
+        straight from ``model.measures.current``: they are plain numbers,
+        which Mesa's type check and ``deepcopy`` per measure would leave as
+        they are.
+        """
+        if not self._reads_measures or self.agent_reporters or self.agenttype_reporters:
+            super().collect(model)
+            return
+        current = model.measures.current
+        for name, values in self.model_vars.items():
+            value = current[name]
+            values.append(value if type(value) in (int, float) else deepcopy(value))
 
     @property
     def tables(self) -> dict[str, dict[str, list[Any]]]:
@@ -275,11 +296,15 @@ class Collector(mesa.DataCollector):
 
 
 def _quantiles(values: np.ndarray, *qs: float) -> tuple[float, ...]:
-    """Quantiles with linear interpolation (NumPy's default method), from one sort."""
-    ordered = np.sort(values)
-    where = np.asarray(qs) * (len(ordered) - 1)
+    """Quantiles with linear interpolation (NumPy's default method), from one partial sort.
+
+    Only the order statistics next to each quantile are put in place
+    (``np.partition``); they are the values a full sort would put there.
+    """
+    where = np.asarray(qs) * (len(values) - 1)
     lo = np.floor(where).astype(np.int64)
-    hi = np.minimum(lo + 1, len(ordered) - 1)
+    hi = np.minimum(lo + 1, len(values) - 1)
+    ordered = np.partition(values, np.unique(np.concatenate([lo, hi])))
     return tuple(float(v) for v in ordered[lo] + (where - lo) * (ordered[hi] - ordered[lo]))
 
 

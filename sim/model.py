@@ -110,7 +110,8 @@ class CooperationModel(mesa.Model):
         self.firms_joined_this_step = 0
 
         self.firms = FirmTable(loaded.measures.culture_dims, capacity=max(16, 2 * loaded.initial_firm_count))
-        self.graph = nx.Graph()
+        self._graph = nx.Graph()
+        self._graph_changes: list[tuple[str, Any]] = []  # applied when the graph is read
         self.market = Market(self, [])
         sharing = loaded.group.information_sharing if loaded.group is not None else 0.0
         self.ledger = TrustLedger(loaded.trust, self.firms, sharing)
@@ -188,10 +189,28 @@ class CooperationModel(mesa.Model):
         p = self.scenario.kreislauf
         return np.maximum(1, np.round(p.capacity_base + p.capacity_per_decade * np.log10(size))).astype(np.int64)
 
+    @property
+    def graph(self) -> nx.Graph:
+        """The live network (networkx): one node per firm in the market, one edge per live cooperation.
+
+        Changes are recorded as they happen (:meth:`change_graph`) and applied
+        to the graph, in the order they happened, when it is read: a run that
+        never reads it does not pay for keeping it.
+        """
+        if self._graph_changes:
+            changes, self._graph_changes = self._graph_changes, []
+            for method, arg in changes:
+                getattr(self._graph, method)(arg)
+        return self._graph
+
+    def change_graph(self, method: str, arg: Any) -> None:
+        """Record a change of :attr:`graph`: its method ``method`` is called with ``arg`` when it is next read."""
+        self._graph_changes.append((method, arg))
+
     def _register(self, idx: np.ndarray) -> None:
         for i in idx:
             self.firms.agents.append(Firm(self, int(i)))
-            self.graph.add_node(int(i))
+        self.change_graph("add_nodes_from", idx.tolist())
 
     def add_named_firm(self, spec: NamedFirm, now: int) -> int:
         """Add one firm given by name; return its index."""
@@ -352,7 +371,7 @@ class CooperationModel(mesa.Model):
             if agent is not None:
                 agent.remove()
                 self.firms.agents[int(i)] = None
-            self.graph.remove_node(int(i))
+            self.change_graph("remove_node", int(i))
             self.note(now, "exit", f"{self.firms.names[int(i)]} leaves the market")
         self.firms_left_this_step += len(idx)
 
