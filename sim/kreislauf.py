@@ -155,6 +155,8 @@ class Kreislauf:
         self.reset_counts()
         self._needs = np.zeros((0, len(DOMAINS)))
         self._needs_key: tuple[int, int] = (-1, -1)
+        self._need_totals = np.zeros(0)
+        self._need_totals_key: tuple[int, int] = (-1, -1)
         self._eff_at_start = np.zeros((0, len(DOMAINS)))  # effective capabilities as the month began
 
     # ------------------------------------------------------------------
@@ -210,16 +212,29 @@ class Kreislauf:
             max_rows(eff, b, access * np.take(caps, a, axis=0))
         return eff
 
-    def coverage(self, needs: np.ndarray, own: np.ndarray, other: np.ndarray, of: str = "need") -> np.ndarray:
+    def need_totals(self) -> np.ndarray:
+        """Each firm's total need this month, the sum of :meth:`needs_now` over domains; do not modify."""
+        needs = self.needs_now()
+        if self._need_totals_key != self._needs_key:
+            self._need_totals = sum_last(needs)
+            self._need_totals_key = self._needs_key
+        return self._need_totals
+
+    def coverage(
+        self, needs: np.ndarray, own: np.ndarray, other: np.ndarray, of: str = "need", total: np.ndarray | None = None
+    ) -> np.ndarray:
         """How much of a firm's shortfall ``other`` covers beyond ``own`` (rows aligned or broadcast).
 
         With ``of="need"`` the covered amount is a share of the firm's total
         need (the synergy a partner brings); with ``of="gap"`` a share of its
         total gap (how well a candidate matches the requirements profile).
+        ``total``, if given, is that total (it is summed over domains otherwise).
         """
-        gap = np.clip(needs - own, 0.0, None)
-        covered = sum_last(np.minimum(gap, np.clip(self.params.partner_access * other - own, 0.0, None)))
-        total = sum_last(needs if of == "need" else gap)
+        # np.maximum(x, 0.0) is what np.clip(x, 0.0, None) computes, without its wrappers.
+        gap = np.maximum(needs - own, 0.0)
+        covered = sum_last(np.minimum(gap, np.maximum(self.params.partner_access * other - own, 0.0)))
+        if total is None:
+            total = sum_last(needs if of == "need" else gap)
         return np.divide(covered, total, out=np.zeros_like(covered), where=total > 0)
 
     def end(self, ids: np.ndarray, reason: Reason, now: int, by: np.ndarray | None = None) -> None:
@@ -647,25 +662,27 @@ class Kreislauf:
         other = pair_columns(b, a)
         # Per side (m, 2, ...); the partner's read separately rather than as
         # [:, ::-1] views, whose reversed strides make NumPy's loops slow.
-        # np.take: see sim.arrays.
-        traits = np.take(firms.traits, side, axis=0)  # (m, 2, 4)
+        # np.take: see sim.arrays. Of the traits only the columns used are read.
         caps = np.take(firms.caps, side, axis=0)  # (m, 2, 5)
         partner_caps = np.take(firms.caps, other, axis=0)
         needs = np.take(self.needs_now(), side, axis=0)
-        culture = np.take(firms.culture, side, axis=0)
-        partner_culture = np.take(firms.culture, other, axis=0)
+        traits = firms.traits
+        contract, transparency = t.contract[ids], t.transparency[ids]
 
         # Keep or break the agreement; contribute by competence.
         temptation = p.temptation + p.competitor_temptation * t.competitor[ids]
-        deterrence = 1.0 - t.contract[ids] * p.contract_enforcement
-        p_break = (temptation * deterrence)[:, None] * (1.0 - traits[:, :, INTEGRITY])
+        deterrence = 1.0 - contract * p.contract_enforcement
+        p_break = (temptation * deterrence)[:, None] * (1.0 - np.take(traits[:, INTEGRITY], side))
         kept = rng.random((m, 2)) >= p_break
-        quality = traits[:, :, COMPETENCE] * np.where(kept, 1.0, p.broken_delivery)
+        quality = np.take(traits[:, COMPETENCE], side) * np.where(kept, 1.0, p.broken_delivery)
 
-        # Joint value and its division.
-        fit = self.coverage(needs, caps, partner_caps)  # (m, 2)
+        # Joint value and its division. The partner's culture less one's own,
+        # read once: the initiator's side of it, negated for the partner's side
+        # (exact: x - y is -(y - x) in floating point).
+        fit = self.coverage(needs, caps, partner_caps, total=np.take(self.need_totals(), side))  # (m, 2)
         synergy = np.minimum(1.0, p.baseline_synergy + (fit[:, 0] + fit[:, 1]))
-        culture_fit = culture_fit_of(culture[:, 0], culture[:, 1])
+        apart = np.take(firms.culture, b, axis=0) - np.take(firms.culture, a, axis=0)
+        culture_fit = 1.0 - sum_last(np.abs(apart)) / apart.shape[1]  # culture_fit_of, from the difference
         value = joint_value(
             p.value_per_employee,
             firms.size[a],
@@ -673,16 +690,16 @@ class Kreislauf:
             synergy,
             quality[:, 0],
             quality[:, 1],
-            t.transparency[ids],
+            transparency,
             culture_fit,
         )
-        grabs = rng.random((m, 2)) < p.grab_temptation * (1.0 - traits[:, :, BENEVOLENCE])
+        grabs = rng.random((m, 2)) < p.grab_temptation * (1.0 - np.take(traits[:, BENEVOLENCE], side))
         # The initiator's share by who grabbed (neither, b, a, both): one lookup.
         split = np.array([0.5, 1.0 - p.grab_share, p.grab_share, 0.5])
         share_a = np.take(split, 2 * grabs[:, 0] + grabs[:, 1])
         shares = pair_columns(share_a * value, (1.0 - share_a) * value)
 
-        costs = self.running_cost(t.distance[ids], t.contract[ids])
+        costs = self.running_cost(t.distance[ids], contract)
         net = pair_columns(shares[:, 0] - costs, shares[:, 1] - costs)
         np.add.at(firms.coop_value, side.ravel(), shares.ravel())
         np.add.at(firms.coop_cost, side.ravel(), np.repeat(costs, 2))
@@ -701,26 +718,30 @@ class Kreislauf:
         # A firm learns in the domains it needs, from a partner that delivers:
         # rate x transparency x the partner's lead where both hold, else 0.
         # Only those gains are added (adding 0 would change nothing: the
-        # capabilities are never -0.0).
-        rate = (p.learning_rate * t.transparency[ids])[:, None, None]
+        # capabilities are never -0.0). Rows past firms.n are unused zeros,
+        # which clipping leaves as they are.
+        n = firms.n
+        rate = (p.learning_rate * transparency)[:, None, None]
         learns = partner_kept[:, :, None] & (needs > 0)
-        gain = rate * np.clip(partner_caps - caps, 0.0, None)
+        gain = rate * np.maximum(partner_caps - caps, 0.0)
         at = np.flatnonzero(learns)
         cells = np.take(flat_index(firms.caps, side.ravel()), at)
         np.add.at(firms.caps.reshape(-1), cells, np.take(gain.reshape(-1), at))
-        np.clip(firms.caps, 0.0, 1.0, out=firms.caps)
-        pull = p.culture_convergence * (partner_culture - culture)
-        add_rows(firms.culture, side.ravel(), pull.reshape(-1, firms.culture.shape[1]))
-        np.clip(firms.culture, 0.0, 1.0, out=firms.culture)
+        np.clip(firms.caps[:n], 0.0, 1.0, out=firms.caps[:n])
+        pull = np.empty((m, 2, apart.shape[1]))
+        np.multiply(p.culture_convergence, apart, out=pull[:, 0])
+        np.negative(pull[:, 0], out=pull[:, 1])
+        add_rows(firms.culture, side.ravel(), pull.reshape(-1, apart.shape[1]))
+        np.clip(firms.culture[:n], 0.0, 1.0, out=firms.culture[:n])
 
         # Each side observes the other: competence from the competence it shows
         # (with noise), integrity from kept promises, benevolence from the division.
         self.observe(ids, other, partner_kept, pair_columns(grabs[:, 1], grabs[:, 0]), rng)
 
         self.counts["kept"] += int(kept.sum())
-        self.counts["broken"] += int((~kept).sum())
+        self.counts["broken"] += 2 * m - int(kept.sum())
         self.counts["grabbed"] += int(grabs.sum())
-        self.counts["fair"] += int((~grabs).sum())
+        self.counts["fair"] += 2 * m - int(grabs.sum())
         self.counts["value"] += float(value.sum())
 
         due = ids[t.due[ids] <= now]
