@@ -64,6 +64,31 @@ __all__ = ["Kreislauf", "Terms", "joint_value"]
 _PAIR = np.int64(1) << 32  # lo * _PAIR + hi identifies an unordered pair of firms
 
 
+#: The counter of each way a cooperation ends, and of each reason for an exit.
+_OUTCOME_COUNT = {Outcome.EXIT: "exited", Outcome.NO_PARTNER: "no_partner", Outcome.DISSOLVED: "dissolved"}
+_EXIT_COUNT = {r: f"exit_{r.name.lower()}" for r in EXIT_REASONS}
+
+#: The per-month event counters that the measures read, all zero.
+_ZERO_COUNTS: dict[str, float] = {
+    "opened": 0,
+    "searches": 0,
+    "formed": 0,
+    "started": 0,
+    "evaluated": 0,
+    "continued": 0,
+    "exited": 0,
+    "no_partner": 0,
+    "dissolved": 0,
+    "kept": 0,
+    "broken": 0,
+    "fair": 0,
+    "grabbed": 0,
+    "value": 0.0,
+    "fit_sum": 0.0,
+    **dict.fromkeys(_EXIT_COUNT.values(), 0),
+}
+
+
 def culture_fit_of(culture_a: np.ndarray, culture_b: np.ndarray) -> np.ndarray:
     """Culture fit of pairs: one minus the mean absolute difference of their culture vectors."""
     return 1.0 - sum_last(np.abs(culture_a - culture_b)) / culture_a.shape[-1]
@@ -165,24 +190,7 @@ class Kreislauf:
 
     def reset_counts(self) -> None:
         """Zero the per-month event counters that the measures read."""
-        self.counts = {
-            "opened": 0,
-            "searches": 0,
-            "formed": 0,
-            "started": 0,
-            "evaluated": 0,
-            "continued": 0,
-            "exited": 0,
-            "no_partner": 0,
-            "dissolved": 0,
-            "kept": 0,
-            "broken": 0,
-            "fair": 0,
-            "grabbed": 0,
-            "value": 0.0,
-            "fit_sum": 0.0,
-            **{f"exit_{r.name.lower()}": 0 for r in EXIT_REASONS},
-        }
+        self.counts = dict(_ZERO_COUNTS)
 
     def needs_now(self) -> np.ndarray:
         """Needed capability per firm and domain this month (digital needs grow over time).
@@ -245,13 +253,13 @@ class Kreislauf:
         phase = t.phase[ids]
         t.move(ids, Phase.ENDED, now)
         t.ended[ids] = now
-        t.reason[ids] = reason
+        t.reason[ids] = int(reason)
         if by is not None:
             t.exited_by[ids] = by
         # A shared-service contract does not occupy the producer's capacity
         # (carrying its overhead is what frees that capacity).
         np.add.at(firms.load, t.a[ids[~t.service[ids]]], -1)
-        live = phase >= Phase.STRUCTURE
+        live = phase >= int(Phase.STRUCTURE)
         np.add.at(firms.load, t.b[ids[live]], -1)
         pre = ids[~live]
         firms.searching[t.a[pre]] = False
@@ -260,10 +268,9 @@ class Kreislauf:
             "remove_edges_from", list(zip(t.a[ids[live]].tolist(), t.b[ids[live]].tolist(), strict=True))
         )
         outcome = OUTCOME_OF[reason]
-        key = {Outcome.EXIT: "exited", Outcome.NO_PARTNER: "no_partner", Outcome.DISSOLVED: "dissolved"}[outcome]
-        self.counts[key] += len(ids)
+        self.counts[_OUTCOME_COUNT[outcome]] += len(ids)
         if outcome is Outcome.EXIT:
-            self.counts[f"exit_{reason.name.lower()}"] += len(ids)
+            self.counts[_EXIT_COUNT[reason]] += len(ids)
         model.log_cooperations(ids)
 
     def end_for_firms(self, firm_ids: np.ndarray, reason: Reason, now: int) -> None:
@@ -363,7 +370,7 @@ class Kreislauf:
                 terms.score = ranking
                 self.counts["fit_sum"] += float(terms.fit[pos, 0].sum())
                 self.agree(done[chosen], c[pos], terms.take(pos), now)
-        failed = done[t.phase[done] == Phase.PARTNER_SEARCH]
+        failed = done[t.phase[done] == int(Phase.PARTNER_SEARCH)]
         if len(failed):
             firms.next_search[t.a[failed]] = now + p.search_retry_steps
             self.end(failed, Reason.NO_PARTNER, now)
@@ -806,12 +813,12 @@ class Kreislauf:
         # judged on trust and culture only.
         short &= ~t.service[ids][:, None]
         misfit = np.repeat((culture_fit < p.exit_culture_fit)[:, None], 2, axis=1)
-        reason = np.full((len(ids), 2), Reason.NONE, dtype=np.int8)
-        reason[misfit] = Reason.CULTURE
-        reason[short & (fit < 0.01)] = Reason.GOAL_REACHED
-        reason[short & (fit >= 0.01)] = Reason.LOW_VALUE
-        reason[low_trust] = Reason.LOW_TRUST
-        exits = reason != Reason.NONE
+        reason = np.full((len(ids), 2), int(Reason.NONE), dtype=np.int8)  # ints: see CooperationTable.in_phase
+        reason[misfit] = int(Reason.CULTURE)
+        reason[short & (fit < 0.01)] = int(Reason.GOAL_REACHED)
+        reason[short & (fit >= 0.01)] = int(Reason.LOW_VALUE)
+        reason[low_trust] = int(Reason.LOW_TRUST)
+        exits = reason != int(Reason.NONE)
 
         self.counts["evaluated"] += len(ids)
         t.evaluations[ids] += 1

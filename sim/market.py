@@ -118,7 +118,7 @@ class Market:
         if group is None or not self.model.shared_services:
             return relief
         live = t.live()
-        live = live[t.service[live] & (t.phase[live] != Phase.STRUCTURE)]
+        live = live[t.service[live] & (t.phase[live] != int(Phase.STRUCTURE))]
         if len(live):
             a, b = t.a[live], t.b[live]
             producer = np.where(firms.role[a] == PRODUCER, a, b)
@@ -183,7 +183,7 @@ class Market:
         income, cost = np.zeros(n), np.zeros(n)
         group = self.model.scenario.group
         live = t.live()
-        live = live[t.service[live] & (t.phase[live] != Phase.STRUCTURE)]
+        live = live[t.service[live] & (t.phase[live] != int(Phase.STRUCTURE))]
         if group is None or not len(live) or not carried.any():
             return income, cost
         a, b = t.a[live], t.b[live]

@@ -29,6 +29,9 @@ _EXIT_MEASURES = {
     f"exit_{r.name.lower()}": f"Cooperations exited after evaluation this month because {r.label}" for r in EXIT_REASONS
 }
 
+#: The measure counting the cooperations in each phase but ENDED, with the phase's code.
+_PHASE_MEASURES = [(f"phase_{p.name.lower()}", int(p)) for p in Phase if p is not Phase.ENDED]
+
 #: Every per-step measure and its meaning (units: months, k EUR).
 MEASURES: dict[str, str] = {
     "firms": "Firms in the market",
@@ -148,10 +151,10 @@ class Measures:
         cur["producers"] = int(producer.sum())
         cur["entries"] = model.firms_joined_this_step
         cur["exits"] = model.firms_left_this_step
-        phases = np.bincount(t.phase[: t.n], minlength=len(Phase))
-        for p in Phase:
-            if p is not Phase.ENDED:
-                cur[f"phase_{p.name.lower()}"] = int(phases[p])
+        # Open cooperations only: the ended ones are not reported.
+        phases = np.bincount(t.phase[t.open_ids()], minlength=len(Phase)).tolist()
+        for key, code in _PHASE_MEASURES:
+            cur[key] = phases[code]
         for key in (
             "opened",
             "searches",
