@@ -386,23 +386,23 @@ class Kreislauf:
         that already agreed with this searcher, is skipped, not asked.
         """
         firms, most = self.model.firms, self.params.max_proposals
-        room: dict[int, int] = {}  # free places of the firms asked, as they fill
-        paired: set[tuple[int, int]] = set()  # pairs agreed this month
+        room = (firms.capacity - firms.load).tolist()  # free places, as they fill
+        paired: set[int] = set()  # pairs agreed this month, as a * width + b in both orders
+        width = len(room)
         ranked = order.tolist()
         bounds = np.searchsorted(row[order], np.arange(len(searchers) + 1)).tolist()
         firm_of, agrees = cands.tolist(), consent.tolist()
-        free = (firms.capacity - firms.load).tolist()
         chosen, picks = [], []
         for k, a in enumerate(searchers.tolist()):
             asked = 0
             for pos in ranked[bounds[k] : bounds[k + 1]]:
                 b = firm_of[pos]
-                pair = (a, b) if a < b else (b, a)
-                if room.get(b, free[b]) <= 0 or pair in paired:
+                if room[b] <= 0 or a * width + b in paired:
                     continue  # filled or agreed this month: not asked
                 if agrees[pos]:
-                    room[b] = room.get(b, free[b]) - 1
-                    paired.add(pair)
+                    room[b] -= 1
+                    paired.add(a * width + b)
+                    paired.add(b * width + a)
                     chosen.append(k)
                     picks.append(pos)
                     break
@@ -538,9 +538,12 @@ class Kreislauf:
         needs_a, needs_c = np.take(needs, a, axis=0), np.take(needs, cands, axis=0)
         caps_a, caps_c = np.take(firms.caps, a, axis=0), np.take(firms.caps, cands, axis=0)
         eff_a, eff_c = np.take(eff, a, axis=0), np.take(eff, cands, axis=0)
+        totals = self.need_totals() if needs is self.needs_now() else sum_last(needs)
         synergy = np.minimum(
             1.0,
-            p.baseline_synergy + self.coverage(needs_a, caps_a, caps_c) + self.coverage(needs_c, caps_c, caps_a),
+            p.baseline_synergy
+            + self.coverage(needs_a, caps_a, caps_c, total=totals[a])
+            + self.coverage(needs_c, caps_c, caps_a, total=totals[cands]),
         )
         culture_fit = culture_fit_of(np.take(firms.culture, a, axis=0), np.take(firms.culture, cands, axis=0))
         diff = np.take(firms.location, cands, axis=0) - np.take(firms.location, a, axis=0)
@@ -566,18 +569,16 @@ class Kreislauf:
                 - costs
             )
 
-        expected = np.stack([expected_by(pill_ab, a, cands), expected_by(pill_ba, cands, a)], axis=1)
+        expected = pair_columns(expected_by(pill_ab, a, cands), expected_by(pill_ba, cands, a))
         setup = p.setup_cost * (1 + contract) * np.where(campus, 1 - p.campus_discount, 1.0)
         if self.model.shared_services:
             setup = setup * np.where(firms.member[a] & firms.member[cands], 1 - p.shared_services_discount, 1.0)
-        fit = np.stack(
-            [
-                self.coverage(eff_a + profile, eff_a, caps_c, of="gap"),
-                self.coverage(needs_c, eff_c, caps_a, of="gap"),
-            ],
-            axis=1,
+        fit = pair_columns(
+            self.coverage(eff_a + profile, eff_a, caps_c, of="gap"),
+            self.coverage(needs_c, eff_c, caps_a, of="gap"),
         )
-        consent = (trust_ba >= p.exit_trust) & np.all(expected > (setup / p.payback_months)[:, None], axis=1)
+        repaid = setup / p.payback_months
+        consent = (trust_ba >= p.exit_trust) & (expected[:, 0] > repaid) & (expected[:, 1] > repaid)
         return Terms(
             trust_ab, transparency, contract, competitor, campus, distance, culture_fit, fit, expected, setup, consent
         )
