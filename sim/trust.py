@@ -123,30 +123,38 @@ class TrustLedger:
 
     def slots(self, owners: np.ndarray, subjects: np.ndarray) -> np.ndarray:
         """Rows of the evidence of each owner about each subject, created empty where new."""
+        rows, _, where = self._distinct_slots(owners, subjects)
+        return rows[where]
+
+    def _distinct_slots(self, owners: np.ndarray, subjects: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`slots` of the distinct (owner, subject) pairs, in key order.
+
+        Returns the rows of the distinct pairs, the position of each one's
+        first occurrence and the distinct pair of each query (as
+        :func:`sim.arrays.distinct`). New rows are numbered in key order.
+        """
         owners = np.asarray(owners, dtype=np.int64)
         subjects = np.asarray(subjects, dtype=np.int64)
-        rows = self.rows_of(owners, subjects)
+        keys, first, where = distinct(owners * _KEY + subjects)
+        rows = self._rows_of_sorted(keys)
         missing = rows < 0
-        if not missing.any():
-            return rows
-        wanted = owners[missing] * _KEY + subjects[missing]
-        _, first, where = distinct(wanted)
-        new_owners, new_subjects = owners[missing][first], subjects[missing][first]
-        m = len(new_owners)
-        if self.n + m > self.book.shape[0]:
-            size = max(2 * self.book.shape[0], self.n + m)
-            for name in ("book", "owner", "subject"):
-                old = getattr(self, name)
-                new = np.zeros((size, *old.shape[1:]), dtype=old.dtype)
-                new[: self.n] = old[: self.n]
-                setattr(self, name, new)
-        self._grow_firms()
-        made = np.arange(self.n, self.n + m)
-        self.owner[made], self.subject[made] = new_owners, new_subjects
-        self.book[made] = 0.0
-        self.n += m
-        rows[missing] = made[where]  # new rows in the order of their sorted keys
-        return rows
+        if missing.any():
+            new_owners, new_subjects = owners[first[missing]], subjects[first[missing]]
+            m = len(new_owners)
+            if self.n + m > self.book.shape[0]:
+                size = max(2 * self.book.shape[0], self.n + m)
+                for name in ("book", "owner", "subject"):
+                    old = getattr(self, name)
+                    new = np.zeros((size, *old.shape[1:]), dtype=old.dtype)
+                    new[: self.n] = old[: self.n]
+                    setattr(self, name, new)
+            self._grow_firms()
+            made = np.arange(self.n, self.n + m)
+            self.owner[made], self.subject[made] = new_owners, new_subjects
+            self.book[self.n : self.n + m] = 0.0  # (zeros already: rows past n are never written)
+            self.n += m
+            rows[missing] = made
+        return rows, first, where
 
     def known(self, owner: int) -> list[int]:
         """Firms ``owner`` holds evidence about (its contacts), in index order."""
@@ -166,8 +174,8 @@ class TrustLedger:
         self._grow_firms()
         return self.pillars_at(owners, subjects, self.rows_of(owners, subjects))
 
-    def rows_of(self, owners: np.ndarray, subjects: np.ndarray) -> np.ndarray:
-        """Evidence rows of many (owner, subject) pairs at once; -1 where there is none."""
+    def _update_index(self) -> None:
+        """Bring the sorted index of (owner, subject) keys up to date with the rows added since."""
         if self._indexed < self.n:
             new = np.arange(self._indexed, self.n)
             keys = self.owner[new] * _KEY + self.subject[new]
@@ -176,6 +184,10 @@ class TrustLedger:
                 self._index_keys, self._index_rows, keys[order], new[order]
             )
             self._indexed = self.n
+
+    def rows_of(self, owners: np.ndarray, subjects: np.ndarray) -> np.ndarray:
+        """Evidence rows of many (owner, subject) pairs at once; -1 where there is none."""
+        self._update_index()
         query = np.asarray(owners, dtype=np.int64) * _KEY + np.asarray(subjects, dtype=np.int64)
         pos = find_sorted(self._index_keys, query)
         rows = np.full(len(pos), -1, dtype=np.int64)
@@ -183,9 +195,18 @@ class TrustLedger:
         rows[found] = self._index_rows[pos[found]]
         return rows
 
+    def _rows_of_sorted(self, keys: np.ndarray) -> np.ndarray:
+        """Evidence rows of sorted, distinct (owner, subject) keys; -1 where there is none."""
+        self._update_index()
+        index = self._index_keys
+        if not len(index) or not len(keys):
+            return np.full(len(keys), -1, dtype=np.int64)
+        pos = np.minimum(np.searchsorted(index, keys), len(index) - 1)
+        return np.where(index[pos] == keys, self._index_rows[pos], -1)
+
     def contacts_of(self, owners: np.ndarray) -> np.ndarray:
         """The firms each owner holds evidence about: one row per owner, padded with -1."""
-        self.rows_of(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))  # bring the index up to date
+        self._update_index()
         owners = np.asarray(owners, dtype=np.int64)
         lo = np.searchsorted(self._index_keys, owners * _KEY)
         hi = np.searchsorted(self._index_keys, (owners + 1) * _KEY)
@@ -274,17 +295,23 @@ class TrustLedger:
         their mean, once.
         """
         src = np.asarray(told, dtype=np.int64)
-        subjects, listeners = np.asarray(subjects, dtype=np.int64), np.asarray(listeners, dtype=np.int64)
         if not len(src):
             return
-        rows = self.slots(listeners, subjects)
-        heard, _, where = distinct(rows)
-        tales = np.bincount(where, minlength=len(heard)).astype(float)[:, None]
-        mean = np.zeros((len(heard), 6))
-        add_rows(mean, where, np.take(self.book, src, axis=0)[:, 6:])
+        heard, first, where = self._distinct_slots(listeners, subjects)
+        if len(heard) == len(src):
+            # Each listener hears of each subject once: the mean is the one
+            # tale (0 + x and x / 1 are x; evidence is never -0.0).
+            mean = np.take(self.book, src[first], axis=0)[:, 6:]
+        else:
+            tales = np.bincount(where, minlength=len(heard)).astype(float)[:, None]
+            mean = np.zeros((len(heard), 6))
+            add_rows(mean, where, np.take(self.book, src, axis=0)[:, 6:])
+            mean = mean / tales
         book = np.take(self.book, heard, axis=0)
         belief, own = book[:, :6], book[:, 6:]
-        self.book[heard, :6] = belief + self.params.gossip_weight * (mean / tales - (belief - own))
+        book[:, :6] = belief + self.params.gossip_weight * (mean - (belief - own))
+        # Whole rows written as single items (see observe).
+        _as_records(self.book)[heard] = _as_records(book)
 
     def forget(self) -> None:
         """Fade all evidence by the forgetting factor (one month)."""
