@@ -47,6 +47,7 @@ from sim.arrays import (
     expand_ranges,
     find_sorted,
     flat_index,
+    max_last,
     max_rows,
     pair_columns,
     sum_last,
@@ -293,11 +294,11 @@ class Kreislauf:
         rng = self.model.streams["needs"]
         needs = self.needs_now()
         self._eff_at_start = self.effective_capabilities()
-        gaps = np.clip(needs - self._eff_at_start, 0.0, None)
+        gaps = np.maximum(needs - self._eff_at_start, 0.0)  # np.clip(..., 0.0, None), without its wrappers
 
         pending = t.in_phase(Phase.NEEDS_ASSESSMENT, before=now)
         if len(pending):
-            still = np.take(gaps, t.a[pending], axis=0).max(axis=1) >= p.need_threshold
+            still = max_last(np.take(gaps, t.a[pending], axis=0)) >= p.need_threshold
             self.end(pending[~still], Reason.NEED_VANISHED, now)
             go = pending[still]
             t.gap[go] = np.take(gaps, t.a[go], axis=0)
@@ -316,7 +317,7 @@ class Kreislauf:
             & (firms.load[:n] < firms.capacity[:n])
             & ~firms.searching[:n]
             & (firms.next_search[:n] <= now)
-            & (gaps.max(axis=1) >= p.need_threshold)
+            & (max_last(gaps) >= p.need_threshold)
         )
         new = np.flatnonzero(ready)
         if len(new):
@@ -792,16 +793,18 @@ class Kreislauf:
         if not len(ids):
             return
         a, b = t.a[ids], t.b[ids]
-        side = np.stack([a, b], axis=1)
-        other = np.stack([b, a], axis=1)
-        rows = np.stack([t.row_ab[ids], t.row_ba[ids]], axis=1)
+        side, other = pair_columns(a, b), pair_columns(b, a)
+        rows = pair_columns(t.row_ab[ids], t.row_ba[ids])
         trust = ledger.trust_at(side.ravel(), other.ravel(), rows.ravel()).reshape(-1, 2)
         months = np.maximum(t.months[ids], 1)[:, None]
         realised = np.take(t.realised, ids, axis=0) / months  # np.take: see sim.arrays
         expected = np.take(t.expected, ids, axis=0)
         needs = self.needs_now()
         fit = self.coverage(
-            np.take(needs, side, axis=0), np.take(firms.caps, side, axis=0), np.take(firms.caps, other, axis=0)
+            np.take(needs, side, axis=0),
+            np.take(firms.caps, side, axis=0),
+            np.take(firms.caps, other, axis=0),
+            total=np.take(self.need_totals(), side),
         )
         culture_fit = culture_fit_of(np.take(firms.culture, a, axis=0), np.take(firms.culture, b, axis=0))
 
@@ -813,9 +816,8 @@ class Kreislauf:
         # booked in the market, not in the cooperation's net benefit: it is
         # judged on trust and culture only.
         short &= ~t.service[ids][:, None]
-        misfit = np.repeat((culture_fit < p.exit_culture_fit)[:, None], 2, axis=1)
         reason = np.full((len(ids), 2), int(Reason.NONE), dtype=np.int8)  # ints: see CooperationTable.in_phase
-        reason[misfit] = int(Reason.CULTURE)
+        reason[culture_fit < p.exit_culture_fit] = int(Reason.CULTURE)  # both sides
         reason[short & (fit < 0.01)] = int(Reason.GOAL_REACHED)
         reason[short & (fit >= 0.01)] = int(Reason.LOW_VALUE)
         reason[low_trust] = int(Reason.LOW_TRUST)
@@ -825,19 +827,24 @@ class Kreislauf:
         t.evaluations[ids] += 1
         self.tell_partners(side.ravel(), other.ravel(), rows.ravel())
 
-        leaving = exits.any(axis=1)
-        first = np.where(exits[:, 0], 0, 1)
-        for r in np.unique(reason[leaving, first[leaving]]):
-            sel = leaving & (reason[np.arange(len(ids)), first] == r)
-            self.end(ids[sel], Reason(int(r)), now, by=side[sel, first[sel]])
+        # The initiator's reason if it leaves, else the partner's.
+        leaving = exits[:, 0] | exits[:, 1]
+        given = np.where(exits[:, 0], reason[:, 0], reason[:, 1])
+        by = np.where(exits[:, 0], a, b)
+        for r in sorted(set(given[leaving].tolist())):
+            sel = leaving & (given == r)
+            self.end(ids[sel], Reason(r), now, by=by[sel])
 
-        stay = ids[~leaving]
+        staying = ~leaving
+        stay = ids[staying]
         if len(stay):
-            # Lessons into the agreement: terms follow the trust now held.
+            # Lessons into the agreement: terms follow the trust now held
+            # (the mean of both sides' trust, summed as NumPy's mean does).
+            held = trust[staying]
             t.transparency[stay], t.contract[stay], t.competitor[stay] = self.agreement_terms(
-                t.a[stay], t.b[stay], trust[~leaving].mean(axis=1)
+                t.a[stay], t.b[stay], (held[:, 0] + held[:, 1]) / 2
             )
-            t.expected[stay] = 0.5 * (np.take(t.expected, stay, axis=0) + realised[~leaving])
+            t.expected[stay] = 0.5 * (np.take(t.expected, stay, axis=0) + realised[staying])
             t.realised[stay] = 0.0
             t.months[stay] = 0
             t.continues[stay] += 1

@@ -182,9 +182,11 @@ class Market:
         n = firms.n
         income, cost = np.zeros(n), np.zeros(n)
         group = self.model.scenario.group
+        if group is None:
+            return income, cost
         live = t.live()
         live = live[t.service[live] & (t.phase[live] != int(Phase.STRUCTURE))]
-        if group is None or not len(live) or not carried.any():
+        if not len(live) or not carried.any():
             return income, cost
         a, b = t.a[live], t.b[live]
         producer = np.where(firms.role[a] == PRODUCER, a, b)

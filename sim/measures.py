@@ -8,6 +8,7 @@ them) are followed one by one in the DataCollector table ``focal_firms``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from copy import deepcopy
 from functools import partial
@@ -302,13 +303,16 @@ def _quantiles(values: np.ndarray, *qs: float) -> tuple[float, ...]:
     """Quantiles with linear interpolation (NumPy's default method), from one partial sort.
 
     Only the order statistics next to each quantile are put in place
-    (``np.partition``); they are the values a full sort would put there.
+    (``np.partition``); they are the values a full sort would put there. The
+    interpolation is done in Python floats, the same IEEE double arithmetic.
     """
-    where = np.asarray(qs) * (len(values) - 1)
-    lo = np.floor(where).astype(np.int64)
-    hi = np.minimum(lo + 1, len(values) - 1)
-    ordered = np.partition(values, np.unique(np.concatenate([lo, hi])))
-    return tuple(float(v) for v in ordered[lo] + (where - lo) * (ordered[hi] - ordered[lo]))
+    last = len(values) - 1
+    where = [q * last for q in qs]
+    lo = [math.floor(w) for w in where]
+    hi = [min(i + 1, last) for i in lo]
+    ordered = np.partition(values, sorted(set(lo + hi)))
+    at = {i: float(ordered[i]) for i in lo + hi}
+    return tuple(at[i] + (w - i) * (at[j] - at[i]) for w, i, j in zip(where, lo, hi, strict=True))
 
 
 def _read(name: str, model: CooperationModel) -> float:
