@@ -530,56 +530,51 @@ class Kreislauf:
         """
         firms, p, ledger = self.model.firms, self.params, self.model.ledger
         k = len(a)
-        both_ways = ledger.pillars(np.concatenate([a, cands]), np.concatenate([cands, a]))  # one lookup
+        # Both directions at once: rows [0, k) of the stacked arrays are the
+        # searcher's view (own a, other the candidate), rows [k, 2k) the
+        # candidate's; as (2, k) they broadcast against per-pair arrays.
+        own, other = np.concatenate([a, cands]), np.concatenate([cands, a])
+        both_ways = ledger.pillars(own, other)  # one lookup
         pill_ab, pill_ba = both_ways[:k], both_ways[k:]
         trust_ab, trust_ba = pill_ab @ ledger.weights, pill_ba @ ledger.weights
         transparency, contract, competitor = self.agreement_terms(a, cands, 0.5 * (trust_ab + trust_ba))
         size = firms.size
         # Rows of both sides, read once (np.take: see sim.arrays).
-        needs_a, needs_c = np.take(needs, a, axis=0), np.take(needs, cands, axis=0)
-        caps_a, caps_c = np.take(firms.caps, a, axis=0), np.take(firms.caps, cands, axis=0)
-        eff_a, eff_c = np.take(eff, a, axis=0), np.take(eff, cands, axis=0)
+        needs_own = np.take(needs, own, axis=0)
+        caps_own, caps_other = np.take(firms.caps, own, axis=0), np.take(firms.caps, other, axis=0)
+        eff_own = np.take(eff, own, axis=0)
         totals = self.need_totals() if needs is self.needs_now() else sum_last(needs)
-        synergy = np.minimum(
-            1.0,
-            p.baseline_synergy
-            + self.coverage(needs_a, caps_a, caps_c, total=totals[a])
-            + self.coverage(needs_c, caps_c, caps_a, total=totals[cands]),
-        )
+        cover = self.coverage(needs_own, caps_own, caps_other, total=totals[own])
+        synergy = np.minimum(1.0, p.baseline_synergy + cover[:k] + cover[k:])
         culture_fit = culture_fit_of(np.take(firms.culture, a, axis=0), np.take(firms.culture, cands, axis=0))
         diff = np.take(firms.location, cands, axis=0) - np.take(firms.location, a, axis=0)
         distance = np.hypot(diff[:, 0], diff[:, 1])
         campus = firms.on_campus[a] & firms.on_campus[cands]
         costs = self.running_cost(distance, contract)
-        comp = firms.traits[:, COMPETENCE]
 
-        def expected_by(pillars: np.ndarray, own: np.ndarray, other: np.ndarray) -> np.ndarray:
-            quality_other = pillars[:, 0] * (1 - (1 - pillars[:, 1]) * (1 - p.broken_delivery))
-            return (
-                0.5
-                * joint_value(
-                    p.value_per_employee,
-                    size[own],
-                    size[other],
-                    synergy,
-                    comp[own],
-                    quality_other,
-                    transparency,
-                    culture_fit,
-                )
-                - costs
-            )
-
-        expected = pair_columns(expected_by(pill_ab, a, cands), expected_by(pill_ba, cands, a))
+        # Each side's expected monthly net benefit (2, k).
+        quality_other = both_ways[:, 0] * (1 - (1 - both_ways[:, 1]) * (1 - p.broken_delivery))
+        value = joint_value(
+            p.value_per_employee,
+            size[own].reshape(2, k),
+            size[other].reshape(2, k),
+            synergy,
+            firms.traits[own, COMPETENCE].reshape(2, k),
+            quality_other.reshape(2, k),
+            transparency,
+            culture_fit,
+        )
+        by_side = 0.5 * value - costs
+        expected = pair_columns(by_side[0], by_side[1])
         setup = p.setup_cost * (1 + contract) * np.where(campus, 1 - p.campus_discount, 1.0)
         if self.model.shared_services:
             setup = setup * np.where(firms.member[a] & firms.member[cands], 1 - p.shared_services_discount, 1.0)
-        fit = pair_columns(
-            self.coverage(eff_a + profile, eff_a, caps_c, of="gap"),
-            self.coverage(needs_c, eff_c, caps_a, of="gap"),
-        )
+        # Fit, gap form: the searcher's needs are its profile on top of what it has.
+        wanted = np.concatenate([eff_own[:k] + profile, needs_own[k:]])
+        fits = self.coverage(wanted, eff_own, caps_other, of="gap")
+        fit = pair_columns(fits[:k], fits[k:])
         repaid = setup / p.payback_months
-        consent = (trust_ba >= p.exit_trust) & (expected[:, 0] > repaid) & (expected[:, 1] > repaid)
+        consent = (trust_ba >= p.exit_trust) & (by_side[0] > repaid) & (by_side[1] > repaid)
         return Terms(
             trust_ab, transparency, contract, competitor, campus, distance, culture_fit, fit, expected, setup, consent
         )
@@ -775,12 +770,13 @@ class Kreislauf:
         seen = np.clip(shown + rng.normal(0.0, tp.observation_noise, (m, 2)), 0.0, 1.0).ravel()
         partner_kept, partner_fair = partner_kept.ravel(), ~partner_grabbed.ravel()
         nu = tp.negativity_weight
-        # Filled column by column (copies into narrow rows are slow in NumPy).
-        pos, neg = np.empty((2 * m, 3)), np.empty((2 * m, 3))
-        pos[:, 0], pos[:, 1], pos[:, 2] = seen, partner_kept, partner_fair
-        neg[:, 0], neg[:, 1], neg[:, 2] = 1.0 - seen, nu * ~partner_kept, nu * ~partner_fair
         rows = pair_columns(t.row_ab[ids], t.row_ba[ids])
-        self.model.ledger.observe(rows.ravel(), partners.ravel(), pos, neg)
+        self.model.ledger.observe_pillars(
+            rows.ravel(),
+            partners.ravel(),
+            (seen, partner_kept, partner_fair),
+            (1.0 - seen, nu * ~partner_kept, nu * ~partner_fair),
+        )
 
     # ------------------------------------------------------------------
     # 5. evaluation

@@ -253,12 +253,24 @@ class TrustLedger:
         members (the community speaks with one typical member's voice).
         Each row appears at most once (one cooperation per pair of firms).
         """
+        self.observe_pillars(
+            rows, subjects, tuple(positive[:, p] for p in range(3)), tuple(negative[:, p] for p in range(3))
+        )
+
+    def observe_pillars(
+        self,
+        rows: np.ndarray,
+        subjects: np.ndarray,
+        positive: tuple[np.ndarray, ...],
+        negative: tuple[np.ndarray, ...],
+    ) -> None:
+        """As :meth:`observe`, with the observations given pillar by pillar (three arrays each)."""
         # Belief and first-hand evidence alike, filled column by column (copies
         # into narrow rows are slow in NumPy); rows are distinct, so read, add, write back.
         both = np.empty((len(rows), 12))
         for j in range(3):
-            both[:, j] = both[:, 6 + j] = positive[:, j]
-            both[:, 3 + j] = both[:, 9 + j] = negative[:, j]
+            both[:, j] = both[:, 6 + j] = positive[j]
+            both[:, 3 + j] = both[:, 9 + j] = negative[j]
         # Each row written as one 96-byte item: setting rows of a 2-D array
         # by index takes a slow path (see sim.arrays).
         _as_records(self.book)[rows] = _as_records(np.take(self.book, rows, axis=0) + both)
@@ -268,8 +280,9 @@ class TrustLedger:
             if by_member.any():
                 n = self.firms.n
                 others = max(1, int((self.firms.member[:n] & self.firms.alive[:n]).sum()) - 1)
-                add_rows(self.community_r, subjects[by_member], positive[by_member] / others)
-                add_rows(self.community_s, subjects[by_member], negative[by_member] / others)
+                seen = both[by_member]
+                add_rows(self.community_r, subjects[by_member], seen[:, :3] / others)
+                add_rows(self.community_s, subjects[by_member], seen[:, 3:6] / others)
 
     def seed_community(self, subjects: np.ndarray, months: float, p_break: np.ndarray, p_grab: np.ndarray) -> None:
         """Give the community ``months`` of shared history with each subject.
