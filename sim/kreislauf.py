@@ -50,6 +50,7 @@ from sim.arrays import (
     max_last,
     max_rows,
     pair_columns,
+    ragged_to_rows,
     sum_last,
 )
 from sim.cooperation import EXIT_REASONS, OUTCOME_OF, CooperationTable, Outcome, Phase, Reason
@@ -414,13 +415,19 @@ class Kreislauf:
 
     def free_contacts(self, owners: np.ndarray) -> np.ndarray:
         """Each owner's acquaintances it could cooperate with now, one row each, padded with -1."""
-        known = self.model.ledger.contacts_of(owners)
-        known[~self.eligible(owners, known)] = -1
-        return known
+        which, known = self.free_contact_pairs(owners)
+        return ragged_to_rows(which, known, len(owners))
+
+    def free_contact_pairs(self, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`free_contacts` as (position in ``owners``, firm) pairs, by owner then firm index."""
+        which, known = self.model.ledger.contact_pairs(owners)
+        ok = self.eligible_pairs(owners[which], known)
+        return which[ok], known[ok]
 
     def has_free_contact(self, owners: np.ndarray) -> np.ndarray:
         """Whether each owner knows a firm it could cooperate with now."""
-        return np.asarray((self.free_contacts(owners) >= 0).any(axis=1))
+        which, _ = self.free_contact_pairs(owners)
+        return np.bincount(which, minlength=len(owners)) > 0
 
     def candidates(self, searchers: np.ndarray, familiar: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The firms each searcher considers, one row each, padded with -1.
@@ -439,8 +446,9 @@ class Kreislauf:
             Distinct firms each searcher screened in the market.
         """
         firms, p = self.model.firms, self.params
-        known = self.free_contacts(searchers)
-        hasty = familiar & (known >= 0).any(axis=1)
+        which, free = self.free_contact_pairs(searchers)
+        known = ragged_to_rows(which, free, len(searchers))
+        hasty = familiar & (np.bincount(which, minlength=len(searchers)) > 0)
         alive = firms.alive_idx
         k = min(p.search_breadth, len(alive))
         sample = np.full((len(searchers), k), -1, dtype=np.int64)
@@ -453,26 +461,30 @@ class Kreislauf:
         return _distinct(np.concatenate([known, sample], axis=1)), hasty, screened
 
     def eligible(self, searchers: np.ndarray, cands: np.ndarray) -> np.ndarray:
-        """Which candidates (rows aligned with searchers, -1 padding) may cooperate now.
+        """Which candidates (rows aligned with searchers, -1 padding) may cooperate now; see :meth:`eligible_pairs`."""
+        r, col = np.nonzero(cands >= 0)
+        ok = np.zeros(cands.shape, dtype=bool)
+        ok[r, col] = self.eligible_pairs(searchers[r], cands[r, col])
+        return ok
+
+    def eligible_pairs(self, a: np.ndarray, c: np.ndarray) -> np.ndarray:
+        """Whether each firm ``c[i]`` may cooperate with searcher ``a[i]`` now.
 
         Alive, with free capacity, not the searcher itself, not already its
         partner; service firms serve only members of their own group, and
         only while the group has shared services.
         """
         firms = self.model.firms
-        valid = cands >= 0
-        c = np.where(valid, cands, 0)
-        a = searchers[:, None]
-        ok = valid & (c != a) & firms.alive[c] & (firms.load[c] < firms.capacity[c])
+        ok = (c != a) & firms.alive[c] & (firms.load[c] < firms.capacity[c])
         serves = firms.role[c] == SERVICE
         if (serves & ok).any():
             ok &= ~serves | (firms.member[a] & firms.member[c] & self.model.shared_services)
         keys = self.pair_keys()
         if len(keys) and ok.any():
             # Only the candidates that pass the cheap tests are looked up.
-            r, col = np.nonzero(ok)
-            lo, hi = np.minimum(searchers[r], c[r, col]), np.maximum(searchers[r], c[r, col])
-            ok[r, col] = find_sorted(keys, lo * _PAIR + hi) < 0
+            at = np.flatnonzero(ok)
+            lo, hi = np.minimum(a[at], c[at]), np.maximum(a[at], c[at])
+            ok[at] = find_sorted(keys, lo * _PAIR + hi) < 0
         return ok
 
     def running_cost(self, distance: np.ndarray, contract: np.ndarray) -> np.ndarray:

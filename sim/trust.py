@@ -206,12 +206,20 @@ class TrustLedger:
 
     def contacts_of(self, owners: np.ndarray) -> np.ndarray:
         """The firms each owner holds evidence about: one row per owner, padded with -1."""
+        which, subjects = self.contact_pairs(owners)
+        return ragged_to_rows(which, subjects, len(owners))
+
+    def contact_pairs(self, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The firms each owner holds evidence about, as (position in ``owners``, firm) pairs.
+
+        Ordered by owner position, then by firm index.
+        """
         self._update_index()
         owners = np.asarray(owners, dtype=np.int64)
         lo = np.searchsorted(self._index_keys, owners * _KEY)
         hi = np.searchsorted(self._index_keys, (owners + 1) * _KEY)
         which, at = expand_ranges(lo, hi)
-        return ragged_to_rows(which, self._index_keys[at] % _KEY, len(owners))
+        return which, self._index_keys[at] % _KEY
 
     def pillars_at(self, owners: np.ndarray, subjects: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """As :meth:`pillars`, with the evidence rows already known (-1 for none)."""
