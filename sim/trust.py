@@ -55,6 +55,14 @@ _KEY = np.int64(1) << 32  # owner * _KEY + subject identifies an ordered pair
 PILLARS: tuple[Pillar, ...] = get_args(Pillar)
 
 
+def _find_rows(index_keys: np.ndarray, index_rows: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """The rows that sorted ``index_keys`` give for sorted ``keys``; -1 where a key is absent."""
+    if not len(index_keys) or not len(keys):
+        return np.full(len(keys), -1, dtype=np.int64)
+    pos = np.minimum(np.searchsorted(index_keys, keys), len(index_keys) - 1)
+    return np.where(index_keys[pos] == keys, index_rows[pos], -1)
+
+
 def _as_records(table: np.ndarray) -> np.ndarray:
     """A C-contiguous two-dimensional array viewed as one opaque item per row."""
     return table.view(np.dtype((np.void, table.shape[1] * table.itemsize))).reshape(-1)
@@ -87,11 +95,16 @@ class TrustLedger:
         self.book = np.zeros((256, 12))
         self.owner = np.zeros(256, dtype=np.int64)
         self.subject = np.zeros(256, dtype=np.int64)
-        # A sorted index of (owner, subject) keys for vectorised lookups,
-        # brought up to date lazily with the rows added since.
+        # A sorted index of (owner, subject) keys for vectorised lookups. Rows
+        # added since it was last brought up to date (rows from _indexed on)
+        # are looked up in a small sorted index of their own: merging them in
+        # costs a pass over the whole index, done only for range queries.
         self._index_keys = np.zeros(0, dtype=np.int64)
         self._index_rows = np.zeros(0, dtype=np.int64)
         self._indexed = 0
+        self._recent_keys = np.zeros(0, dtype=np.int64)
+        self._recent_rows = np.zeros(0, dtype=np.int64)
+        self._recent_upto = 0
         self.community_r = np.zeros((64, 3))
         self.community_s = np.zeros((64, 3))
 
@@ -174,35 +187,45 @@ class TrustLedger:
         self._grow_firms()
         return self.pillars_at(owners, subjects, self.rows_of(owners, subjects))
 
-    def _update_index(self) -> None:
-        """Bring the sorted index of (owner, subject) keys up to date with the rows added since."""
-        if self._indexed < self.n:
+    def _recent(self) -> tuple[np.ndarray, np.ndarray]:
+        """Sorted keys, and rows, of the rows not yet in the index."""
+        if self._recent_upto != self.n:
             new = np.arange(self._indexed, self.n)
             keys = self.owner[new] * _KEY + self.subject[new]
             order = np.argsort(keys)  # keys are distinct: any sort gives the same order
-            self._index_keys, self._index_rows = merge_sorted(
-                self._index_keys, self._index_rows, keys[order], new[order]
-            )
+            self._recent_keys, self._recent_rows = keys[order], new[order]
+            self._recent_upto = self.n
+        return self._recent_keys, self._recent_rows
+
+    def _update_index(self) -> None:
+        """Bring the sorted index of (owner, subject) keys up to date with the rows added since."""
+        if self._indexed < self.n:
+            keys, rows = self._recent()
+            self._index_keys, self._index_rows = merge_sorted(self._index_keys, self._index_rows, keys, rows)
             self._indexed = self.n
+            self._recent_keys, self._recent_rows = keys[:0], rows[:0]
 
     def rows_of(self, owners: np.ndarray, subjects: np.ndarray) -> np.ndarray:
         """Evidence rows of many (owner, subject) pairs at once; -1 where there is none."""
-        self._update_index()
         query = np.asarray(owners, dtype=np.int64) * _KEY + np.asarray(subjects, dtype=np.int64)
         pos = find_sorted(self._index_keys, query)
         rows = np.full(len(pos), -1, dtype=np.int64)
         found = pos >= 0
         rows[found] = self._index_rows[pos[found]]
+        if self._indexed < self.n:
+            keys, recent = self._recent()
+            missing = np.flatnonzero(~found)
+            pos = find_sorted(keys, query[missing])
+            rows[missing] = np.where(pos >= 0, recent[pos], -1)
         return rows
 
     def _rows_of_sorted(self, keys: np.ndarray) -> np.ndarray:
         """Evidence rows of sorted, distinct (owner, subject) keys; -1 where there is none."""
-        self._update_index()
-        index = self._index_keys
-        if not len(index) or not len(keys):
-            return np.full(len(keys), -1, dtype=np.int64)
-        pos = np.minimum(np.searchsorted(index, keys), len(index) - 1)
-        return np.where(index[pos] == keys, self._index_rows[pos], -1)
+        rows = _find_rows(self._index_keys, self._index_rows, keys)
+        if self._indexed < self.n:
+            missing = np.flatnonzero(rows < 0)
+            rows[missing] = _find_rows(*self._recent(), keys[missing])
+        return rows
 
     def contacts_of(self, owners: np.ndarray) -> np.ndarray:
         """The firms each owner holds evidence about: one row per owner, padded with -1."""
