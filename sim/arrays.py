@@ -17,6 +17,7 @@ import numpy as np
 __all__ = [
     "add_distinct_rows",
     "add_rows",
+    "argsort_firms",
     "distinct",
     "expand_ranges",
     "find_sorted",
@@ -241,3 +242,19 @@ def max_last(values: np.ndarray) -> np.ndarray:
     for j in range(1, width):
         np.maximum(out, values[..., j], out=out)
     return out
+
+
+def argsort_firms(values: np.ndarray, bound: int) -> np.ndarray:
+    """An order sorting non-negative integers below ``bound`` (firm indices), ties in any order.
+
+    Below 2**16 the values are sorted as 16-bit integers, for which NumPy's
+    stable sort is a radix sort, several times faster than sorting 64-bit ones.
+
+    Examples
+    --------
+    >>> argsort_firms(np.array([3, 1, 2]), 4).tolist()
+    [1, 2, 0]
+    """
+    if bound <= 1 << 16:
+        return np.argsort(values.astype(np.uint16), kind="stable")
+    return np.argsort(values)

@@ -44,6 +44,7 @@ import numpy as np
 from sim.arrays import (
     add_distinct_rows,
     add_rows,
+    argsort_firms,
     expand_ranges,
     find_sorted,
     flat_index,
@@ -877,7 +878,7 @@ class Kreislauf:
         telling[tellers] = True
         mine = telling[u]
         u, v = u[mine], v[mine]
-        order = np.argsort(u)
+        order = argsort_firms(u, len(telling))
         u, v = u[order], v[order]
         lo, hi = np.searchsorted(u, tellers, "left"), np.searchsorted(u, tellers, "right")
         which, at = expand_ranges(lo, hi)

@@ -95,12 +95,18 @@ class Market:
         n = firms.n
         return np.where(firms.alive[:n] & (firms.role[:n] == PRODUCER), firms.size[:n], 0.0)
 
-    def _supply_level(self) -> np.ndarray:
-        """Size-weighted mean product level (1/2 + productivity) per niche."""
+    def _supply_level(self, size: np.ndarray | None = None, level: np.ndarray | None = None) -> np.ndarray:
+        """Size-weighted mean product level (1/2 + productivity) per niche.
+
+        ``size`` (producers' sizes, 0 for other firms) and ``level``, if
+        given, are what this method would compute.
+        """
         firms = self.model.firms
-        size = self._producer_size()
+        if size is None:
+            size = self._producer_size()
         k = len(self.niche_names)
-        level = 0.5 + firms.productivity(self.params.digital_productivity)
+        if level is None:
+            level = 0.5 + firms.productivity(self.params.digital_productivity)
         total = np.bincount(firms.niche[: firms.n], weights=size, minlength=k)
         weighted = np.bincount(firms.niche[: firms.n], weights=size * level, minlength=k)
         return np.divide(weighted, total, out=np.zeros(k), where=total > 0)
@@ -144,7 +150,7 @@ class Market:
         k = len(self.niche_names)
         niche = firms.niche[:n]
         total_attract = np.bincount(niche, weights=attract, minlength=k)
-        quality = self._supply_level()
+        quality = self._supply_level(np.where(producer, firms.size[:n], 0.0), level)
         growth = (1.0 + p.demand_growth) ** (now / 12.0)
         sales = self.demand * growth * quality
         revenue = np.where(

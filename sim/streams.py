@@ -76,8 +76,11 @@ def sample_rows(rng: np.random.Generator, population: np.ndarray, rows: int, k: 
     first[:, 1:] = ranked[:, 1:] != ranked[:, :-1]
     keep = np.zeros_like(first)
     keep.reshape(-1)[cells] = first.reshape(-1)
-    keep &= np.cumsum(keep, axis=1) <= k
+    # Each first occurrence's rank among them; the first k are kept (their
+    # ranks do not change by dropping the later ones).
+    rank = np.cumsum(keep, axis=1)
+    keep &= rank <= k
     out = np.full((rows, k), -1, dtype=np.int64)
     r, col = np.nonzero(keep)
-    out[r, np.cumsum(keep, axis=1)[r, col] - 1] = population[draws[r, col]]
+    out[r, rank[r, col] - 1] = population[draws[r, col]]
     return out
