@@ -64,7 +64,8 @@ def add_rows(target: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
 def add_distinct_rows(target: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
     """``target[rows] += values`` for distinct ``rows`` of a narrow two-dimensional ``target``.
 
-    Column by column: one-dimensional fancy indexing takes NumPy's fast path.
+    Column by column (one-dimensional fancy indexing takes NumPy's fast
+    path), or for pairs of floats both columns at once, as complex numbers.
 
     Examples
     --------
@@ -73,6 +74,12 @@ def add_distinct_rows(target: np.ndarray, rows: np.ndarray, values: np.ndarray) 
     >>> t.tolist()
     [[3.0, 4.0], [0.0, 0.0], [1.0, 2.0]]
     """
+    if target.dtype == np.float64 and target.shape[1] == 2 and target.flags.c_contiguous:
+        # A pair of floats as one complex number: complex addition adds each
+        # part on its own, so one indexed add does both columns.
+        pairs = np.ascontiguousarray(values, dtype=np.float64)
+        target.view(np.complex128).reshape(-1)[rows] += pairs.view(np.complex128).reshape(-1)
+        return
     for j in range(target.shape[1]):
         column = target[:, j]
         column[rows] += values[:, j]

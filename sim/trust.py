@@ -296,24 +296,28 @@ class TrustLedger:
         negative: tuple[np.ndarray, ...],
     ) -> None:
         """As :meth:`observe`, with the observations given pillar by pillar (three arrays each)."""
-        # Belief and first-hand evidence alike, filled column by column (copies
-        # into narrow rows are slow in NumPy); rows are distinct, so read, add, write back.
-        both = np.empty((len(rows), 12))
+        # The observations of each book column as one contiguous row (quick to
+        # fill), belief and first-hand evidence alike; added to the book's rows
+        # through a transposed view. Rows are distinct, so read, add, write back.
+        m = len(rows)
+        both = np.empty((2, 6, m))
         for j in range(3):
-            both[:, j] = both[:, 6 + j] = positive[j]
-            both[:, 3 + j] = both[:, 9 + j] = negative[j]
+            both[0, j], both[0, 3 + j] = positive[j], negative[j]
+        both[1] = both[0]
+        seen = np.take(self.book, rows, axis=0)
+        seen += both.reshape(12, m).T
         # Each row written as one 96-byte item: setting rows of a 2-D array
         # by index takes a slow path (see sim.arrays).
-        _as_records(self.book)[rows] = _as_records(np.take(self.book, rows, axis=0) + both)
+        _as_records(self.book)[rows] = _as_records(seen)
         if self.sharing > 0:
             self._grow_firms()
             by_member = self.firms.member[self.owner[rows]]
             if by_member.any():
                 n = self.firms.n
                 others = max(1, int((self.firms.member[:n] & self.firms.alive[:n]).sum()) - 1)
-                seen = both[by_member]
-                add_rows(self.community_r, subjects[by_member], seen[:, :3] / others)
-                add_rows(self.community_s, subjects[by_member], seen[:, 3:6] / others)
+                told = both[0][:, by_member].T
+                add_rows(self.community_r, subjects[by_member], told[:, :3] / others)
+                add_rows(self.community_s, subjects[by_member], told[:, 3:6] / others)
 
     def seed_community(self, subjects: np.ndarray, months: float, p_break: np.ndarray, p_grab: np.ndarray) -> None:
         """Give the community ``months`` of shared history with each subject.
