@@ -128,8 +128,12 @@ class Terms:
     def take(self, positions: np.ndarray) -> Terms:
         """The terms of the candidates at ``positions``."""
         score = self.score[positions] if isinstance(self.score, np.ndarray) else np.zeros(len(positions))
-        picked = {f.name: getattr(self, f.name)[positions] for f in fields(self) if f.name != "score"}
+        picked = {name: getattr(self, name)[positions] for name in _TERMS_PICKED}
         return Terms(**picked, score=score)
+
+
+#: The fields of :class:`Terms` that :meth:`Terms.take` picks by position (all but the score).
+_TERMS_PICKED = [f.name for f in fields(Terms) if f.name != "score"]
 
 
 def joint_value(
@@ -217,10 +221,12 @@ class Kreislauf:
         eff = caps.copy()
         live = self.table.live()
         if len(live):
+            # Both sides at once (the maximum does not depend on the order).
             a, b = self.table.a[live], self.table.b[live]
-            access = self.params.partner_access
-            max_rows(eff, a, access * np.take(caps, b, axis=0))  # np.take: see sim.arrays
-            max_rows(eff, b, access * np.take(caps, a, axis=0))
+            sides, partners = np.concatenate([a, b]), np.concatenate([b, a])
+            max_rows(
+                eff, sides, self.params.partner_access * np.take(caps, partners, axis=0)
+            )  # np.take: see sim.arrays
         return eff
 
     def need_totals(self) -> np.ndarray:
@@ -259,17 +265,15 @@ class Kreislauf:
         t.reason[ids] = int(reason)
         if by is not None:
             t.exited_by[ids] = by
-        # A shared-service contract does not occupy the producer's capacity
-        # (carrying its overhead is what frees that capacity).
-        np.add.at(firms.load, t.a[ids[~t.service[ids]]], -1)
+        a, b = t.a[ids], t.b[ids]
         live = phase >= int(Phase.STRUCTURE)
-        np.add.at(firms.load, t.b[ids[live]], -1)
-        pre = ids[~live]
-        firms.searching[t.a[pre]] = False
+        # A shared-service contract does not occupy the producer's capacity
+        # (carrying its overhead is what frees that capacity). Both sides in one
+        # indexed add (whole numbers: the order does not matter).
+        np.add.at(firms.load, np.concatenate([a[~t.service[ids]], b[live]]), -1)
+        firms.searching[a[~live]] = False
         self._pairs_version += 1
-        model.change_graph(
-            "remove_edges_from", list(zip(t.a[ids[live]].tolist(), t.b[ids[live]].tolist(), strict=True))
-        )
+        model.change_graph("remove_edges_from", list(zip(a[live].tolist(), b[live].tolist(), strict=True)))
         outcome = OUTCOME_OF[reason]
         self.counts[_OUTCOME_COUNT[outcome]] += len(ids)
         if outcome is Outcome.EXIT:

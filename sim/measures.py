@@ -225,9 +225,8 @@ class Measures:
         firms, step = self.model.firms, int(self.model.steps)
         rows = []
         for name in self.focal_names:
-            try:
-                i = firms.index_of(name)
-            except KeyError:
+            i = firms.find(name)
+            if i is None:
                 continue  # not (yet) in this scenario
             count = int(self._partners[i]) if i < len(self._partners) else 0
             rows.append(
