@@ -134,6 +134,7 @@ class Measures:
         self.current: dict[str, float] = dict.fromkeys(MEASURES, float("nan"))
         self._received = np.zeros(0)  # trust each firm receives from its partners, summed
         self._partners = np.zeros(0, dtype=np.int64)  # its live cooperations
+        self._trust_quantiles: tuple[float, ...] | None = None  # last month's, where to look first
         self.focal_names = list(model.scenario.measures.focal_firms)
 
     def reporters(self) -> dict[str, Any]:
@@ -181,7 +182,8 @@ class Measures:
         if len(live):
             cur["mean_trust"] = float(trust.mean())
             cur["trust_sd"] = float(trust.std())
-            cur["trust_p10"], cur["trust_p90"] = _quantiles(trust, 0.1, 0.9)
+            self._trust_quantiles = _quantiles(trust, 0.1, 0.9, near=self._trust_quantiles)
+            cur["trust_p10"], cur["trust_p90"] = self._trust_quantiles
         else:
             cur["mean_trust"] = cur["trust_sd"] = cur["trust_p10"] = cur["trust_p90"] = float("nan")
         cur["group_trust"] = self.group_trust()
@@ -298,20 +300,43 @@ class Collector(mesa.DataCollector):
         return self._tables
 
 
-def _quantiles(values: np.ndarray, *qs: float) -> tuple[float, ...]:
-    """Quantiles with linear interpolation (NumPy's default method), from one partial sort.
+def _quantiles(values: np.ndarray, *qs: float, near: tuple[float, ...] | None = None) -> tuple[float, ...]:
+    """Quantiles with linear interpolation (NumPy's default method), from partial sorts.
 
     Only the order statistics next to each quantile are put in place
-    (``np.partition``); they are the values a full sort would put there. The
-    interpolation is done in Python floats, the same IEEE double arithmetic.
+    (``np.partition``); they are the values a full sort would put there. With
+    ``near`` (a guess of each quantile, such as last month's), each pair is
+    first sought among the values within ``_NEAR`` of its guess, and the whole
+    array is partitioned only if they are not all there. The interpolation is
+    done in Python floats, the same IEEE double arithmetic.
     """
     last = len(values) - 1
     where = [q * last for q in qs]
     lo = [math.floor(w) for w in where]
     hi = [min(i + 1, last) for i in lo]
-    ordered = np.partition(values, sorted(set(lo + hi)))
-    at = {i: float(ordered[i]) for i in lo + hi}
+    at: dict[int, float] = {}
+    if near is not None and len(near) == len(qs):
+        for guess, i, j in zip(near, lo, hi, strict=True):
+            at.update(_order_statistics_near(values, (i, j), guess - _NEAR, guess + _NEAR))
+    if len(at) < len(set(lo + hi)):
+        ordered = np.partition(values, sorted(set(lo + hi)))
+        at = {i: float(ordered[i]) for i in lo + hi}
     return tuple(at[i] + (w - i) * (at[j] - at[i]) for w, i, j in zip(where, lo, hi, strict=True))
+
+
+#: How far from its guess :func:`_quantiles` first looks for a quantile.
+_NEAR = 0.02
+
+
+def _order_statistics_near(values: np.ndarray, ranks: tuple[int, int], low: float, high: float) -> dict[int, float]:
+    """The values of the given ranks (0 the smallest) if both lie in [low, high]; empty if not."""
+    below = int(np.count_nonzero(values < low))
+    inside = values[(values >= low) & (values <= high)]
+    first, second = ranks[0] - below, ranks[1] - below
+    if first < 0 or second >= len(inside):
+        return {}
+    ordered = np.partition(inside, sorted({first, second}))
+    return {ranks[0]: float(ordered[first]), ranks[1]: float(ordered[second])}
 
 
 def _read(name: str, model: CooperationModel) -> float:
