@@ -63,6 +63,14 @@ def _find_rows(index_keys: np.ndarray, index_rows: np.ndarray, keys: np.ndarray)
     return np.where(index_keys[pos] == keys, index_rows[pos], -1)
 
 
+def _contacts_in(keys: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(position in ``owners``, firm) pairs of the sorted (owner, subject) ``keys`` of each owner."""
+    lo = np.searchsorted(keys, owners * _KEY)
+    hi = np.searchsorted(keys, (owners + 1) * _KEY)
+    which, at = expand_ranges(lo, hi)
+    return which, keys[at] % _KEY
+
+
 def _as_records(table: np.ndarray) -> np.ndarray:
     """A C-contiguous two-dimensional array viewed as one opaque item per row."""
     return table.view(np.dtype((np.void, table.shape[1] * table.itemsize))).reshape(-1)
@@ -189,11 +197,13 @@ class TrustLedger:
 
     def _recent(self) -> tuple[np.ndarray, np.ndarray]:
         """Sorted keys, and rows, of the rows not yet in the index."""
-        if self._recent_upto != self.n:
-            new = np.arange(self._indexed, self.n)
+        if self._recent_upto < self.n:
+            new = np.arange(self._recent_upto, self.n)
             keys = self.owner[new] * _KEY + self.subject[new]
             order = np.argsort(keys)  # keys are distinct: any sort gives the same order
-            self._recent_keys, self._recent_rows = keys[order], new[order]
+            self._recent_keys, self._recent_rows = merge_sorted(
+                self._recent_keys, self._recent_rows, keys[order], new[order]
+            )
             self._recent_upto = self.n
         return self._recent_keys, self._recent_rows
 
@@ -237,12 +247,19 @@ class TrustLedger:
 
         Ordered by owner position, then by firm index.
         """
-        self._update_index()
+        if self.n - self._indexed > max(4096, len(self._index_keys) // 8):
+            self._update_index()  # the recent rows are many: merge them in (a pass over the index)
         owners = np.asarray(owners, dtype=np.int64)
-        lo = np.searchsorted(self._index_keys, owners * _KEY)
-        hi = np.searchsorted(self._index_keys, (owners + 1) * _KEY)
-        which, at = expand_ranges(lo, hi)
-        return which, self._index_keys[at] % _KEY
+        which, subjects = _contacts_in(self._index_keys, owners)
+        if self._indexed < self.n:
+            more_which, more_subjects = _contacts_in(self._recent()[0], owners)
+            if len(more_which):
+                # Both lists are ordered by (owner position, firm): merge them.
+                merged, _ = merge_sorted(
+                    which * _KEY + subjects, subjects, more_which * _KEY + more_subjects, more_subjects
+                )
+                which, subjects = merged // _KEY, merged % _KEY
+        return which, subjects
 
     def pillars_at(self, owners: np.ndarray, subjects: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """As :meth:`pillars`, with the evidence rows already known (-1 for none)."""
