@@ -243,10 +243,10 @@ class CooperationTable:
     def in_phase(self, phase: Phase, before: int | None = None) -> np.ndarray:
         """Ids in ``phase``; with ``before``, only those that entered it before that step."""
         ids = self.open_ids()
-        mask = self.phase[ids] == int(phase)
+        ids = ids[self.phase[ids] == int(phase)]
         if before is not None:
-            mask &= self.since[ids] < before
-        return ids[mask]
+            ids = ids[self.since[ids] < before]
+        return ids
 
     def live(self) -> np.ndarray:
         """Ids of cooperations with two partners that have not ended."""

@@ -47,7 +47,6 @@ from sim.arrays import (
     argsort_firms,
     expand_ranges,
     find_sorted,
-    flat_index,
     max_last,
     max_rows,
     pair_columns,
@@ -65,6 +64,11 @@ if TYPE_CHECKING:
 __all__ = ["Kreislauf", "Terms", "joint_value"]
 
 _PAIR = np.int64(1) << 32  # lo * _PAIR + hi identifies an unordered pair of firms
+
+
+def _pair_key(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The key of each unordered pair of firms ``a[i]``, ``b[i]``."""
+    return np.minimum(a, b) * _PAIR + np.maximum(a, b)
 
 
 #: The counter of each way a cooperation ends, and of each reason for an exit.
@@ -180,9 +184,7 @@ class Kreislauf:
         self.model = model
         self.params = model.scenario.kreislauf
         self.table = CooperationTable()
-        self._pairs_version = 0  # bumped whenever live pairs change
-        self._pair_keys_version = -1
-        self._pair_keys = np.zeros(0, dtype=np.int64)
+        self._pair_keys = np.zeros(0, dtype=np.int64)  # sorted keys of live pairs, kept as they change
         self.counts: dict[str, float] = {}
         self.reset_counts()
         self._needs = np.zeros((0, len(DOMAINS)))
@@ -272,7 +274,9 @@ class Kreislauf:
         # indexed add (whole numbers: the order does not matter).
         np.add.at(firms.load, np.concatenate([a[~t.service[ids]], b[live]]), -1)
         firms.searching[a[~live]] = False
-        self._pairs_version += 1
+        if live.any():
+            gone = np.sort(_pair_key(a[live], b[live]))
+            self._pair_keys = np.delete(self._pair_keys, np.searchsorted(self._pair_keys, gone))
         model.change_graph("remove_edges_from", list(zip(a[live].tolist(), b[live].tolist(), strict=True)))
         outcome = OUTCOME_OF[reason]
         self.counts[_OUTCOME_COUNT[outcome]] += len(ids)
@@ -488,8 +492,7 @@ class Kreislauf:
         if len(keys) and ok.any():
             # Only the candidates that pass the cheap tests are looked up.
             at = np.flatnonzero(ok)
-            lo, hi = np.minimum(a[at], c[at]), np.maximum(a[at], c[at])
-            ok[at] = find_sorted(keys, lo * _PAIR + hi) < 0
+            ok[at] = find_sorted(keys, _pair_key(a[at], c[at])) < 0
         return ok
 
     def running_cost(self, distance: np.ndarray, contract: np.ndarray) -> np.ndarray:
@@ -507,12 +510,11 @@ class Kreislauf:
         )
 
     def pair_keys(self) -> np.ndarray:
-        """Sorted keys of the partner pairs of live cooperations (cached until they change)."""
-        if self._pair_keys_version != self._pairs_version:
-            live = self.table.live()
-            a, b = self.table.a[live], self.table.b[live]
-            self._pair_keys = np.sort(np.minimum(a, b) * _PAIR + np.maximum(a, b))
-            self._pair_keys_version = self._pairs_version
+        """Sorted keys of the partner pairs of live cooperations (see :func:`_pair_key`); do not modify.
+
+        Kept up to date as pairs agree (:meth:`agree`) and end (:meth:`end`),
+        the only ways a cooperation becomes live or stops being live.
+        """
         return self._pair_keys
 
     def score(self, a: np.ndarray, cands: np.ndarray, terms: Terms) -> np.ndarray:
@@ -644,7 +646,8 @@ class Kreislauf:
         if not service:
             firms.searching[a] = False  # its search is over (a service contract is no search)
         model.change_graph("add_edges_from", list(zip(a.tolist(), b.tolist(), strict=True)))
-        self._pairs_version += 1
+        new_pairs = np.sort(_pair_key(a, b))
+        self._pair_keys = np.insert(self._pair_keys, np.searchsorted(self._pair_keys, new_pairs), new_pairs)
         if not service:
             self.counts["formed"] += len(ids)
 
@@ -746,7 +749,8 @@ class Kreislauf:
         learns = partner_kept[:, :, None] & (needs > 0)
         gain = rate * np.maximum(partner_caps - caps, 0.0)
         at = np.flatnonzero(learns)
-        cells = np.take(flat_index(firms.caps, side.ravel()), at)
+        side_of, domain = np.divmod(at, caps.shape[2])  # the flat (side, domain) positions learning
+        cells = np.take(side.ravel(), side_of) * caps.shape[2] + domain
         np.add.at(firms.caps.reshape(-1), cells, np.take(gain.reshape(-1), at))
         np.clip(firms.caps[:n], 0.0, 1.0, out=firms.caps[:n])
         pull = np.empty((m, 2, apart.shape[1]))
