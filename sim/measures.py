@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import mesa
 import numpy as np
 
+from sim.arrays import mean_of, sd_of
 from sim.cooperation import EXIT_REASONS, Phase
 from sim.firms import DIGITAL, PRODUCER
 from sim.network import degree_measures, structure_measures
@@ -180,8 +181,7 @@ class Measures:
         self._received = np.bincount(partners, weights=trust, minlength=n).astype(float)
         self._partners = np.bincount(partners, minlength=n).astype(np.int64)
         if len(live):
-            cur["mean_trust"] = float(trust.mean())
-            cur["trust_sd"] = float(trust.std())
+            cur["mean_trust"], cur["trust_sd"] = mean_of(trust), sd_of(trust)
             self._trust_quantiles = _quantiles(trust, 0.1, 0.9, near=self._trust_quantiles)
             cur["trust_p10"], cur["trust_p90"] = self._trust_quantiles
         else:
@@ -201,15 +201,15 @@ class Measures:
         cur["value_created"] = counts["value"]
         cur["revenue_total"] = float(firms.revenue[:n][alive].sum())
         cur["profit_total"] = float(firms.profit[:n][alive].sum())
-        cur["producer_profit"] = float(firms.profit[:n][producer].mean()) if producer.any() else float("nan")
-        cur["producer_overhead"] = float(firms.overhead_paid[:n][producer].mean()) if producer.any() else float("nan")
+        cur["producer_profit"] = mean_of(firms.profit[:n][producer]) if producer.any() else float("nan")
+        cur["producer_overhead"] = mean_of(firms.overhead_paid[:n][producer]) if producer.any() else float("nan")
         capital = firms.capital[:n][alive]
-        cur["capital_mean"] = float(capital.mean()) if len(capital) else float("nan")
+        cur["capital_mean"] = mean_of(capital) if len(capital) else float("nan")
         cur["capital_gini"] = gini(np.maximum(capital, 0.0))
         digital = firms.caps[:n, DIGITAL]
-        cur["digital_maturity"] = float(digital[producer].mean()) if producer.any() else float("nan")
+        cur["digital_maturity"] = mean_of(digital[producer]) if producer.any() else float("nan")
         small = producer & (firms.size[:n] < model.scenario.measures.small_firm_size)
-        cur["digital_maturity_small"] = float(digital[small].mean()) if small.any() else float("nan")
+        cur["digital_maturity_small"] = mean_of(digital[small]) if small.any() else float("nan")
         cur["culture_spread"] = float(firms.culture[:n][alive].std(axis=0).mean()) if alive.sum() > 1 else 0.0
 
     def group_trust(self, limit: int = 200) -> float:
