@@ -254,7 +254,7 @@ def max_last(values: np.ndarray) -> np.ndarray:
 
 
 def argsort_firms(values: np.ndarray, bound: int) -> np.ndarray:
-    """An order sorting non-negative integers below ``bound`` (firm indices), ties in any order.
+    """A stable order sorting non-negative integers below ``bound`` (firm indices, positions).
 
     Below 2**16 the values are sorted as 16-bit integers, for which NumPy's
     stable sort is a radix sort, several times faster than sorting 64-bit ones.
@@ -266,7 +266,7 @@ def argsort_firms(values: np.ndarray, bound: int) -> np.ndarray:
     """
     if bound <= 1 << 16:
         return np.argsort(values.astype(np.uint16), kind="stable")
-    return np.argsort(values)
+    return np.argsort(values, kind="stable")
 
 
 def mean_of(values: np.ndarray) -> float:

@@ -374,7 +374,10 @@ class Kreislauf:
             # By searcher, best first; equal rankings (strangers trusted at the
             # same prior, say) in random order rather than by firm index.
             shuffle = self.model.streams["search"].random(len(row))
-            order = np.lexsort((shuffle, -ranking, row))
+            # (As np.lexsort((shuffle, -ranking, row)): the last, stable sort by
+            # searcher is a radix sort of small integers.)
+            order = np.lexsort((shuffle, -ranking))
+            order = order[argsort_firms(row[order], len(searchers))]
             chosen, picks = self.resolve(searchers, row, c, order, terms.consent)
             if picks:
                 pos = np.asarray(picks)
