@@ -4,10 +4,15 @@ NumPy's ``ufunc.at`` is fast on one-dimensional targets and slow on rows of a
 two-dimensional one; these helpers apply row updates through the flat view.
 
 Reading rows of a two-dimensional array by an index array, the hot paths use
-``np.take(table, rows, axis=0)`` rather than ``table[rows]``: the same values,
-several times faster with the NumPy builds the model runs on (fancy indexing
-of more than one dimension takes a slow general path). Likewise
+``table.take(rows, axis=0)`` (``np.take``) rather than ``table[rows]``: the same
+values, several times faster with the NumPy builds the model runs on (fancy
+indexing of more than one dimension takes a slow general path). Likewise
 ``np.compress(mask, table, axis=0)`` for ``table[mask]``.
+
+The hot paths call array methods (``table.take``, ``keys.searchsorted``,
+``values.argsort``, ``mask.nonzero``) rather than the ``np.`` functions of the
+same name: those go through Python-level dispatch and wrapper functions
+first, which costs about a microsecond a call, thousands of calls a run.
 """
 
 from __future__ import annotations
@@ -107,11 +112,11 @@ def find_sorted(keys: np.ndarray, queries: np.ndarray) -> np.ndarray:
     if len(keys) == 0 or len(queries) == 0:
         return np.full(len(queries), -1, dtype=np.int64)
     if len(queries) > 64:
-        order = np.argsort(queries)
+        order = queries.argsort()
         ranked = queries[order]
     else:
         order, ranked = None, queries
-    pos = np.minimum(np.searchsorted(keys, ranked), len(keys) - 1)
+    pos = np.minimum(keys.searchsorted(ranked), len(keys) - 1)
     found = np.where(keys[pos] == ranked, pos, -1)
     if order is None:
         return found
@@ -164,7 +169,7 @@ def distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ([2, 5, 7], [1, 0, 3], [1, 0, 1, 2, 0])
     """
     values = np.asarray(values)
-    order = np.argsort(values)
+    order = values.argsort()
     ranked = values[order]
     start = np.ones(len(ranked), dtype=bool)
     start[1:] = ranked[1:] != ranked[:-1]
@@ -189,7 +194,7 @@ def merge_sorted(
     >>> k.tolist(), i.tolist()
     ([1, 3, 5, 7], [10, 30, 50, 70])
     """
-    at = np.searchsorted(keys, new_keys) + np.arange(len(new_keys))
+    at = keys.searchsorted(new_keys) + np.arange(len(new_keys))
     old = np.ones(len(keys) + len(new_keys), dtype=bool)
     old[at] = False
     out_keys = np.empty(len(old), dtype=keys.dtype)
@@ -265,8 +270,8 @@ def argsort_firms(values: np.ndarray, bound: int) -> np.ndarray:
     [1, 2, 0]
     """
     if bound <= 1 << 16:
-        return np.argsort(values.astype(np.uint16), kind="stable")
-    return np.argsort(values, kind="stable")
+        return values.astype(np.uint16).argsort(kind="stable")
+    return values.argsort(kind="stable")
 
 
 def mean_of(values: np.ndarray) -> float:

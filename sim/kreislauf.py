@@ -226,9 +226,7 @@ class Kreislauf:
             # Both sides at once (the maximum does not depend on the order).
             a, b = self.table.a[live], self.table.b[live]
             sides, partners = np.concatenate([a, b]), np.concatenate([b, a])
-            max_rows(
-                eff, sides, self.params.partner_access * np.take(caps, partners, axis=0)
-            )  # np.take: see sim.arrays
+            max_rows(eff, sides, self.params.partner_access * caps.take(partners, axis=0))  # take: see sim.arrays
         return eff
 
     def need_totals(self) -> np.ndarray:
@@ -276,7 +274,7 @@ class Kreislauf:
         firms.searching[a[~live]] = False
         if live.any():
             gone = np.sort(_pair_key(a[live], b[live]))
-            self._pair_keys = np.delete(self._pair_keys, np.searchsorted(self._pair_keys, gone))
+            self._pair_keys = np.delete(self._pair_keys, self._pair_keys.searchsorted(gone))
         model.change_graph("remove_edges_from", list(zip(a[live].tolist(), b[live].tolist(), strict=True)))
         outcome = OUTCOME_OF[reason]
         self.counts[_OUTCOME_COUNT[outcome]] += len(ids)
@@ -308,10 +306,10 @@ class Kreislauf:
 
         pending = t.in_phase(Phase.NEEDS_ASSESSMENT, before=now)
         if len(pending):
-            still = max_last(np.take(gaps, t.a[pending], axis=0)) >= p.need_threshold
+            still = max_last(gaps.take(t.a[pending], axis=0)) >= p.need_threshold
             self.end(pending[~still], Reason.NEED_VANISHED, now)
             go = pending[still]
-            t.gap[go] = np.take(gaps, t.a[go], axis=0)
+            t.gap[go] = gaps.take(t.a[go], axis=0)
             # The hasty choice is only open to a firm with a free acquaintance.
             biased = rng.random(len(go)) < p.familiarity_bias
             hasty = go[biased]
@@ -359,7 +357,7 @@ class Kreislauf:
         firms = self.model.firms
         searchers = t.a[done]
         cands, hasty, screened = self.candidates(searchers, t.familiar[done])
-        profile = np.take(t.gap, done, axis=0)
+        profile = t.gap.take(done, axis=0)
         t.screened[done] = screened
         t.familiar[done] = hasty
         np.add.at(firms.coop_cost, searchers, screened * p.search_cost_per_candidate)
@@ -369,7 +367,7 @@ class Kreislauf:
             a, c = searchers[row], cands[row, col]
             # Firms weigh candidates by what they had as the month began.
             eff = self._eff_at_start if len(self._eff_at_start) == firms.n else self.effective_capabilities()
-            terms = self.terms(a, c, self.needs_now(), eff, np.take(profile, row, axis=0))
+            terms = self.terms(a, c, self.needs_now(), eff, profile.take(row, axis=0))
             ranking = np.where(hasty[row], terms.trust_ab, self.score(a, c, terms))
             # By searcher, best first; equal rankings (strangers trusted at the
             # same prior, say) in random order rather than by firm index.
@@ -404,7 +402,7 @@ class Kreislauf:
         paired: set[int] = set()  # pairs agreed this month, as a * width + b in both orders
         width = len(room)
         ranked = order.tolist()
-        bounds = np.searchsorted(row[order], np.arange(len(searchers) + 1)).tolist()
+        bounds = row[order].searchsorted(np.arange(len(searchers) + 1)).tolist()
         firm_of, agrees = cands.tolist(), consent.tolist()
         chosen, picks = [], []
         for k, a in enumerate(searchers.tolist()):
@@ -561,15 +559,15 @@ class Kreislauf:
         trust_ab, trust_ba = pill_ab @ ledger.weights, pill_ba @ ledger.weights
         transparency, contract, competitor = self.agreement_terms(a, cands, 0.5 * (trust_ab + trust_ba))
         size = firms.size
-        # Rows of both sides, read once (np.take: see sim.arrays).
-        needs_own = np.take(needs, own, axis=0)
-        caps_own, caps_other = np.take(firms.caps, own, axis=0), np.take(firms.caps, other, axis=0)
-        eff_own = np.take(eff, own, axis=0)
+        # Rows of both sides, read once (take: see sim.arrays).
+        needs_own = needs.take(own, axis=0)
+        caps_own, caps_other = firms.caps.take(own, axis=0), firms.caps.take(other, axis=0)
+        eff_own = eff.take(own, axis=0)
         totals = self.need_totals() if needs is self.needs_now() else sum_last(needs)
         cover = self.coverage(needs_own, caps_own, caps_other, total=totals[own])
         synergy = np.minimum(1.0, p.baseline_synergy + cover[:k] + cover[k:])
-        culture_fit = culture_fit_of(np.take(firms.culture, a, axis=0), np.take(firms.culture, cands, axis=0))
-        diff = np.take(firms.location, cands, axis=0) - np.take(firms.location, a, axis=0)
+        culture_fit = culture_fit_of(firms.culture.take(a, axis=0), firms.culture.take(cands, axis=0))
+        diff = firms.location.take(cands, axis=0) - firms.location.take(a, axis=0)
         distance = np.hypot(diff[:, 0], diff[:, 1])
         campus = firms.on_campus[a] & firms.on_campus[cands]
         costs = self.running_cost(distance, contract)
@@ -650,7 +648,7 @@ class Kreislauf:
             firms.searching[a] = False  # its search is over (a service contract is no search)
         model.change_graph("add_edges_from", list(zip(a.tolist(), b.tolist(), strict=True)))
         new_pairs = np.sort(_pair_key(a, b))
-        self._pair_keys = np.insert(self._pair_keys, np.searchsorted(self._pair_keys, new_pairs), new_pairs)
+        self._pair_keys = np.insert(self._pair_keys, self._pair_keys.searchsorted(new_pairs), new_pairs)
         if not service:
             self.counts["formed"] += len(ids)
 
@@ -689,26 +687,26 @@ class Kreislauf:
         other = pair_columns(b, a)
         # Per side (m, 2, ...); the partner's read separately rather than as
         # [:, ::-1] views, whose reversed strides make NumPy's loops slow.
-        # np.take: see sim.arrays. Of the traits only the columns used are read.
-        caps = np.take(firms.caps, side, axis=0)  # (m, 2, 5)
-        partner_caps = np.take(firms.caps, other, axis=0)
-        needs = np.take(self.needs_now(), side, axis=0)
+        # take: see sim.arrays. Of the traits only the columns used are read.
+        caps = firms.caps.take(side, axis=0)  # (m, 2, 5)
+        partner_caps = firms.caps.take(other, axis=0)
+        needs = self.needs_now().take(side, axis=0)
         traits = firms.traits
         contract, transparency = t.contract[ids], t.transparency[ids]
 
         # Keep or break the agreement; contribute by competence.
         temptation = p.temptation + p.competitor_temptation * t.competitor[ids]
         deterrence = 1.0 - contract * p.contract_enforcement
-        p_break = (temptation * deterrence)[:, None] * (1.0 - np.take(traits[:, INTEGRITY], side))
+        p_break = (temptation * deterrence)[:, None] * (1.0 - traits[:, INTEGRITY].take(side))
         kept = rng.random((m, 2)) >= p_break
-        quality = np.take(traits[:, COMPETENCE], side) * np.where(kept, 1.0, p.broken_delivery)
+        quality = traits[:, COMPETENCE].take(side) * np.where(kept, 1.0, p.broken_delivery)
 
         # Joint value and its division. The partner's culture less one's own,
         # read once: the initiator's side of it, negated for the partner's side
         # (exact: x - y is -(y - x) in floating point).
-        fit = self.coverage(needs, caps, partner_caps, total=np.take(self.need_totals(), side))  # (m, 2)
+        fit = self.coverage(needs, caps, partner_caps, total=self.need_totals().take(side))  # (m, 2)
         synergy = np.minimum(1.0, p.baseline_synergy + (fit[:, 0] + fit[:, 1]))
-        apart = np.take(firms.culture, b, axis=0) - np.take(firms.culture, a, axis=0)
+        apart = firms.culture.take(b, axis=0) - firms.culture.take(a, axis=0)
         culture_fit = 1.0 - sum_last(np.abs(apart)) / apart.shape[1]  # culture_fit_of, from the difference
         value = joint_value(
             p.value_per_employee,
@@ -720,10 +718,10 @@ class Kreislauf:
             transparency,
             culture_fit,
         )
-        grabs = rng.random((m, 2)) < p.grab_temptation * (1.0 - np.take(traits[:, BENEVOLENCE], side))
+        grabs = rng.random((m, 2)) < p.grab_temptation * (1.0 - traits[:, BENEVOLENCE].take(side))
         # The initiator's share by who grabbed (neither, b, a, both): one lookup.
         split = np.array([0.5, 1.0 - p.grab_share, p.grab_share, 0.5])
-        share_a = np.take(split, 2 * grabs[:, 0] + grabs[:, 1])
+        share_a = split.take(2 * grabs[:, 0] + grabs[:, 1])
         shares = pair_columns(share_a * value, (1.0 - share_a) * value)
 
         costs = self.running_cost(t.distance[ids], contract)
@@ -753,8 +751,8 @@ class Kreislauf:
         gain = rate * np.maximum(partner_caps - caps, 0.0)
         at = np.flatnonzero(learns)
         side_of, domain = np.divmod(at, caps.shape[2])  # the flat (side, domain) positions learning
-        cells = np.take(side.ravel(), side_of) * caps.shape[2] + domain
-        np.add.at(firms.caps.reshape(-1), cells, np.take(gain.reshape(-1), at))
+        cells = side.ravel().take(side_of) * caps.shape[2] + domain
+        np.add.at(firms.caps.reshape(-1), cells, gain.reshape(-1).take(at))
         np.clip(firms.caps[:n], 0.0, 1.0, out=firms.caps[:n])
         pull = np.empty((m, 2, apart.shape[1]))
         np.multiply(p.culture_convergence, apart, out=pull[:, 0])
@@ -790,7 +788,7 @@ class Kreislauf:
         """
         t, tp = self.table, self.model.scenario.trust
         m = len(ids)
-        shown = np.take(self.model.firms.traits[:, COMPETENCE], partners)
+        shown = self.model.firms.traits[:, COMPETENCE].take(partners)
         seen = np.clip(shown + rng.normal(0.0, tp.observation_noise, (m, 2)), 0.0, 1.0).ravel()
         partner_kept, partner_fair = partner_kept.ravel(), ~partner_grabbed.ravel()
         nu = tp.negativity_weight
@@ -817,16 +815,16 @@ class Kreislauf:
         rows = pair_columns(t.row_ab[ids], t.row_ba[ids])
         trust = ledger.trust_at(side.ravel(), other.ravel(), rows.ravel()).reshape(-1, 2)
         months = np.maximum(t.months[ids], 1)[:, None]
-        realised = np.take(t.realised, ids, axis=0) / months  # np.take: see sim.arrays
-        expected = np.take(t.expected, ids, axis=0)
+        realised = t.realised.take(ids, axis=0) / months  # take: see sim.arrays
+        expected = t.expected.take(ids, axis=0)
         needs = self.needs_now()
         fit = self.coverage(
-            np.take(needs, side, axis=0),
-            np.take(firms.caps, side, axis=0),
-            np.take(firms.caps, other, axis=0),
-            total=np.take(self.need_totals(), side),
+            needs.take(side, axis=0),
+            firms.caps.take(side, axis=0),
+            firms.caps.take(other, axis=0),
+            total=self.need_totals().take(side),
         )
-        culture_fit = culture_fit_of(np.take(firms.culture, a, axis=0), np.take(firms.culture, b, axis=0))
+        culture_fit = culture_fit_of(firms.culture.take(a, axis=0), firms.culture.take(b, axis=0))
 
         # Reasons per side, checked in the order of the guide's evaluation:
         # reliability first, then the cost/benefit account, then culture.
@@ -864,7 +862,7 @@ class Kreislauf:
             t.transparency[stay], t.contract[stay], t.competitor[stay] = self.agreement_terms(
                 t.a[stay], t.b[stay], (held[:, 0] + held[:, 1]) / 2
             )
-            t.expected[stay] = 0.5 * (np.take(t.expected, stay, axis=0) + realised[staying])
+            t.expected[stay] = 0.5 * (t.expected.take(stay, axis=0) + realised[staying])
             t.realised[stay] = 0.0
             t.months[stay] = 0
             t.continues[stay] += 1
@@ -891,7 +889,7 @@ class Kreislauf:
         u, v = u[mine], v[mine]
         order = argsort_firms(u, len(telling))
         u, v = u[order], v[order]
-        lo, hi = np.searchsorted(u, tellers, "left"), np.searchsorted(u, tellers, "right")
+        lo, hi = u.searchsorted(tellers, "left"), u.searchsorted(tellers, "right")
         which, at = expand_ranges(lo, hi)
         listeners = v[at]
         keep = listeners != subjects[which]

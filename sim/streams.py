@@ -71,7 +71,7 @@ def sample_rows(rng: np.random.Generator, population: np.ndarray, rows: int, k: 
     # The sorted cells' positions in the flat arrays: what np.take_along_axis
     # and np.put_along_axis would use, without their overhead.
     cells = (order + (2 * k) * np.arange(rows)[:, None]).ravel()
-    ranked = np.take(draws, cells).reshape(rows, 2 * k)
+    ranked = draws.take(cells).reshape(rows, 2 * k)
     first = np.ones_like(ranked, dtype=bool)
     first[:, 1:] = ranked[:, 1:] != ranked[:, :-1]
     keep = np.zeros_like(first)
@@ -81,6 +81,6 @@ def sample_rows(rng: np.random.Generator, population: np.ndarray, rows: int, k: 
     rank = np.cumsum(keep, axis=1)
     keep &= rank <= k
     out = np.full((rows, k), -1, dtype=np.int64)
-    r, col = np.nonzero(keep)
+    r, col = keep.nonzero()
     out[r, rank[r, col] - 1] = population[draws[r, col]]
     return out

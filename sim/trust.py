@@ -59,14 +59,14 @@ def _find_rows(index_keys: np.ndarray, index_rows: np.ndarray, keys: np.ndarray)
     """The rows that sorted ``index_keys`` give for sorted ``keys``; -1 where a key is absent."""
     if not len(index_keys) or not len(keys):
         return np.full(len(keys), -1, dtype=np.int64)
-    pos = np.minimum(np.searchsorted(index_keys, keys), len(index_keys) - 1)
+    pos = np.minimum(index_keys.searchsorted(keys), len(index_keys) - 1)
     return np.where(index_keys[pos] == keys, index_rows[pos], -1)
 
 
 def _contacts_in(keys: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(position in ``owners``, firm) pairs of the sorted (owner, subject) ``keys`` of each owner."""
-    lo = np.searchsorted(keys, owners * _KEY)
-    hi = np.searchsorted(keys, (owners + 1) * _KEY)
+    lo = keys.searchsorted(owners * _KEY)
+    hi = keys.searchsorted((owners + 1) * _KEY)
     which, at = expand_ranges(lo, hi)
     return which, keys[at] % _KEY
 
@@ -200,7 +200,7 @@ class TrustLedger:
         if self._recent_upto < self.n:
             new = np.arange(self._recent_upto, self.n)
             keys = self.owner[new] * _KEY + self.subject[new]
-            order = np.argsort(keys)  # keys are distinct: any sort gives the same order
+            order = keys.argsort()  # keys are distinct: any sort gives the same order
             self._recent_keys, self._recent_rows = merge_sorted(
                 self._recent_keys, self._recent_rows, keys[order], new[order]
             )
@@ -266,13 +266,13 @@ class TrustLedger:
         k = self.params.prior_strength
         prior = self.firms.traits[:, PROPENSITY][owners] * k
         has = rows >= 0
-        seen = np.take(self.book, np.maximum(rows, 0), axis=0)  # np.take: see sim.arrays
+        seen = self.book.take(np.maximum(rows, 0), axis=0)  # take: see sim.arrays
         if not has.all():
             seen[~has] = 0.0
         if self.sharing > 0:
             w = np.where(self.firms.member[owners], self.sharing, 0.0)
-            shared_r = np.take(self.community_r, subjects, axis=0)
-            shared_s = np.take(self.community_s, subjects, axis=0)
+            shared_r = self.community_r.take(subjects, axis=0)
+            shared_s = self.community_s.take(subjects, axis=0)
         out = np.empty((len(rows), 3))
         # Pillar by pillar: arithmetic on narrow column slices is slow in NumPy.
         for p in range(3):
@@ -321,7 +321,7 @@ class TrustLedger:
         for j in range(3):
             both[0, j], both[0, 3 + j] = positive[j], negative[j]
         both[1] = both[0]
-        seen = np.take(self.book, rows, axis=0)
+        seen = self.book.take(rows, axis=0)
         seen += both.reshape(12, m).T
         # Each row written as one 96-byte item: setting rows of a 2-D array
         # by index takes a slow path (see sim.arrays).
@@ -366,13 +366,13 @@ class TrustLedger:
         if len(heard) == len(src):
             # Each listener hears of each subject once: the mean is the one
             # tale (0 + x and x / 1 are x; evidence is never -0.0).
-            mean = np.take(self.book, src[first], axis=0)[:, 6:]
+            mean = self.book.take(src[first], axis=0)[:, 6:]
         else:
             tales = np.bincount(where, minlength=len(heard)).astype(float)[:, None]
             mean = np.zeros((len(heard), 6))
-            add_rows(mean, where, np.take(self.book, src, axis=0)[:, 6:])
+            add_rows(mean, where, self.book.take(src, axis=0)[:, 6:])
             mean = mean / tales
-        book = np.take(self.book, heard, axis=0)
+        book = self.book.take(heard, axis=0)
         belief, own = book[:, :6], book[:, 6:]
         book[:, :6] = belief + self.params.gossip_weight * (mean - (belief - own))
         # Whole rows written as single items (see observe).
