@@ -135,7 +135,7 @@ def ragged_to_rows(group: np.ndarray, values: np.ndarray, groups: int) -> np.nda
     """
     counts = np.bincount(group, minlength=groups)
     out = np.full((groups, int(counts.max(initial=0))), -1, dtype=np.int64)
-    starts = np.cumsum(counts) - counts
+    starts = counts.cumsum() - counts
     out[group, np.arange(len(group)) - starts[group]] = values
     return out
 
@@ -151,7 +151,7 @@ def expand_ranges(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarra
     """
     counts = np.maximum(hi - lo, 0)
     which = np.repeat(np.arange(len(lo)), counts)
-    at = lo[which] + np.arange(len(which)) - np.repeat(np.cumsum(counts) - counts, counts)
+    at = lo[which] + np.arange(len(which)) - (counts.cumsum() - counts).repeat(counts)
     return which, at
 
 
@@ -173,9 +173,9 @@ def distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ranked = values[order]
     start = np.ones(len(ranked), dtype=bool)
     start[1:] = ranked[1:] != ranked[:-1]
-    starts = np.flatnonzero(start)
+    starts = start.nonzero()[0]
     inverse = np.empty(len(values), dtype=np.int64)
-    inverse[order] = np.cumsum(start) - 1
+    inverse[order] = start.cumsum() - 1
     first = np.minimum.reduceat(order, starts) if len(starts) else np.zeros(0, dtype=np.int64)
     return ranked[starts], first, inverse
 

@@ -327,7 +327,7 @@ class Kreislauf:
             & (firms.next_search[:n] <= now)
             & (max_last(gaps) >= p.need_threshold)
         )
-        new = np.flatnonzero(ready)
+        new = ready.nonzero()[0]
         if len(new):
             t.open(new, now)
             firms.load[new] += 1
@@ -492,7 +492,7 @@ class Kreislauf:
         keys = self.pair_keys()
         if len(keys) and ok.any():
             # Only the candidates that pass the cheap tests are looked up.
-            at = np.flatnonzero(ok)
+            at = ok.nonzero()[0]
             ok[at] = find_sorted(keys, _pair_key(a[at], c[at])) < 0
         return ok
 
@@ -727,7 +727,7 @@ class Kreislauf:
         costs = self.running_cost(t.distance[ids], contract)
         net = pair_columns(shares[:, 0] - costs, shares[:, 1] - costs)
         np.add.at(firms.coop_value, side.ravel(), shares.ravel())
-        np.add.at(firms.coop_cost, side.ravel(), np.repeat(costs, 2))
+        np.add.at(firms.coop_cost, side.ravel(), costs.repeat(2))
 
         t.value[ids] += value
         add_distinct_rows(t.shares, ids, shares)
@@ -749,7 +749,7 @@ class Kreislauf:
         rate = (p.learning_rate * transparency)[:, None, None]
         learns = partner_kept[:, :, None] & (needs > 0)
         gain = rate * np.maximum(partner_caps - caps, 0.0)
-        at = np.flatnonzero(learns)
+        at = learns.ravel().nonzero()[0]
         side_of, domain = np.divmod(at, caps.shape[2])  # the flat (side, domain) positions learning
         cells = side.ravel().take(side_of) * caps.shape[2] + domain
         np.add.at(firms.caps.reshape(-1), cells, gain.reshape(-1).take(at))
@@ -764,10 +764,11 @@ class Kreislauf:
         # (with noise), integrity from kept promises, benevolence from the division.
         self.observe(ids, other, partner_kept, pair_columns(grabs[:, 1], grabs[:, 0]), rng)
 
-        self.counts["kept"] += int(kept.sum())
-        self.counts["broken"] += 2 * m - int(kept.sum())
-        self.counts["grabbed"] += int(grabs.sum())
-        self.counts["fair"] += 2 * m - int(grabs.sum())
+        n_kept, n_grabbed = int(np.count_nonzero(kept)), int(np.count_nonzero(grabs))
+        self.counts["kept"] += n_kept
+        self.counts["broken"] += 2 * m - n_kept
+        self.counts["grabbed"] += n_grabbed
+        self.counts["fair"] += 2 * m - n_grabbed
         self.counts["value"] += float(value.sum())
 
         due = ids[t.due[ids] <= now]

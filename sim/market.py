@@ -80,7 +80,7 @@ class Market:
         firms = self.model.firms
         if self.demand.shape[0] < len(self.niche_names):
             self.demand = np.pad(self.demand, (0, len(self.niche_names) - self.demand.shape[0]))
-        niches = np.unique(firms.niche[idx])
+        niches = np.array(sorted(set(firms.niche[idx].tolist())), dtype=np.int64)  # as np.unique, cheaper
         unserved = niches[self.demand[niches] == 0]
         if not len(unserved):
             return  # the supply level is only needed for niches without demand yet

@@ -150,8 +150,8 @@ class Measures:
         alive = firms.alive[:n]
         producer = alive & (firms.role[:n] == PRODUCER)
         cur = self.current
-        cur["firms"] = int(alive.sum())
-        cur["producers"] = int(producer.sum())
+        cur["firms"] = int(np.count_nonzero(alive))
+        cur["producers"] = int(np.count_nonzero(producer))
         cur["entries"] = model.firms_joined_this_step
         cur["exits"] = model.firms_left_this_step
         # Open cooperations only: the ended ones are not reported.

@@ -78,7 +78,7 @@ def sample_rows(rng: np.random.Generator, population: np.ndarray, rows: int, k: 
     keep.reshape(-1)[cells] = first.reshape(-1)
     # Each first occurrence's rank among them; the first k are kept (their
     # ranks do not change by dropping the later ones).
-    rank = np.cumsum(keep, axis=1)
+    rank = keep.cumsum(axis=1)
     keep &= rank <= k
     out = np.full((rows, k), -1, dtype=np.int64)
     r, col = keep.nonzero()

@@ -224,7 +224,7 @@ class TrustLedger:
         rows[found] = self._index_rows[pos[found]]
         if self._indexed < self.n:
             keys, recent = self._recent()
-            missing = np.flatnonzero(~found)
+            missing = (~found).nonzero()[0]
             pos = find_sorted(keys, query[missing])
             rows[missing] = np.where(pos >= 0, recent[pos], -1)
         return rows
@@ -233,7 +233,7 @@ class TrustLedger:
         """Evidence rows of sorted, distinct (owner, subject) keys; -1 where there is none."""
         rows = _find_rows(self._index_keys, self._index_rows, keys)
         if self._indexed < self.n:
-            missing = np.flatnonzero(rows < 0)
+            missing = (rows < 0).nonzero()[0]
             rows[missing] = _find_rows(*self._recent(), keys[missing])
         return rows
 
