@@ -4,10 +4,15 @@ NumPy's ``ufunc.at`` is fast on one-dimensional targets and slow on rows of a
 two-dimensional one; these helpers apply row updates through the flat view.
 
 Reading rows of a two-dimensional array by an index array, the hot paths use
-``np.take(table, rows, axis=0)`` rather than ``table[rows]``: the same values,
-several times faster with the NumPy builds the model runs on (fancy indexing
-of more than one dimension takes a slow general path). Likewise
+``table.take(rows, axis=0)`` (``np.take``) rather than ``table[rows]``: the same
+values, several times faster with the NumPy builds the model runs on (fancy
+indexing of more than one dimension takes a slow general path). Likewise
 ``np.compress(mask, table, axis=0)`` for ``table[mask]``.
+
+The hot paths call array methods (``table.take``, ``keys.searchsorted``,
+``values.argsort``, ``mask.nonzero``) rather than the ``np.`` functions of the
+same name: those go through Python-level dispatch and wrapper functions
+first, which costs about a microsecond a call, thousands of calls a run.
 """
 
 from __future__ import annotations
@@ -17,14 +22,18 @@ import numpy as np
 __all__ = [
     "add_distinct_rows",
     "add_rows",
+    "argsort_firms",
     "distinct",
     "expand_ranges",
     "find_sorted",
     "flat_index",
+    "max_last",
     "max_rows",
+    "mean_of",
     "merge_sorted",
     "pair_columns",
     "ragged_to_rows",
+    "sd_of",
     "sum_last",
 ]
 
@@ -62,7 +71,8 @@ def add_rows(target: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
 def add_distinct_rows(target: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
     """``target[rows] += values`` for distinct ``rows`` of a narrow two-dimensional ``target``.
 
-    Column by column: one-dimensional fancy indexing takes NumPy's fast path.
+    Column by column (one-dimensional fancy indexing takes NumPy's fast
+    path), or for pairs of floats both columns at once, as complex numbers.
 
     Examples
     --------
@@ -71,6 +81,12 @@ def add_distinct_rows(target: np.ndarray, rows: np.ndarray, values: np.ndarray) 
     >>> t.tolist()
     [[3.0, 4.0], [0.0, 0.0], [1.0, 2.0]]
     """
+    if target.dtype == np.float64 and target.shape[1] == 2 and target.flags.c_contiguous:
+        # A pair of floats as one complex number: complex addition adds each
+        # part on its own, so one indexed add does both columns.
+        pairs = np.ascontiguousarray(values, dtype=np.float64)
+        target.view(np.complex128).reshape(-1)[rows] += pairs.view(np.complex128).reshape(-1)
+        return
     for j in range(target.shape[1]):
         column = target[:, j]
         column[rows] += values[:, j]
@@ -96,11 +112,11 @@ def find_sorted(keys: np.ndarray, queries: np.ndarray) -> np.ndarray:
     if len(keys) == 0 or len(queries) == 0:
         return np.full(len(queries), -1, dtype=np.int64)
     if len(queries) > 64:
-        order = np.argsort(queries)
+        order = queries.argsort()
         ranked = queries[order]
     else:
         order, ranked = None, queries
-    pos = np.minimum(np.searchsorted(keys, ranked), len(keys) - 1)
+    pos = np.minimum(keys.searchsorted(ranked), len(keys) - 1)
     found = np.where(keys[pos] == ranked, pos, -1)
     if order is None:
         return found
@@ -119,7 +135,7 @@ def ragged_to_rows(group: np.ndarray, values: np.ndarray, groups: int) -> np.nda
     """
     counts = np.bincount(group, minlength=groups)
     out = np.full((groups, int(counts.max(initial=0))), -1, dtype=np.int64)
-    starts = np.cumsum(counts) - counts
+    starts = counts.cumsum() - counts
     out[group, np.arange(len(group)) - starts[group]] = values
     return out
 
@@ -135,7 +151,7 @@ def expand_ranges(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarra
     """
     counts = np.maximum(hi - lo, 0)
     which = np.repeat(np.arange(len(lo)), counts)
-    at = lo[which] + np.arange(len(which)) - np.repeat(np.cumsum(counts) - counts, counts)
+    at = lo[which] + np.arange(len(which)) - (counts.cumsum() - counts).repeat(counts)
     return which, at
 
 
@@ -153,13 +169,13 @@ def distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ([2, 5, 7], [1, 0, 3], [1, 0, 1, 2, 0])
     """
     values = np.asarray(values)
-    order = np.argsort(values)
+    order = values.argsort()
     ranked = values[order]
     start = np.ones(len(ranked), dtype=bool)
     start[1:] = ranked[1:] != ranked[:-1]
-    starts = np.flatnonzero(start)
+    starts = start.nonzero()[0]
     inverse = np.empty(len(values), dtype=np.int64)
-    inverse[order] = np.cumsum(start) - 1
+    inverse[order] = start.cumsum() - 1
     first = np.minimum.reduceat(order, starts) if len(starts) else np.zeros(0, dtype=np.int64)
     return ranked[starts], first, inverse
 
@@ -178,7 +194,7 @@ def merge_sorted(
     >>> k.tolist(), i.tolist()
     ([1, 3, 5, 7], [10, 30, 50, 70])
     """
-    at = np.searchsorted(keys, new_keys) + np.arange(len(new_keys))
+    at = keys.searchsorted(new_keys) + np.arange(len(new_keys))
     old = np.ones(len(keys) + len(new_keys), dtype=bool)
     old[at] = False
     out_keys = np.empty(len(old), dtype=keys.dtype)
@@ -220,3 +236,70 @@ def sum_last(values: np.ndarray) -> np.ndarray:
     for j in range(1, width):
         total += values[..., j]
     return total
+
+
+def max_last(values: np.ndarray) -> np.ndarray:
+    """``values.max(axis=-1)`` for a short last axis, column by column.
+
+    A reduction over a very short inner axis is slow in NumPy; the maximum
+    does not depend on the order its values are compared in.
+
+    Examples
+    --------
+    >>> max_last(np.array([[1.0, 3.0, 2.0], [0.5, 0.0, 0.25]])).tolist()
+    [3.0, 0.5]
+    """
+    width = values.shape[-1]
+    if width == 0 or width >= 8:
+        return np.asarray(values.max(axis=-1))
+    out = values[..., 0].copy()
+    for j in range(1, width):
+        np.maximum(out, values[..., j], out=out)
+    return out
+
+
+def argsort_firms(values: np.ndarray, bound: int) -> np.ndarray:
+    """A stable order sorting non-negative integers below ``bound`` (firm indices, positions).
+
+    Below 2**16 the values are sorted as 16-bit integers, for which NumPy's
+    stable sort is a radix sort, several times faster than sorting 64-bit ones.
+
+    Examples
+    --------
+    >>> argsort_firms(np.array([3, 1, 2]), 4).tolist()
+    [1, 2, 0]
+    """
+    if bound <= 1 << 16:
+        return values.astype(np.uint16).argsort(kind="stable")
+    return values.argsort(kind="stable")
+
+
+def mean_of(values: np.ndarray) -> float:
+    """``float(values.mean())`` of a non-empty one-dimensional array, bit for bit.
+
+    The same float64 sum and division as NumPy's method, without its
+    Python-level wrapper (the measures take a dozen means a month).
+
+    Examples
+    --------
+    >>> mean_of(np.array([1, 2, 4]))
+    2.3333333333333335
+    """
+    return float(np.add.reduce(values, dtype=np.float64) / len(values))
+
+
+def sd_of(values: np.ndarray) -> float:
+    """``float(values.std())`` of a non-empty one-dimensional array, bit for bit.
+
+    NumPy's steps: the mean, the squared deviations from it, their mean, its
+    square root.
+
+    Examples
+    --------
+    >>> sd_of(np.array([1.0, 2.0, 4.0])) == float(np.array([1.0, 2.0, 4.0]).std())
+    True
+    """
+    n = len(values)
+    deviation = np.subtract(values, np.add.reduce(values, dtype=np.float64) / n)
+    np.square(deviation, out=deviation)
+    return float(np.sqrt(np.add.reduce(deviation, dtype=np.float64) / n))

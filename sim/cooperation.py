@@ -61,6 +61,7 @@ _LEGAL = np.zeros((len(Phase), len(Phase)), dtype=bool)
 for _src, _dsts in TRANSITIONS.items():
     for _dst in _dsts:
         _LEGAL[_src, _dst] = True
+_LEGAL_INTO = np.ascontiguousarray(_LEGAL.T)  # per destination, whether each source may move there
 
 #: Phases in which a cooperation has two partners and is an edge of the network.
 LIVE_PHASES: tuple[Phase, ...] = (Phase.STRUCTURE, Phase.RELATIONSHIP, Phase.EVALUATION)
@@ -229,26 +230,29 @@ class CooperationTable:
             self._alloc(max(2 * self._capacity, self.n + m))
         ids = np.arange(self.n, self.n + m)
         self.a[ids] = initiators
-        self.phase[ids] = Phase.NEEDS_ASSESSMENT
+        self.phase[ids] = int(Phase.NEEDS_ASSESSMENT)
         self.since[ids] = now
         self.started[ids] = now
         self.n += m
         self._open = np.concatenate([self.open_ids(), ids])
         return ids
 
+    # Phases are compared as plain ints in the methods below: NumPy looks up
+    # special attributes on the type of an IntEnum operand, which is slow.
+
     def in_phase(self, phase: Phase, before: int | None = None) -> np.ndarray:
         """Ids in ``phase``; with ``before``, only those that entered it before that step."""
         ids = self.open_ids()
-        mask = self.phase[ids] == phase
+        ids = ids[self.phase[ids] == int(phase)]
         if before is not None:
-            mask &= self.since[ids] < before
-        return ids[mask]
+            ids = ids[self.since[ids] < before]
+        return ids
 
     def live(self) -> np.ndarray:
         """Ids of cooperations with two partners that have not ended."""
         ids = self.open_ids()
         phase = self.phase[ids]
-        return ids[(phase >= Phase.STRUCTURE) & (phase <= Phase.EVALUATION)]
+        return ids[(phase >= int(Phase.STRUCTURE)) & (phase <= int(Phase.EVALUATION))]
 
     def open_ids(self) -> np.ndarray:
         """Ids of all cooperations that have not ended, ascending.
@@ -257,7 +261,7 @@ class CooperationTable:
         time it is read, so reading it does not grow with the run's history.
         """
         if self._stale:
-            self._open = self._open[self.phase[self._open] != Phase.ENDED]
+            self._open = self._open[self.phase[self._open] != int(Phase.ENDED)]
             self._stale = False
         return self._open
 
@@ -272,15 +276,17 @@ class CooperationTable:
         if len(ids) == 0:
             return
         src = self.phase[ids]
-        legal = _LEGAL[src, to]
+        legal = _LEGAL_INTO[int(to)][src]
         if not legal.all():
             bad = int(ids[~legal][0])
             raise IllegalTransition(
                 f"cooperation {bad}: {Phase(int(self.phase[bad])).label} -> {to.label} is not a legal transition"
             )
-        open_src = src != Phase.ENDED
-        np.add.at(self.phase_time, (ids[open_src], src[open_src].astype(np.int64)), now - self.since[ids[open_src]])
-        self.phase[ids] = to
+        # No move leads out of ENDED, so every source phase is an open one;
+        # its months are booked through the flat view (a one-dimensional np.add.at).
+        cells = ids * self.phase_time.shape[1] + src
+        np.add.at(self.phase_time.reshape(-1), cells, now - self.since[ids])
+        self.phase[ids] = int(to)
         self.since[ids] = now
         if to is Phase.ENDED:
             self._stale = True

@@ -149,6 +149,10 @@ class FirmTable:
         except KeyError:
             raise KeyError(f"no firm named {name!r}") from None
 
+    def find(self, name: str) -> int | None:
+        """Index of the firm with this name (the latest one, if a name was reused), or None."""
+        return self._by_name.get(name)
+
     def name(self, idx: np.ndarray, names: list[str]) -> None:
         """Give the firms at ``idx`` their names."""
         self.names.extend(names)

@@ -44,11 +44,13 @@ import numpy as np
 from sim.arrays import (
     add_distinct_rows,
     add_rows,
+    argsort_firms,
     expand_ranges,
     find_sorted,
-    flat_index,
+    max_last,
     max_rows,
     pair_columns,
+    ragged_to_rows,
     sum_last,
 )
 from sim.cooperation import EXIT_REASONS, OUTCOME_OF, CooperationTable, Outcome, Phase, Reason
@@ -62,6 +64,36 @@ if TYPE_CHECKING:
 __all__ = ["Kreislauf", "Terms", "joint_value"]
 
 _PAIR = np.int64(1) << 32  # lo * _PAIR + hi identifies an unordered pair of firms
+
+
+def _pair_key(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The key of each unordered pair of firms ``a[i]``, ``b[i]``."""
+    return np.minimum(a, b) * _PAIR + np.maximum(a, b)
+
+
+#: The counter of each way a cooperation ends, and of each reason for an exit.
+_OUTCOME_COUNT = {Outcome.EXIT: "exited", Outcome.NO_PARTNER: "no_partner", Outcome.DISSOLVED: "dissolved"}
+_EXIT_COUNT = {r: f"exit_{r.name.lower()}" for r in EXIT_REASONS}
+
+#: The per-month event counters that the measures read, all zero.
+_ZERO_COUNTS: dict[str, float] = {
+    "opened": 0,
+    "searches": 0,
+    "formed": 0,
+    "started": 0,
+    "evaluated": 0,
+    "continued": 0,
+    "exited": 0,
+    "no_partner": 0,
+    "dissolved": 0,
+    "kept": 0,
+    "broken": 0,
+    "fair": 0,
+    "grabbed": 0,
+    "value": 0.0,
+    "fit_sum": 0.0,
+    **dict.fromkeys(_EXIT_COUNT.values(), 0),
+}
 
 
 def culture_fit_of(culture_a: np.ndarray, culture_b: np.ndarray) -> np.ndarray:
@@ -100,8 +132,12 @@ class Terms:
     def take(self, positions: np.ndarray) -> Terms:
         """The terms of the candidates at ``positions``."""
         score = self.score[positions] if isinstance(self.score, np.ndarray) else np.zeros(len(positions))
-        picked = {f.name: getattr(self, f.name)[positions] for f in fields(self) if f.name != "score"}
+        picked = {name: getattr(self, name)[positions] for name in _TERMS_PICKED}
         return Terms(**picked, score=score)
+
+
+#: The fields of :class:`Terms` that :meth:`Terms.take` picks by position (all but the score).
+_TERMS_PICKED = [f.name for f in fields(Terms) if f.name != "score"]
 
 
 def joint_value(
@@ -148,13 +184,13 @@ class Kreislauf:
         self.model = model
         self.params = model.scenario.kreislauf
         self.table = CooperationTable()
-        self._pairs_version = 0  # bumped whenever live pairs change
-        self._pair_keys_version = -1
-        self._pair_keys = np.zeros(0, dtype=np.int64)
+        self._pair_keys = np.zeros(0, dtype=np.int64)  # sorted keys of live pairs, kept as they change
         self.counts: dict[str, float] = {}
         self.reset_counts()
         self._needs = np.zeros((0, len(DOMAINS)))
         self._needs_key: tuple[int, int] = (-1, -1)
+        self._need_totals = np.zeros(0)
+        self._need_totals_key: tuple[int, int] = (-1, -1)
         self._eff_at_start = np.zeros((0, len(DOMAINS)))  # effective capabilities as the month began
 
     # ------------------------------------------------------------------
@@ -163,24 +199,7 @@ class Kreislauf:
 
     def reset_counts(self) -> None:
         """Zero the per-month event counters that the measures read."""
-        self.counts = {
-            "opened": 0,
-            "searches": 0,
-            "formed": 0,
-            "started": 0,
-            "evaluated": 0,
-            "continued": 0,
-            "exited": 0,
-            "no_partner": 0,
-            "dissolved": 0,
-            "kept": 0,
-            "broken": 0,
-            "fair": 0,
-            "grabbed": 0,
-            "value": 0.0,
-            "fit_sum": 0.0,
-            **{f"exit_{r.name.lower()}": 0 for r in EXIT_REASONS},
-        }
+        self.counts = dict(_ZERO_COUNTS)
 
     def needs_now(self) -> np.ndarray:
         """Needed capability per firm and domain this month (digital needs grow over time).
@@ -204,22 +223,35 @@ class Kreislauf:
         eff = caps.copy()
         live = self.table.live()
         if len(live):
+            # Both sides at once (the maximum does not depend on the order).
             a, b = self.table.a[live], self.table.b[live]
-            access = self.params.partner_access
-            max_rows(eff, a, access * np.take(caps, b, axis=0))  # np.take: see sim.arrays
-            max_rows(eff, b, access * np.take(caps, a, axis=0))
+            sides, partners = np.concatenate([a, b]), np.concatenate([b, a])
+            max_rows(eff, sides, self.params.partner_access * caps.take(partners, axis=0))  # take: see sim.arrays
         return eff
 
-    def coverage(self, needs: np.ndarray, own: np.ndarray, other: np.ndarray, of: str = "need") -> np.ndarray:
+    def need_totals(self) -> np.ndarray:
+        """Each firm's total need this month, the sum of :meth:`needs_now` over domains; do not modify."""
+        needs = self.needs_now()
+        if self._need_totals_key != self._needs_key:
+            self._need_totals = sum_last(needs)
+            self._need_totals_key = self._needs_key
+        return self._need_totals
+
+    def coverage(
+        self, needs: np.ndarray, own: np.ndarray, other: np.ndarray, of: str = "need", total: np.ndarray | None = None
+    ) -> np.ndarray:
         """How much of a firm's shortfall ``other`` covers beyond ``own`` (rows aligned or broadcast).
 
         With ``of="need"`` the covered amount is a share of the firm's total
         need (the synergy a partner brings); with ``of="gap"`` a share of its
         total gap (how well a candidate matches the requirements profile).
+        ``total``, if given, is that total (it is summed over domains otherwise).
         """
-        gap = np.clip(needs - own, 0.0, None)
-        covered = sum_last(np.minimum(gap, np.clip(self.params.partner_access * other - own, 0.0, None)))
-        total = sum_last(needs if of == "need" else gap)
+        # np.maximum(x, 0.0) is what np.clip(x, 0.0, None) computes, without its wrappers.
+        gap = np.maximum(needs - own, 0.0)
+        covered = sum_last(np.minimum(gap, np.maximum(self.params.partner_access * other - own, 0.0)))
+        if total is None:
+            total = sum_last(needs if of == "need" else gap)
         return np.divide(covered, total, out=np.zeros_like(covered), where=total > 0)
 
     def end(self, ids: np.ndarray, reason: Reason, now: int, by: np.ndarray | None = None) -> None:
@@ -230,25 +262,24 @@ class Kreislauf:
         phase = t.phase[ids]
         t.move(ids, Phase.ENDED, now)
         t.ended[ids] = now
-        t.reason[ids] = reason
+        t.reason[ids] = int(reason)
         if by is not None:
             t.exited_by[ids] = by
+        a, b = t.a[ids], t.b[ids]
+        live = phase >= int(Phase.STRUCTURE)
         # A shared-service contract does not occupy the producer's capacity
-        # (carrying its overhead is what frees that capacity).
-        np.add.at(firms.load, t.a[ids[~t.service[ids]]], -1)
-        live = phase >= Phase.STRUCTURE
-        np.add.at(firms.load, t.b[ids[live]], -1)
-        pre = ids[~live]
-        firms.searching[t.a[pre]] = False
-        self._pairs_version += 1
-        model.change_graph(
-            "remove_edges_from", list(zip(t.a[ids[live]].tolist(), t.b[ids[live]].tolist(), strict=True))
-        )
+        # (carrying its overhead is what frees that capacity). Both sides in one
+        # indexed add (whole numbers: the order does not matter).
+        np.add.at(firms.load, np.concatenate([a[~t.service[ids]], b[live]]), -1)
+        firms.searching[a[~live]] = False
+        if live.any():
+            gone = np.sort(_pair_key(a[live], b[live]))
+            self._pair_keys = np.delete(self._pair_keys, self._pair_keys.searchsorted(gone))
+        model.change_graph("remove_edges_from", list(zip(a[live].tolist(), b[live].tolist(), strict=True)))
         outcome = OUTCOME_OF[reason]
-        key = {Outcome.EXIT: "exited", Outcome.NO_PARTNER: "no_partner", Outcome.DISSOLVED: "dissolved"}[outcome]
-        self.counts[key] += len(ids)
+        self.counts[_OUTCOME_COUNT[outcome]] += len(ids)
         if outcome is Outcome.EXIT:
-            self.counts[f"exit_{reason.name.lower()}"] += len(ids)
+            self.counts[_EXIT_COUNT[reason]] += len(ids)
         model.log_cooperations(ids)
 
     def end_for_firms(self, firm_ids: np.ndarray, reason: Reason, now: int) -> None:
@@ -271,14 +302,14 @@ class Kreislauf:
         rng = self.model.streams["needs"]
         needs = self.needs_now()
         self._eff_at_start = self.effective_capabilities()
-        gaps = np.clip(needs - self._eff_at_start, 0.0, None)
+        gaps = np.maximum(needs - self._eff_at_start, 0.0)  # np.clip(..., 0.0, None), without its wrappers
 
         pending = t.in_phase(Phase.NEEDS_ASSESSMENT, before=now)
         if len(pending):
-            still = np.take(gaps, t.a[pending], axis=0).max(axis=1) >= p.need_threshold
+            still = max_last(gaps.take(t.a[pending], axis=0)) >= p.need_threshold
             self.end(pending[~still], Reason.NEED_VANISHED, now)
             go = pending[still]
-            t.gap[go] = np.take(gaps, t.a[go], axis=0)
+            t.gap[go] = gaps.take(t.a[go], axis=0)
             # The hasty choice is only open to a firm with a free acquaintance.
             biased = rng.random(len(go)) < p.familiarity_bias
             hasty = go[biased]
@@ -294,9 +325,9 @@ class Kreislauf:
             & (firms.load[:n] < firms.capacity[:n])
             & ~firms.searching[:n]
             & (firms.next_search[:n] <= now)
-            & (gaps.max(axis=1) >= p.need_threshold)
+            & (max_last(gaps) >= p.need_threshold)
         )
-        new = np.flatnonzero(ready)
+        new = ready.nonzero()[0]
         if len(new):
             t.open(new, now)
             firms.load[new] += 1
@@ -326,7 +357,7 @@ class Kreislauf:
         firms = self.model.firms
         searchers = t.a[done]
         cands, hasty, screened = self.candidates(searchers, t.familiar[done])
-        profile = np.take(t.gap, done, axis=0)
+        profile = t.gap.take(done, axis=0)
         t.screened[done] = screened
         t.familiar[done] = hasty
         np.add.at(firms.coop_cost, searchers, screened * p.search_cost_per_candidate)
@@ -336,19 +367,22 @@ class Kreislauf:
             a, c = searchers[row], cands[row, col]
             # Firms weigh candidates by what they had as the month began.
             eff = self._eff_at_start if len(self._eff_at_start) == firms.n else self.effective_capabilities()
-            terms = self.terms(a, c, self.needs_now(), eff, np.take(profile, row, axis=0))
+            terms = self.terms(a, c, self.needs_now(), eff, profile.take(row, axis=0))
             ranking = np.where(hasty[row], terms.trust_ab, self.score(a, c, terms))
             # By searcher, best first; equal rankings (strangers trusted at the
             # same prior, say) in random order rather than by firm index.
             shuffle = self.model.streams["search"].random(len(row))
-            order = np.lexsort((shuffle, -ranking, row))
+            # (As np.lexsort((shuffle, -ranking, row)): the last, stable sort by
+            # searcher is a radix sort of small integers.)
+            order = np.lexsort((shuffle, -ranking))
+            order = order[argsort_firms(row[order], len(searchers))]
             chosen, picks = self.resolve(searchers, row, c, order, terms.consent)
             if picks:
                 pos = np.asarray(picks)
                 terms.score = ranking
                 self.counts["fit_sum"] += float(terms.fit[pos, 0].sum())
                 self.agree(done[chosen], c[pos], terms.take(pos), now)
-        failed = done[t.phase[done] == Phase.PARTNER_SEARCH]
+        failed = done[t.phase[done] == int(Phase.PARTNER_SEARCH)]
         if len(failed):
             firms.next_search[t.a[failed]] = now + p.search_retry_steps
             self.end(failed, Reason.NO_PARTNER, now)
@@ -364,23 +398,23 @@ class Kreislauf:
         that already agreed with this searcher, is skipped, not asked.
         """
         firms, most = self.model.firms, self.params.max_proposals
-        room: dict[int, int] = {}  # free places of the firms asked, as they fill
-        paired: set[tuple[int, int]] = set()  # pairs agreed this month
+        room = (firms.capacity - firms.load).tolist()  # free places, as they fill
+        paired: set[int] = set()  # pairs agreed this month, as a * width + b in both orders
+        width = len(room)
         ranked = order.tolist()
-        bounds = np.searchsorted(row[order], np.arange(len(searchers) + 1)).tolist()
+        bounds = row[order].searchsorted(np.arange(len(searchers) + 1)).tolist()
         firm_of, agrees = cands.tolist(), consent.tolist()
-        free = (firms.capacity - firms.load).tolist()
         chosen, picks = [], []
         for k, a in enumerate(searchers.tolist()):
             asked = 0
             for pos in ranked[bounds[k] : bounds[k + 1]]:
                 b = firm_of[pos]
-                pair = (a, b) if a < b else (b, a)
-                if room.get(b, free[b]) <= 0 or pair in paired:
+                if room[b] <= 0 or a * width + b in paired:
                     continue  # filled or agreed this month: not asked
                 if agrees[pos]:
-                    room[b] = room.get(b, free[b]) - 1
-                    paired.add(pair)
+                    room[b] -= 1
+                    paired.add(a * width + b)
+                    paired.add(b * width + a)
                     chosen.append(k)
                     picks.append(pos)
                     break
@@ -391,13 +425,19 @@ class Kreislauf:
 
     def free_contacts(self, owners: np.ndarray) -> np.ndarray:
         """Each owner's acquaintances it could cooperate with now, one row each, padded with -1."""
-        known = self.model.ledger.contacts_of(owners)
-        known[~self.eligible(owners, known)] = -1
-        return known
+        which, known = self.free_contact_pairs(owners)
+        return ragged_to_rows(which, known, len(owners))
+
+    def free_contact_pairs(self, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`free_contacts` as (position in ``owners``, firm) pairs, by owner then firm index."""
+        which, known = self.model.ledger.contact_pairs(owners)
+        ok = self.eligible_pairs(owners[which], known)
+        return which[ok], known[ok]
 
     def has_free_contact(self, owners: np.ndarray) -> np.ndarray:
         """Whether each owner knows a firm it could cooperate with now."""
-        return np.asarray((self.free_contacts(owners) >= 0).any(axis=1))
+        which, _ = self.free_contact_pairs(owners)
+        return np.bincount(which, minlength=len(owners)) > 0
 
     def candidates(self, searchers: np.ndarray, familiar: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The firms each searcher considers, one row each, padded with -1.
@@ -416,8 +456,9 @@ class Kreislauf:
             Distinct firms each searcher screened in the market.
         """
         firms, p = self.model.firms, self.params
-        known = self.free_contacts(searchers)
-        hasty = familiar & (known >= 0).any(axis=1)
+        which, free = self.free_contact_pairs(searchers)
+        known = ragged_to_rows(which, free, len(searchers))
+        hasty = familiar & (np.bincount(which, minlength=len(searchers)) > 0)
         alive = firms.alive_idx
         k = min(p.search_breadth, len(alive))
         sample = np.full((len(searchers), k), -1, dtype=np.int64)
@@ -430,26 +471,29 @@ class Kreislauf:
         return _distinct(np.concatenate([known, sample], axis=1)), hasty, screened
 
     def eligible(self, searchers: np.ndarray, cands: np.ndarray) -> np.ndarray:
-        """Which candidates (rows aligned with searchers, -1 padding) may cooperate now.
+        """Which candidates (rows aligned with searchers, -1 padding) may cooperate now; see :meth:`eligible_pairs`."""
+        r, col = np.nonzero(cands >= 0)
+        ok = np.zeros(cands.shape, dtype=bool)
+        ok[r, col] = self.eligible_pairs(searchers[r], cands[r, col])
+        return ok
+
+    def eligible_pairs(self, a: np.ndarray, c: np.ndarray) -> np.ndarray:
+        """Whether each firm ``c[i]`` may cooperate with searcher ``a[i]`` now.
 
         Alive, with free capacity, not the searcher itself, not already its
         partner; service firms serve only members of their own group, and
         only while the group has shared services.
         """
         firms = self.model.firms
-        valid = cands >= 0
-        c = np.where(valid, cands, 0)
-        a = searchers[:, None]
-        ok = valid & (c != a) & firms.alive[c] & (firms.load[c] < firms.capacity[c])
+        ok = (c != a) & firms.alive[c] & (firms.load[c] < firms.capacity[c])
         serves = firms.role[c] == SERVICE
         if (serves & ok).any():
             ok &= ~serves | (firms.member[a] & firms.member[c] & self.model.shared_services)
         keys = self.pair_keys()
         if len(keys) and ok.any():
             # Only the candidates that pass the cheap tests are looked up.
-            r, col = np.nonzero(ok)
-            lo, hi = np.minimum(searchers[r], c[r, col]), np.maximum(searchers[r], c[r, col])
-            ok[r, col] = find_sorted(keys, lo * _PAIR + hi) < 0
+            at = ok.nonzero()[0]
+            ok[at] = find_sorted(keys, _pair_key(a[at], c[at])) < 0
         return ok
 
     def running_cost(self, distance: np.ndarray, contract: np.ndarray) -> np.ndarray:
@@ -467,12 +511,11 @@ class Kreislauf:
         )
 
     def pair_keys(self) -> np.ndarray:
-        """Sorted keys of the partner pairs of live cooperations (cached until they change)."""
-        if self._pair_keys_version != self._pairs_version:
-            live = self.table.live()
-            a, b = self.table.a[live], self.table.b[live]
-            self._pair_keys = np.sort(np.minimum(a, b) * _PAIR + np.maximum(a, b))
-            self._pair_keys_version = self._pairs_version
+        """Sorted keys of the partner pairs of live cooperations (see :func:`_pair_key`); do not modify.
+
+        Kept up to date as pairs agree (:meth:`agree`) and end (:meth:`end`),
+        the only ways a cooperation becomes live or stops being live.
+        """
         return self._pair_keys
 
     def score(self, a: np.ndarray, cands: np.ndarray, terms: Terms) -> np.ndarray:
@@ -507,55 +550,51 @@ class Kreislauf:
         """
         firms, p, ledger = self.model.firms, self.params, self.model.ledger
         k = len(a)
-        both_ways = ledger.pillars(np.concatenate([a, cands]), np.concatenate([cands, a]))  # one lookup
+        # Both directions at once: rows [0, k) of the stacked arrays are the
+        # searcher's view (own a, other the candidate), rows [k, 2k) the
+        # candidate's; as (2, k) they broadcast against per-pair arrays.
+        own, other = np.concatenate([a, cands]), np.concatenate([cands, a])
+        both_ways = ledger.pillars(own, other)  # one lookup
         pill_ab, pill_ba = both_ways[:k], both_ways[k:]
         trust_ab, trust_ba = pill_ab @ ledger.weights, pill_ba @ ledger.weights
         transparency, contract, competitor = self.agreement_terms(a, cands, 0.5 * (trust_ab + trust_ba))
         size = firms.size
-        # Rows of both sides, read once (np.take: see sim.arrays).
-        needs_a, needs_c = np.take(needs, a, axis=0), np.take(needs, cands, axis=0)
-        caps_a, caps_c = np.take(firms.caps, a, axis=0), np.take(firms.caps, cands, axis=0)
-        eff_a, eff_c = np.take(eff, a, axis=0), np.take(eff, cands, axis=0)
-        synergy = np.minimum(
-            1.0,
-            p.baseline_synergy + self.coverage(needs_a, caps_a, caps_c) + self.coverage(needs_c, caps_c, caps_a),
-        )
-        culture_fit = culture_fit_of(np.take(firms.culture, a, axis=0), np.take(firms.culture, cands, axis=0))
-        diff = np.take(firms.location, cands, axis=0) - np.take(firms.location, a, axis=0)
+        # Rows of both sides, read once (take: see sim.arrays).
+        needs_own = needs.take(own, axis=0)
+        caps_own, caps_other = firms.caps.take(own, axis=0), firms.caps.take(other, axis=0)
+        eff_own = eff.take(own, axis=0)
+        totals = self.need_totals() if needs is self.needs_now() else sum_last(needs)
+        cover = self.coverage(needs_own, caps_own, caps_other, total=totals[own])
+        synergy = np.minimum(1.0, p.baseline_synergy + cover[:k] + cover[k:])
+        culture_fit = culture_fit_of(firms.culture.take(a, axis=0), firms.culture.take(cands, axis=0))
+        diff = firms.location.take(cands, axis=0) - firms.location.take(a, axis=0)
         distance = np.hypot(diff[:, 0], diff[:, 1])
         campus = firms.on_campus[a] & firms.on_campus[cands]
         costs = self.running_cost(distance, contract)
-        comp = firms.traits[:, COMPETENCE]
 
-        def expected_by(pillars: np.ndarray, own: np.ndarray, other: np.ndarray) -> np.ndarray:
-            quality_other = pillars[:, 0] * (1 - (1 - pillars[:, 1]) * (1 - p.broken_delivery))
-            return (
-                0.5
-                * joint_value(
-                    p.value_per_employee,
-                    size[own],
-                    size[other],
-                    synergy,
-                    comp[own],
-                    quality_other,
-                    transparency,
-                    culture_fit,
-                )
-                - costs
-            )
-
-        expected = np.stack([expected_by(pill_ab, a, cands), expected_by(pill_ba, cands, a)], axis=1)
+        # Each side's expected monthly net benefit (2, k).
+        quality_other = both_ways[:, 0] * (1 - (1 - both_ways[:, 1]) * (1 - p.broken_delivery))
+        value = joint_value(
+            p.value_per_employee,
+            size[own].reshape(2, k),
+            size[other].reshape(2, k),
+            synergy,
+            firms.traits[own, COMPETENCE].reshape(2, k),
+            quality_other.reshape(2, k),
+            transparency,
+            culture_fit,
+        )
+        by_side = 0.5 * value - costs
+        expected = pair_columns(by_side[0], by_side[1])
         setup = p.setup_cost * (1 + contract) * np.where(campus, 1 - p.campus_discount, 1.0)
         if self.model.shared_services:
             setup = setup * np.where(firms.member[a] & firms.member[cands], 1 - p.shared_services_discount, 1.0)
-        fit = np.stack(
-            [
-                self.coverage(eff_a + profile, eff_a, caps_c, of="gap"),
-                self.coverage(needs_c, eff_c, caps_a, of="gap"),
-            ],
-            axis=1,
-        )
-        consent = (trust_ba >= p.exit_trust) & np.all(expected > (setup / p.payback_months)[:, None], axis=1)
+        # Fit, gap form: the searcher's needs are its profile on top of what it has.
+        wanted = np.concatenate([eff_own[:k] + profile, needs_own[k:]])
+        fits = self.coverage(wanted, eff_own, caps_other, of="gap")
+        fit = pair_columns(fits[:k], fits[k:])
+        repaid = setup / p.payback_months
+        consent = (trust_ba >= p.exit_trust) & (by_side[0] > repaid) & (by_side[1] > repaid)
         return Terms(
             trust_ab, transparency, contract, competitor, campus, distance, culture_fit, fit, expected, setup, consent
         )
@@ -608,7 +647,8 @@ class Kreislauf:
         if not service:
             firms.searching[a] = False  # its search is over (a service contract is no search)
         model.change_graph("add_edges_from", list(zip(a.tolist(), b.tolist(), strict=True)))
-        self._pairs_version += 1
+        new_pairs = np.sort(_pair_key(a, b))
+        self._pair_keys = np.insert(self._pair_keys, self._pair_keys.searchsorted(new_pairs), new_pairs)
         if not service:
             self.counts["formed"] += len(ids)
 
@@ -647,25 +687,27 @@ class Kreislauf:
         other = pair_columns(b, a)
         # Per side (m, 2, ...); the partner's read separately rather than as
         # [:, ::-1] views, whose reversed strides make NumPy's loops slow.
-        # np.take: see sim.arrays.
-        traits = np.take(firms.traits, side, axis=0)  # (m, 2, 4)
-        caps = np.take(firms.caps, side, axis=0)  # (m, 2, 5)
-        partner_caps = np.take(firms.caps, other, axis=0)
-        needs = np.take(self.needs_now(), side, axis=0)
-        culture = np.take(firms.culture, side, axis=0)
-        partner_culture = np.take(firms.culture, other, axis=0)
+        # take: see sim.arrays. Of the traits only the columns used are read.
+        caps = firms.caps.take(side, axis=0)  # (m, 2, 5)
+        partner_caps = firms.caps.take(other, axis=0)
+        needs = self.needs_now().take(side, axis=0)
+        traits = firms.traits
+        contract, transparency = t.contract[ids], t.transparency[ids]
 
         # Keep or break the agreement; contribute by competence.
         temptation = p.temptation + p.competitor_temptation * t.competitor[ids]
-        deterrence = 1.0 - t.contract[ids] * p.contract_enforcement
-        p_break = (temptation * deterrence)[:, None] * (1.0 - traits[:, :, INTEGRITY])
+        deterrence = 1.0 - contract * p.contract_enforcement
+        p_break = (temptation * deterrence)[:, None] * (1.0 - traits[:, INTEGRITY].take(side))
         kept = rng.random((m, 2)) >= p_break
-        quality = traits[:, :, COMPETENCE] * np.where(kept, 1.0, p.broken_delivery)
+        quality = traits[:, COMPETENCE].take(side) * np.where(kept, 1.0, p.broken_delivery)
 
-        # Joint value and its division.
-        fit = self.coverage(needs, caps, partner_caps)  # (m, 2)
+        # Joint value and its division. The partner's culture less one's own,
+        # read once: the initiator's side of it, negated for the partner's side
+        # (exact: x - y is -(y - x) in floating point).
+        fit = self.coverage(needs, caps, partner_caps, total=self.need_totals().take(side))  # (m, 2)
         synergy = np.minimum(1.0, p.baseline_synergy + (fit[:, 0] + fit[:, 1]))
-        culture_fit = culture_fit_of(culture[:, 0], culture[:, 1])
+        apart = firms.culture.take(b, axis=0) - firms.culture.take(a, axis=0)
+        culture_fit = 1.0 - sum_last(np.abs(apart)) / apart.shape[1]  # culture_fit_of, from the difference
         value = joint_value(
             p.value_per_employee,
             firms.size[a],
@@ -673,19 +715,19 @@ class Kreislauf:
             synergy,
             quality[:, 0],
             quality[:, 1],
-            t.transparency[ids],
+            transparency,
             culture_fit,
         )
-        grabs = rng.random((m, 2)) < p.grab_temptation * (1.0 - traits[:, :, BENEVOLENCE])
+        grabs = rng.random((m, 2)) < p.grab_temptation * (1.0 - traits[:, BENEVOLENCE].take(side))
         # The initiator's share by who grabbed (neither, b, a, both): one lookup.
         split = np.array([0.5, 1.0 - p.grab_share, p.grab_share, 0.5])
-        share_a = np.take(split, 2 * grabs[:, 0] + grabs[:, 1])
+        share_a = split.take(2 * grabs[:, 0] + grabs[:, 1])
         shares = pair_columns(share_a * value, (1.0 - share_a) * value)
 
-        costs = self.running_cost(t.distance[ids], t.contract[ids])
+        costs = self.running_cost(t.distance[ids], contract)
         net = pair_columns(shares[:, 0] - costs, shares[:, 1] - costs)
         np.add.at(firms.coop_value, side.ravel(), shares.ravel())
-        np.add.at(firms.coop_cost, side.ravel(), np.repeat(costs, 2))
+        np.add.at(firms.coop_cost, side.ravel(), costs.repeat(2))
 
         t.value[ids] += value
         add_distinct_rows(t.shares, ids, shares)
@@ -701,26 +743,32 @@ class Kreislauf:
         # A firm learns in the domains it needs, from a partner that delivers:
         # rate x transparency x the partner's lead where both hold, else 0.
         # Only those gains are added (adding 0 would change nothing: the
-        # capabilities are never -0.0).
-        rate = (p.learning_rate * t.transparency[ids])[:, None, None]
+        # capabilities are never -0.0). Rows past firms.n are unused zeros,
+        # which clipping leaves as they are.
+        n = firms.n
+        rate = (p.learning_rate * transparency)[:, None, None]
         learns = partner_kept[:, :, None] & (needs > 0)
-        gain = rate * np.clip(partner_caps - caps, 0.0, None)
-        at = np.flatnonzero(learns)
-        cells = np.take(flat_index(firms.caps, side.ravel()), at)
-        np.add.at(firms.caps.reshape(-1), cells, np.take(gain.reshape(-1), at))
-        np.clip(firms.caps, 0.0, 1.0, out=firms.caps)
-        pull = p.culture_convergence * (partner_culture - culture)
-        add_rows(firms.culture, side.ravel(), pull.reshape(-1, firms.culture.shape[1]))
-        np.clip(firms.culture, 0.0, 1.0, out=firms.culture)
+        gain = rate * np.maximum(partner_caps - caps, 0.0)
+        at = learns.ravel().nonzero()[0]
+        side_of, domain = np.divmod(at, caps.shape[2])  # the flat (side, domain) positions learning
+        cells = side.ravel().take(side_of) * caps.shape[2] + domain
+        np.add.at(firms.caps.reshape(-1), cells, gain.reshape(-1).take(at))
+        np.clip(firms.caps[:n], 0.0, 1.0, out=firms.caps[:n])
+        pull = np.empty((m, 2, apart.shape[1]))
+        np.multiply(p.culture_convergence, apart, out=pull[:, 0])
+        np.negative(pull[:, 0], out=pull[:, 1])
+        add_rows(firms.culture, side.ravel(), pull.reshape(-1, apart.shape[1]))
+        np.clip(firms.culture[:n], 0.0, 1.0, out=firms.culture[:n])
 
         # Each side observes the other: competence from the competence it shows
         # (with noise), integrity from kept promises, benevolence from the division.
         self.observe(ids, other, partner_kept, pair_columns(grabs[:, 1], grabs[:, 0]), rng)
 
-        self.counts["kept"] += int(kept.sum())
-        self.counts["broken"] += int((~kept).sum())
-        self.counts["grabbed"] += int(grabs.sum())
-        self.counts["fair"] += int((~grabs).sum())
+        n_kept, n_grabbed = int(np.count_nonzero(kept)), int(np.count_nonzero(grabs))
+        self.counts["kept"] += n_kept
+        self.counts["broken"] += 2 * m - n_kept
+        self.counts["grabbed"] += n_grabbed
+        self.counts["fair"] += 2 * m - n_grabbed
         self.counts["value"] += float(value.sum())
 
         due = ids[t.due[ids] <= now]
@@ -741,16 +789,17 @@ class Kreislauf:
         """
         t, tp = self.table, self.model.scenario.trust
         m = len(ids)
-        shown = np.take(self.model.firms.traits[:, COMPETENCE], partners)
+        shown = self.model.firms.traits[:, COMPETENCE].take(partners)
         seen = np.clip(shown + rng.normal(0.0, tp.observation_noise, (m, 2)), 0.0, 1.0).ravel()
         partner_kept, partner_fair = partner_kept.ravel(), ~partner_grabbed.ravel()
         nu = tp.negativity_weight
-        # Filled column by column (copies into narrow rows are slow in NumPy).
-        pos, neg = np.empty((2 * m, 3)), np.empty((2 * m, 3))
-        pos[:, 0], pos[:, 1], pos[:, 2] = seen, partner_kept, partner_fair
-        neg[:, 0], neg[:, 1], neg[:, 2] = 1.0 - seen, nu * ~partner_kept, nu * ~partner_fair
         rows = pair_columns(t.row_ab[ids], t.row_ba[ids])
-        self.model.ledger.observe(rows.ravel(), partners.ravel(), pos, neg)
+        self.model.ledger.observe_pillars(
+            rows.ravel(),
+            partners.ravel(),
+            (seen, partner_kept, partner_fair),
+            (1.0 - seen, nu * ~partner_kept, nu * ~partner_fair),
+        )
 
     # ------------------------------------------------------------------
     # 5. evaluation
@@ -763,18 +812,20 @@ class Kreislauf:
         if not len(ids):
             return
         a, b = t.a[ids], t.b[ids]
-        side = np.stack([a, b], axis=1)
-        other = np.stack([b, a], axis=1)
-        rows = np.stack([t.row_ab[ids], t.row_ba[ids]], axis=1)
+        side, other = pair_columns(a, b), pair_columns(b, a)
+        rows = pair_columns(t.row_ab[ids], t.row_ba[ids])
         trust = ledger.trust_at(side.ravel(), other.ravel(), rows.ravel()).reshape(-1, 2)
         months = np.maximum(t.months[ids], 1)[:, None]
-        realised = np.take(t.realised, ids, axis=0) / months  # np.take: see sim.arrays
-        expected = np.take(t.expected, ids, axis=0)
+        realised = t.realised.take(ids, axis=0) / months  # take: see sim.arrays
+        expected = t.expected.take(ids, axis=0)
         needs = self.needs_now()
         fit = self.coverage(
-            np.take(needs, side, axis=0), np.take(firms.caps, side, axis=0), np.take(firms.caps, other, axis=0)
+            needs.take(side, axis=0),
+            firms.caps.take(side, axis=0),
+            firms.caps.take(other, axis=0),
+            total=self.need_totals().take(side),
         )
-        culture_fit = culture_fit_of(np.take(firms.culture, a, axis=0), np.take(firms.culture, b, axis=0))
+        culture_fit = culture_fit_of(firms.culture.take(a, axis=0), firms.culture.take(b, axis=0))
 
         # Reasons per side, checked in the order of the guide's evaluation:
         # reliability first, then the cost/benefit account, then culture.
@@ -784,31 +835,35 @@ class Kreislauf:
         # booked in the market, not in the cooperation's net benefit: it is
         # judged on trust and culture only.
         short &= ~t.service[ids][:, None]
-        misfit = np.repeat((culture_fit < p.exit_culture_fit)[:, None], 2, axis=1)
-        reason = np.full((len(ids), 2), Reason.NONE, dtype=np.int8)
-        reason[misfit] = Reason.CULTURE
-        reason[short & (fit < 0.01)] = Reason.GOAL_REACHED
-        reason[short & (fit >= 0.01)] = Reason.LOW_VALUE
-        reason[low_trust] = Reason.LOW_TRUST
-        exits = reason != Reason.NONE
+        reason = np.full((len(ids), 2), int(Reason.NONE), dtype=np.int8)  # ints: see CooperationTable.in_phase
+        reason[culture_fit < p.exit_culture_fit] = int(Reason.CULTURE)  # both sides
+        reason[short & (fit < 0.01)] = int(Reason.GOAL_REACHED)
+        reason[short & (fit >= 0.01)] = int(Reason.LOW_VALUE)
+        reason[low_trust] = int(Reason.LOW_TRUST)
+        exits = reason != int(Reason.NONE)
 
         self.counts["evaluated"] += len(ids)
         t.evaluations[ids] += 1
         self.tell_partners(side.ravel(), other.ravel(), rows.ravel())
 
-        leaving = exits.any(axis=1)
-        first = np.where(exits[:, 0], 0, 1)
-        for r in np.unique(reason[leaving, first[leaving]]):
-            sel = leaving & (reason[np.arange(len(ids)), first] == r)
-            self.end(ids[sel], Reason(int(r)), now, by=side[sel, first[sel]])
+        # The initiator's reason if it leaves, else the partner's.
+        leaving = exits[:, 0] | exits[:, 1]
+        given = np.where(exits[:, 0], reason[:, 0], reason[:, 1])
+        by = np.where(exits[:, 0], a, b)
+        for r in sorted(set(given[leaving].tolist())):
+            sel = leaving & (given == r)
+            self.end(ids[sel], Reason(r), now, by=by[sel])
 
-        stay = ids[~leaving]
+        staying = ~leaving
+        stay = ids[staying]
         if len(stay):
-            # Lessons into the agreement: terms follow the trust now held.
+            # Lessons into the agreement: terms follow the trust now held
+            # (the mean of both sides' trust, summed as NumPy's mean does).
+            held = trust[staying]
             t.transparency[stay], t.contract[stay], t.competitor[stay] = self.agreement_terms(
-                t.a[stay], t.b[stay], trust[~leaving].mean(axis=1)
+                t.a[stay], t.b[stay], (held[:, 0] + held[:, 1]) / 2
             )
-            t.expected[stay] = 0.5 * (np.take(t.expected, stay, axis=0) + realised[~leaving])
+            t.expected[stay] = 0.5 * (t.expected.take(stay, axis=0) + realised[staying])
             t.realised[stay] = 0.0
             t.months[stay] = 0
             t.continues[stay] += 1
@@ -833,9 +888,9 @@ class Kreislauf:
         telling[tellers] = True
         mine = telling[u]
         u, v = u[mine], v[mine]
-        order = np.argsort(u)
+        order = argsort_firms(u, len(telling))
         u, v = u[order], v[order]
-        lo, hi = np.searchsorted(u, tellers, "left"), np.searchsorted(u, tellers, "right")
+        lo, hi = u.searchsorted(tellers, "left"), u.searchsorted(tellers, "right")
         which, at = expand_ranges(lo, hi)
         listeners = v[at]
         keep = listeners != subjects[which]

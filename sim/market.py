@@ -80,7 +80,7 @@ class Market:
         firms = self.model.firms
         if self.demand.shape[0] < len(self.niche_names):
             self.demand = np.pad(self.demand, (0, len(self.niche_names) - self.demand.shape[0]))
-        niches = np.unique(firms.niche[idx])
+        niches = np.array(sorted(set(firms.niche[idx].tolist())), dtype=np.int64)  # as np.unique, cheaper
         unserved = niches[self.demand[niches] == 0]
         if not len(unserved):
             return  # the supply level is only needed for niches without demand yet
@@ -95,12 +95,18 @@ class Market:
         n = firms.n
         return np.where(firms.alive[:n] & (firms.role[:n] == PRODUCER), firms.size[:n], 0.0)
 
-    def _supply_level(self) -> np.ndarray:
-        """Size-weighted mean product level (1/2 + productivity) per niche."""
+    def _supply_level(self, size: np.ndarray | None = None, level: np.ndarray | None = None) -> np.ndarray:
+        """Size-weighted mean product level (1/2 + productivity) per niche.
+
+        ``size`` (producers' sizes, 0 for other firms) and ``level``, if
+        given, are what this method would compute.
+        """
         firms = self.model.firms
-        size = self._producer_size()
+        if size is None:
+            size = self._producer_size()
         k = len(self.niche_names)
-        level = 0.5 + firms.productivity(self.params.digital_productivity)
+        if level is None:
+            level = 0.5 + firms.productivity(self.params.digital_productivity)
         total = np.bincount(firms.niche[: firms.n], weights=size, minlength=k)
         weighted = np.bincount(firms.niche[: firms.n], weights=size * level, minlength=k)
         return np.divide(weighted, total, out=np.zeros(k), where=total > 0)
@@ -118,7 +124,7 @@ class Market:
         if group is None or not self.model.shared_services:
             return relief
         live = t.live()
-        live = live[t.service[live] & (t.phase[live] != Phase.STRUCTURE)]
+        live = live[t.service[live] & (t.phase[live] != int(Phase.STRUCTURE))]
         if len(live):
             a, b = t.a[live], t.b[live]
             producer = np.where(firms.role[a] == PRODUCER, a, b)
@@ -144,7 +150,7 @@ class Market:
         k = len(self.niche_names)
         niche = firms.niche[:n]
         total_attract = np.bincount(niche, weights=attract, minlength=k)
-        quality = self._supply_level()
+        quality = self._supply_level(np.where(producer, firms.size[:n], 0.0), level)
         growth = (1.0 + p.demand_growth) ** (now / 12.0)
         sales = self.demand * growth * quality
         revenue = np.where(
@@ -182,9 +188,11 @@ class Market:
         n = firms.n
         income, cost = np.zeros(n), np.zeros(n)
         group = self.model.scenario.group
+        if group is None:
+            return income, cost
         live = t.live()
-        live = live[t.service[live] & (t.phase[live] != Phase.STRUCTURE)]
-        if group is None or not len(live) or not carried.any():
+        live = live[t.service[live] & (t.phase[live] != int(Phase.STRUCTURE))]
+        if not len(live) or not carried.any():
             return income, cost
         a, b = t.a[live], t.b[live]
         producer = np.where(firms.role[a] == PRODUCER, a, b)

@@ -8,6 +8,7 @@ them) are followed one by one in the DataCollector table ``focal_firms``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from copy import deepcopy
 from functools import partial
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import mesa
 import numpy as np
 
+from sim.arrays import mean_of, sd_of
 from sim.cooperation import EXIT_REASONS, Phase
 from sim.firms import DIGITAL, PRODUCER
 from sim.network import degree_measures, structure_measures
@@ -28,6 +30,9 @@ __all__ = ["COOPERATION_COLUMNS", "FOCAL_COLUMNS", "MEASURES", "Collector", "Mea
 _EXIT_MEASURES = {
     f"exit_{r.name.lower()}": f"Cooperations exited after evaluation this month because {r.label}" for r in EXIT_REASONS
 }
+
+#: The measure counting the cooperations in each phase but ENDED, with the phase's code.
+_PHASE_MEASURES = [(f"phase_{p.name.lower()}", int(p)) for p in Phase if p is not Phase.ENDED]
 
 #: Every per-step measure and its meaning (units: months, k EUR).
 MEASURES: dict[str, str] = {
@@ -130,6 +135,7 @@ class Measures:
         self.current: dict[str, float] = dict.fromkeys(MEASURES, float("nan"))
         self._received = np.zeros(0)  # trust each firm receives from its partners, summed
         self._partners = np.zeros(0, dtype=np.int64)  # its live cooperations
+        self._trust_quantiles: tuple[float, ...] | None = None  # last month's, where to look first
         self.focal_names = list(model.scenario.measures.focal_firms)
 
     def reporters(self) -> dict[str, Any]:
@@ -144,14 +150,14 @@ class Measures:
         alive = firms.alive[:n]
         producer = alive & (firms.role[:n] == PRODUCER)
         cur = self.current
-        cur["firms"] = int(alive.sum())
-        cur["producers"] = int(producer.sum())
+        cur["firms"] = int(np.count_nonzero(alive))
+        cur["producers"] = int(np.count_nonzero(producer))
         cur["entries"] = model.firms_joined_this_step
         cur["exits"] = model.firms_left_this_step
-        phases = np.bincount(t.phase[: t.n], minlength=len(Phase))
-        for p in Phase:
-            if p is not Phase.ENDED:
-                cur[f"phase_{p.name.lower()}"] = int(phases[p])
+        # Open cooperations only: the ended ones are not reported.
+        phases = np.bincount(t.phase[t.open_ids()], minlength=len(Phase)).tolist()
+        for key, code in _PHASE_MEASURES:
+            cur[key] = phases[code]
         for key in (
             "opened",
             "searches",
@@ -175,9 +181,9 @@ class Measures:
         self._received = np.bincount(partners, weights=trust, minlength=n).astype(float)
         self._partners = np.bincount(partners, minlength=n).astype(np.int64)
         if len(live):
-            cur["mean_trust"] = float(trust.mean())
-            cur["trust_sd"] = float(trust.std())
-            cur["trust_p10"], cur["trust_p90"] = _quantiles(trust, 0.1, 0.9)
+            cur["mean_trust"], cur["trust_sd"] = mean_of(trust), sd_of(trust)
+            self._trust_quantiles = _quantiles(trust, 0.1, 0.9, near=self._trust_quantiles)
+            cur["trust_p10"], cur["trust_p90"] = self._trust_quantiles
         else:
             cur["mean_trust"] = cur["trust_sd"] = cur["trust_p10"] = cur["trust_p90"] = float("nan")
         cur["group_trust"] = self.group_trust()
@@ -195,15 +201,15 @@ class Measures:
         cur["value_created"] = counts["value"]
         cur["revenue_total"] = float(firms.revenue[:n][alive].sum())
         cur["profit_total"] = float(firms.profit[:n][alive].sum())
-        cur["producer_profit"] = float(firms.profit[:n][producer].mean()) if producer.any() else float("nan")
-        cur["producer_overhead"] = float(firms.overhead_paid[:n][producer].mean()) if producer.any() else float("nan")
+        cur["producer_profit"] = mean_of(firms.profit[:n][producer]) if producer.any() else float("nan")
+        cur["producer_overhead"] = mean_of(firms.overhead_paid[:n][producer]) if producer.any() else float("nan")
         capital = firms.capital[:n][alive]
-        cur["capital_mean"] = float(capital.mean()) if len(capital) else float("nan")
+        cur["capital_mean"] = mean_of(capital) if len(capital) else float("nan")
         cur["capital_gini"] = gini(np.maximum(capital, 0.0))
         digital = firms.caps[:n, DIGITAL]
-        cur["digital_maturity"] = float(digital[producer].mean()) if producer.any() else float("nan")
+        cur["digital_maturity"] = mean_of(digital[producer]) if producer.any() else float("nan")
         small = producer & (firms.size[:n] < model.scenario.measures.small_firm_size)
-        cur["digital_maturity_small"] = float(digital[small].mean()) if small.any() else float("nan")
+        cur["digital_maturity_small"] = mean_of(digital[small]) if small.any() else float("nan")
         cur["culture_spread"] = float(firms.culture[:n][alive].std(axis=0).mean()) if alive.sum() > 1 else 0.0
 
     def group_trust(self, limit: int = 200) -> float:
@@ -221,9 +227,8 @@ class Measures:
         firms, step = self.model.firms, int(self.model.steps)
         rows = []
         for name in self.focal_names:
-            try:
-                i = firms.index_of(name)
-            except KeyError:
+            i = firms.find(name)
+            if i is None:
                 continue  # not (yet) in this scenario
             count = int(self._partners[i]) if i < len(self._partners) else 0
             rows.append(
@@ -295,17 +300,43 @@ class Collector(mesa.DataCollector):
         return self._tables
 
 
-def _quantiles(values: np.ndarray, *qs: float) -> tuple[float, ...]:
-    """Quantiles with linear interpolation (NumPy's default method), from one partial sort.
+def _quantiles(values: np.ndarray, *qs: float, near: tuple[float, ...] | None = None) -> tuple[float, ...]:
+    """Quantiles with linear interpolation (NumPy's default method), from partial sorts.
 
     Only the order statistics next to each quantile are put in place
-    (``np.partition``); they are the values a full sort would put there.
+    (``np.partition``); they are the values a full sort would put there. With
+    ``near`` (a guess of each quantile, such as last month's), each pair is
+    first sought among the values within ``_NEAR`` of its guess, and the whole
+    array is partitioned only if they are not all there. The interpolation is
+    done in Python floats, the same IEEE double arithmetic.
     """
-    where = np.asarray(qs) * (len(values) - 1)
-    lo = np.floor(where).astype(np.int64)
-    hi = np.minimum(lo + 1, len(values) - 1)
-    ordered = np.partition(values, np.unique(np.concatenate([lo, hi])))
-    return tuple(float(v) for v in ordered[lo] + (where - lo) * (ordered[hi] - ordered[lo]))
+    last = len(values) - 1
+    where = [q * last for q in qs]
+    lo = [math.floor(w) for w in where]
+    hi = [min(i + 1, last) for i in lo]
+    at: dict[int, float] = {}
+    if near is not None and len(near) == len(qs):
+        for guess, i, j in zip(near, lo, hi, strict=True):
+            at.update(_order_statistics_near(values, (i, j), guess - _NEAR, guess + _NEAR))
+    if len(at) < len(set(lo + hi)):
+        ordered = np.partition(values, sorted(set(lo + hi)))
+        at = {i: float(ordered[i]) for i in lo + hi}
+    return tuple(at[i] + (w - i) * (at[j] - at[i]) for w, i, j in zip(where, lo, hi, strict=True))
+
+
+#: How far from its guess :func:`_quantiles` first looks for a quantile.
+_NEAR = 0.02
+
+
+def _order_statistics_near(values: np.ndarray, ranks: tuple[int, int], low: float, high: float) -> dict[int, float]:
+    """The values of the given ranks (0 the smallest) if both lie in [low, high]; empty if not."""
+    below = int(np.count_nonzero(values < low))
+    inside = values[(values >= low) & (values <= high)]
+    first, second = ranks[0] - below, ranks[1] - below
+    if first < 0 or second >= len(inside):
+        return {}
+    ordered = np.partition(inside, sorted({first, second}))
+    return {ranks[0]: float(ordered[first]), ranks[1]: float(ordered[second])}
 
 
 def _read(name: str, model: CooperationModel) -> float:

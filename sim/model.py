@@ -183,7 +183,7 @@ class CooperationModel(mesa.Model):
     @property
     def firm_count(self) -> int:
         """Firms in the market now."""
-        return int(self.firms.alive[: self.firms.n].sum())
+        return int(np.count_nonzero(self.firms.alive[: self.firms.n]))
 
     def _capacity_for(self, size: np.ndarray) -> np.ndarray:
         p = self.scenario.kreislauf

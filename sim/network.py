@@ -22,7 +22,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from sim.arrays import expand_ranges
+from sim.arrays import expand_ranges, mean_of, sd_of
 from sim.cooperation import Phase
 from sim.scenario import DOMAINS, TRAITS
 
@@ -78,8 +78,8 @@ def degree_measures(degree: np.ndarray) -> dict[str, float]:
         return {"density": 0.0, "mean_degree": 0.0, "degree_sd": 0.0, "max_degree": 0}
     return {
         "density": float(degree.sum() / (n * (n - 1))) if n > 1 else 0.0,
-        "mean_degree": float(degree.mean()),
-        "degree_sd": float(degree.std()),
+        "mean_degree": mean_of(degree),
+        "degree_sd": sd_of(degree),
         "max_degree": int(degree.max()),
     }
 

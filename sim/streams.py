@@ -68,13 +68,19 @@ def sample_rows(rng: np.random.Generator, population: np.ndarray, rows: int, k: 
     # Stable order of the draws (ties by position), as a quicksort of distinct
     # keys: NumPy's stable sort is slow in some builds.
     order = np.argsort(draws * (2 * k) + np.arange(2 * k), axis=1)
-    ranked = np.take_along_axis(draws, order, axis=1)
+    # The sorted cells' positions in the flat arrays: what np.take_along_axis
+    # and np.put_along_axis would use, without their overhead.
+    cells = (order + (2 * k) * np.arange(rows)[:, None]).ravel()
+    ranked = draws.take(cells).reshape(rows, 2 * k)
     first = np.ones_like(ranked, dtype=bool)
     first[:, 1:] = ranked[:, 1:] != ranked[:, :-1]
     keep = np.zeros_like(first)
-    np.put_along_axis(keep, order, first, axis=1)
-    keep &= np.cumsum(keep, axis=1) <= k
+    keep.reshape(-1)[cells] = first.reshape(-1)
+    # Each first occurrence's rank among them; the first k are kept (their
+    # ranks do not change by dropping the later ones).
+    rank = keep.cumsum(axis=1)
+    keep &= rank <= k
     out = np.full((rows, k), -1, dtype=np.int64)
-    r, col = np.nonzero(keep)
-    out[r, np.cumsum(keep, axis=1)[r, col] - 1] = population[draws[r, col]]
+    r, col = keep.nonzero()
+    out[r, rank[r, col] - 1] = population[draws[r, col]]
     return out

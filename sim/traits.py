@@ -35,10 +35,27 @@ def beta_parameters(mean: float, sd: float) -> tuple[float, float]:
 
 
 def _quantile(dist: UnitDistribution, u: np.ndarray) -> np.ndarray:
-    if dist.sd == 0 or dist.mean in (0.0, 1.0):
-        return np.full(u.shape, dist.mean)
-    a, b = beta_parameters(dist.mean, dist.sd)
-    return np.asarray(stats.beta.ppf(u, a, b), dtype=float)
+    return _quantiles([dist], u[:, None])[:, 0]
+
+
+def _quantiles(dists: list[UnitDistribution], u: np.ndarray) -> np.ndarray:
+    """Each column of ``u`` through the quantile function of its distribution.
+
+    One call of SciPy's ``beta.ppf`` for all columns (its per-call overhead
+    exceeds the work for a few dozen values); it computes element by
+    element, so the values are those of one call per column.
+    """
+    out = np.empty(u.shape)
+    shaped: list[int] = []
+    for col, dist in enumerate(dists):
+        if dist.sd == 0 or dist.mean in (0.0, 1.0):
+            out[:, col] = dist.mean
+        else:
+            shaped.append(col)
+    if shaped:
+        a, b = np.array([beta_parameters(dists[col].mean, dists[col].sd) for col in shaped]).T
+        out[:, shaped] = stats.beta.ppf(u[:, shaped], a, b)
+    return out
 
 
 def draw_unit(dist: UnitDistribution, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -81,18 +98,14 @@ def draw_traits(
     corr = corr / np.outer(d, d)
     z = rng.multivariate_normal(np.zeros(k), corr, size=n, method="cholesky") if n else np.zeros((0, k))
     u = stats.norm.cdf(z)
-    out = np.empty((n, k))
-    for col, trait in enumerate(TRAITS):
-        dist: UnitDistribution = getattr(pop, trait)
-        floor = float(floors.get(trait, 0.0))
-        if floor > 0 and dist.sd > 0:
+    dists: list[UnitDistribution] = [getattr(pop, trait) for trait in TRAITS]
+    floor = np.array([float(floors.get(trait, 0.0)) for trait in TRAITS])
+    for col, dist in enumerate(dists):
+        if floor[col] > 0 and dist.sd > 0:
             shape_a, shape_b = beta_parameters(dist.mean, dist.sd)
-            lo = float(stats.beta.cdf(floor, shape_a, shape_b))
-            u_col = lo + (1 - lo) * u[:, col]  # keeps the copula's ranks
-            out[:, col] = np.maximum(_quantile(dist, u_col), floor)
-        else:
-            out[:, col] = np.maximum(_quantile(dist, u[:, col]), floor)
-    return out
+            lo = float(stats.beta.cdf(floor[col], shape_a, shape_b))
+            u[:, col] = lo + (1 - lo) * u[:, col]  # keeps the copula's ranks
+    return np.maximum(_quantiles(dists, u), floor)
 
 
 def draw_sizes(spec: SizeDistribution, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -103,11 +116,10 @@ def draw_sizes(spec: SizeDistribution, n: int, rng: np.random.Generator) -> np.n
 
 def draw_capabilities(pop: Population, n: int, rng: np.random.Generator) -> np.ndarray:
     """Draw capability levels, shape ``(n, len(DOMAINS))``."""
-    caps = np.empty((n, len(DOMAINS)))
     defaults = default_capabilities()
-    for col, domain in enumerate(DOMAINS):
-        caps[:, col] = draw_unit(pop.capabilities.get(domain, defaults[domain]), n, rng)
-    return caps
+    # Domain after domain, n draws each: the order of one (domains, n) draw.
+    u = rng.uniform(0.0, 1.0, size=(len(DOMAINS), n)).T
+    return _quantiles([pop.capabilities.get(domain, defaults[domain]) for domain in DOMAINS], u)
 
 
 def draw_culture(centre: list[float] | None, spread: float, n: int, dims: int, rng: np.random.Generator) -> np.ndarray:

@@ -55,6 +55,22 @@ _KEY = np.int64(1) << 32  # owner * _KEY + subject identifies an ordered pair
 PILLARS: tuple[Pillar, ...] = get_args(Pillar)
 
 
+def _find_rows(index_keys: np.ndarray, index_rows: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """The rows that sorted ``index_keys`` give for sorted ``keys``; -1 where a key is absent."""
+    if not len(index_keys) or not len(keys):
+        return np.full(len(keys), -1, dtype=np.int64)
+    pos = np.minimum(index_keys.searchsorted(keys), len(index_keys) - 1)
+    return np.where(index_keys[pos] == keys, index_rows[pos], -1)
+
+
+def _contacts_in(keys: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(position in ``owners``, firm) pairs of the sorted (owner, subject) ``keys`` of each owner."""
+    lo = keys.searchsorted(owners * _KEY)
+    hi = keys.searchsorted((owners + 1) * _KEY)
+    which, at = expand_ranges(lo, hi)
+    return which, keys[at] % _KEY
+
+
 def _as_records(table: np.ndarray) -> np.ndarray:
     """A C-contiguous two-dimensional array viewed as one opaque item per row."""
     return table.view(np.dtype((np.void, table.shape[1] * table.itemsize))).reshape(-1)
@@ -87,11 +103,16 @@ class TrustLedger:
         self.book = np.zeros((256, 12))
         self.owner = np.zeros(256, dtype=np.int64)
         self.subject = np.zeros(256, dtype=np.int64)
-        # A sorted index of (owner, subject) keys for vectorised lookups,
-        # brought up to date lazily with the rows added since.
+        # A sorted index of (owner, subject) keys for vectorised lookups. Rows
+        # added since it was last brought up to date (rows from _indexed on)
+        # are looked up in a small sorted index of their own: merging them in
+        # costs a pass over the whole index, done only for range queries.
         self._index_keys = np.zeros(0, dtype=np.int64)
         self._index_rows = np.zeros(0, dtype=np.int64)
         self._indexed = 0
+        self._recent_keys = np.zeros(0, dtype=np.int64)
+        self._recent_rows = np.zeros(0, dtype=np.int64)
+        self._recent_upto = 0
         self.community_r = np.zeros((64, 3))
         self.community_s = np.zeros((64, 3))
 
@@ -123,30 +144,38 @@ class TrustLedger:
 
     def slots(self, owners: np.ndarray, subjects: np.ndarray) -> np.ndarray:
         """Rows of the evidence of each owner about each subject, created empty where new."""
+        rows, _, where = self._distinct_slots(owners, subjects)
+        return rows[where]
+
+    def _distinct_slots(self, owners: np.ndarray, subjects: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:meth:`slots` of the distinct (owner, subject) pairs, in key order.
+
+        Returns the rows of the distinct pairs, the position of each one's
+        first occurrence and the distinct pair of each query (as
+        :func:`sim.arrays.distinct`). New rows are numbered in key order.
+        """
         owners = np.asarray(owners, dtype=np.int64)
         subjects = np.asarray(subjects, dtype=np.int64)
-        rows = self.rows_of(owners, subjects)
+        keys, first, where = distinct(owners * _KEY + subjects)
+        rows = self._rows_of_sorted(keys)
         missing = rows < 0
-        if not missing.any():
-            return rows
-        wanted = owners[missing] * _KEY + subjects[missing]
-        _, first, where = distinct(wanted)
-        new_owners, new_subjects = owners[missing][first], subjects[missing][first]
-        m = len(new_owners)
-        if self.n + m > self.book.shape[0]:
-            size = max(2 * self.book.shape[0], self.n + m)
-            for name in ("book", "owner", "subject"):
-                old = getattr(self, name)
-                new = np.zeros((size, *old.shape[1:]), dtype=old.dtype)
-                new[: self.n] = old[: self.n]
-                setattr(self, name, new)
-        self._grow_firms()
-        made = np.arange(self.n, self.n + m)
-        self.owner[made], self.subject[made] = new_owners, new_subjects
-        self.book[made] = 0.0
-        self.n += m
-        rows[missing] = made[where]  # new rows in the order of their sorted keys
-        return rows
+        if missing.any():
+            new_owners, new_subjects = owners[first[missing]], subjects[first[missing]]
+            m = len(new_owners)
+            if self.n + m > self.book.shape[0]:
+                size = max(2 * self.book.shape[0], self.n + m)
+                for name in ("book", "owner", "subject"):
+                    old = getattr(self, name)
+                    new = np.zeros((size, *old.shape[1:]), dtype=old.dtype)
+                    new[: self.n] = old[: self.n]
+                    setattr(self, name, new)
+            self._grow_firms()
+            made = np.arange(self.n, self.n + m)
+            self.owner[made], self.subject[made] = new_owners, new_subjects
+            self.book[self.n : self.n + m] = 0.0  # (zeros already: rows past n are never written)
+            self.n += m
+            rows[missing] = made
+        return rows, first, where
 
     def known(self, owner: int) -> list[int]:
         """Firms ``owner`` holds evidence about (its contacts), in index order."""
@@ -166,44 +195,84 @@ class TrustLedger:
         self._grow_firms()
         return self.pillars_at(owners, subjects, self.rows_of(owners, subjects))
 
+    def _recent(self) -> tuple[np.ndarray, np.ndarray]:
+        """Sorted keys, and rows, of the rows not yet in the index."""
+        if self._recent_upto < self.n:
+            new = np.arange(self._recent_upto, self.n)
+            keys = self.owner[new] * _KEY + self.subject[new]
+            order = keys.argsort()  # keys are distinct: any sort gives the same order
+            self._recent_keys, self._recent_rows = merge_sorted(
+                self._recent_keys, self._recent_rows, keys[order], new[order]
+            )
+            self._recent_upto = self.n
+        return self._recent_keys, self._recent_rows
+
+    def _update_index(self) -> None:
+        """Bring the sorted index of (owner, subject) keys up to date with the rows added since."""
+        if self._indexed < self.n:
+            keys, rows = self._recent()
+            self._index_keys, self._index_rows = merge_sorted(self._index_keys, self._index_rows, keys, rows)
+            self._indexed = self.n
+            self._recent_keys, self._recent_rows = keys[:0], rows[:0]
+
     def rows_of(self, owners: np.ndarray, subjects: np.ndarray) -> np.ndarray:
         """Evidence rows of many (owner, subject) pairs at once; -1 where there is none."""
-        if self._indexed < self.n:
-            new = np.arange(self._indexed, self.n)
-            keys = self.owner[new] * _KEY + self.subject[new]
-            order = np.argsort(keys)  # keys are distinct: any sort gives the same order
-            self._index_keys, self._index_rows = merge_sorted(
-                self._index_keys, self._index_rows, keys[order], new[order]
-            )
-            self._indexed = self.n
         query = np.asarray(owners, dtype=np.int64) * _KEY + np.asarray(subjects, dtype=np.int64)
         pos = find_sorted(self._index_keys, query)
         rows = np.full(len(pos), -1, dtype=np.int64)
         found = pos >= 0
         rows[found] = self._index_rows[pos[found]]
+        if self._indexed < self.n:
+            keys, recent = self._recent()
+            missing = (~found).nonzero()[0]
+            pos = find_sorted(keys, query[missing])
+            rows[missing] = np.where(pos >= 0, recent[pos], -1)
+        return rows
+
+    def _rows_of_sorted(self, keys: np.ndarray) -> np.ndarray:
+        """Evidence rows of sorted, distinct (owner, subject) keys; -1 where there is none."""
+        rows = _find_rows(self._index_keys, self._index_rows, keys)
+        if self._indexed < self.n:
+            missing = (rows < 0).nonzero()[0]
+            rows[missing] = _find_rows(*self._recent(), keys[missing])
         return rows
 
     def contacts_of(self, owners: np.ndarray) -> np.ndarray:
         """The firms each owner holds evidence about: one row per owner, padded with -1."""
-        self.rows_of(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))  # bring the index up to date
+        which, subjects = self.contact_pairs(owners)
+        return ragged_to_rows(which, subjects, len(owners))
+
+    def contact_pairs(self, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The firms each owner holds evidence about, as (position in ``owners``, firm) pairs.
+
+        Ordered by owner position, then by firm index.
+        """
+        if self.n - self._indexed > max(4096, len(self._index_keys) // 8):
+            self._update_index()  # the recent rows are many: merge them in (a pass over the index)
         owners = np.asarray(owners, dtype=np.int64)
-        lo = np.searchsorted(self._index_keys, owners * _KEY)
-        hi = np.searchsorted(self._index_keys, (owners + 1) * _KEY)
-        which, at = expand_ranges(lo, hi)
-        return ragged_to_rows(which, self._index_keys[at] % _KEY, len(owners))
+        which, subjects = _contacts_in(self._index_keys, owners)
+        if self._indexed < self.n:
+            more_which, more_subjects = _contacts_in(self._recent()[0], owners)
+            if len(more_which):
+                # Both lists are ordered by (owner position, firm): merge them.
+                merged, _ = merge_sorted(
+                    which * _KEY + subjects, subjects, more_which * _KEY + more_subjects, more_subjects
+                )
+                which, subjects = merged // _KEY, merged % _KEY
+        return which, subjects
 
     def pillars_at(self, owners: np.ndarray, subjects: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """As :meth:`pillars`, with the evidence rows already known (-1 for none)."""
         k = self.params.prior_strength
         prior = self.firms.traits[:, PROPENSITY][owners] * k
         has = rows >= 0
-        seen = np.take(self.book, np.maximum(rows, 0), axis=0)  # np.take: see sim.arrays
+        seen = self.book.take(np.maximum(rows, 0), axis=0)  # take: see sim.arrays
         if not has.all():
             seen[~has] = 0.0
         if self.sharing > 0:
             w = np.where(self.firms.member[owners], self.sharing, 0.0)
-            shared_r = np.take(self.community_r, subjects, axis=0)
-            shared_s = np.take(self.community_s, subjects, axis=0)
+            shared_r = self.community_r.take(subjects, axis=0)
+            shared_s = self.community_s.take(subjects, axis=0)
         out = np.empty((len(rows), 3))
         # Pillar by pillar: arithmetic on narrow column slices is slow in NumPy.
         for p in range(3):
@@ -232,23 +301,40 @@ class TrustLedger:
         members (the community speaks with one typical member's voice).
         Each row appears at most once (one cooperation per pair of firms).
         """
-        # Belief and first-hand evidence alike, filled column by column (copies
-        # into narrow rows are slow in NumPy); rows are distinct, so read, add, write back.
-        both = np.empty((len(rows), 12))
+        self.observe_pillars(
+            rows, subjects, tuple(positive[:, p] for p in range(3)), tuple(negative[:, p] for p in range(3))
+        )
+
+    def observe_pillars(
+        self,
+        rows: np.ndarray,
+        subjects: np.ndarray,
+        positive: tuple[np.ndarray, ...],
+        negative: tuple[np.ndarray, ...],
+    ) -> None:
+        """As :meth:`observe`, with the observations given pillar by pillar (three arrays each)."""
+        # The observations of each book column as one contiguous row (quick to
+        # fill), belief and first-hand evidence alike; added to the book's rows
+        # through a transposed view. Rows are distinct, so read, add, write back.
+        m = len(rows)
+        both = np.empty((2, 6, m))
         for j in range(3):
-            both[:, j] = both[:, 6 + j] = positive[:, j]
-            both[:, 3 + j] = both[:, 9 + j] = negative[:, j]
+            both[0, j], both[0, 3 + j] = positive[j], negative[j]
+        both[1] = both[0]
+        seen = self.book.take(rows, axis=0)
+        seen += both.reshape(12, m).T
         # Each row written as one 96-byte item: setting rows of a 2-D array
         # by index takes a slow path (see sim.arrays).
-        _as_records(self.book)[rows] = _as_records(np.take(self.book, rows, axis=0) + both)
+        _as_records(self.book)[rows] = _as_records(seen)
         if self.sharing > 0:
             self._grow_firms()
             by_member = self.firms.member[self.owner[rows]]
             if by_member.any():
                 n = self.firms.n
                 others = max(1, int((self.firms.member[:n] & self.firms.alive[:n]).sum()) - 1)
-                add_rows(self.community_r, subjects[by_member], positive[by_member] / others)
-                add_rows(self.community_s, subjects[by_member], negative[by_member] / others)
+                told = both[0][:, by_member].T
+                add_rows(self.community_r, subjects[by_member], told[:, :3] / others)
+                add_rows(self.community_s, subjects[by_member], told[:, 3:6] / others)
 
     def seed_community(self, subjects: np.ndarray, months: float, p_break: np.ndarray, p_grab: np.ndarray) -> None:
         """Give the community ``months`` of shared history with each subject.
@@ -274,17 +360,23 @@ class TrustLedger:
         their mean, once.
         """
         src = np.asarray(told, dtype=np.int64)
-        subjects, listeners = np.asarray(subjects, dtype=np.int64), np.asarray(listeners, dtype=np.int64)
         if not len(src):
             return
-        rows = self.slots(listeners, subjects)
-        heard, _, where = distinct(rows)
-        tales = np.bincount(where, minlength=len(heard)).astype(float)[:, None]
-        mean = np.zeros((len(heard), 6))
-        add_rows(mean, where, np.take(self.book, src, axis=0)[:, 6:])
-        book = np.take(self.book, heard, axis=0)
+        heard, first, where = self._distinct_slots(listeners, subjects)
+        if len(heard) == len(src):
+            # Each listener hears of each subject once: the mean is the one
+            # tale (0 + x and x / 1 are x; evidence is never -0.0).
+            mean = self.book.take(src[first], axis=0)[:, 6:]
+        else:
+            tales = np.bincount(where, minlength=len(heard)).astype(float)[:, None]
+            mean = np.zeros((len(heard), 6))
+            add_rows(mean, where, self.book.take(src, axis=0)[:, 6:])
+            mean = mean / tales
+        book = self.book.take(heard, axis=0)
         belief, own = book[:, :6], book[:, 6:]
-        self.book[heard, :6] = belief + self.params.gossip_weight * (mean / tales - (belief - own))
+        book[:, :6] = belief + self.params.gossip_weight * (mean - (belief - own))
+        # Whole rows written as single items (see observe).
+        _as_records(self.book)[heard] = _as_records(book)
 
     def forget(self) -> None:
         """Fade all evidence by the forgetting factor (one month)."""

@@ -74,6 +74,9 @@ def check_invariants(model: CooperationModel, before: np.ndarray) -> np.ndarray:
     assert {frozenset(e) for e in model.graph.edges} == pairs
     assert set(model.graph.nodes) == set(firms.alive_idx.tolist())
     assert all(Phase(int(p)) in LIVE_PHASES for p in t.phase[live])
+    # The sorted keys of live pairs, kept as pairs agree and end, are exactly those pairs.
+    lo, hi = np.minimum(t.a[live], t.b[live]), np.maximum(t.a[live], t.b[live])
+    assert np.array_equal(model.kreislauf.pair_keys(), np.sort(lo * (1 << 32) + hi))
     # Capacity is never exceeded, and load is exactly the cooperations that take capacity.
     alive = firms.alive[:n]
     assert np.all(firms.load[:n][alive] <= firms.capacity[:n][alive])
