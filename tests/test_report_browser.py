@@ -101,8 +101,10 @@ def open_report(browser: Any, path: Path) -> tuple[Any, list[str], list[str]]:
     page.on("request", lambda r: requests.append(r.url))
     page.goto(path.as_uri())
     # Figures are drawn as they come near the screen: scroll through the page as a reader does.
+    # Scrolled by the page itself: Playwright's own scrolling first waits for the element to stop
+    # moving, and figures above it keep resizing as they draw.
     for plot in page.locator(".plot").all():
-        plot.scroll_into_view_if_needed()
+        plot.evaluate("el => el.scrollIntoView({block: 'center'})")
     page.wait_for_function(
         "() => [...document.querySelectorAll('.plot')].every(d => d.querySelector('.main-svg')"
         " && (!d._fullData.some(t => t.type.endsWith('gl')) || d.querySelector('canvas')))",
@@ -139,7 +141,8 @@ def test_moving_the_network_slider_changes_the_drawn_edges(reports: dict[str, Pa
         )
 
     before = edges()
-    net.scroll_into_view_if_needed()
+    net.evaluate("el => el.scrollIntoView({block: 'center'})")
+    page.wait_for_timeout(300)  # let the figures that resize as they draw settle before clicking by position
     rail = net.locator(".slider-rail-rect").bounding_box()
     assert rail is not None
     page.mouse.click(rail["x"] + rail["width"] - 3, rail["y"] + rail["height"] / 2)
