@@ -27,6 +27,7 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -262,22 +263,32 @@ class Chronicle:
             )
         return self._capped("structure", now, lines, "agreements")
 
+    def _pair_lines(
+        self, now: int, kind: str, ids: np.ndarray, text: Callable[[int, int, int], str], what: str
+    ) -> list[Entry]:
+        """One line per cooperation in ``ids``, about both partners: ``text(a, b, cooperation)``."""
+        t = self.model.kreislauf.table
+        lines = [
+            Entry(now, kind, text(a, b, cid), (a, b))
+            for cid, a, b in zip(ids.tolist(), t.a[ids].tolist(), t.b[ids].tolist(), strict=True)
+        ]
+        return self._capped(kind, now, lines, what)
+
     def _set_up(self, now: int, n: int) -> list[Entry]:
         t = self.model.kreislauf.table
         ids = np.flatnonzero(
             (t.phase[:n] == Phase.RELATIONSHIP) & (t.since[:n] == now) & (t.evaluations[:n] == 0) & ~t.service[:n]
         )
-        lines = [
-            Entry(
-                now,
-                "relationship",
-                f"{self._name(a)} and {self._name(b)} have set up their cooperation and start working together; "
-                f"first evaluation in month {int(due)}",
-                (int(a), int(b)),
-            )
-            for a, b, due in zip(t.a[ids].tolist(), t.b[ids].tolist(), t.due[ids].tolist(), strict=True)
-        ]
-        return self._capped("relationship", now, lines, "cooperations started")
+        return self._pair_lines(
+            now,
+            "relationship",
+            ids,
+            lambda a, b, cid: (
+                f"{self._name(a)} and {self._name(b)} have set up their cooperation and start "
+                f"working together; first evaluation in month {int(t.due[cid])}"
+            ),
+            "cooperations started",
+        )
 
     def _deeds(self, now: int, did: np.ndarray, verb: str) -> list[Entry]:
         """Broken promises or grabbed value this month: ``did[c, side]`` says who did it."""
@@ -300,32 +311,30 @@ class Chronicle:
     def _evaluations_due(self, now: int, n: int) -> list[Entry]:
         t = self.model.kreislauf.table
         ids = np.flatnonzero((t.phase[:n] == Phase.EVALUATION) & (t.since[:n] == now))
-        lines = [
-            Entry(
-                now,
-                "evaluation",
+        return self._pair_lines(
+            now,
+            "evaluation",
+            ids,
+            lambda a, b, cid: (
                 f"{self._name(a)} and {self._name(b)} reach their agreed evaluation date: "
-                "each weighs realised against expected benefit, trust and culture fit",
-                (int(a), int(b)),
-            )
-            for a, b in zip(t.a[ids].tolist(), t.b[ids].tolist(), strict=True)
-        ]
-        return self._capped("evaluation", now, lines, "evaluations due")
+                "each weighs realised against expected benefit, trust and culture fit"
+            ),
+            "evaluations due",
+        )
 
     def _evaluations_of(self, now: int, n: int, evaluated: np.ndarray) -> list[Entry]:
         t = self.model.kreislauf.table
         stay = np.flatnonzero(evaluated & (t.phase[:n] == Phase.RELATIONSHIP))
-        lines = [
-            Entry(
-                now,
-                "evaluation",
+        return self._pair_lines(
+            now,
+            "evaluation",
+            stay,
+            lambda a, b, cid: (
                 f"{self._name(a)} and {self._name(b)} evaluate their cooperation and continue "
-                f"(trust {0.5 * (self._trust(a, b) + self._trust(b, a)):.2f}); next evaluation in month {int(due)}",
-                (int(a), int(b)),
-            )
-            for a, b, due in zip(t.a[stay].tolist(), t.b[stay].tolist(), t.due[stay].tolist(), strict=True)
-        ]
-        return self._capped("evaluation", now, lines, "cooperations continued")
+                f"(trust {0.5 * (self._trust(a, b) + self._trust(b, a)):.2f}); next evaluation in month {int(t.due[cid])}"
+            ),
+            "cooperations continued",
+        )
 
     def _endings(self, now: int, n: int) -> list[Entry]:
         t = self.model.kreislauf.table

@@ -6,8 +6,6 @@ package. Screenshots go to ``tests/artifacts/`` for a person to look at.
 
 from __future__ import annotations
 
-import json
-import os
 import socket
 import subprocess
 import sys
@@ -17,19 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).parent / "artifacts"
-ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from browser import ARGS, ARTIFACTS, CHROMIUM, require_chromium
 
 
 def free_port() -> int:
@@ -106,11 +92,7 @@ def month(page) -> int:  # type: ignore[no-untyped-def]
 
 
 def test_play_pause_and_reset_in_a_real_browser_with_no_request_elsewhere(server: str) -> None:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI"):
-            pytest.fail("CI needs Debian's chromium at /usr/bin/chromium (.ci/run installs it)", pytrace=False)
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
+    sync_playwright = require_chromium()
     ARTIFACTS.mkdir(exist_ok=True)
     requests: list[str] = []
     errors: list[str] = []
@@ -154,4 +136,3 @@ def test_play_pause_and_reset_in_a_real_browser_with_no_request_elsewhere(server
     elsewhere = [u for u in requests if not u.startswith(port_prefix)]
     assert not elsewhere, f"requests outside the app's own server: {elsewhere[:5]}"
     assert not errors, errors
-    assert json.loads(before) is not None

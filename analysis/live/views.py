@@ -200,21 +200,12 @@ def network_patch(data: dict[str, Any]) -> Patch:
 
 
 def _series(world: World) -> dict[str, list[float]]:
-    """The measures the running plots show, month by month so far."""
+    """The measures the running plots show, month by month so far, in the order of the figure's traces."""
     raw = world.model.datacollector.model_vars
     out = {f"phase {p.label}": list(raw[f"phase_{p.name.lower()}"]) for p in _PHASES}
     for measure, _, _ in PANELS[1:]:
         out[measure] = [None if v != v else v for v in raw[measure]]  # NaN (no partners yet) as a gap
     return out
-
-
-def _trace_keys(worlds: list[World]) -> list[tuple[str, str, int]]:
-    """(world label, series, panel) for every trace, in figure order."""
-    keys = []
-    for w in worlds:
-        keys += [(w.label, f"phase {p.label}", 0) for p in _PHASES]
-        keys += [(w.label, measure, k) for k, (measure, _, _) in enumerate(PANELS) if k > 0]
-    return keys
 
 
 def running_figure(worlds: list[World]) -> go.Figure:
@@ -278,9 +269,9 @@ def running_patch(worlds: list[World]) -> Patch:
     for w in worlds:
         series = _series(w)
         months = list(range(len(series["mean_trust"])))
-        for _, name, _ in _trace_keys([w]):
+        for values in series.values():  # in the order running_figure adds the traces
             patch["data"][k]["x"] = months
-            patch["data"][k]["y"] = series[name]
+            patch["data"][k]["y"] = values
             k += 1
     return patch
 
@@ -338,7 +329,7 @@ def firm_report(world: World, name: str) -> dict[str, Any] | None:
         if other >= 0 and phase in LIVE_PHASES:
             pillars = model.ledger.pillars(np.array([i]), np.array([other]))[0]
             row.update({p: round(float(v), 2) for p, v in zip(PILLARS, pillars, strict=True)})
-            row["trust"] = round(float(model.ledger.trust(np.array([i]), np.array([other]))[0]), 2)
+            row["trust"] = round(float(pillars @ model.ledger.weights), 2)  # as TrustLedger.trust weighs them
         rows.append(row)
     return {
         "name": name,
