@@ -1,9 +1,11 @@
 """Where runs execute: in this process, on a local process pool, or on a Dask cluster.
 
 Every engine takes :class:`~analysis.plan.RunSpec` objects and yields a
-:class:`RunOutput` for each, in the order runs finish. A run's output depends
-only on its spec, so results do not depend on the engine or on the number of
-workers; the caller stores each output as it arrives and keeps nothing else.
+:class:`~analysis.store.RunOutput` for each, in the order runs finish: the
+run's files, made by the worker that ran it (:func:`execute`). A run's output
+depends only on its spec, so results do not depend on the engine or on the
+number of workers; the caller writes each output as it arrives and keeps
+nothing else.
 
 - :class:`SerialEngine`: one run after another in this process (``workers=1``).
 - :class:`PoolEngine`: a local process pool, one worker per core by default.
@@ -29,20 +31,19 @@ import traceback
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
 from analysis.plan import RunSpec
 from analysis.runs import NetworkHistory, focal_frame, simulate
+from analysis.store import RunOutput, run_files
 
 __all__ = [
     "DaskEngine",
     "Engine",
     "EngineError",
     "PoolEngine",
-    "RunOutput",
     "SerialEngine",
     "engine_for",
     "execute",
@@ -56,30 +57,13 @@ class EngineError(RuntimeError):
     """An engine that cannot start: Dask not installed, a scheduler out of reach."""
 
 
-@dataclass
-class RunOutput:
-    """One finished run: its tables, or the error it raised."""
-
-    spec: RunSpec
-    measures: pd.DataFrame | None = None
-    cooperations: pd.DataFrame | None = None
-    focal: pd.DataFrame | None = None
-    network_nodes: pd.DataFrame | None = None
-    network_edges: pd.DataFrame | None = None
-    error: str | None = None
-    seconds: float = 0.0
-
-    @property
-    def failed(self) -> bool:
-        """Whether the run raised instead of finishing."""
-        return self.error is not None
-
-
 def execute(spec: RunSpec) -> RunOutput:
-    """Run one spec to its scenario's horizon and return its tables.
+    """Run one spec to its scenario's horizon and return its files.
 
-    An exception inside the run is caught and returned as the output's
-    ``error`` (with its traceback), so one failing run never stops a sweep.
+    The tables are formatted here, as Parquet and CSV, so that the work runs
+    in parallel on the workers. An exception inside the run is caught and
+    returned as the output's ``error`` (with its traceback), so one failing
+    run never stops a sweep.
     """
     start = time.perf_counter()
     try:
@@ -88,15 +72,21 @@ def execute(spec: RunSpec) -> RunOutput:
         measures = model.measures_frame()
         keep = spec.record.keeps(measures["step"].to_numpy(), int(measures["step"].iloc[-1]))
         columns = ["step", *(spec.record.measures if spec.record.measures is not None else measures.columns[1:])]
-        measures = _with_keys(measures.loc[keep, columns], spec)
-        cooperations = _with_keys(model.cooperation_log(), spec)
-        focal = _with_keys(focal_frame(model), spec)
-        nodes = _with_keys(history.nodes, spec) if history is not None else None
-        edges = _with_keys(history.edges, spec) if history is not None else None
+        tables = {
+            "measures": _with_keys(measures.loc[keep, columns], spec),
+            "cooperations": _with_keys(model.cooperation_log(), spec),
+            "focal_firms": _with_keys(focal_frame(model), spec),
+        }
+        if history is not None:
+            tables |= {
+                "network_nodes": _with_keys(history.nodes, spec),
+                "network_edges": _with_keys(history.edges, spec),
+            }
+        files = run_files(spec.run, tables)
     except Exception as exc:  # a failing run is recorded, never fatal to the experiment
         detail = "".join(traceback.format_exception(exc)).rstrip()
         return RunOutput(spec, error=detail, seconds=time.perf_counter() - start)
-    return RunOutput(spec, measures, cooperations, focal, nodes, edges, seconds=time.perf_counter() - start)
+    return RunOutput(spec, files, seconds=time.perf_counter() - start)
 
 
 _KEY_TYPES = {str: "string", int: "int64", float: "float64", bool: "bool"}
@@ -254,12 +244,14 @@ class DaskEngine(Engine):
             # Workers come and go (SLURM jobs start late, nodes are lost): size the queue to those there now.
             return max(2, IN_FLIGHT_PER_WORKER * self._threads()) - len(submitted)
 
-        flow = as_completed([submit(s) for s in _take(pending, room())])
-        for future in flow:
-            try:
-                output: RunOutput = future.result()
-            except Exception as exc:  # e.g. KilledWorker: the run took down worker after worker
-                output = RunOutput(submitted[future.key], error=f"{type(exc).__name__}: {exc}")
+        # Results are fetched in the background as runs finish, while this process writes the ones before.
+        flow = as_completed([submit(s) for s in _take(pending, room())], with_results=True, raise_errors=False)
+        for future, result in flow:
+            if future.status == "finished":
+                output: RunOutput = result
+            else:  # e.g. KilledWorker: the run took down worker after worker; or a lost connection
+                error = result[1] if isinstance(result, tuple) else result
+                output = RunOutput(submitted[future.key], error=f"{type(error).__name__}: {error}")
             submitted.pop(future.key, None)
             future.release()
             for spec in _take(pending, room()):

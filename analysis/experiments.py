@@ -8,14 +8,14 @@ Both :func:`compare` and :func:`sweep` turn their input into a
 :class:`~analysis.plan.Plan`, open its :class:`~analysis.store.ResultsFolder`
 (resuming one left unfinished by the same plan), hand the missing runs to an
 engine and store each output the moment it arrives. The summaries are made
-from the stored files, run by run, so the parent process holds no more than
-one run's tables at a time whatever the size of the plan.
+from the stored files, a batch of runs at a time, so the parent process holds
+no more than one batch's tables at a time whatever the size of the plan.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -103,17 +103,14 @@ class Experiment:
     def outcomes(self) -> pd.DataFrame:
         """One row per finished run: each measure averaged over the run's last ``window`` months."""
         keys = self._keys()
-        frames = (run_outcomes(m, keys, self.window) for m in self._each("measures"))
-        return _concat(frames)
+        return _concat(run_outcomes(m, keys, self.window) for m in self.folder.batches("measures"))
 
     @cached_property
     def focal_outcomes(self) -> pd.DataFrame:
         """One row per finished run and focal firm: its measures averaged over the last ``window`` months."""
         keys = [*self._keys(), "firm"]
-        frames = (
-            run_outcomes(f[[*keys, "step", *FOCAL_OUTCOMES]], keys, self.window) for f in self._each("focal_firms")
-        )
-        return _concat(frames)
+        batches = self.folder.batches("focal_firms")
+        return _concat(run_outcomes(f[[*keys, "step", *FOCAL_OUTCOMES]], keys, self.window) for f in batches)
 
     @property
     def measure_names(self) -> list[str]:
@@ -176,11 +173,8 @@ class Experiment:
     def _keys(self) -> list[str]:
         return self.folder.keys
 
-    def _each(self, table: str) -> Iterator[pd.DataFrame]:
-        return self.folder.frames(table)
 
-
-def _concat(frames: Iterator[pd.DataFrame]) -> pd.DataFrame:
+def _concat(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
     parts = list(frames)
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 

@@ -25,6 +25,7 @@ scenario and seed give byte-identical folders.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import platform
@@ -195,22 +196,37 @@ def write_run(result: RunResult, folder: Path) -> list[Path]:
 def write_table(frame: pd.DataFrame, stem: Path) -> list[Path]:
     """Write a table as Parquet and CSV next to each other, atomically."""
     parquet = write_parquet(frame, stem.with_suffix(".parquet"))
-    csv = write_text(stem.with_suffix(".csv"), frame.to_csv(index=False, lineterminator="\n"))
+    csv = write_bytes(stem.with_suffix(".csv"), csv_bytes(frame))
     return [parquet, csv]
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> Path:
     """Write a table as Parquet, atomically."""
-    tmp = temporary_name(path)
-    frame.to_parquet(tmp, index=False)
-    return replace_durably(tmp, path)
+    return write_bytes(path, parquet_bytes(frame))
 
 
 def write_text(path: Path, text: str) -> Path:
     """Write a text file atomically."""
+    return write_bytes(path, text.encode("utf-8"))
+
+
+def write_bytes(path: Path, data: bytes) -> Path:
+    """Write a file atomically: under a temporary name, flushed to disk, then renamed into place."""
     tmp = temporary_name(path)
-    tmp.write_text(text, encoding="utf-8")
+    tmp.write_bytes(data)
     return replace_durably(tmp, path)
+
+
+def parquet_bytes(frame: pd.DataFrame) -> bytes:
+    """A table as the bytes of a Parquet file (the same bytes wherever it is made)."""
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    return buffer.getvalue()
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """A table as CSV with its header (UTF-8, Unix line ends, no index), as every CSV kreislauf writes."""
+    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
 def temporary_name(path: Path) -> Path:

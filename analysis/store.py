@@ -11,14 +11,18 @@ Layout of an experiment's folder::
     focal_firms/run-000012.parquet
     network_nodes/, network_edges/   the network as it evolved, for replicate 0 of each compared scenario
     failures/run-000031.json  a run that raised: its error, parameters and seed
+    .csv_rows/measures/run-000012.csv run 12's rows of measures.csv (and of the other tables),
+                                      formatted by the worker that ran it
     runs.csv, measures.csv, cooperations.csv, focal_firms.csv   written when the plan is complete
 
-Each file is written under a temporary name and renamed into place, and a
-run's measures file is written last: a run is finished exactly when its
-measures file exists. Re-running the same plan into the same folder skips the
-finished runs and tries the failed ones again; a folder made by a different
-plan (another fingerprint) or another version of kreislauf is refused, so
-runs of two experiments never mix.
+A run's files are made where it ran (:func:`run_files`), so the process that
+stores them only writes bytes, and the CSV tables at the end are the runs'
+rows joined in run order. Each file is written under a temporary name and
+renamed into place, and a run's measures file is written last: a run is
+finished exactly when its measures file exists. Re-running the same plan into
+the same folder skips the finished runs and tries the failed ones again; a
+folder made by a different plan (another fingerprint) or another version of
+kreislauf is refused, so runs of two experiments never mix.
 """
 
 from __future__ import annotations
@@ -26,21 +30,31 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 import sim
-from analysis.engines import RunOutput
-from analysis.plan import RUN_KEYS, Plan
-from analysis.runs import replace_durably, temporary_name, write_parquet, write_text
+from analysis.plan import RUN_KEYS, Plan, RunSpec
+from analysis.runs import csv_bytes, parquet_bytes, replace_durably, temporary_name, write_bytes, write_text
 
-__all__ = ["TABLES", "FolderError", "ResultsFolder"]
+__all__ = ["TABLES", "FolderError", "ResultsFolder", "RunOutput", "run_files"]
 
 #: The per-run tables of an experiment, in the order a run writes them (measures last).
 TABLES = ("cooperations", "focal_firms", "measures")
+
+#: Per-run tables kept only as Parquet (the network, for the first replicate of a comparison).
+NETWORK_TABLES = ("network_nodes", "network_edges")
+
+#: Where each run's CSV rows wait to be joined into the CSV tables.
+CSV_ROWS = ".csv_rows"
+
+#: Runs read at once when a table is summarised, which bounds the memory it takes.
+RUNS_PER_BATCH = 25
 
 _RUN_FILE = re.compile(r"run-(\d+)\.(parquet|json)$")
 
@@ -63,6 +77,61 @@ MANIFEST_KEYS = (
 
 class FolderError(Exception):
     """A results folder that cannot hold this plan (another plan's, or not writable)."""
+
+
+@dataclass
+class RunOutput:
+    """One finished run's files, ready to be written, or the error it raised.
+
+    Attributes
+    ----------
+    spec : RunSpec
+        The run.
+    files : dict of str to bytes
+        Each file's path in the results folder and its content, in the order
+        they are written (the measures file last); see :func:`run_files`.
+    error : str, optional
+        The exception and its traceback, when the run raised.
+    seconds : float
+        Time the run took where it ran.
+    """
+
+    spec: RunSpec
+    files: dict[str, bytes] = field(default_factory=dict)
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> bool:
+        """Whether the run raised instead of finishing."""
+        return self.error is not None
+
+
+def run_files(run: int, tables: Mapping[str, pd.DataFrame | None]) -> dict[str, bytes]:
+    """The files of one run in a results folder, by path, in the order they are written.
+
+    Parquet files of each table in :data:`TABLES` and, when given, of the
+    network tables; and each table's rows as CSV, with its header, for the
+    CSV tables written when the plan is complete. The measures file comes
+    last, because its presence marks the run as finished. Made where the run
+    ran (a pool or cluster worker), so that formatting runs in parallel and
+    the process that stores runs only writes bytes.
+    """
+    name = f"run-{run:06d}"
+    files = {f"{CSV_ROWS}/{table}/{name}.csv": csv_bytes(_table(tables, table)) for table in TABLES}
+    for table in NETWORK_TABLES:
+        if tables.get(table) is not None:
+            files[f"{table}/{name}.parquet"] = parquet_bytes(_table(tables, table))
+    for table in TABLES:
+        files[f"{table}/{name}.parquet"] = parquet_bytes(_table(tables, table))
+    return files
+
+
+def _table(tables: Mapping[str, pd.DataFrame | None], name: str) -> pd.DataFrame:
+    frame = tables.get(name)
+    if frame is None:
+        raise ValueError(f"a run's {name} table is missing")
+    return frame
 
 
 class ResultsFolder:
@@ -180,32 +249,33 @@ class ResultsFolder:
             ) from None
 
     def _store(self, output: RunOutput) -> None:
-        run = output.spec.run
-        name = f"run-{run:06d}"
+        name = f"run-{output.spec.run:06d}"
         if output.failed:
             spec = output.spec
             failure = {**spec.keys, "error": output.error, "seconds": round(output.seconds, 3)}
             write_text(self.path / "failures" / f"{name}.json", json.dumps(failure, indent=1, default=_json_default))
             return
-        for extra, frame in (("network_nodes", output.network_nodes), ("network_edges", output.network_edges)):
-            if frame is not None:
-                (self.path / extra).mkdir(exist_ok=True)
-                write_parquet(frame, self.path / extra / f"{name}.parquet")
-        tables = {"cooperations": output.cooperations, "focal_firms": output.focal, "measures": output.measures}
-        for table in TABLES:  # measures last: a run is finished when its measures file exists
-            frame = tables[table]
-            assert frame is not None
-            write_parquet(frame, self.path / table / f"{name}.parquet")
+        for relative, data in output.files.items():
+            target = self.path / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            write_bytes(target, data)
         (self.path / "failures" / f"{name}.json").unlink(missing_ok=True)
 
     def table(self, name: str) -> pd.DataFrame:
         """One per-run table of every finished run, in run order."""
-        return pd.concat(list(self.frames(name)), ignore_index=True) if self.finished() else pd.DataFrame()
+        batches = list(self.batches(name))
+        return pd.concat(batches, ignore_index=True) if batches else pd.DataFrame()
 
-    def frames(self, name: str) -> Iterator[pd.DataFrame]:
-        """One per-run table of each finished run, read one at a time in run order."""
-        for run in sorted(self.finished()):
-            yield pd.read_parquet(self.path / name / f"run-{run:06d}.parquet")
+    def batches(self, name: str, runs: int | None = None) -> Iterator[pd.DataFrame]:
+        """One per-run table of the finished runs, ``runs`` runs at a time (:data:`RUNS_PER_BATCH`), in run order."""
+        runs = runs or RUNS_PER_BATCH
+        finished = sorted(self.finished())
+        for start in range(0, len(finished), runs):
+            paths = [str(self._run_file(name, run)) for run in finished[start : start + runs]]
+            yield pq.read_table(paths).to_pandas()
+
+    def _run_file(self, table: str, run: int, suffix: str = ".parquet") -> Path:
+        return self.path / table / f"run-{run:06d}{suffix}"
 
     def runs_table(self) -> pd.DataFrame:
         """One row per run of the plan: keys, parameters and status (finished, failed or missing)."""
@@ -227,20 +297,29 @@ class ResultsFolder:
         return str(failure["error"]).strip().splitlines()[-1]
 
     def write_csv(self) -> list[Path]:
-        """Write ``runs.csv`` and each table as one CSV, streaming run by run."""
-        written = [write_text(self.path / "runs.csv", self.runs_table().to_csv(index=False, lineterminator="\n"))]
+        """Write ``runs.csv`` and each table as one CSV: the finished runs' rows, in run order.
+
+        Each run's rows were formatted where it ran; a run stored without them
+        (its ``.csv_rows`` file removed) is formatted here from its Parquet file.
+        """
+        written = [write_bytes(self.path / "runs.csv", csv_bytes(self.runs_table()))]
         for name in TABLES:
             target = self.path / f"{name}.csv"
             tmp = temporary_name(target)
-            with tmp.open("w", encoding="utf-8", newline="") as handle:
-                header = True
-                for frame in self.frames(name):
-                    if len(frame) or header:
-                        frame.to_csv(handle, index=False, header=header, lineterminator="\n")
-                        header = False
+            with tmp.open("wb") as handle:
+                for i, run in enumerate(sorted(self.finished())):
+                    rows = self._csv_rows(name, run)
+                    handle.write(rows if i == 0 else rows[rows.index(b"\n") + 1 :])  # one header, the first run's
             replace_durably(tmp, target)
             written.append(target)
         return written
+
+    def _csv_rows(self, table: str, run: int) -> bytes:
+        """A run's rows of a CSV table, with the header."""
+        try:
+            return self._run_file(f"{CSV_ROWS}/{table}", run, ".csv").read_bytes()
+        except FileNotFoundError:
+            return csv_bytes(pd.read_parquet(self._run_file(table, run)))
 
 
 def _write_manifest(path: Path, plan: Plan) -> None:

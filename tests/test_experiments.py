@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -22,7 +23,8 @@ from analysis import Experiment, compare, sensitivity, sweep
 from analysis.cli import main
 from analysis.plan import replicate_seeds
 from analysis.runs import run_scenario
-from analysis.store import TABLES
+from analysis.statistics import run_outcomes
+from analysis.store import TABLES, ResultsFolder
 from analysis.sweeps import builtin_sweeps, sweep_plan
 from sim.scenario import ScenarioError
 
@@ -446,6 +448,26 @@ def test_empty_tables_keep_the_dataset_readable(tmp_path: Path) -> None:
     assert set(focal["scenario"]) == {"fragility"} and len(focal) == 2 * 7 * 6
     assert len(pd.read_parquet(tmp_path / "c" / "cooperations")) > 0
     assert len(pd.read_parquet(tmp_path / "c" / "network_edges")) > 0
+
+
+def test_tables_do_not_depend_on_where_their_rows_were_formatted(tmp_path: Path) -> None:
+    """Workers format each run's CSV rows; formatted again from the Parquet files they are the same bytes,
+    and outcomes summarised a batch of runs at a time equal those summarised run by run."""
+    out = tmp_path / "c"
+    result = compare(["classroom", "fragility"], replicates=3, steps=8, workers=2, out=out, progress=False)
+    written = tables(out)
+    assert (
+        written["focal_firms"].count(b"\n") == 1 + 3 * 6 * 9
+    )  # six focal firms in fragility, months 0-8; none in the classroom
+    shutil.rmtree(out / ".csv_rows")
+    folder = ResultsFolder(out)
+    folder.write_csv()
+    assert tables(out) == written
+    for name in TABLES:
+        one_at_a_time = pd.concat(list(folder.batches(name, runs=1)), ignore_index=True)
+        pd.testing.assert_frame_equal(folder.table(name), one_at_a_time)
+    run_by_run = [run_outcomes(m, folder.keys, window=12) for m in folder.batches("measures", runs=1)]
+    pd.testing.assert_frame_equal(result.outcomes, pd.concat(run_by_run, ignore_index=True))
 
 
 class Broken:
