@@ -17,8 +17,9 @@ nothing else.
   for a local cluster. SLURM clusters come through dask-jobqueue (see
   ``docs/howto-run-a-sweep.md``). Dask re-runs the tasks of a lost worker.
 
-At most a few runs per worker are in flight at once, so a plan of a million
-runs does not hold a million specs or outputs in memory.
+At most a few runs per worker (on Dask, a few tasks of a few short runs each)
+are in flight at once, so a plan of a million runs does not hold a million
+specs or outputs in memory.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import traceback
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from typing import Any, Self
 
 import pandas as pd
 
@@ -49,8 +50,16 @@ __all__ = [
     "execute",
 ]
 
-#: Runs in flight per worker: enough to keep workers busy, few enough to keep memory flat.
+#: Runs (on a pool) or tasks (on Dask) in flight per worker: enough to keep workers busy, few enough to keep
+#: memory flat.
 IN_FLIGHT_PER_WORKER = 2
+
+#: About how long a Dask task should take: long enough that the cluster's cost per task (a few milliseconds
+#: of scheduler and client time, much of it in this process on a local cluster) is small beside it.
+TASK_SECONDS = 0.5
+
+#: At most this many runs per Dask task, so a lost worker costs little and progress stays smooth.
+RUNS_PER_TASK = 8
 
 
 class EngineError(RuntimeError):
@@ -99,6 +108,11 @@ def _with_keys(frame: pd.DataFrame, spec: RunSpec) -> pd.DataFrame:
     return pd.concat([keys, frame], axis=1).reset_index(drop=True)
 
 
+def execute_all(specs: list[RunSpec]) -> list[RunOutput]:
+    """:func:`execute` each spec in turn: one Dask task's runs."""
+    return [execute(spec) for spec in specs]
+
+
 class Engine:
     """Runs specs and yields their outputs as they finish."""
 
@@ -111,7 +125,7 @@ class Engine:
     def close(self) -> None:
         """Release workers and connections."""
 
-    def __enter__(self) -> Engine:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -217,9 +231,16 @@ class DaskEngine(Engine):
         if isinstance(scheduler, Client):
             self.client = scheduler
         elif scheduler == "local":
-            self._cluster = LocalCluster(
-                n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True, dashboard_address=None
-            )
+            import dask
+
+            # No dashboard, so no use for the workers' statistical profiler: it samples each run's stack every 10 ms.
+            with dask.config.set({"distributed.worker.profile.enabled": False}):
+                self._cluster = LocalCluster(
+                    n_workers=workers or os.cpu_count() or 1,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                )
             self.client = Client(self._cluster)
         else:
             try:
@@ -229,34 +250,51 @@ class DaskEngine(Engine):
         self.workers = max(1, self._threads())
 
     def map(self, specs: Iterable[RunSpec]) -> Iterator[RunOutput]:
-        """Yield outputs as the cluster finishes them, keeping a few runs per worker in flight."""
+        """Yield outputs as the cluster finishes them, keeping a few tasks per worker in flight.
+
+        Each task carries as many runs as take about :data:`TASK_SECONDS`,
+        judged from the runs finished so far (one at first), so the cluster's
+        cost per task stays small beside the work even when runs are short.
+        When a task of several runs fails (its worker was lost again and
+        again), its runs are tried again one per task, so only a run that
+        fails on its own is recorded as failed.
+        """
         from distributed import as_completed
 
         pending = iter(specs)
-        submitted: dict[Any, RunSpec] = {}
+        alone: list[RunSpec] = []  # runs of a failed task, tried again one at a time
+        tasks: dict[Any, list[RunSpec]] = {}
+        flow = as_completed()
+        runs_done, seconds = 0, 0.0
 
-        def submit(spec: RunSpec) -> Any:
-            future = self.client.submit(execute, spec, pure=False)
-            submitted[future.key] = spec
-            return future
-
-        def room() -> int:
+        def fill() -> None:
             # Workers come and go (SLURM jobs start late, nodes are lost): size the queue to those there now.
-            return max(2, IN_FLIGHT_PER_WORKER * self._threads()) - len(submitted)
+            while len(tasks) < max(2, IN_FLIGHT_PER_WORKER * self._threads()):
+                per_task = min(RUNS_PER_TASK, max(1, int(TASK_SECONDS * runs_done / seconds))) if seconds > 0 else 1
+                batch = [alone.pop()] if alone else _take(pending, per_task)
+                if not batch:
+                    return
+                future = self.client.submit(execute_all, batch, pure=False)
+                tasks[future.key] = batch
+                flow.add(future)
 
-        # Results are fetched in the background as runs finish, while this process writes the ones before.
-        flow = as_completed([submit(s) for s in _take(pending, room())], with_results=True, raise_errors=False)
-        for future, result in flow:
-            if future.status == "finished":
-                output: RunOutput = result
-            else:  # e.g. KilledWorker: the run took down worker after worker; or a lost connection
-                error = result[1] if isinstance(result, tuple) else result
-                output = RunOutput(submitted[future.key], error=f"{type(error).__name__}: {error}")
-            submitted.pop(future.key, None)
+        fill()
+        for future in flow:
+            batch = tasks.pop(future.key)
+            outputs: list[RunOutput] = []
+            try:
+                outputs = future.result()
+            except Exception as exc:  # e.g. KilledWorker: the task took down worker after worker
+                if len(batch) > 1:
+                    alone.extend(reversed(batch))
+                else:
+                    outputs = [RunOutput(batch[0], error=f"{type(exc).__name__}: {exc}")]
+            else:
+                runs_done += len(outputs)
+                seconds += sum(o.seconds for o in outputs)
             future.release()
-            for spec in _take(pending, room()):
-                flow.add(submit(spec))
-            yield output
+            fill()
+            yield from outputs
 
     def _threads(self) -> int:
         return int(sum(self.client.nthreads().values()))

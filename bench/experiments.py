@@ -10,7 +10,8 @@ results folder each time, so every timing includes storing each run and
 writing the summaries, as a user's command does. The three engines take turns,
 ``--repeats`` rounds of them (3; 1 with ``--quick``), and each engine's time is
 its fastest round: a shared machine only ever slows a round down, and taking
-turns exposes every engine to the same slow spells.
+turns exposes every engine to the same slow spells. Each engine runs alone:
+the Dask cluster of a round is started before its timing and closed after it.
 
 - **speed-up** = (time on 1 worker) / (time on a local pool of 2). Target on a
   2-core machine: at least 1.7.
@@ -97,8 +98,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     runs = args.runs or (20 if args.quick else 200)
     repeats = args.repeats or (1 if args.quick else 3)
 
-    from distributed import Client, LocalCluster
-
+    from analysis.engines import DaskEngine
     from analysis.experiments import comparison_plan, run_plan
 
     plan = comparison_plan(["big"], replicates=runs, seed=1)
@@ -109,51 +109,49 @@ def main(argv: Sequence[str] | None = None) -> None:
         file=sys.stderr,
     )
 
-    # One small plan first, so first-time imports and allocations are not counted as growth.
-    _timed(
-        "warm-up, 2 runs", lambda out: run_plan(comparison_plan(["big"], replicates=2), out, workers=2, progress=False)
-    )
+    # The small plan once first, so first-time imports and allocations are not counted as growth.
+    _timed(f"warm-up, {quarter.size} runs", lambda out: run_plan(quarter, out, workers=2, progress=False))
     with _peak_rss_above_start() as small:
         _timed(f"pool of 2, {quarter.size} runs", lambda out: run_plan(quarter, out, workers=2, progress=False))
     with _peak_rss_above_start() as large:
         pool_times = [_timed("pool of 2", lambda out: run_plan(plan, out, workers=2, progress=False))]
 
-    start = time.perf_counter()
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
-    client = Client(cluster)
-    client.run(importlib.import_module, "analysis.engines")  # workers import the model once, as the pool's fork did
-    startup = time.perf_counter() - start
-    print(f"  {'Dask local cluster start-up':<34} {startup:8.1f} s", file=sys.stderr)
     serial_times: list[float] = []
     dask_times: list[float] = []
-    try:
-        for round_ in range(repeats):
-            serial_times.append(
-                _timed("1 worker (in process)", lambda out: run_plan(plan, out, workers=1, progress=False))
-            )
+    startups: list[float] = []
+    for round_ in range(repeats):
+        if round_:
+            pool_times.append(_timed("pool of 2", lambda out: run_plan(plan, out, workers=2, progress=False)))
+        serial_times.append(_timed("1 worker (in process)", lambda out: run_plan(plan, out, workers=1, progress=False)))
+        # A fresh local cluster each round, as `--scheduler local` starts it, alive only for its own timing
+        # (its scheduler runs in this process).
+        start = time.perf_counter()
+        with DaskEngine("local", workers=2) as engine:
+            engine.client.run(importlib.import_module, "analysis.engines")  # workers import the model, as forks have it
+            startups.append(time.perf_counter() - start)
+            print(f"  {'Dask local cluster start-up':<34} {startups[-1]:8.1f} s", file=sys.stderr)
             dask_times.append(
-                _timed("Dask local cluster of 2", lambda out: run_plan(plan, out, scheduler=client, progress=False))
+                _timed(
+                    "Dask local cluster of 2",
+                    lambda out: run_plan(plan, out, scheduler=engine.client, progress=False),
+                )
             )
-            if round_ + 1 < repeats:
-                pool_times.append(_timed("pool of 2", lambda out: run_plan(plan, out, workers=2, progress=False)))
-    finally:
-        client.close()
-        cluster.close()
-    serial, pool, dask = min(serial_times), min(pool_times), min(dask_times)
+    serial, pool, dask, startup = min(serial_times), min(pool_times), min(dask_times), min(startups)
 
+    speedup, overhead = serial / pool, dask / pool - 1
     result = {
         "runs": runs,
         "seconds": {"one_worker": serial, "pool_2": pool, "dask_2": dask, "dask_startup": startup},
         "rounds": {"one_worker": serial_times, "pool_2": pool_times, "dask_2": dask_times},
-        "speedup_pool_2": serial / pool,
-        "dask_overhead": dask / pool - 1,
+        "speedup_pool_2": speedup,
+        "dask_overhead": overhead,
         "parent_peak_mb_above_start": {str(quarter.size): small["peak_mb"], str(plan.size): large["peak_mb"]},
         "targets": {"speedup_pool_2": ">= 1.7", "dask_overhead": "<= 0.15"},
         "cores": os.cpu_count(),
     }
     print(
-        f"speed-up on 2 workers {result['speedup_pool_2']:.2f} (target >= 1.7); "
-        f"Dask overhead {100 * result['dask_overhead']:+.0f}% (target <= +15%); "
+        f"speed-up on 2 workers {speedup:.2f} (target >= 1.7); "
+        f"Dask overhead {100 * overhead:+.0f}% (target <= +15%); "
         f"parent peak above start {small['peak_mb']:.1f} MB for {quarter.size} runs, "
         f"{large['peak_mb']:.1f} MB for {plan.size}",
         file=sys.stderr,

@@ -441,6 +441,40 @@ def test_a_run_that_kills_its_worker_fails_alone(tmp_path: Path, monkeypatch: py
     assert runs.loc[runs["bias"] != 0.5, "status"].eq("finished").all()
 
 
+def test_a_run_that_kills_its_dask_worker_fails_alone(tmp_path: Path) -> None:
+    """Runs are sent to Dask a few per task once they prove short; a task that fails is split into single runs."""
+    import cloudpickle
+    import dask
+    from distributed import Client, LocalCluster, WorkerPlugin
+
+    class LethalModel(WorkerPlugin):
+        """Every worker, the ones started after a death too, runs the lethal model."""
+
+        def setup(self, worker):  # type: ignore[no-untyped-def]
+            analysis.runs.CooperationModel = Lethal
+
+    file = small_sweep(tmp_path, values="[0.0, 0.25, 0.75, 1.0, 0.5]")  # the lethal runs come last
+    cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import this test module
+    try:
+        with (
+            # A task that kills two workers fails; a worker holds only the task it runs, so no other dies with it.
+            dask.config.set(
+                {"distributed.scheduler.allowed-failures": 1, "distributed.scheduler.worker-saturation": 1.0}
+            ),
+            LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster,
+            Client(cluster) as client,
+        ):
+            client.register_plugin(LethalModel())
+            result = sweep(file, scheduler=client, out=tmp_path / "s", progress=False)
+    finally:
+        cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    runs = result.runs
+    assert runs.loc[runs["bias"] == 0.5, "status"].eq("failed").all()
+    assert runs.loc[runs["bias"] == 0.5, "error"].str.contains("KilledWorker").all()
+    innocent = runs[runs["bias"] != 0.5]
+    assert innocent["status"].eq("finished").all() and len(runs) == 10, innocent["error"].str.slice(0, 80).tolist()
+
+
 def test_empty_tables_keep_the_dataset_readable(tmp_path: Path) -> None:
     """The classroom has no focal firms: its empty focal tables have the same types as fragility's full ones."""
     compare(["classroom", "fragility"], replicates=2, steps=6, workers=1, out=tmp_path / "c", progress=False)
