@@ -98,7 +98,7 @@ def execute(spec: RunSpec) -> RunOutput:
     return RunOutput(spec, files, seconds=time.perf_counter() - start)
 
 
-_KEY_TYPES = {str: "string", int: "int64", float: "float64", bool: "bool"}
+_KEY_TYPES = {str: "str", int: "int64", float: "float64", bool: "bool"}  # as pandas infers them
 
 
 def _with_keys(frame: pd.DataFrame, spec: RunSpec) -> pd.DataFrame:
@@ -262,39 +262,43 @@ class DaskEngine(Engine):
         from distributed import as_completed
 
         pending = iter(specs)
-        alone: list[RunSpec] = []  # runs of a failed task, tried again one at a time
-        tasks: dict[Any, list[RunSpec]] = {}
+        suspects: list[RunSpec] = []  # runs of a failed task, tried again one per task
+        tasks: dict[Any, list[RunSpec]] = {}  # futures in flight and their runs
         flow = as_completed()
         runs_done, seconds = 0, 0.0
 
         def fill() -> None:
             # Workers come and go (SLURM jobs start late, nodes are lost): size the queue to those there now.
-            while len(tasks) < max(2, IN_FLIGHT_PER_WORKER * self._threads()):
+            limit = max(2, IN_FLIGHT_PER_WORKER * self._threads())
+            while len(tasks) < limit:
                 per_task = min(RUNS_PER_TASK, max(1, int(TASK_SECONDS * runs_done / seconds))) if seconds > 0 else 1
-                batch = [alone.pop()] if alone else _take(pending, per_task)
+                batch = [suspects.pop()] if suspects else _take(pending, per_task)
                 if not batch:
                     return
                 future = self.client.submit(execute_all, batch, pure=False)
-                tasks[future.key] = batch
+                tasks[future] = batch
                 flow.add(future)
 
         fill()
-        for future in flow:
-            batch = tasks.pop(future.key)
-            outputs: list[RunOutput] = []
-            try:
-                outputs = future.result()
-            except Exception as exc:  # e.g. KilledWorker: the task took down worker after worker
-                if len(batch) > 1:
-                    alone.extend(reversed(batch))
+        try:
+            for future in flow:
+                batch = tasks.pop(future)
+                outputs: list[RunOutput] = []
+                try:
+                    outputs = future.result()
+                except Exception as exc:  # e.g. KilledWorker: the task took down worker after worker
+                    if len(batch) > 1:
+                        suspects.extend(reversed(batch))
+                    else:
+                        outputs = [RunOutput(batch[0], error=f"{type(exc).__name__}: {exc}")]
                 else:
-                    outputs = [RunOutput(batch[0], error=f"{type(exc).__name__}: {exc}")]
-            else:
-                runs_done += len(outputs)
-                seconds += sum(o.seconds for o in outputs)
-            future.release()
-            fill()
-            yield from outputs
+                    runs_done += len(outputs)
+                    seconds += sum(o.seconds for o in outputs)
+                future.release()
+                fill()
+                yield from outputs
+        finally:  # stopped early (a folder that cannot be written, Ctrl-C): the cluster may be the user's own
+            self.client.cancel(list(tasks))
 
     def _threads(self) -> int:
         return int(sum(self.client.nthreads().values()))

@@ -218,7 +218,7 @@ def write_bytes(path: Path, data: bytes) -> Path:
 
 
 def parquet_bytes(frame: pd.DataFrame) -> bytes:
-    """A table as the bytes of a Parquet file (the same bytes wherever it is made)."""
+    """A table as the bytes of a Parquet file (the same bytes wherever it is made with the same pyarrow)."""
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False)
     return buffer.getvalue()

@@ -13,11 +13,12 @@ Layout of an experiment's folder::
     failures/run-000031.json  a run that raised: its error, parameters and seed
     .csv_rows/measures/run-000012.csv run 12's rows of measures.csv (and of the other tables),
                                       formatted by the worker that ran it
-    runs.csv, measures.csv, cooperations.csv, focal_firms.csv   written when the plan is complete
+    runs.csv, measures.csv, cooperations.csv, focal_firms.csv   written at the end of every command
 
 A run's files are made where it ran (:func:`run_files`), so the process that
 stores them only writes bytes, and the CSV tables at the end are the runs'
-rows joined in run order. Each file is written under a temporary name and
+rows joined in run order (formatted again from Parquet where a run's rows
+file was deleted). Each file is written under a temporary name and
 renamed into place, and a run's measures file is written last: a run is
 finished exactly when its measures file exists. Re-running the same plan into
 the same folder skips the finished runs and tries the failed ones again; a
@@ -42,7 +43,7 @@ import sim
 from analysis.plan import RUN_KEYS, Plan, RunSpec
 from analysis.runs import csv_bytes, parquet_bytes, replace_durably, temporary_name, write_bytes, write_text
 
-__all__ = ["TABLES", "FolderError", "ResultsFolder", "RunOutput", "run_files"]
+__all__ = ["TABLES", "FolderError", "ResultsFolder", "RunOutput", "run_files", "run_name"]
 
 #: The per-run tables of an experiment, in the order a run writes them (measures last).
 TABLES = ("cooperations", "focal_firms", "measures")
@@ -117,17 +118,22 @@ def run_files(run: int, tables: Mapping[str, pd.DataFrame | None]) -> dict[str, 
     ran (a pool or cluster worker), so that formatting runs in parallel and
     the process that stores runs only writes bytes.
     """
-    name = f"run-{run:06d}"
-    files = {f"{CSV_ROWS}/{table}/{name}.csv": csv_bytes(_table(tables, table)) for table in TABLES}
+    name = run_name(run)
+    files = {f"{CSV_ROWS}/{table}/{name}.csv": csv_bytes(_required(tables, table)) for table in TABLES}
     for table in NETWORK_TABLES:
         if tables.get(table) is not None:
-            files[f"{table}/{name}.parquet"] = parquet_bytes(_table(tables, table))
+            files[f"{table}/{name}.parquet"] = parquet_bytes(_required(tables, table))
     for table in TABLES:
-        files[f"{table}/{name}.parquet"] = parquet_bytes(_table(tables, table))
+        files[f"{table}/{name}.parquet"] = parquet_bytes(_required(tables, table))
     return files
 
 
-def _table(tables: Mapping[str, pd.DataFrame | None], name: str) -> pd.DataFrame:
+def run_name(run: int) -> str:
+    """The name of a run's files: ``run-000012``."""
+    return f"run-{run:06d}"
+
+
+def _required(tables: Mapping[str, pd.DataFrame | None], name: str) -> pd.DataFrame:
     frame = tables.get(name)
     if frame is None:
         raise ValueError(f"a run's {name} table is missing")
@@ -249,13 +255,14 @@ class ResultsFolder:
             ) from None
 
     def _store(self, output: RunOutput) -> None:
-        name = f"run-{output.spec.run:06d}"
+        name = run_name(output.spec.run)
         if output.failed:
             spec = output.spec
             failure = {**spec.keys, "error": output.error, "seconds": round(output.seconds, 3)}
             write_text(self.path / "failures" / f"{name}.json", json.dumps(failure, indent=1, default=_json_default))
             return
-        for relative, data in output.files.items():
+        # The measures file last, whatever order the files came in: its presence marks the run as finished.
+        for relative, data in sorted(output.files.items(), key=lambda item: item[0].startswith("measures/")):
             target = self.path / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             write_bytes(target, data)
@@ -272,10 +279,10 @@ class ResultsFolder:
         finished = sorted(self.finished())
         for start in range(0, len(finished), runs):
             paths = [str(self._run_file(name, run)) for run in finished[start : start + runs]]
-            yield pq.read_table(paths).to_pandas()
+            yield pq.read_table(paths, partitioning=None).to_pandas()  # no columns from `key=value` folder names
 
     def _run_file(self, table: str, run: int, suffix: str = ".parquet") -> Path:
-        return self.path / table / f"run-{run:06d}{suffix}"
+        return self.path / table / f"{run_name(run)}{suffix}"
 
     def runs_table(self) -> pd.DataFrame:
         """One row per run of the plan: keys, parameters and status (finished, failed or missing)."""
@@ -293,7 +300,7 @@ class ResultsFolder:
 
     def _error(self, run: int) -> str:
         """The last line of a failed run's error."""
-        failure = json.loads((self.path / "failures" / f"run-{run:06d}.json").read_text(encoding="utf-8"))
+        failure = json.loads(self._run_file("failures", run, ".json").read_text(encoding="utf-8"))
         return str(failure["error"]).strip().splitlines()[-1]
 
     def write_csv(self) -> list[Path]:
@@ -306,10 +313,16 @@ class ResultsFolder:
         for name in TABLES:
             target = self.path / f"{name}.csv"
             tmp = temporary_name(target)
+            header = b""
             with tmp.open("wb") as handle:
-                for i, run in enumerate(sorted(self.finished())):
+                for run in sorted(self.finished()):
                     rows = self._csv_rows(name, run)
-                    handle.write(rows if i == 0 else rows[rows.index(b"\n") + 1 :])  # one header, the first run's
+                    if not header:
+                        header = rows[: rows.index(b"\n") + 1]
+                        handle.write(header)
+                    elif not rows.startswith(header):
+                        raise FolderError(f"{self.path}: run {run}'s {name} has other columns than the runs before it")
+                    handle.write(rows[len(header) :])
             replace_durably(tmp, target)
             written.append(target)
         return written

@@ -25,7 +25,7 @@ from sim.network import degree_measures, structure_measures
 if TYPE_CHECKING:
     from sim.model import CooperationModel
 
-__all__ = ["COOPERATION_COLUMNS", "FOCAL_COLUMNS", "MEASURES", "Collector", "Measures", "gini"]
+__all__ = ["COOPERATION_COLUMNS", "COOPERATION_TYPES", "FOCAL_COLUMNS", "MEASURES", "Collector", "Measures", "gini"]
 
 _EXIT_MEASURES = {
     f"exit_{r.name.lower()}": f"Cooperations exited after evaluation this month because {r.label}" for r in EXIT_REASONS
@@ -101,6 +101,16 @@ COOPERATION_COLUMNS = [
     "evaluations", "continues", "familiar", "screened", "fit_initiator", "fit_partner",
     "transparency", "contract", "service", "competitor", "kept", "broken", "grabbed",
 ]  # fmt: skip
+
+_TEXT = {"initiator", "partner", "outcome", "reason", "exited_by"}
+_FLAGS = {"familiar", "service", "competitor"}
+_SHARES = {"value", "value_initiator", "value_partner", "fit_initiator", "fit_partner", "transparency", "contract"}
+
+#: The type of each column of the cooperation log, so that an empty log has the schema of a full one.
+COOPERATION_TYPES = {
+    c: "str" if c in _TEXT else "bool" if c in _FLAGS else "float64" if c in _SHARES else "int64"
+    for c in COOPERATION_COLUMNS
+}
 
 
 def gini(values: np.ndarray) -> float:

@@ -31,7 +31,7 @@ from sim.firms import PRODUCER, SERVICE, Firm, FirmTable
 from sim.group import admit_members, form_group
 from sim.kreislauf import Kreislauf
 from sim.market import Market
-from sim.measures import COOPERATION_COLUMNS, FOCAL_COLUMNS, Collector, Measures
+from sim.measures import COOPERATION_COLUMNS, COOPERATION_TYPES, FOCAL_COLUMNS, Collector, Measures
 from sim.scenario import (
     DEFAULT_NEEDS,
     DOMAINS,
@@ -507,7 +507,9 @@ class CooperationModel(mesa.Model):
             t = self.kreislauf.table
             extra = pd.DataFrame(self.cooperation_rows(t.live()), columns=COOPERATION_COLUMNS)
             df = pd.concat([df, extra], ignore_index=True) if len(df) else extra
-        return df.astype({"id": "int64"}).sort_values("id", kind="stable").reset_index(drop=True) if len(df) else df
+        if not len(df):  # typed, so every run's log has one schema
+            return pd.DataFrame({c: pd.Series(dtype=t) for c, t in COOPERATION_TYPES.items()})
+        return df.astype({"id": "int64"}).sort_values("id", kind="stable").reset_index(drop=True)
 
     def measures_frame(self) -> pd.DataFrame:
         """Per-step model measures with a ``step`` column (0 is the initial state)."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -18,7 +17,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+import analysis.engines
 import analysis.runs
+import analysis.store
 from analysis import Experiment, compare, sensitivity, sweep
 from analysis.cli import main
 from analysis.plan import replicate_seeds
@@ -441,8 +442,8 @@ def test_a_run_that_kills_its_worker_fails_alone(tmp_path: Path, monkeypatch: py
     assert runs.loc[runs["bias"] != 0.5, "status"].eq("finished").all()
 
 
-def test_a_run_that_kills_its_dask_worker_fails_alone(tmp_path: Path) -> None:
-    """Runs are sent to Dask a few per task once they prove short; a task that fails is split into single runs."""
+def test_a_run_that_kills_its_dask_worker_fails_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once runs have finished, Dask gets several per task; a task that fails is split into single runs."""
     import cloudpickle
     import dask
     from distributed import Client, LocalCluster, WorkerPlugin
@@ -453,7 +454,10 @@ def test_a_run_that_kills_its_dask_worker_fails_alone(tmp_path: Path) -> None:
         def setup(self, worker):  # type: ignore[no-untyped-def]
             analysis.runs.CooperationModel = Lethal
 
-    file = small_sweep(tmp_path, values="[0.0, 0.25, 0.75, 1.0, 0.5]")  # the lethal runs come last
+    # Runs 0 and 1 go one per task; then runs 2-9 in one task, which the lethal runs (8 and 9) take down.
+    monkeypatch.setattr(analysis.engines, "TASK_SECONDS", 1e6)
+    monkeypatch.setattr(analysis.engines, "IN_FLIGHT_PER_WORKER", 1)  # tasks not queued behind a lethal one
+    file = small_sweep(tmp_path, values="[0.0, 0.25, 0.75, 1.0, 0.5]")
     cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import this test module
     try:
         with (
@@ -484,16 +488,19 @@ def test_empty_tables_keep_the_dataset_readable(tmp_path: Path) -> None:
     assert len(pd.read_parquet(tmp_path / "c" / "network_edges")) > 0
 
 
-def test_tables_do_not_depend_on_where_their_rows_were_formatted(tmp_path: Path) -> None:
-    """Workers format each run's CSV rows; formatted again from the Parquet files they are the same bytes,
-    and outcomes summarised a batch of runs at a time equal those summarised run by run."""
+def test_tables_do_not_depend_on_where_their_rows_were_formatted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Workers format each run's CSV rows; formatted again from a run's Parquet files they are the same bytes,
+    and tables and outcomes read a batch of runs at a time equal those read run by run."""
+    monkeypatch.setattr(analysis.store, "RUNS_PER_BATCH", 4)  # 6 runs: a batch of 4, then one of 2
     out = tmp_path / "c"
     result = compare(["classroom", "fragility"], replicates=3, steps=8, workers=2, out=out, progress=False)
     written = tables(out)
-    assert (
-        written["focal_firms"].count(b"\n") == 1 + 3 * 6 * 9
-    )  # six focal firms in fragility, months 0-8; none in the classroom
-    shutil.rmtree(out / ".csv_rows")
+    # Six focal firms in fragility, months 0-8; none in the classroom.
+    assert written["focal_firms"].count(b"\n") == 1 + 3 * 6 * 9
+    for table in TABLES:  # the first run's rows (and header) come from Parquet, the others' from their workers
+        (out / ".csv_rows" / table / "run-000000.csv").unlink()
     folder = ResultsFolder(out)
     folder.write_csv()
     assert tables(out) == written
@@ -502,6 +509,17 @@ def test_tables_do_not_depend_on_where_their_rows_were_formatted(tmp_path: Path)
         pd.testing.assert_frame_equal(folder.table(name), one_at_a_time)
     run_by_run = [run_outcomes(m, folder.keys, window=12) for m in folder.batches("measures", runs=1)]
     pd.testing.assert_frame_equal(result.outcomes, pd.concat(run_by_run, ignore_index=True))
+
+
+def test_runs_without_cooperations_read_with_the_others(tmp_path: Path) -> None:
+    """Two months of the open market find no partner: its empty logs have the schema of the classroom's full ones,
+    in a folder whose name looks like a partition (`key=value`), which must not add a column."""
+    out = tmp_path / "seed=1"
+    result = compare(["open_market", "classroom"], replicates=3, steps=2, workers=1, out=out, progress=False)
+    logs = result.cooperations
+    assert set(logs["scenario"]) == {"classroom"} and logs["seed"].dtype == "int64"
+    assert list(logs.columns) == list(pd.read_parquet(out / "cooperations").columns)
+    assert result.outcomes["scenario"].tolist() == ["open_market"] * 3 + ["classroom"] * 3
 
 
 class Broken:
