@@ -169,10 +169,12 @@ def test_results_do_not_depend_on_the_engine_or_the_workers(tmp_path: Path, dask
     sweep(file, workers=1, out=tmp_path / "one")
     sweep(file, workers=2, out=tmp_path / "two")
     sweep(file, scheduler=dask_scheduler, out=tmp_path / "dask")
+    sweep(file, scheduler="local", workers=2, out=tmp_path / "local")  # a cluster of its own, as --scheduler local
     one = tables(tmp_path / "one")
     assert len(one) == 6 and one["measures"].count(b"\n") == 1 + 6 * 13
     assert tables(tmp_path / "two") == one
     assert tables(tmp_path / "dask") == one
+    assert tables(tmp_path / "local") == one
 
 
 def test_a_sweep_killed_half_way_finishes_when_run_again(tmp_path: Path) -> None:
