@@ -234,6 +234,22 @@ def test_step_changes_the_figures_data_and_the_feed_grows(page: Page) -> None:
     assert ys and all(len(op["params"]["value"]) == 5 for op in ys)  # months 0 to 4
 
 
+def test_firm_pickers_are_sent_only_when_the_firms_change() -> None:
+    settings = Settings(scenario="open_market", beside=None)
+    page, twin = Page(settings), Session(settings.checked())  # the same run, to read the firms from
+    shown = page.advance(None)["breach-firm"]["options"]  # the page loads: every firm
+    assert shown == twin.firm_names()
+    sent = 0
+    for k in range(1, 25):
+        response = page.advance("step.n_clicks", k)
+        twin.step()
+        if "breach-firm" in response:
+            assert response["breach-firm"]["options"] != shown and response["inspect-firm"] == response["breach-firm"]
+            shown, sent = response["breach-firm"]["options"], sent + 1
+        assert twin.firm_names() == shown
+    assert 0 < sent < 24  # firms came and went in some months, not in all
+
+
 def test_reset_returns_to_month_zero_with_new_settings_and_refuses_bad_ones(page: Page) -> None:
     page.advance("step.n_clicks", 1)
     page.values["control-seed.value"] = 7

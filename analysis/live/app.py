@@ -345,7 +345,11 @@ def create_app(settings: Settings | None = None, capacity: int = 12) -> Dash:
             month = f"Month {session.month} of {session.horizon}"
             if session.finished:
                 month += " (the end: press Reset)"
-            names = sorted({n for w in worlds for n in _firm_names(w)})
+            names: Any = session.firm_names()
+            if full or names != session.names_shown:
+                session.names_shown = names
+            else:  # the pickers' lists are sent again only when firms enter or leave
+                names = no_update
             feed = _feed(session, kinds)
         stop = True if session.finished else no_update
         return figures, box, running, month, (version or 0) + 1, message, stop, names, names, feed
@@ -468,11 +472,6 @@ def _feed(session: Session, kinds: list[str] | None) -> list[html.Li]:
 def _title(world: Any) -> str:
     scenario = world.model.scenario
     return f"{scenario.name}: {scenario.summary()[:70]}"
-
-
-def _firm_names(world: Any) -> list[str]:
-    firms = world.model.firms
-    return [firms.names[int(i)] for i in firms.alive_idx]
 
 
 def _inspector(label: str, report: dict[str, Any]) -> html.Div:

@@ -122,6 +122,7 @@ class Session:
         self.lock = threading.RLock()
         self.settings = settings
         self.worlds: list[World] = []
+        self.names_shown: list[str] | None = None  # the firm names the page's pickers were last sent
         self.reset(settings)
 
     def reset(self, settings: Settings | None = None) -> None:
@@ -139,6 +140,10 @@ class Session:
             if self.settings.beside and self.settings.beside != self.settings.scenario:
                 names.append(self.settings.beside)
             self.worlds = [World.build(name, self.settings) for name in names]
+
+    def firm_names(self) -> list[str]:
+        """The firms in the market in any world, by name."""
+        return sorted({w.model.firms.names[int(i)] for w in self.worlds for i in w.model.firms.alive_idx})
 
     @property
     def month(self) -> int:
