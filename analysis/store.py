@@ -113,7 +113,7 @@ def run_files(run: int, tables: Mapping[str, pd.DataFrame | None]) -> dict[str, 
 
     Parquet files of each table in :data:`TABLES` and, when given, of the
     network tables; and each table's rows as CSV, with its header, for the
-    CSV tables written when the plan is complete. The measures file comes
+    CSV tables written at the end of each command. The measures file comes
     last, because its presence marks the run as finished. Made where the run
     ran (a pool or cluster worker), so that formatting runs in parallel and
     the process that stores runs only writes bytes.
@@ -313,19 +313,27 @@ class ResultsFolder:
         for name in TABLES:
             target = self.path / f"{name}.csv"
             tmp = temporary_name(target)
-            header = b""
-            with tmp.open("wb") as handle:
-                for run in sorted(self.finished()):
-                    rows = self._csv_rows(name, run)
-                    if not header:
-                        header = rows[: rows.index(b"\n") + 1]
-                        handle.write(header)
-                    elif not rows.startswith(header):
-                        raise FolderError(f"{self.path}: run {run}'s {name} has other columns than the runs before it")
-                    handle.write(rows[len(header) :])
+            try:
+                self._join_rows(name, tmp)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
             replace_durably(tmp, target)
             written.append(target)
         return written
+
+    def _join_rows(self, table: str, target: Path) -> None:
+        """Write the finished runs' rows of a CSV table into ``target``, under the first run's header."""
+        header = b""
+        with target.open("wb") as handle:
+            for run in sorted(self.finished()):
+                rows = self._csv_rows(table, run)
+                if not header:
+                    header = rows[: rows.index(b"\n") + 1]
+                    handle.write(header)
+                elif not rows.startswith(header):
+                    raise FolderError(f"{self.path}: run {run}'s {table} has other columns than the runs before it")
+                handle.write(rows[len(header) :])
 
     def _csv_rows(self, table: str, run: int) -> bytes:
         """A run's rows of a CSV table, with the header."""

@@ -25,7 +25,7 @@ from analysis.cli import main
 from analysis.plan import replicate_seeds
 from analysis.runs import run_scenario
 from analysis.statistics import run_outcomes
-from analysis.store import TABLES, ResultsFolder
+from analysis.store import TABLES, FolderError, ResultsFolder
 from analysis.sweeps import builtin_sweeps, sweep_plan
 from sim.scenario import ScenarioError
 
@@ -511,6 +511,18 @@ def test_tables_do_not_depend_on_where_their_rows_were_formatted(
         pd.testing.assert_frame_equal(folder.table(name), one_at_a_time)
     run_by_run = [run_outcomes(m, folder.keys, window=12) for m in folder.batches("measures", runs=1)]
     pd.testing.assert_frame_equal(result.outcomes, pd.concat(run_by_run, ignore_index=True))
+
+
+def test_rows_under_another_header_are_refused_and_the_tables_kept(tmp_path: Path) -> None:
+    out = tmp_path / "c"
+    compare(["classroom"], replicates=2, steps=4, workers=1, out=out, progress=False)
+    before = (out / "measures.csv").read_bytes()
+    rows = out / ".csv_rows" / "measures" / "run-000001.csv"
+    rows.write_bytes(rows.read_bytes().replace(b"step,", b"month,", 1))
+    with pytest.raises(FolderError, match="run 1's measures has other columns"):
+        ResultsFolder(out).write_csv()
+    assert (out / "measures.csv").read_bytes() == before
+    assert not [f.name for f in out.iterdir() if f.name.endswith(".tmp")]
 
 
 def test_runs_without_cooperations_read_with_the_others(tmp_path: Path) -> None:
