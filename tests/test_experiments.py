@@ -131,8 +131,10 @@ def dask_scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Dask cluster on 127.0.0.1: a scheduler and two single-threaded worker processes."""
     folder = tmp_path_factory.mktemp("dask")
     port = _free_port()
+    # Its HTTP server too (it runs without the dashboard): on loopback, on a free port.
+    http = ["--no-dashboard", "--dashboard-address", "127.0.0.1:0"]
     scheduler = subprocess.Popen(
-        [BIN / "dask", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+        [BIN / "dask", "scheduler", "--host", "127.0.0.1", "--port", str(port), *http],
         cwd=folder,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
