@@ -172,10 +172,17 @@ class PoolEngine(Engine):
             while True:
                 broken = False
                 try:
-                    while (len(running) < limit and not suspects) or (suspects and not running):
-                        alone = bool(suspects)
-                        spec = suspects.pop() if suspects else next(pending, None)
-                        if spec is None:
+                    while not (alone and running):  # a suspect tried on its own runs with nothing beside it
+                        if suspects:
+                            if running:
+                                break
+                            spec, alone = suspects.pop(), True
+                        elif len(running) < limit:
+                            following = next(pending, None)
+                            if following is None:
+                                break
+                            spec, alone = following, False
+                        else:
                             break
                         try:
                             running[self._pool.submit(execute, spec)] = spec

@@ -446,6 +446,14 @@ def test_a_run_that_kills_its_worker_fails_alone(tmp_path: Path, monkeypatch: py
     assert runs.loc[runs["bias"] != 0.5, "status"].eq("finished").all()
 
 
+def test_a_sweep_whose_every_run_kills_its_worker_ends(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every run kills its worker: each is tried again on its own, recorded as failed, and the sweep ends."""
+    file = small_sweep(tmp_path, values="[0.5]")
+    monkeypatch.setattr(analysis.runs, "CooperationModel", Lethal)
+    result = sweep(file, workers=2, out=tmp_path / "s", progress=False)
+    assert result.runs["status"].eq("failed").all() and len(result.runs) == 2
+
+
 def test_a_run_that_kills_its_dask_worker_fails_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Once runs have finished, Dask gets several per task; a task that fails is split into single runs."""
     import cloudpickle

@@ -345,7 +345,7 @@ def create_app(settings: Settings | None = None, capacity: int = 12) -> Dash:
             month = f"Month {session.month} of {session.horizon}"
             if session.finished:
                 month += " (the end: press Reset)"
-            names: Any = session.firm_names()
+            names = session.firm_names()
             if full or names != session.names_shown:
                 session.names_shown = names
             else:  # the pickers' lists are sent again only when firms enter or leave
