@@ -18,7 +18,7 @@ says there is nothing to show rather than an exception.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -38,6 +38,7 @@ __all__ = [
     "parameter_effect",
     "parameter_heatmap",
     "phase_flows",
+    "phase_key",
     "scenario_colors",
     "sensitivity_bars",
     "time_series",
@@ -205,6 +206,11 @@ def layout_positions(nodes: pd.DataFrame) -> dict[int, tuple[float, float]]:
 
 #: The edge traces of a network figure: one per Kreislauf phase and trust class
 #: (a Plotly line trace has one colour and one width).
+def phase_key(phases: Iterable[str]) -> str:
+    """A one-line legend of phases in their colours (HTML for a Plotly annotation)."""
+    return "  ".join(f"<span style='color:{PHASE_COLORS[p]}'>&#9632;</span> {p}" for p in phases)
+
+
 EDGE_KEYS = [(phase, low, high, width, label) for phase in PHASE_COLORS for low, high, width, label in TRUST_WIDTHS]
 _PHASE_CODE = {phase: i for i, phase in enumerate(PHASE_COLORS)}
 _TRUST_CUTS = [low for low, _, _, _ in TRUST_WIDTHS[1:]]
@@ -408,9 +414,8 @@ def network(
         for mode in modes
     ]
     # A legend of the phases that stays whatever a frame holds (Plotly leaves empty traces out of its legend).
-    key = "  ".join(f"<span style='color:{c}'>&#9632;</span> {p}" for p, c in PHASE_COLORS.items())
     fig.add_annotation(
-        text=f"cooperations by phase: {key}; wider lines: more trust",
+        text=f"cooperations by phase: {phase_key(PHASE_COLORS)}; wider lines: more trust",
         x=0,
         y=1.02,
         xref="paper",

@@ -310,11 +310,12 @@ class ResultsFolder:
         (its ``.csv_rows`` file removed) is formatted here from its Parquet file.
         """
         written = [write_bytes(self.path / "runs.csv", csv_bytes(self.runs_table()))]
+        finished = sorted(self.finished())
         for name in TABLES:
             target = self.path / f"{name}.csv"
             tmp = temporary_name(target)
             try:
-                self._join_rows(name, tmp)
+                self._join_rows(name, finished, tmp)
             except BaseException:
                 tmp.unlink(missing_ok=True)
                 raise
@@ -322,11 +323,11 @@ class ResultsFolder:
             written.append(target)
         return written
 
-    def _join_rows(self, table: str, target: Path) -> None:
-        """Write the finished runs' rows of a CSV table into ``target``, under the first run's header."""
+    def _join_rows(self, table: str, runs: list[int], target: Path) -> None:
+        """Write the runs' rows of a CSV table into ``target``, under the first run's header."""
         header = b""
         with target.open("wb") as handle:
-            for run in sorted(self.finished()):
+            for run in runs:
                 rows = self._csv_rows(table, run)
                 if not header:
                     header = rows[: rows.index(b"\n") + 1]

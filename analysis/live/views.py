@@ -18,7 +18,15 @@ import plotly.graph_objects as go
 from dash import Patch
 from plotly.subplots import make_subplots
 
-from analysis.figures import EDGE_KEYS, GROUP_COLORS, PHASE_COLORS, ROLE_COLORS, edge_segments, scenario_colors
+from analysis.figures import (
+    EDGE_KEYS,
+    GROUP_COLORS,
+    PHASE_COLORS,
+    ROLE_COLORS,
+    edge_segments,
+    phase_key,
+    scenario_colors,
+)
 from analysis.live.session import World
 from sim.chronicle import Entry
 from sim.cooperation import LIVE_PHASES, Phase
@@ -131,9 +139,8 @@ def network_figure(data: dict[str, Any], title: str) -> go.Figure:
         )
     fig.add_trace(go.Scatter(mode="markers", hoverinfo="text", name="firms", showlegend=False))
     _set_nodes(fig.data[-1], data)
-    legend = "  ".join(f"<span style='color:{PHASE_COLORS[p.label]}'>&#9632;</span> {p.label}" for p in LIVE_PHASES)
     fig.add_annotation(
-        text=f"cooperations: {legend}; wider: more trust. Firms: &#9670; group member, &#9679; other",
+        text=f"cooperations: {phase_key(p.label for p in LIVE_PHASES)}; wider: more trust. Firms: &#9670; group member, &#9679; other",
         x=0,
         y=-0.02,
         xref="paper",
