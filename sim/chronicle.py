@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.cooperation import EXIT_REASONS, Phase, Reason
-from sim.scenario import DOMAINS
+from sim.vocabulary import DOMAINS
 
 if TYPE_CHECKING:
     from sim.model import CooperationModel

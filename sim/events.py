@@ -16,13 +16,13 @@ import numpy as np
 from sim.cooperation import Reason
 from sim.firms import PRODUCER, SERVICE
 from sim.scenario import (
-    TRAITS,
     JoinEvent,
     LeaveEvent,
     OpenCompetitionEvent,
     RemoveSharedServicesEvent,
     TraitChangeEvent,
 )
+from sim.vocabulary import TRAITS
 
 if TYPE_CHECKING:
     from sim.model import CooperationModel

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import mesa
 import numpy as np
 
-from sim.scenario import DOMAINS, TRAITS
+from sim.vocabulary import DOMAINS, TRAITS
 
 if TYPE_CHECKING:
     from sim.model import CooperationModel

@@ -55,8 +55,8 @@ from sim.arrays import (
 )
 from sim.cooperation import EXIT_REASONS, OUTCOME_OF, CooperationTable, Outcome, Phase, Reason
 from sim.firms import BENEVOLENCE, COMPETENCE, DIGITAL, INTEGRITY, PRODUCER, SERVICE
-from sim.scenario import DOMAINS
 from sim.streams import sample_rows
+from sim.vocabulary import DOMAINS
 
 if TYPE_CHECKING:
     from sim.model import CooperationModel

@@ -34,8 +34,6 @@ from sim.market import Market
 from sim.measures import COOPERATION_COLUMNS, COOPERATION_TYPES, FOCAL_COLUMNS, Collector, Measures
 from sim.scenario import (
     DEFAULT_NEEDS,
-    DOMAINS,
-    TRAITS,
     Event,
     NamedFirm,
     Population,
@@ -46,6 +44,7 @@ from sim.scenario import (
 from sim.streams import RandomStreams, sample_rows
 from sim.traits import draw_capabilities, draw_culture, draw_sizes, draw_traits
 from sim.trust import TrustLedger
+from sim.vocabulary import DOMAINS, TRAITS
 
 __all__ = ["CooperationModel"]
 

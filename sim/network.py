@@ -24,7 +24,7 @@ from scipy.sparse.csgraph import connected_components
 
 from sim.arrays import expand_ranges, mean_of, sd_of
 from sim.cooperation import Phase
-from sim.scenario import DOMAINS, TRAITS
+from sim.vocabulary import DOMAINS, TRAITS
 
 if TYPE_CHECKING:
     from sim.model import CooperationModel

@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from sim.scenario import DOMAINS, TRAITS, Population, SizeDistribution, UnitDistribution, default_capabilities
+from sim.scenario import Population, SizeDistribution, UnitDistribution, default_capabilities
+from sim.vocabulary import DOMAINS, TRAITS
 
 __all__ = ["beta_parameters", "draw_capabilities", "draw_culture", "draw_sizes", "draw_traits", "draw_unit"]
 

@@ -45,7 +45,8 @@ import numpy as np
 
 from sim.arrays import add_rows, distinct, expand_ranges, find_sorted, merge_sorted, ragged_to_rows
 from sim.firms import PROPENSITY, FirmTable
-from sim.scenario import Pillar, Trust
+from sim.scenario import Trust
+from sim.vocabulary import Pillar
 
 __all__ = ["PILLARS", "TrustLedger"]
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from sim import load_scenario
-from sim.scenario import DOMAINS, Scenario
+from sim.scenario import Scenario
+from sim.vocabulary import DOMAINS
 
 
 def firm(name: str, **kw: Any) -> dict[str, Any]:
