@@ -17,9 +17,10 @@ The package is organised by the model's concepts:
 
 from importlib.metadata import PackageNotFoundError, version
 
-from sim.cooperation import TRANSITIONS, Cooperation, Outcome, Phase, Reason
+from sim.cooperation import Cooperation
 from sim.model import CooperationModel
 from sim.scenario import Scenario, ScenarioError, builtin_scenarios, load_scenario
+from sim.vocabulary import TRANSITIONS, Outcome, Phase, Reason
 
 __all__ = [
     "TRANSITIONS",

@@ -33,8 +33,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.cooperation import EXIT_REASONS, Phase, Reason
-from sim.vocabulary import DOMAINS
+from sim.vocabulary import DOMAINS, EXIT_REASONS, Phase, Reason
 
 if TYPE_CHECKING:
     from sim.model import CooperationModel

@@ -23,105 +23,20 @@ cooperations at once; :class:`Cooperation` is a readable view of one row.
 
 from __future__ import annotations
 
-from enum import IntEnum, StrEnum
 from typing import Any, ClassVar
 
 import numpy as np
 
-__all__ = ["LIVE_PHASES", "TRANSITIONS", "Cooperation", "CooperationTable", "Outcome", "Phase", "Reason"]
+from sim.vocabulary import TRANSITIONS, Phase, Reason
 
+__all__ = ["Cooperation", "CooperationTable", "IllegalTransition"]
 
-class Phase(IntEnum):
-    """The phases of a cooperation (the Kreislauf), plus its end."""
-
-    NEEDS_ASSESSMENT = 0
-    PARTNER_SEARCH = 1
-    STRUCTURE = 2
-    RELATIONSHIP = 3
-    EVALUATION = 4
-    ENDED = 5
-
-    @property
-    def label(self) -> str:
-        """Plain-language name, e.g. 'partner search'."""
-        return self.name.lower().replace("_", " ")
-
-
-#: The legal transitions, written once.
-TRANSITIONS: dict[Phase, frozenset[Phase]] = {
-    Phase.NEEDS_ASSESSMENT: frozenset({Phase.PARTNER_SEARCH, Phase.ENDED}),
-    Phase.PARTNER_SEARCH: frozenset({Phase.STRUCTURE, Phase.ENDED}),
-    Phase.STRUCTURE: frozenset({Phase.RELATIONSHIP, Phase.ENDED}),
-    Phase.RELATIONSHIP: frozenset({Phase.EVALUATION, Phase.ENDED}),
-    Phase.EVALUATION: frozenset({Phase.RELATIONSHIP, Phase.ENDED}),
-    Phase.ENDED: frozenset(),
-}
 
 _LEGAL = np.zeros((len(Phase), len(Phase)), dtype=bool)
 for _src, _dsts in TRANSITIONS.items():
     for _dst in _dsts:
         _LEGAL[_src, _dst] = True
 _LEGAL_INTO = np.ascontiguousarray(_LEGAL.T)  # per destination, whether each source may move there
-
-#: Phases in which a cooperation has two partners and is an edge of the network.
-LIVE_PHASES: tuple[Phase, ...] = (Phase.STRUCTURE, Phase.RELATIONSHIP, Phase.EVALUATION)
-
-
-class Outcome(StrEnum):
-    """How a cooperation stands in the log."""
-
-    ONGOING = "ongoing"  # running at the end of the run, not yet evaluated
-    CONTINUE = "continue"  # running at the end of the run; its last evaluation said continue
-    EXIT = "exit"  # ended by a partner at evaluation
-    NO_PARTNER = "no_partner"  # ended before a partner agreed
-    DISSOLVED = "dissolved"  # ended by an outside event (a partner left the market...)
-
-
-class Reason(IntEnum):
-    """Why a cooperation ended (0: it did not)."""
-
-    NONE = 0
-    LOW_TRUST = 1
-    LOW_VALUE = 2
-    GOAL_REACHED = 3
-    CULTURE = 4
-    NEED_VANISHED = 5
-    NO_PARTNER = 6
-    PARTNER_LEFT = 7
-    SERVICES_REMOVED = 8
-
-    @property
-    def label(self) -> str:
-        """Plain-language reason."""
-        return _REASON_LABELS[self]
-
-
-_REASON_LABELS = {
-    Reason.NONE: "",
-    Reason.LOW_TRUST: "trust fell below the exit threshold",
-    Reason.LOW_VALUE: "net benefit fell short of expectations",
-    Reason.GOAL_REACHED: "goal reached: nothing left to gain from the partner",
-    Reason.CULTURE: "cultures did not fit",
-    Reason.NEED_VANISHED: "the need vanished before the search",
-    Reason.NO_PARTNER: "no suitable partner agreed",
-    Reason.PARTNER_LEFT: "a firm in it left the market",
-    Reason.SERVICES_REMOVED: "shared services were removed",
-}
-
-#: Reasons a partner may give for leaving at evaluation.
-EXIT_REASONS: tuple[Reason, ...] = (Reason.LOW_TRUST, Reason.LOW_VALUE, Reason.GOAL_REACHED, Reason.CULTURE)
-
-#: Outcome recorded for each reason a cooperation ends.
-OUTCOME_OF = {
-    Reason.LOW_TRUST: Outcome.EXIT,
-    Reason.LOW_VALUE: Outcome.EXIT,
-    Reason.GOAL_REACHED: Outcome.EXIT,
-    Reason.CULTURE: Outcome.EXIT,
-    Reason.NEED_VANISHED: Outcome.NO_PARTNER,
-    Reason.NO_PARTNER: Outcome.NO_PARTNER,
-    Reason.PARTNER_LEFT: Outcome.DISSOLVED,
-    Reason.SERVICES_REMOVED: Outcome.DISSOLVED,
-}
 
 
 class IllegalTransition(RuntimeError):

@@ -13,8 +13,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.cooperation import Reason
-from sim.firms import PRODUCER, SERVICE
 from sim.scenario import (
     JoinEvent,
     LeaveEvent,
@@ -22,7 +20,7 @@ from sim.scenario import (
     RemoveSharedServicesEvent,
     TraitChangeEvent,
 )
-from sim.vocabulary import TRAITS
+from sim.vocabulary import PRODUCER, SERVICE, TRAITS, Reason
 
 if TYPE_CHECKING:
     from sim.model import CooperationModel

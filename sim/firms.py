@@ -20,16 +20,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import mesa
 import numpy as np
 
-from sim.vocabulary import DOMAINS, TRAITS
+from sim.vocabulary import BENEVOLENCE, COMPETENCE, DIGITAL, DOMAINS, INTEGRITY, PROPENSITY, SERVICE, TRAITS
 
 if TYPE_CHECKING:
     from sim.model import CooperationModel
 
-__all__ = ["PRODUCER", "SERVICE", "Firm", "FirmTable"]
-
-PRODUCER, SERVICE = 0, 1
-DIGITAL = DOMAINS.index("digital")
-COMPETENCE, INTEGRITY, BENEVOLENCE, PROPENSITY = (TRAITS.index(t) for t in TRAITS)
+__all__ = ["Firm", "FirmTable"]
 
 
 class FirmTable:

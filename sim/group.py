@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.firms import BENEVOLENCE, INTEGRITY, PRODUCER, SERVICE
+from sim.vocabulary import BENEVOLENCE, INTEGRITY, PRODUCER, SERVICE
 
 if TYPE_CHECKING:
     from sim.model import CooperationModel

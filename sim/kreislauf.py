@@ -53,10 +53,22 @@ from sim.arrays import (
     ragged_to_rows,
     sum_last,
 )
-from sim.cooperation import EXIT_REASONS, OUTCOME_OF, CooperationTable, Outcome, Phase, Reason
-from sim.firms import BENEVOLENCE, COMPETENCE, DIGITAL, INTEGRITY, PRODUCER, SERVICE
+from sim.cooperation import CooperationTable
 from sim.streams import sample_rows
-from sim.vocabulary import DOMAINS
+from sim.vocabulary import (
+    BENEVOLENCE,
+    COMPETENCE,
+    DIGITAL,
+    DOMAINS,
+    EXIT_REASONS,
+    INTEGRITY,
+    OUTCOME_OF,
+    PRODUCER,
+    SERVICE,
+    Outcome,
+    Phase,
+    Reason,
+)
 
 if TYPE_CHECKING:
     from sim.model import CooperationModel

@@ -25,8 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.cooperation import Phase, Reason
-from sim.firms import PRODUCER
+from sim.vocabulary import PRODUCER, Phase, Reason
 
 if TYPE_CHECKING:
     from sim.model import CooperationModel

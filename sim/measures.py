@@ -18,9 +18,8 @@ import mesa
 import numpy as np
 
 from sim.arrays import mean_of, sd_of
-from sim.cooperation import EXIT_REASONS, Phase
-from sim.firms import DIGITAL, PRODUCER
 from sim.network import degree_measures, structure_measures
+from sim.vocabulary import DIGITAL, EXIT_REASONS, PRODUCER, Phase
 
 if TYPE_CHECKING:
     from sim.model import CooperationModel

@@ -25,9 +25,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from sim.cooperation import OUTCOME_OF, Outcome, Phase, Reason
 from sim.events import Schedule
-from sim.firms import PRODUCER, SERVICE, Firm, FirmTable
+from sim.firms import Firm, FirmTable
 from sim.group import admit_members, form_group
 from sim.kreislauf import Kreislauf
 from sim.market import Market
@@ -44,7 +43,7 @@ from sim.scenario import (
 from sim.streams import RandomStreams, sample_rows
 from sim.traits import draw_capabilities, draw_culture, draw_sizes, draw_traits
 from sim.trust import TrustLedger
-from sim.vocabulary import DOMAINS, TRAITS
+from sim.vocabulary import DOMAINS, OUTCOME_OF, PRODUCER, SERVICE, TRAITS, Outcome, Phase, Reason
 
 __all__ = ["CooperationModel"]
 

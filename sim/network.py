@@ -23,8 +23,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
 from sim.arrays import expand_ranges, mean_of, sd_of
-from sim.cooperation import Phase
-from sim.vocabulary import DOMAINS, TRAITS
+from sim.vocabulary import DOMAINS, TRAITS, Phase
 
 if TYPE_CHECKING:
     from sim.model import CooperationModel

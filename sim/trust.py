@@ -39,21 +39,16 @@ thousands of acquaintances.
 
 from __future__ import annotations
 
-from typing import get_args
-
 import numpy as np
 
 from sim.arrays import add_rows, distinct, expand_ranges, find_sorted, merge_sorted, ragged_to_rows
-from sim.firms import PROPENSITY, FirmTable
+from sim.firms import FirmTable
 from sim.scenario import Trust
-from sim.vocabulary import Pillar
+from sim.vocabulary import PILLARS, PROPENSITY
 
-__all__ = ["PILLARS", "TrustLedger"]
+__all__ = ["TrustLedger"]
 
 _KEY = np.int64(1) << 32  # owner * _KEY + subject identifies an ordered pair
-
-#: The three pillars, in the column order of the evidence arrays.
-PILLARS: tuple[Pillar, ...] = get_args(Pillar)
 
 
 def _find_rows(index_keys: np.ndarray, index_rows: np.ndarray, keys: np.ndarray) -> np.ndarray:

@@ -12,7 +12,8 @@ import pytest
 from worlds import firm, needing, world
 
 from sim import CooperationModel, Phase, Reason
-from sim.cooperation import TRANSITIONS, CooperationTable, IllegalTransition
+from sim.cooperation import CooperationTable, IllegalTransition
+from sim.vocabulary import TRANSITIONS
 
 
 def phase_of(model: CooperationModel, cid: int = 0) -> Phase:

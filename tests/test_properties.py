@@ -10,8 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim import TRANSITIONS, CooperationModel, Phase, load_scenario
-from sim.cooperation import LIVE_PHASES
-from sim.firms import PRODUCER
+from sim.vocabulary import LIVE_PHASES, PRODUCER
 
 unit = st.floats(0.05, 0.95)
 

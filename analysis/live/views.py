@@ -29,9 +29,8 @@ from analysis.figures import (
 )
 from analysis.live.session import World
 from sim.chronicle import Entry
-from sim.cooperation import LIVE_PHASES, Phase
 from sim.scenario import DOMAINS, TRAITS
-from sim.trust import PILLARS
+from sim.vocabulary import LIVE_PHASES, PILLARS, Phase
 
 __all__ = [
     "COLOR_MODES",
