@@ -30,7 +30,7 @@ from analysis.statistics import differences_table, run_outcomes, summary_table
 from analysis.store import ResultsFolder
 from analysis.sweeps import sweep_plan
 from sim import load_scenario
-from sim.measures import FOCAL_COLUMNS
+from sim.observe.measures import FOCAL_COLUMNS
 from sim.scenario import Scenario, ScenarioError
 
 __all__ = ["Experiment", "compare", "comparison_plan", "run_plan", "sweep"]

@@ -47,7 +47,7 @@ __all__ = [
 #: Colours of scenarios, in order of first appearance (Paul Tol's colour-blind-safe "bright" scheme).
 PALETTE = ["#4477AA", "#EE6677", "#228833", "#CCBB44", "#66CCEE", "#AA3377", "#BBBBBB", "#000000"]
 
-#: Colour of each Kreislauf phase (labels as in :class:`sim.cooperation.Phase`).
+#: Colour of each Kreislauf phase (labels as in :class:`sim.state.cooperations.Phase`).
 PHASE_COLORS = {
     "needs assessment": "#BBBBBB",
     "partner search": "#CCBB44",

@@ -59,7 +59,7 @@ class Record:
     Attributes
     ----------
     measures : tuple of str, optional
-        Model measures to keep (all of :data:`sim.measures.MEASURES` if None).
+        Model measures to keep (all of :data:`sim.observe.measures.MEASURES` if None).
     every : int
         Keep every ``every``-th month; step 0 and the last month are always kept.
     last_only : bool

@@ -3,7 +3,7 @@
 A results folder holds:
 
 - ``measures.parquet`` / ``measures.csv``: one row per step (0 is the start),
-  one column per measure (see :data:`sim.measures.MEASURES`);
+  one column per measure (see :data:`sim.observe.measures.MEASURES`);
 - ``cooperations.parquet`` / ``.csv``: the cooperation log, one row per
   cooperation that found a partner or ended, with phase durations, value,
   outcome and reason;
@@ -41,7 +41,7 @@ import pandas as pd
 
 import sim
 from sim import CooperationModel, Scenario, load_scenario
-from sim.network import edge_frame, node_frame, write_network
+from sim.observe.network import edge_frame, node_frame, write_network
 
 __all__ = ["NetworkHistory", "RunResult", "focal_frame", "run_scenario", "simulate", "write_run"]
 

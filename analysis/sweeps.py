@@ -61,7 +61,8 @@ from pydantic import Field, ValidationError, model_validator
 
 from analysis.plan import RUN_KEYS, Plan, Point, Record
 from sim import Scenario
-from sim.measures import COOPERATION_COLUMNS, FOCAL_COLUMNS, MEASURES
+from sim.observe.log import COOPERATION_COLUMNS
+from sim.observe.measures import FOCAL_COLUMNS, MEASURES
 from sim.scenario import MAX_STEPS, ScenarioError, Section, builtin_scenarios, load_scenario, pydantic_error, read_toml
 
 __all__ = ["SweepFile", "builtin_sweeps", "load_sweep", "sweep_plan"]

@@ -9,96 +9,103 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim import rules
+from sim.population import Demography
 from sim.scenario import (
+    Event,
     JoinEvent,
     LeaveEvent,
     OpenCompetitionEvent,
     RemoveSharedServicesEvent,
     TraitChangeEvent,
 )
+from sim.state.world import World
 from sim.vocabulary import PRODUCER, SERVICE, TRAITS, Reason
-
-if TYPE_CHECKING:
-    from sim.model import CooperationModel
-    from sim.scenario import Event, Scenario
 
 __all__ = ["Schedule"]
 
 
 class Schedule:
-    """The scenario's events, by step.
+    """The scenario's events, by step, and what each does to the world.
 
     Parameters
     ----------
-    scenario : Scenario
-        Source of the events.
+    world : World
+        The state events change; its scenario gives the events.
+    demography : Demography
+        Adds and removes firms (their cooperations end with them).
     """
 
-    def __init__(self, scenario: Scenario) -> None:
-        self.by_step: dict[int, list] = defaultdict(list)
-        for event in scenario.events:
+    def __init__(self, world: World, demography: Demography) -> None:
+        self.world, self.demography = world, demography
+        self.by_step: dict[int, list[Event]] = defaultdict(list)
+        for event in world.scenario.events:
             self.by_step[event.step].append(event)
 
     def add(self, event: Event) -> None:
         """Schedule one more event (it runs after those the scenario gave for its step)."""
         self.by_step[event.step].append(event)
 
-    def apply(self, model: CooperationModel, now: int) -> None:
-        """Apply the events due at step ``now``, in file order."""
+    def apply(self, now: int) -> None:
+        """Apply the events due at step ``now``, in file order, each journaled in plain language."""
         for event in self.by_step.get(now, []):
-            text = _APPLY[type(event)](model, event, now)
-            model.note(now, "event", text)
+            text = _APPLY[type(event)](self, event, now)
+            self.world.journal.note(now, "event", text)
 
 
-def _join(model: CooperationModel, event: JoinEvent, now: int) -> str:
+def _join(s: Schedule, event: JoinEvent, now: int) -> str:
     if event.firm is not None:
-        model.add_named_firm(event.firm, now)
+        s.demography.add_named(event.firm, now)
         return f"{event.firm.name} joins" + (" the group" if event.firm.group else " the market")
-    pop = next(p for p in model.scenario.populations if p.name == event.population)
-    idx = model.add_population(pop, 1, now)
-    return f"{model.firms.names[int(idx[0])]} joins" + (" the group" if pop.group else " the market")
+    pop = next(p for p in s.world.scenario.populations if p.name == event.population)
+    idx = s.demography.add_drawn(pop, 1, now)
+    return f"{s.world.firms.names[int(idx[0])]} joins" + (" the group" if pop.group else " the market")
 
 
-def _leave(model: CooperationModel, event: LeaveEvent, now: int) -> str:
-    idx = model.firms.index_of(event.firm)
-    model.remove_firms(np.array([idx]), now, Reason.PARTNER_LEFT)
+def _leave(s: Schedule, event: LeaveEvent, now: int) -> str:
+    idx = s.world.firms.index_of(event.firm)
+    s.demography.remove(np.array([idx]), now, Reason.PARTNER_LEFT)
     return f"{event.firm} leaves; its cooperations end"
 
 
-def _trait(model: CooperationModel, event: TraitChangeEvent, now: int) -> str:
-    idx = model.firms.index_of(event.firm)
+def _trait(s: Schedule, event: TraitChangeEvent, now: int) -> str:
+    firms = s.world.firms
+    idx = firms.index_of(event.firm)
     col = TRAITS.index(event.trait)
-    before = float(model.firms.traits[idx, col])
-    model.firms.traits[idx, col] = event.value
+    before = float(firms.traits[idx, col])
+    firms.traits[idx, col] = event.value
     return f"{event.firm}'s {event.trait} changes from {before:.2f} to {event.value:.2f}"
 
 
-def _compete(model: CooperationModel, event: OpenCompetitionEvent, now: int) -> str:
-    firms = model.firms
+def _compete(s: Schedule, event: OpenCompetitionEvent, now: int) -> str:
+    firms, niches = s.world.firms, s.world.niches
     first, second = (firms.index_of(name) for name in event.firms)
     keep, merge = int(firms.niche[first]), int(firms.niche[second])
     if keep != merge:
         n = firms.n
         movers = (firms.niche[:n] == merge) & (firms.role[:n] == PRODUCER)
         firms.niche[:n][movers] = keep
-        model.market.demand[keep] += model.market.demand[merge]
-        model.market.demand[merge] = 0.0
-        model.kreislauf.refresh_rivalry()
+        niches.demand[keep] += niches.demand[merge]
+        niches.demand[merge] = 0.0
+        # Which live cooperations are between competitors now.
+        t = s.world.cooperations
+        live = t.live()
+        a, b = t.a[live], t.b[live]
+        t.competitor[live] = rules.rivals(firms.niche[a], firms.niche[b], firms.role[a], firms.role[b])
     names = " and ".join(event.firms)
-    return f"competition opens between {names}: they now sell in one niche, {model.market.niche_names[keep]!r}"
+    return f"competition opens between {names}: they now sell in one niche, {niches.names[keep]!r}"
 
 
-def _remove_services(model: CooperationModel, event: RemoveSharedServicesEvent, now: int) -> str:
+def _remove_services(s: Schedule, event: RemoveSharedServicesEvent, now: int) -> str:
     # The group's service firms exist to serve its members: without shared
     # services they close, and all their cooperations end with them.
-    model.shared_services = False
-    firms = model.firms
+    s.world.shared_services = False
+    firms = s.world.firms
     services = np.flatnonzero(firms.alive[: firms.n] & (firms.role[: firms.n] == SERVICE) & firms.member[: firms.n])
-    model.remove_firms(services, now, Reason.SERVICES_REMOVED)
+    s.demography.remove(services, now, Reason.SERVICES_REMOVED)
     return "shared services are removed: the service firms close, producers carry their own overhead again"
 
 

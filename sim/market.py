@@ -21,14 +21,11 @@ by the Kreislauf. A firm whose capital stays negative for
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-from sim.vocabulary import PRODUCER, Phase, Reason
-
-if TYPE_CHECKING:
-    from sim.model import CooperationModel
+from sim.scenario import Population
+from sim.state.world import World
+from sim.vocabulary import PRODUCER, Phase
 
 __all__ = ["Market"]
 
@@ -38,27 +35,27 @@ class Market:
 
     Parameters
     ----------
-    model : CooperationModel
-        Gives the firms, the scenario and the cooperations.
-    niche_names : list of str
-        Names of all niches; firms' ``niche`` column indexes this list.
+    world : World
+        The state it reads and writes: firms, niches, cooperations.
     """
 
-    def __init__(self, model: CooperationModel, niche_names: list[str]) -> None:
-        self.model = model
-        self.params = model.scenario.market
-        self.niche_names = list(niche_names)
-        self._niche_ids = {name: k for k, name in enumerate(self.niche_names)}
-        self.demand = np.zeros(len(niche_names))
+    def __init__(self, world: World) -> None:
+        self.world = world
+        self.params = world.scenario.market
 
-    def niche_index(self, name: str) -> int:
-        """Index of a niche, created with zero demand if new."""
-        found = self._niche_ids.get(name)
-        if found is None:
-            found = self._niche_ids[name] = len(self.niche_names)
-            self.niche_names.append(name)
-            self.demand = np.append(self.demand, 0.0)
-        return found
+    @property
+    def niche_names(self) -> list[str]:
+        """Names of all niches; firms' ``niche`` column indexes this list."""
+        return self.world.niches.names
+
+    @property
+    def demand(self) -> np.ndarray:
+        """Monthly demand of each niche, k EUR (before growth and quality)."""
+        return self.world.niches.demand
+
+    @demand.setter
+    def demand(self, value: np.ndarray) -> None:
+        self.world.niches.demand = value
 
     def set_demand_from_firms(self) -> None:
         """Demand of each niche: at step 0 the niche sells its revenue per employee times its employees.
@@ -68,7 +65,7 @@ class Market:
         level of its firms at step 0, so later gains in productivity (digital
         maturity among them) raise sales above that starting point.
         """
-        firms = self.model.firms
+        firms = self.world.firms
         self.demand = np.zeros(len(self.niche_names))
         level = self._supply_level()
         np.add.at(self.demand, firms.niche[: firms.n], self._producer_size() * self.params.revenue_per_employee)
@@ -76,7 +73,7 @@ class Market:
 
     def add_niche_demand(self, idx: np.ndarray) -> None:
         """Entrants founding a niche bring its demand, as at step 0; existing niches do not grow."""
-        firms = self.model.firms
+        firms = self.world.firms
         if self.demand.shape[0] < len(self.niche_names):
             self.demand = np.pad(self.demand, (0, len(self.niche_names) - self.demand.shape[0]))
         niches = np.array(sorted(set(firms.niche[idx].tolist())), dtype=np.int64)  # as np.unique, cheaper
@@ -90,7 +87,7 @@ class Market:
                 self.demand[k] = self.params.revenue_per_employee * firms.size[mine].sum() / level[k]
 
     def _producer_size(self) -> np.ndarray:
-        firms = self.model.firms
+        firms = self.world.firms
         n = firms.n
         return np.where(firms.alive[:n] & (firms.role[:n] == PRODUCER), firms.size[:n], 0.0)
 
@@ -100,7 +97,7 @@ class Market:
         ``size`` (producers' sizes, 0 for other firms) and ``level``, if
         given, are what this method would compute.
         """
-        firms = self.model.firms
+        firms = self.world.firms
         if size is None:
             size = self._producer_size()
         k = len(self.niche_names)
@@ -112,33 +109,38 @@ class Market:
 
     def overhead(self, idx: np.ndarray) -> np.ndarray:
         """Monthly overhead a firm would carry alone, k EUR."""
-        size = self.model.firms.size[idx]
+        size = self.world.firms.size[idx]
         return self.params.overhead_fixed + self.params.overhead_per_employee * size
+
+    def _service_contracts(self) -> tuple[np.ndarray, np.ndarray]:
+        """Producer and service firm of every shared-service contract in force (past its set-up)."""
+        firms, t = self.world.firms, self.world.cooperations
+        live = t.live()
+        live = live[t.service[live] & (t.phase[live] != int(Phase.STRUCTURE))]
+        a, b = t.a[live], t.b[live]
+        by_producer = firms.role[a] == PRODUCER
+        return np.where(by_producer, a, b), np.where(by_producer, b, a)
 
     def relief(self) -> np.ndarray:
         """Share of each firm's overhead carried by the service firms it has live contracts with."""
-        firms, t = self.model.firms, self.model.kreislauf.table
+        firms = self.world.firms
         relief = np.zeros(firms.n)
-        group = self.model.scenario.group
-        if group is None or not self.model.shared_services:
+        group = self.world.scenario.group
+        if group is None or not self.world.shared_services:
             return relief
-        live = t.live()
-        live = live[t.service[live] & (t.phase[live] != int(Phase.STRUCTURE))]
-        if len(live):
-            a, b = t.a[live], t.b[live]
-            producer = np.where(firms.role[a] == PRODUCER, a, b)
-            server = np.where(firms.role[a] == PRODUCER, b, a)
+        producer, server = self._service_contracts()
+        if len(producer):
             np.add.at(relief, producer, firms.service_share[server])
         return np.minimum(relief, 1.0) * group.overhead_relief
 
     def trade(self, now: int) -> None:
         """One month of sales and costs for every firm; capital is updated."""
-        firms, p = self.model.firms, self.params
+        firms, p = self.world.firms, self.params
         n = firms.n
         alive = firms.alive[:n]
         producer = alive & (firms.role[:n] == PRODUCER)
         relief = self.relief()
-        group = self.model.scenario.group
+        group = self.world.scenario.group
         focus = 1.0 + (
             group.focus_gain * relief / group.overhead_relief
             if group is not None and group.overhead_relief > 0
@@ -183,19 +185,15 @@ class Market:
         A producer's carried overhead is divided among its live service
         contracts in proportion to the service firms' shares.
         """
-        firms, t = self.model.firms, self.model.kreislauf.table
+        firms = self.world.firms
         n = firms.n
         income, cost = np.zeros(n), np.zeros(n)
-        group = self.model.scenario.group
-        if group is None:
+        group = self.world.scenario.group
+        if group is None or not carried.any():
             return income, cost
-        live = t.live()
-        live = live[t.service[live] & (t.phase[live] != int(Phase.STRUCTURE))]
-        if not len(live) or not carried.any():
+        producer, server = self._service_contracts()
+        if not len(producer):
             return income, cost
-        a, b = t.a[live], t.b[live]
-        producer = np.where(firms.role[a] == PRODUCER, a, b)
-        server = np.where(firms.role[a] == PRODUCER, b, a)
         shares = firms.service_share[server]
         total = np.bincount(producer, weights=shares, minlength=n)
         portion = carried[producer] * shares / np.where(total[producer] > 0, total[producer], 1.0)
@@ -203,21 +201,17 @@ class Market:
         np.add.at(cost, server, group.service_cost * portion)
         return income, cost
 
-    def insolvencies(self, now: int) -> np.ndarray:
-        """Firms whose capital has stayed negative too long leave; return their indices."""
-        firms = self.model.firms
+    def insolvent(self) -> np.ndarray:
+        """Firms whose capital has stayed negative too long: they leave the market."""
+        firms = self.world.firms
         n = firms.n
-        gone = np.flatnonzero(firms.alive[:n] & (firms.negative_months[:n] >= self.params.insolvency_patience))
-        self.model.remove_firms(gone, now, Reason.PARTNER_LEFT)
-        return gone
+        return np.flatnonzero(firms.alive[:n] & (firms.negative_months[:n] >= self.params.insolvency_patience))
 
-    def entry(self, now: int) -> None:
-        """New firms enter the open market (Poisson arrivals from the entry population)."""
+    def entrants(self) -> tuple[Population | None, int]:
+        """The population new firms enter from, and how many enter this month (Poisson arrivals)."""
         p = self.params
         if p.entry_rate <= 0:
-            return
-        count = int(self.model.streams["entry"].poisson(p.entry_rate))
-        if count:
-            pops = self.model.scenario.populations
-            pop = next((q for q in pops if q.name == p.entry_population), pops[0])
-            self.model.add_population(pop, count, now)
+            return None, 0
+        count = int(self.world.streams["entry"].poisson(p.entry_rate))
+        pops = self.world.scenario.populations
+        return next((q for q in pops if q.name == p.entry_population), pops[0]), count

@@ -6,7 +6,7 @@ import numpy as np
 from worlds import firm, needing, world
 
 from sim import CooperationModel
-from sim.chronicle import KINDS, Chronicle, Entry
+from sim.observe.chronicle import KINDS, Chronicle, Entry
 from sim.scenario import TraitChangeEvent
 
 

@@ -12,7 +12,7 @@ import pytest
 from worlds import firm, needing, world
 
 from sim import CooperationModel, Phase, Reason
-from sim.cooperation import CooperationTable, IllegalTransition
+from sim.state.cooperations import CooperationTable, IllegalTransition
 from sim.vocabulary import TRANSITIONS
 
 

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim import TRANSITIONS, CooperationModel, Phase, load_scenario
+from sim.state.pairs import unordered
 from sim.vocabulary import LIVE_PHASES, PRODUCER
 
 unit = st.floats(0.05, 0.95)
@@ -73,9 +74,11 @@ def check_invariants(model: CooperationModel, before: np.ndarray) -> np.ndarray:
     assert {frozenset(e) for e in model.graph.edges} == pairs
     assert set(model.graph.nodes) == set(firms.alive_idx.tolist())
     assert all(Phase(int(p)) in LIVE_PHASES for p in t.phase[live])
-    # The sorted keys of live pairs, kept as pairs agree and end, are exactly those pairs.
-    lo, hi = np.minimum(t.a[live], t.b[live]), np.maximum(t.a[live], t.b[live])
-    assert np.array_equal(model.kreislauf.pair_keys(), np.sort(lo * (1 << 32) + hi))
+    # The index of live pairs, kept as pairs agree and end, holds exactly those pairs and their cooperations.
+    keys = unordered(t.a[live], t.b[live])
+    order = np.argsort(keys)
+    assert np.array_equal(model.world.partners.keys, keys[order])
+    assert np.array_equal(model.world.partners.values, live[order])
     # Capacity is never exceeded, and load is exactly the cooperations that take capacity.
     alive = firms.alive[:n]
     assert np.all(firms.load[:n][alive] <= firms.capacity[:n][alive])
@@ -126,7 +129,7 @@ def test_same_seed_same_history(data: dict[str, Any], seed: int) -> None:
 def test_network_measures_agree_with_networkx(n: int, edges: list[tuple[int, int]], offset: int) -> None:
     import networkx as nx
 
-    from sim.network import network_measures
+    from sim.observe.network import network_measures
 
     pairs = sorted({(min(a, b), max(a, b)) for a, b in edges if a != b and a < n and b < n})
     nodes = np.arange(n) + offset  # firm indices need not start at 0

@@ -27,6 +27,15 @@ def test_ruff_format_is_clean() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_the_architecture_contract_holds() -> None:
+    """No cycle in sim/, no sim module importing sim.model, sim never importing analysis (pyproject.toml)."""
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("lint-imports")), "--no-cache"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 kept, 0 broken" in result.stdout
+
+
 @pytest.mark.slow
 def test_types_check() -> None:
     result = run("mypy")

@@ -7,9 +7,9 @@ import pytest
 from worlds import firm, world
 
 from sim import CooperationModel
-from sim.firms import FirmTable
 from sim.scenario import Trust
-from sim.trust import TrustLedger
+from sim.state.firms import FirmTable
+from sim.state.ledger import TrustLedger
 
 
 def ledger(

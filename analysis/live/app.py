@@ -32,7 +32,7 @@ from analysis.live.views import (
     running_figure,
     running_patch,
 )
-from sim.chronicle import KINDS
+from sim.observe.chronicle import KINDS
 from sim.scenario import ScenarioError, builtin_scenarios
 
 __all__ = ["create_app", "serve"]

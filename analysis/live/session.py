@@ -3,7 +3,7 @@
 Each tab gets its own :class:`Session` (made when the page loads, found again
 by the id the page carries), so tabs on one server never share or corrupt a
 model. A session holds one :class:`World` per scenario shown (two side by
-side), each a model with its :class:`~sim.chronicle.Chronicle` and the fixed
+side), each a model with its :class:`~sim.observe.chronicle.Chronicle` and the fixed
 positions of its firms, and steps them together under one lock. The
 :class:`SessionStore` keeps a bounded number of sessions, forgetting the ones
 used least recently.
@@ -23,8 +23,8 @@ import pandas as pd
 from analysis.figures import layout_positions
 from analysis.live.lesson import Settings, lesson_scenario
 from sim import CooperationModel
-from sim.chronicle import Chronicle, Entry
-from sim.network import edge_frame, node_frame
+from sim.observe.chronicle import Chronicle, Entry
+from sim.observe.network import edge_frame, node_frame
 from sim.scenario import ScenarioError, TraitChangeEvent
 
 __all__ = ["Session", "SessionStore", "World"]
@@ -101,11 +101,11 @@ class World:
         return any(f.name == firm for f in self.model.scenario.firms)
 
     def nodes(self) -> pd.DataFrame:
-        """The firms now (see :func:`sim.network.node_frame`)."""
+        """The firms now (see :func:`sim.observe.network.node_frame`)."""
         return pd.DataFrame(node_frame(self.model))
 
     def edges(self) -> pd.DataFrame:
-        """The live cooperations now (see :func:`sim.network.edge_frame`)."""
+        """The live cooperations now (see :func:`sim.observe.network.edge_frame`)."""
         return pd.DataFrame(edge_frame(self.model))
 
 

@@ -28,7 +28,7 @@ from analysis.figures import (
     scenario_colors,
 )
 from analysis.live.session import World
-from sim.chronicle import Entry
+from sim.observe.chronicle import Entry
 from sim.scenario import DOMAINS, TRAITS
 from sim.vocabulary import LIVE_PHASES, PILLARS, Phase
 

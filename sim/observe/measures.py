@@ -8,23 +8,19 @@ them) are followed one by one in the DataCollector table ``focal_firms``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from copy import deepcopy
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import mesa
 import numpy as np
 
-from sim.arrays import mean_of, sd_of
-from sim.network import degree_measures, structure_measures
+from sim.observe.network import degree_measures, structure_measures
+from sim.state.world import World
 from sim.vocabulary import DIGITAL, EXIT_REASONS, PRODUCER, Phase
 
-if TYPE_CHECKING:
-    from sim.model import CooperationModel
-
-__all__ = ["COOPERATION_COLUMNS", "COOPERATION_TYPES", "FOCAL_COLUMNS", "MEASURES", "Collector", "Measures", "gini"]
+__all__ = ["FOCAL_COLUMNS", "MEASURES", "Collector", "Measures", "gini"]
 
 _EXIT_MEASURES = {
     f"exit_{r.name.lower()}": f"Cooperations exited after evaluation this month because {r.label}" for r in EXIT_REASONS
@@ -92,25 +88,6 @@ FOCAL_COLUMNS = [
     "trust_received",
 ]
 
-#: Columns of the ``cooperations`` table.
-COOPERATION_COLUMNS = [
-    "id", "initiator", "partner", "initiator_id", "partner_id", "started", "ended",
-    *[f"months_{p.name.lower()}" for p in Phase if p is not Phase.ENDED],
-    "value", "value_initiator", "value_partner", "outcome", "reason", "exited_by",
-    "evaluations", "continues", "familiar", "screened", "fit_initiator", "fit_partner",
-    "transparency", "contract", "service", "competitor", "kept", "broken", "grabbed",
-]  # fmt: skip
-
-_TEXT = {"initiator", "partner", "outcome", "reason", "exited_by"}
-_FLAGS = {"familiar", "service", "competitor"}
-_SHARES = {"value", "value_initiator", "value_partner", "fit_initiator", "fit_partner", "transparency", "contract"}
-
-#: The type of each column of the cooperation log, so that an empty log has the schema of a full one.
-COOPERATION_TYPES = {
-    c: "str" if c in _TEXT else "bool" if c in _FLAGS else "float64" if c in _SHARES else "int64"
-    for c in COOPERATION_COLUMNS
-}
-
 
 def gini(values: np.ndarray) -> float:
     """Gini coefficient of non-negative values (0: equal, towards 1: concentrated).
@@ -135,17 +112,16 @@ class Measures:
 
     Parameters
     ----------
-    model : CooperationModel
-        The model to measure.
+    world : World
+        The state to measure.
     """
 
-    def __init__(self, model: CooperationModel) -> None:
-        self.model = model
+    def __init__(self, world: World) -> None:
+        self.world = world
         self.current: dict[str, float] = dict.fromkeys(MEASURES, float("nan"))
         self._received = np.zeros(0)  # trust each firm receives from its partners, summed
         self._partners = np.zeros(0, dtype=np.int64)  # its live cooperations
-        self._trust_quantiles: tuple[float, ...] | None = None  # last month's, where to look first
-        self.focal_names = list(model.scenario.measures.focal_firms)
+        self.focal_names = list(world.scenario.measures.focal_firms)
 
     def reporters(self) -> dict[str, Any]:
         """Model reporters for Mesa's DataCollector, one per measure."""
@@ -153,16 +129,16 @@ class Measures:
 
     def update(self) -> None:
         """Compute all measures for the month just ended."""
-        model = self.model
-        firms, t, counts = model.firms, model.kreislauf.table, model.kreislauf.counts
+        world = self.world
+        firms, t, counts = world.firms, world.cooperations, world.tally
         n = firms.n
         alive = firms.alive[:n]
         producer = alive & (firms.role[:n] == PRODUCER)
         cur = self.current
         cur["firms"] = int(np.count_nonzero(alive))
         cur["producers"] = int(np.count_nonzero(producer))
-        cur["entries"] = model.firms_joined_this_step
-        cur["exits"] = model.firms_left_this_step
+        cur["entries"] = counts["entries"]
+        cur["exits"] = counts["exits"]
         # Open cooperations only: the ended ones are not reported.
         phases = np.bincount(t.phase[t.open_ids()], minlength=len(Phase)).tolist()
         for key, code in _PHASE_MEASURES:
@@ -186,13 +162,12 @@ class Measures:
         # Trust both ways along every live cooperation: the owner's trust in the partner.
         owners = np.concatenate([t.a[live], t.b[live]])
         partners = np.concatenate([t.b[live], t.a[live]])
-        trust = model.ledger.trust_at(owners, partners, np.concatenate([t.row_ab[live], t.row_ba[live]]))
+        trust = world.ledger.trust_at(owners, partners, np.concatenate([t.row_ab[live], t.row_ba[live]]))
         self._received = np.bincount(partners, weights=trust, minlength=n).astype(float)
         self._partners = np.bincount(partners, minlength=n).astype(np.int64)
         if len(live):
-            cur["mean_trust"], cur["trust_sd"] = mean_of(trust), sd_of(trust)
-            self._trust_quantiles = _quantiles(trust, 0.1, 0.9, near=self._trust_quantiles)
-            cur["trust_p10"], cur["trust_p90"] = self._trust_quantiles
+            cur["mean_trust"], cur["trust_sd"] = float(trust.mean()), float(trust.std())
+            cur["trust_p10"], cur["trust_p90"] = (float(q) for q in np.quantile(trust, (0.1, 0.9)))
         else:
             cur["mean_trust"] = cur["trust_sd"] = cur["trust_p10"] = cur["trust_p90"] = float("nan")
         cur["group_trust"] = self.group_trust()
@@ -202,7 +177,7 @@ class Measures:
 
         alive_idx = firms.alive_idx
         cur.update(degree_measures(self._partners[alive_idx]))
-        if model.steps % model.scenario.measures.network_interval == 0:
+        if world.now % world.scenario.measures.network_interval == 0:
             cur.update(structure_measures(alive_idx, t.a[live], t.b[live]))
         else:
             cur["clustering"] = cur["components"] = cur["largest_component_share"] = float("nan")
@@ -210,30 +185,30 @@ class Measures:
         cur["value_created"] = counts["value"]
         cur["revenue_total"] = float(firms.revenue[:n][alive].sum())
         cur["profit_total"] = float(firms.profit[:n][alive].sum())
-        cur["producer_profit"] = mean_of(firms.profit[:n][producer]) if producer.any() else float("nan")
-        cur["producer_overhead"] = mean_of(firms.overhead_paid[:n][producer]) if producer.any() else float("nan")
+        cur["producer_profit"] = float(firms.profit[:n][producer].mean()) if producer.any() else float("nan")
+        cur["producer_overhead"] = float(firms.overhead_paid[:n][producer].mean()) if producer.any() else float("nan")
         capital = firms.capital[:n][alive]
-        cur["capital_mean"] = mean_of(capital) if len(capital) else float("nan")
+        cur["capital_mean"] = float(capital.mean()) if len(capital) else float("nan")
         cur["capital_gini"] = gini(np.maximum(capital, 0.0))
         digital = firms.caps[:n, DIGITAL]
-        cur["digital_maturity"] = mean_of(digital[producer]) if producer.any() else float("nan")
-        small = producer & (firms.size[:n] < model.scenario.measures.small_firm_size)
-        cur["digital_maturity_small"] = mean_of(digital[small]) if small.any() else float("nan")
+        cur["digital_maturity"] = float(digital[producer].mean()) if producer.any() else float("nan")
+        small = producer & (firms.size[:n] < world.scenario.measures.small_firm_size)
+        cur["digital_maturity_small"] = float(digital[small].mean()) if small.any() else float("nan")
         cur["culture_spread"] = float(firms.culture[:n][alive].std(axis=0).mean()) if alive.sum() > 1 else 0.0
 
     def group_trust(self, limit: int = 200) -> float:
         """Mean trust among alive group members (the first ``limit`` members by index)."""
-        firms = self.model.firms
+        firms = self.world.firms
         members = np.flatnonzero(firms.alive[: firms.n] & firms.member[: firms.n])[:limit]
         if len(members) < 2:
             return float("nan")
         owners, subjects = np.meshgrid(members, members, indexing="ij")
         off = owners != subjects
-        return float(self.model.ledger.trust(owners[off], subjects[off]).mean())
+        return float(self.world.ledger.trust(owners[off], subjects[off]).mean())
 
     def focal_rows(self) -> list[dict[str, Any]]:
         """One row per focal firm for the ``focal_firms`` table (after :meth:`update`)."""
-        firms, step = self.model.firms, int(self.model.steps)
+        firms, step = self.world.firms, int(self.world.now)
         rows = []
         for name in self.focal_names:
             i = firms.find(name)
@@ -309,44 +284,5 @@ class Collector(mesa.DataCollector):
         return self._tables
 
 
-def _quantiles(values: np.ndarray, *qs: float, near: tuple[float, ...] | None = None) -> tuple[float, ...]:
-    """Quantiles with linear interpolation (NumPy's default method), from partial sorts.
-
-    Only the order statistics next to each quantile are put in place
-    (``np.partition``); they are the values a full sort would put there. With
-    ``near`` (a guess of each quantile, such as last month's), each pair is
-    first sought among the values within ``_NEAR`` of its guess, and the whole
-    array is partitioned only if they are not all there. The interpolation is
-    done in Python floats, the same IEEE double arithmetic.
-    """
-    last = len(values) - 1
-    where = [q * last for q in qs]
-    lo = [math.floor(w) for w in where]
-    hi = [min(i + 1, last) for i in lo]
-    at: dict[int, float] = {}
-    if near is not None and len(near) == len(qs):
-        for guess, i, j in zip(near, lo, hi, strict=True):
-            at.update(_order_statistics_near(values, (i, j), guess - _NEAR, guess + _NEAR))
-    if len(at) < len(set(lo + hi)):
-        ordered = np.partition(values, sorted(set(lo + hi)))
-        at = {i: float(ordered[i]) for i in lo + hi}
-    return tuple(at[i] + (w - i) * (at[j] - at[i]) for w, i, j in zip(where, lo, hi, strict=True))
-
-
-#: How far from its guess :func:`_quantiles` first looks for a quantile.
-_NEAR = 0.02
-
-
-def _order_statistics_near(values: np.ndarray, ranks: tuple[int, int], low: float, high: float) -> dict[int, float]:
-    """The values of the given ranks (0 the smallest) if both lie in [low, high]; empty if not."""
-    below = int(np.count_nonzero(values < low))
-    inside = values[(values >= low) & (values <= high)]
-    first, second = ranks[0] - below, ranks[1] - below
-    if first < 0 or second >= len(inside):
-        return {}
-    ordered = np.partition(inside, sorted({first, second}))
-    return {ranks[0]: float(ordered[first]), ranks[1]: float(ordered[second])}
-
-
-def _read(name: str, model: CooperationModel) -> float:
+def _read(name: str, model: Any) -> float:
     return model.measures.current[name]

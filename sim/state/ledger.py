@@ -41,35 +41,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.arrays import add_rows, distinct, expand_ranges, find_sorted, merge_sorted, ragged_to_rows
-from sim.firms import FirmTable
+from sim.kernels import add_rows, distinct, set_rows
 from sim.scenario import Trust
+from sim.state.firms import FirmTable
+from sim.state.pairs import SortedIndex, ordered
 from sim.vocabulary import PILLARS, PROPENSITY
 
 __all__ = ["TrustLedger"]
-
-_KEY = np.int64(1) << 32  # owner * _KEY + subject identifies an ordered pair
-
-
-def _find_rows(index_keys: np.ndarray, index_rows: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """The rows that sorted ``index_keys`` give for sorted ``keys``; -1 where a key is absent."""
-    if not len(index_keys) or not len(keys):
-        return np.full(len(keys), -1, dtype=np.int64)
-    pos = np.minimum(index_keys.searchsorted(keys), len(index_keys) - 1)
-    return np.where(index_keys[pos] == keys, index_rows[pos], -1)
-
-
-def _contacts_in(keys: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(position in ``owners``, firm) pairs of the sorted (owner, subject) ``keys`` of each owner."""
-    lo = keys.searchsorted(owners * _KEY)
-    hi = keys.searchsorted((owners + 1) * _KEY)
-    which, at = expand_ranges(lo, hi)
-    return which, keys[at] % _KEY
-
-
-def _as_records(table: np.ndarray) -> np.ndarray:
-    """A C-contiguous two-dimensional array viewed as one opaque item per row."""
-    return table.view(np.dtype((np.void, table.shape[1] * table.itemsize))).reshape(-1)
 
 
 class TrustLedger:
@@ -99,16 +77,7 @@ class TrustLedger:
         self.book = np.zeros((256, 12))
         self.owner = np.zeros(256, dtype=np.int64)
         self.subject = np.zeros(256, dtype=np.int64)
-        # A sorted index of (owner, subject) keys for vectorised lookups. Rows
-        # added since it was last brought up to date (rows from _indexed on)
-        # are looked up in a small sorted index of their own: merging them in
-        # costs a pass over the whole index, done only for range queries.
-        self._index_keys = np.zeros(0, dtype=np.int64)
-        self._index_rows = np.zeros(0, dtype=np.int64)
-        self._indexed = 0
-        self._recent_keys = np.zeros(0, dtype=np.int64)
-        self._recent_rows = np.zeros(0, dtype=np.int64)
-        self._recent_upto = 0
+        self.index = SortedIndex()  # (owner, subject) -> row
         self.community_r = np.zeros((64, 3))
         self.community_s = np.zeros((64, 3))
 
@@ -148,12 +117,12 @@ class TrustLedger:
 
         Returns the rows of the distinct pairs, the position of each one's
         first occurrence and the distinct pair of each query (as
-        :func:`sim.arrays.distinct`). New rows are numbered in key order.
+        :func:`sim.kernels.distinct`). New rows are numbered in key order.
         """
         owners = np.asarray(owners, dtype=np.int64)
         subjects = np.asarray(subjects, dtype=np.int64)
-        keys, first, where = distinct(owners * _KEY + subjects)
-        rows = self._rows_of_sorted(keys)
+        keys, first, where = distinct(ordered(owners, subjects))
+        rows = self.index.find(keys)
         missing = rows < 0
         if missing.any():
             new_owners, new_subjects = owners[first[missing]], subjects[first[missing]]
@@ -168,15 +137,14 @@ class TrustLedger:
             self._grow_firms()
             made = np.arange(self.n, self.n + m)
             self.owner[made], self.subject[made] = new_owners, new_subjects
-            self.book[self.n : self.n + m] = 0.0  # (zeros already: rows past n are never written)
             self.n += m
             rows[missing] = made
+            self.index.insert(keys[missing], made)
         return rows, first, where
 
     def known(self, owner: int) -> list[int]:
         """Firms ``owner`` holds evidence about (its contacts), in index order."""
-        row = self.contacts_of(np.array([owner]))[0]
-        return row[row >= 0].tolist()
+        return self.contact_pairs(np.array([owner]))[1].tolist()
 
     # -- reading ---------------------------------------------------------------
 
@@ -191,78 +159,24 @@ class TrustLedger:
         self._grow_firms()
         return self.pillars_at(owners, subjects, self.rows_of(owners, subjects))
 
-    def _recent(self) -> tuple[np.ndarray, np.ndarray]:
-        """Sorted keys, and rows, of the rows not yet in the index."""
-        if self._recent_upto < self.n:
-            new = np.arange(self._recent_upto, self.n)
-            keys = self.owner[new] * _KEY + self.subject[new]
-            order = keys.argsort()  # keys are distinct: any sort gives the same order
-            self._recent_keys, self._recent_rows = merge_sorted(
-                self._recent_keys, self._recent_rows, keys[order], new[order]
-            )
-            self._recent_upto = self.n
-        return self._recent_keys, self._recent_rows
-
-    def _update_index(self) -> None:
-        """Bring the sorted index of (owner, subject) keys up to date with the rows added since."""
-        if self._indexed < self.n:
-            keys, rows = self._recent()
-            self._index_keys, self._index_rows = merge_sorted(self._index_keys, self._index_rows, keys, rows)
-            self._indexed = self.n
-            self._recent_keys, self._recent_rows = keys[:0], rows[:0]
-
     def rows_of(self, owners: np.ndarray, subjects: np.ndarray) -> np.ndarray:
         """Evidence rows of many (owner, subject) pairs at once; -1 where there is none."""
-        query = np.asarray(owners, dtype=np.int64) * _KEY + np.asarray(subjects, dtype=np.int64)
-        pos = find_sorted(self._index_keys, query)
-        rows = np.full(len(pos), -1, dtype=np.int64)
-        found = pos >= 0
-        rows[found] = self._index_rows[pos[found]]
-        if self._indexed < self.n:
-            keys, recent = self._recent()
-            missing = (~found).nonzero()[0]
-            pos = find_sorted(keys, query[missing])
-            rows[missing] = np.where(pos >= 0, recent[pos], -1)
-        return rows
-
-    def _rows_of_sorted(self, keys: np.ndarray) -> np.ndarray:
-        """Evidence rows of sorted, distinct (owner, subject) keys; -1 where there is none."""
-        rows = _find_rows(self._index_keys, self._index_rows, keys)
-        if self._indexed < self.n:
-            missing = (rows < 0).nonzero()[0]
-            rows[missing] = _find_rows(*self._recent(), keys[missing])
-        return rows
-
-    def contacts_of(self, owners: np.ndarray) -> np.ndarray:
-        """The firms each owner holds evidence about: one row per owner, padded with -1."""
-        which, subjects = self.contact_pairs(owners)
-        return ragged_to_rows(which, subjects, len(owners))
+        return self.index.find(ordered(owners, subjects))
 
     def contact_pairs(self, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The firms each owner holds evidence about, as (position in ``owners``, firm) pairs.
 
         Ordered by owner position, then by firm index.
         """
-        if self.n - self._indexed > max(4096, len(self._index_keys) // 8):
-            self._update_index()  # the recent rows are many: merge them in (a pass over the index)
-        owners = np.asarray(owners, dtype=np.int64)
-        which, subjects = _contacts_in(self._index_keys, owners)
-        if self._indexed < self.n:
-            more_which, more_subjects = _contacts_in(self._recent()[0], owners)
-            if len(more_which):
-                # Both lists are ordered by (owner position, firm): merge them.
-                merged, _ = merge_sorted(
-                    which * _KEY + subjects, subjects, more_which * _KEY + more_subjects, more_subjects
-                )
-                which, subjects = merged // _KEY, merged % _KEY
-        return which, subjects
+        which, rows = self.index.with_first(owners)
+        return which, self.subject[rows]
 
     def pillars_at(self, owners: np.ndarray, subjects: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """As :meth:`pillars`, with the evidence rows already known (-1 for none)."""
         k = self.params.prior_strength
         prior = self.firms.traits[:, PROPENSITY][owners] * k
         has = rows >= 0
-        seen = self.book.take(np.maximum(rows, 0), axis=0)  # take: see sim.arrays
+        seen = self.book.take(np.maximum(rows, 0), axis=0)  # take: see sim.kernels
         if not has.all():
             seen[~has] = 0.0
         if self.sharing > 0:
@@ -319,9 +233,7 @@ class TrustLedger:
         both[1] = both[0]
         seen = self.book.take(rows, axis=0)
         seen += both.reshape(12, m).T
-        # Each row written as one 96-byte item: setting rows of a 2-D array
-        # by index takes a slow path (see sim.arrays).
-        _as_records(self.book)[rows] = _as_records(seen)
+        set_rows(self.book, rows, seen)
         if self.sharing > 0:
             self._grow_firms()
             by_member = self.firms.member[self.owner[rows]]
@@ -371,8 +283,7 @@ class TrustLedger:
         book = self.book.take(heard, axis=0)
         belief, own = book[:, :6], book[:, 6:]
         book[:, :6] = belief + self.params.gossip_weight * (mean - (belief - own))
-        # Whole rows written as single items (see observe).
-        _as_records(self.book)[heard] = _as_records(book)
+        set_rows(self.book, heard, book)
 
     def forget(self) -> None:
         """Fade all evidence by the forgetting factor (one month)."""

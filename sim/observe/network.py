@@ -1,7 +1,8 @@
 """The cooperation network: measures and export.
 
-The live network is ``model.graph`` (networkx): one node per firm in the
-market, one edge per live cooperation (from structure to evaluation). The
+The live network is one node per firm in the market and one edge per live
+cooperation (from structure to evaluation); :func:`graph` builds it as a
+networkx graph from the state when asked (``model.graph``). The
 measures here are computed with array operations on the cooperation table's
 edge list (clustering by closing wedges, components with SciPy), which costs
 a millisecond or so at 10,000 firms where networkx's pure-Python clustering
@@ -22,15 +23,16 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from sim.arrays import expand_ranges, mean_of, sd_of
+from sim.kernels import expand_ranges, find_sorted
 from sim.vocabulary import DOMAINS, TRAITS, Phase
 
 if TYPE_CHECKING:
-    from sim.model import CooperationModel
+    from sim.observe import Observed
 
 __all__ = [
     "degree_measures",
     "edge_frame",
+    "graph",
     "network_measures",
     "node_frame",
     "snapshot",
@@ -77,8 +79,8 @@ def degree_measures(degree: np.ndarray) -> dict[str, float]:
         return {"density": 0.0, "mean_degree": 0.0, "degree_sd": 0.0, "max_degree": 0}
     return {
         "density": float(degree.sum() / (n * (n - 1))) if n > 1 else 0.0,
-        "mean_degree": mean_of(degree),
-        "degree_sd": sd_of(degree),
+        "mean_degree": float(degree.mean()),
+        "degree_sd": float(degree.std()),
         "max_degree": int(degree.max()),
     }
 
@@ -106,7 +108,7 @@ def structure_measures(nodes: np.ndarray, a: np.ndarray, b: np.ndarray) -> dict[
     # Triangles: close the wedges. Each pair of neighbours (v[p], v[q]), p < q,
     # of a node is a wedge; it is closed when they are neighbours too.
     p, q = expand_ranges(np.arange(len(u)) + 1, start[u + 1])  # q: neighbours listed after position p
-    closed = _member(v[p] * n + v[q], keys)
+    closed = find_sorted(keys, v[p] * n + v[q]) >= 0
     triangles = np.bincount(u[p][closed], minlength=n)
     possible = degree * (degree - 1) / 2.0
     local = np.divide(triangles, possible, out=np.zeros(n), where=possible > 0)
@@ -117,25 +119,17 @@ def structure_measures(nodes: np.ndarray, a: np.ndarray, b: np.ndarray) -> dict[
     }
 
 
-def _member(queries: np.ndarray, keys: np.ndarray) -> np.ndarray:
-    """Which queries are among the sorted, distinct ``keys``.
-
-    Looks queries up in sorted order (far faster than random binary
-    searches), or in a table over the keys' range where that is small.
-    """
-    if len(keys) == 0 or len(queries) == 0:
-        return np.zeros(len(queries), dtype=bool)
-    if keys[-1] - keys[0] < 8_000_000:
-        return np.isin(queries, keys, kind="table")
-    order = np.argsort(queries)
-    ranked = queries[order]
-    found = keys[np.minimum(np.searchsorted(keys, ranked), len(keys) - 1)] == ranked
-    out = np.empty(len(queries), dtype=bool)
-    out[order] = found
+def graph(model: Observed) -> nx.Graph:
+    """The live network now: one node per firm in the market, one edge per live cooperation (no attributes)."""
+    firms, t = model.firms, model.kreislauf.table
+    live = t.live()
+    out = nx.Graph()
+    out.add_nodes_from(firms.alive_idx.tolist())
+    out.add_edges_from(zip(t.a[live].tolist(), t.b[live].tolist(), strict=True))
     return out
 
 
-def snapshot(model: CooperationModel) -> nx.Graph:
+def snapshot(model: Observed) -> nx.Graph:
     """The network now, as a networkx graph with firm and cooperation attributes.
 
     Node attributes: name, role, niche, member, size, capital, traits,
@@ -194,7 +188,7 @@ def snapshot(model: CooperationModel) -> nx.Graph:
     return graph
 
 
-def node_frame(model: CooperationModel) -> dict[str, np.ndarray | list[str]]:
+def node_frame(model: Observed) -> dict[str, np.ndarray | list[str]]:
     """The firms in the market now, column by column, for drawing the network as it evolves.
 
     Columns: ``step``, ``firm`` (id), ``name``, ``role``, ``member``,
@@ -227,7 +221,7 @@ def node_frame(model: CooperationModel) -> dict[str, np.ndarray | list[str]]:
     }
 
 
-def edge_frame(model: CooperationModel) -> dict[str, np.ndarray | list[str]]:
+def edge_frame(model: Observed) -> dict[str, np.ndarray | list[str]]:
     """The live cooperations now, one row each: ``step``, ``cooperation``, ``a``, ``b``, ``phase``, ``trust``.
 
     ``trust`` is the mean of the two partners' trust in each other.
@@ -246,7 +240,7 @@ def edge_frame(model: CooperationModel) -> dict[str, np.ndarray | list[str]]:
     }
 
 
-def _edge_trust(model: CooperationModel, live: np.ndarray) -> np.ndarray:
+def _edge_trust(model: Observed, live: np.ndarray) -> np.ndarray:
     """Trust of a in b for every live cooperation, then of b in a."""
     t = model.kreislauf.table
     rows = np.concatenate([t.row_ab[live], t.row_ba[live]])
@@ -255,7 +249,7 @@ def _edge_trust(model: CooperationModel, live: np.ndarray) -> np.ndarray:
     return np.asarray(model.ledger.trust_at(owners, subjects, rows), dtype=float)
 
 
-def write_network(model: CooperationModel, folder: Path) -> list[Path]:
+def write_network(model: Observed, folder: Path) -> list[Path]:
     """Write the network now as ``network.gexf`` and ``network.graphml``; return the paths."""
     graph = snapshot(model)
     folder.mkdir(parents=True, exist_ok=True)

@@ -1,34 +1,33 @@
-"""Firms: the Mesa agents and the arrays that hold their state.
+"""Firms: the table holding every firm's state, and the Mesa agent that gives one firm a readable face.
 
-A firm's state lives in :class:`FirmTable`, one NumPy array per variable with
-one row per firm that ever existed (rows are never reused, so an index stays
-valid after a firm leaves). The hot paths of the model read and write these
-arrays for all firms at once. :class:`Firm` is the Mesa agent: the readable
-face of one row, with named properties, so ``model.agents`` works as Mesa
-users expect.
+A firm's state lives in :class:`FirmTable`, one NumPy array per variable
+with one row per firm that ever existed. The phases of the Kreislauf and the
+market read and write these arrays for all firms at once. :class:`Firm` is
+the Mesa agent over one row, with named properties, so ``model.agents``
+works as Mesa users expect.
 
 State variables (see ``docs/model.md``): traits (competence, integrity,
 benevolence, trust propensity), role, niche, size, capital, capacity,
-location, culture, capabilities over :data:`sim.scenario.DOMAINS` (digital is
-digital maturity), needs, group membership.
+location, culture, capabilities over :data:`sim.vocabulary.DOMAINS`
+(digital is digital maturity), needs, group membership.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Annotated, Any
 
 import mesa
 import numpy as np
 
+from sim.state.table import Column, Table
 from sim.vocabulary import BENEVOLENCE, COMPETENCE, DIGITAL, DOMAINS, INTEGRITY, PROPENSITY, SERVICE, TRAITS
-
-if TYPE_CHECKING:
-    from sim.model import CooperationModel
 
 __all__ = ["Firm", "FirmTable"]
 
+_T, _D = (len(TRAITS),), (len(DOMAINS),)
 
-class FirmTable:
+
+class FirmTable(Table):
     """Struct of arrays for all firms, growing by doubling as firms enter.
 
     Parameters
@@ -39,99 +38,51 @@ class FirmTable:
         Rows to allocate at first.
     """
 
-    _COLUMNS: ClassVar[dict[str, tuple[Any, tuple[int, ...]]]] = {
-        "traits": (float, (len(TRAITS),)),
-        "caps": (float, (len(DOMAINS),)),
-        "needs": (float, (len(DOMAINS),)),
-        "location": (float, (2,)),
-        "role": (np.int8, ()),
-        "niche": (np.int64, ()),
-        "member": (bool, ()),
-        "on_campus": (bool, ()),
-        "size": (float, ()),
-        "capital": (float, ()),
-        "capacity": (np.int64, ()),
-        "load": (np.int64, ()),
-        "searching": (bool, ()),
-        "next_search": (np.int64, ()),
-        "alive": (bool, ()),
-        "experience": (np.int64, ()),
-        "negative_months": (np.int64, ()),
-        "service_share": (float, ()),
-        "entered": (np.int64, ()),
-        "left": (np.int64, ()),
-        # Flows of the last step, for measures.
-        "revenue": (float, ()),
-        "profit": (float, ()),
-        "coop_value": (float, ()),
-        "coop_cost": (float, ()),
-        "overhead_paid": (float, ()),
-        "relief": (float, ()),
-    }
-
-    # One array per state variable, made by _alloc from _COLUMNS.
-    traits: np.ndarray
-    caps: np.ndarray
-    needs: np.ndarray
-    location: np.ndarray
-    role: np.ndarray
-    niche: np.ndarray
-    member: np.ndarray
-    on_campus: np.ndarray
-    size: np.ndarray
-    capital: np.ndarray
-    capacity: np.ndarray
-    load: np.ndarray
-    searching: np.ndarray
-    next_search: np.ndarray
-    alive: np.ndarray
-    experience: np.ndarray
-    negative_months: np.ndarray
-    service_share: np.ndarray
-    entered: np.ndarray
-    left: np.ndarray
-    revenue: np.ndarray
-    profit: np.ndarray
-    coop_value: np.ndarray
-    coop_cost: np.ndarray
-    overhead_paid: np.ndarray
-    relief: np.ndarray
-    culture: np.ndarray
+    traits: Annotated[np.ndarray, Column(float, 0.0, "competence, integrity, benevolence, propensity", _T)]
+    caps: Annotated[np.ndarray, Column(float, 0.0, "capability level per domain", _D)]
+    needs: Annotated[np.ndarray, Column(float, 0.0, "capability level wanted per domain", _D)]
+    location: Annotated[np.ndarray, Column(float, 0.0, "position in km", (2,))]
+    role: Annotated[np.ndarray, Column(np.int8, 0, "PRODUCER or SERVICE")]
+    niche: Annotated[np.ndarray, Column(np.int64, 0, "index of the niche it sells in")]
+    member: Annotated[np.ndarray, Column(bool, False, "belongs to the scenario's group")]
+    on_campus: Annotated[np.ndarray, Column(bool, False, "sits on the group's campus")]
+    size: Annotated[np.ndarray, Column(float, 0.0, "employees")]
+    capital: Annotated[np.ndarray, Column(float, 0.0, "k EUR")]
+    capacity: Annotated[np.ndarray, Column(np.int64, 0, "concurrent cooperations it can run")]
+    load: Annotated[np.ndarray, Column(np.int64, 0, "places taken: open searches and live cooperations")]
+    searching: Annotated[np.ndarray, Column(bool, False, "has a needs assessment or search open")]
+    next_search: Annotated[np.ndarray, Column(np.int64, 0, "first month it may search again")]
+    alive: Annotated[np.ndarray, Column(bool, False, "in the market now")]
+    experience: Annotated[np.ndarray, Column(np.int64, 0, "relationships begun")]
+    negative_months: Annotated[np.ndarray, Column(np.int64, 0, "months in a row with negative capital")]
+    service_share: Annotated[np.ndarray, Column(float, 0.0, "share of a producer's overhead a service firm carries")]
+    entered: Annotated[np.ndarray, Column(np.int64, 0, "month it entered")]
+    left: Annotated[np.ndarray, Column(np.int64, -1, "month it left (-1: still in)")]
+    # Flows of the last month, for the measures.
+    revenue: Annotated[np.ndarray, Column(float, 0.0, "income last month, k EUR")]
+    profit: Annotated[np.ndarray, Column(float, 0.0, "profit last month, k EUR")]
+    coop_value: Annotated[np.ndarray, Column(float, 0.0, "value received from cooperations this month, k EUR")]
+    coop_cost: Annotated[np.ndarray, Column(float, 0.0, "cost of cooperating this month, k EUR")]
+    overhead_paid: Annotated[np.ndarray, Column(float, 0.0, "own overhead and fees paid last month, k EUR")]
+    relief: Annotated[np.ndarray, Column(float, 0.0, "share of its overhead carried by shared services")]
+    culture: np.ndarray  # (firms, culture_dims): its width comes from the scenario
 
     def __init__(self, culture_dims: int, capacity: int = 64) -> None:
-        self.n = 0
         self.names: list[str] = []
         self._by_name: dict[str, int] = {}
         self.agents: list[Firm | None] = []
-        self._columns = dict(self._COLUMNS, culture=(float, (culture_dims,)))
-        self._alloc(max(capacity, 1))
-
-    def _alloc(self, capacity: int) -> None:
-        for name, (dtype, shape) in self._columns.items():
-            new = np.zeros((capacity, *shape), dtype=dtype)
-            old = getattr(self, name, None)
-            if old is not None:
-                new[: self.n] = old[: self.n]
-            setattr(self, name, new)
-        self.left[self.n :] = -1
-        self._capacity = capacity
+        super().__init__(capacity, extra={"culture": Column(float, 0.0, "culture vector", (culture_dims,))})
 
     def add(self, n: int, **columns: Any) -> np.ndarray:
-        """Append ``n`` firms with the given column values; return their indices."""
-        if self.n + n > self._capacity:
-            self._alloc(max(2 * self._capacity, self.n + n))
-        idx = np.arange(self.n, self.n + n)
+        """Append ``n`` firms in the market with the given column values; return their indices."""
         unknown = set(columns) - set(self._columns)
         if unknown:
             raise KeyError(f"unknown firm columns {sorted(unknown)}")
+        idx = self.grow(n)
         for name, values in columns.items():
             getattr(self, name)[idx] = values
         self.alive[idx] = True
-        self.left[idx] = -1
-        self.n += n
         return idx
-
-    # Views on the live part of each array --------------------------------
 
     @property
     def alive_idx(self) -> np.ndarray:
@@ -161,20 +112,29 @@ class FirmTable:
 
 
 class Firm(mesa.Agent):
-    """A firm: the Mesa agent over one row of the model's :class:`FirmTable`.
+    """A firm: the Mesa agent over one row of a :class:`FirmTable`.
 
     The behaviour of firms is carried out for all of them at once by the
     Kreislauf and the market (see :mod:`sim.kreislauf`, :mod:`sim.market`);
     this class gives one firm's state readable names.
+
+    Parameters
+    ----------
+    model : mesa.Model
+        The model it belongs to (Mesa keeps its agents by model).
+    index : int
+        Its row in ``table``.
+    table : FirmTable
+        The firms' state.
+    niche_names : list of str
+        Names of the niches, indexed by the table's ``niche`` column.
     """
 
-    def __init__(self, model: CooperationModel, index: int) -> None:
+    def __init__(self, model: mesa.Model, index: int, table: FirmTable, niche_names: list[str]) -> None:
         super().__init__(model)
         self.index = index
-
-    @property
-    def _t(self) -> FirmTable:
-        return self.model.firms
+        self._t = table
+        self._niches = niche_names
 
     @property
     def name(self) -> str:
@@ -189,7 +149,7 @@ class Firm(mesa.Agent):
     @property
     def niche(self) -> str:
         """Name of the niche it sells in."""
-        return self.model.market.niche_names[self._t.niche[self.index]]
+        return self._niches[self._t.niche[self.index]]
 
     @property
     def competence(self) -> float:

@@ -1,33 +1,25 @@
-"""Cooperations: their phases, the legal transitions, and the table that holds them.
+"""Cooperations: the table that holds them and the moves between phases.
 
 Every cooperation lives through the five phases of the cycle of trust
-(seed 001): needs assessment, partner search, structure, relationship,
-evaluation. The legal moves between phases are written once, in
-:data:`TRANSITIONS`; :meth:`CooperationTable.move` refuses any other.
-
-::
-
-    NEEDS_ASSESSMENT -> PARTNER_SEARCH -> STRUCTURE -> RELATIONSHIP -> EVALUATION
-                                                          ^                |
-                                                          +--- continue ---+
-    every phase -> ENDED (exit after evaluation, no partner found, need
-                          vanished, partner left the market)
-
-An ended cooperation frees both firms' capacity; their next needs assessment
-takes up what the evaluation taught them, which closes the cycle.
+(seed 001); the legal moves are written once, in
+:data:`sim.vocabulary.TRANSITIONS`, and :meth:`CooperationTable.move`
+refuses any other. An ended cooperation frees both firms' capacity; their
+next needs assessment takes up what the evaluation taught them, which closes
+the cycle.
 
 State lives in :class:`CooperationTable` (one array per variable, one row per
-cooperation ever opened) so the relationship phase can run for all
-cooperations at once; :class:`Cooperation` is a readable view of one row.
+cooperation ever opened) so each phase runs for all cooperations at once;
+:class:`Cooperation` is a readable view of one row.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Annotated
 
 import numpy as np
 
-from sim.vocabulary import TRANSITIONS, Phase, Reason
+from sim.state.table import Column, Table
+from sim.vocabulary import DOMAINS, TRANSITIONS, Phase, Reason
 
 __all__ = ["Cooperation", "CooperationTable", "IllegalTransition"]
 
@@ -43,112 +35,57 @@ class IllegalTransition(RuntimeError):
     """A phase change that :data:`TRANSITIONS` does not allow."""
 
 
-class CooperationTable:
+class CooperationTable(Table):
     """Struct of arrays for all cooperations, one row each, growing by doubling."""
 
-    _COLUMNS: ClassVar[dict[str, tuple[Any, tuple[int, ...], Any]]] = {
-        # name: (dtype, extra shape, initial value)
-        "a": (np.int64, (), -1),  # initiator
-        "b": (np.int64, (), -1),  # partner, once found
-        "phase": (np.int8, (), Phase.NEEDS_ASSESSMENT),
-        "since": (np.int64, (), 0),  # step the current phase began
-        "started": (np.int64, (), 0),
-        "ended": (np.int64, (), -1),
-        "phase_time": (np.int64, (len(Phase) - 1,), 0),  # months spent in each phase
-        "gap": (float, (5,), 0.0),  # the initiator's requirements profile
-        "familiar": (bool, (), False),  # searched among known contacts only
-        "screened": (np.int64, (), 0),  # candidates scored
-        "service": (bool, (), False),  # a shared-service contract
-        "competitor": (bool, (), False),
-        "campus": (bool, (), False),
-        "distance": (float, (), 0.0),
-        "transparency": (float, (), 0.0),
-        "contract": (float, (), 0.0),
-        "setup_until": (np.int64, (), 0),
-        "due": (np.int64, (), 0),  # next evaluation
-        "fit": (float, (2,), 0.0),  # share of each side's gap the other covered at agreement
-        "score": (float, (), 0.0),
-        "expected": (float, (2,), 0.0),  # expected monthly net benefit per side
-        "realised": (float, (2,), 0.0),  # net benefit per side since the last evaluation
-        "months": (np.int64, (), 0),  # relationship months since the last evaluation
-        "value": (float, (), 0.0),  # joint value created in all
-        "shares": (float, (2,), 0.0),  # value received per side in all
-        "kept": (np.int64, (2,), 0),
-        "broken": (np.int64, (2,), 0),
-        "grabbed": (np.int64, (2,), 0),
-        "evaluations": (np.int64, (), 0),
-        "continues": (np.int64, (), 0),
-        "reason": (np.int8, (), Reason.NONE),
-        "exited_by": (np.int64, (), -1),
-        "row_ab": (np.int64, (), -1),  # trust evidence of a about b
-        "row_ba": (np.int64, (), -1),
-        "setup_cost": (float, (), 0.0),
-    }
-
-    # One array per state variable, made by _alloc from _COLUMNS.
-    a: np.ndarray
-    b: np.ndarray
-    phase: np.ndarray
-    since: np.ndarray
-    started: np.ndarray
-    ended: np.ndarray
-    phase_time: np.ndarray
-    gap: np.ndarray
-    familiar: np.ndarray
-    screened: np.ndarray
-    service: np.ndarray
-    competitor: np.ndarray
-    campus: np.ndarray
-    distance: np.ndarray
-    transparency: np.ndarray
-    contract: np.ndarray
-    setup_until: np.ndarray
-    due: np.ndarray
-    fit: np.ndarray
-    score: np.ndarray
-    expected: np.ndarray
-    realised: np.ndarray
-    months: np.ndarray
-    value: np.ndarray
-    shares: np.ndarray
-    kept: np.ndarray
-    broken: np.ndarray
-    grabbed: np.ndarray
-    evaluations: np.ndarray
-    continues: np.ndarray
-    reason: np.ndarray
-    exited_by: np.ndarray
-    row_ab: np.ndarray
-    row_ba: np.ndarray
-    setup_cost: np.ndarray
+    a: Annotated[np.ndarray, Column(np.int64, -1, "initiator")]
+    b: Annotated[np.ndarray, Column(np.int64, -1, "partner, once found")]
+    phase: Annotated[np.ndarray, Column(np.int8, Phase.NEEDS_ASSESSMENT, "current phase")]
+    since: Annotated[np.ndarray, Column(np.int64, 0, "month the current phase began")]
+    started: Annotated[np.ndarray, Column(np.int64, 0, "month it was opened")]
+    ended: Annotated[np.ndarray, Column(np.int64, -1, "month it ended (-1: open)")]
+    phase_time: Annotated[np.ndarray, Column(np.int64, 0, "months spent in each phase", (len(Phase) - 1,))]
+    gap: Annotated[np.ndarray, Column(float, 0.0, "the initiator's requirements profile", (len(DOMAINS),))]
+    familiar: Annotated[np.ndarray, Column(bool, False, "searched among known contacts only")]
+    screened: Annotated[np.ndarray, Column(np.int64, 0, "candidates screened in the market")]
+    service: Annotated[np.ndarray, Column(bool, False, "a shared-service contract")]
+    competitor: Annotated[np.ndarray, Column(bool, False, "partners sell in one niche")]
+    campus: Annotated[np.ndarray, Column(bool, False, "both partners on the campus")]
+    distance: Annotated[np.ndarray, Column(float, 0.0, "km between the partners")]
+    transparency: Annotated[np.ndarray, Column(float, 0.0, "transparency granted, in [0, 1]")]
+    contract: Annotated[np.ndarray, Column(float, 0.0, "degree of formal contract, in [0, 1]")]
+    setup_until: Annotated[np.ndarray, Column(np.int64, 0, "month the set-up is done")]
+    due: Annotated[np.ndarray, Column(np.int64, 0, "month of the next evaluation")]
+    fit: Annotated[np.ndarray, Column(float, 0.0, "share of each side's gap the other covered at agreement", (2,))]
+    score: Annotated[np.ndarray, Column(float, 0.0, "the ranking that chose the partner")]
+    expected: Annotated[np.ndarray, Column(float, 0.0, "expected monthly net benefit per side", (2,))]
+    realised: Annotated[np.ndarray, Column(float, 0.0, "net benefit per side since the last evaluation", (2,))]
+    months: Annotated[np.ndarray, Column(np.int64, 0, "relationship months since the last evaluation")]
+    value: Annotated[np.ndarray, Column(float, 0.0, "joint value created in all, k EUR")]
+    shares: Annotated[np.ndarray, Column(float, 0.0, "value received per side in all, k EUR", (2,))]
+    kept: Annotated[np.ndarray, Column(np.int64, 0, "months each side kept the agreement", (2,))]
+    broken: Annotated[np.ndarray, Column(np.int64, 0, "months each side broke it", (2,))]
+    grabbed: Annotated[np.ndarray, Column(np.int64, 0, "months each side grabbed more than its share", (2,))]
+    evaluations: Annotated[np.ndarray, Column(np.int64, 0, "evaluations held")]
+    continues: Annotated[np.ndarray, Column(np.int64, 0, "evaluations that continued it")]
+    reason: Annotated[np.ndarray, Column(np.int8, Reason.NONE, "why it ended")]
+    exited_by: Annotated[np.ndarray, Column(np.int64, -1, "the firm that left at evaluation")]
+    row_ab: Annotated[np.ndarray, Column(np.int64, -1, "trust evidence row of a about b")]
+    row_ba: Annotated[np.ndarray, Column(np.int64, -1, "trust evidence row of b about a")]
+    setup_cost: Annotated[np.ndarray, Column(float, 0.0, "each side's set-up cost, k EUR")]
 
     def __init__(self, capacity: int = 256) -> None:
-        self.n = 0
-        self._capacity = 0
-        self._alloc(capacity)
+        super().__init__(capacity)
         self._open = np.zeros(0, dtype=np.int64)  # ids not ended (may hold ended ones while stale)
         self._stale = False
 
-    def _alloc(self, capacity: int) -> None:
-        for name, (dtype, shape, init) in self._COLUMNS.items():
-            new = np.full((capacity, *shape), init, dtype=dtype)
-            old = getattr(self, name, None)
-            if old is not None:
-                new[: self.n] = old[: self.n]
-            setattr(self, name, new)
-        self._capacity = capacity
-
     def open(self, initiators: np.ndarray, now: int) -> np.ndarray:
         """Open cooperations in needs assessment for the given firms; return their ids."""
-        m = len(initiators)
-        if self.n + m > self._capacity:
-            self._alloc(max(2 * self._capacity, self.n + m))
-        ids = np.arange(self.n, self.n + m)
+        ids = self.grow(len(initiators))
         self.a[ids] = initiators
         self.phase[ids] = int(Phase.NEEDS_ASSESSMENT)
         self.since[ids] = now
         self.started[ids] = now
-        self.n += m
         self._open = np.concatenate([self.open_ids(), ids])
         return ids
 

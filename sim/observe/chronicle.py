@@ -15,7 +15,7 @@ disagree with the measures.
 Examples
 --------
 >>> from sim import CooperationModel
->>> from sim.chronicle import Chronicle
+>>> from sim.observe.chronicle import Chronicle
 >>> model = CooperationModel("classroom", seed=1)
 >>> chronicle = Chronicle(model)
 >>> for _ in range(3):
@@ -36,12 +36,12 @@ import numpy as np
 from sim.vocabulary import DOMAINS, EXIT_REASONS, Phase, Reason
 
 if TYPE_CHECKING:
-    from sim.model import CooperationModel
+    from sim.observe import Observed
 
 __all__ = ["KINDS", "Chronicle", "Entry"]
 
 #: Kinds of entry, in the order of the month (events first, the market last).
-#: Five are the phases of the cycle, as :class:`sim.cooperation.Phase` labels them.
+#: Five are the phases of the cycle, as :class:`sim.state.cooperations.Phase` labels them.
 KINDS: tuple[str, ...] = (
     "event",
     "needs assessment",
@@ -99,7 +99,7 @@ class Chronicle:
         happenings a month).
     """
 
-    def __init__(self, model: CooperationModel, limit: int = 40) -> None:
+    def __init__(self, model: Observed, limit: int = 40) -> None:
         self.model = model
         self.limit = limit
         t = model.kreislauf.table

@@ -1,18 +1,18 @@
-"""Small array helpers for the model's hot paths.
+"""Speed tricks, each beside the plain NumPy it equals.
 
-NumPy's ``ufunc.at`` is fast on one-dimensional targets and slow on rows of a
-two-dimensional one; these helpers apply row updates through the flat view.
+Every function here computes what a line of plain NumPy computes (its
+docstring says which), only faster on the arrays the model works on: short
+rows, many small calls a month. ``tests/test_kernels.py`` checks each
+against its plain twin on random inputs, at sizes that reach every branch.
+A trick stays only while ``python bench/run.py`` shows it matters; where
+it does not, the model uses the plain form.
 
-Reading rows of a two-dimensional array by an index array, the hot paths use
-``table.take(rows, axis=0)`` (``np.take``) rather than ``table[rows]``: the same
-values, several times faster with the NumPy builds the model runs on (fancy
-indexing of more than one dimension takes a slow general path). Likewise
-``np.compress(mask, table, axis=0)`` for ``table[mask]``.
-
-The hot paths call array methods (``table.take``, ``keys.searchsorted``,
-``values.argsort``, ``mask.nonzero``) rather than the ``np.`` functions of the
-same name: those go through Python-level dispatch and wrapper functions
-first, which costs about a microsecond a call, thousands of calls a run.
+Conventions of the hot paths that need no helper: rows of a two-dimensional
+array are read with ``table.take(rows, axis=0)`` rather than ``table[rows]``
+(the same values; fancy indexing of more than one dimension takes a slow
+general path), and array methods (``keys.searchsorted``, ``mask.nonzero``)
+are called rather than the ``np.`` functions of the same name, which add
+Python-level dispatch to every call.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
-    "add_distinct_rows",
     "add_rows",
     "argsort_firms",
     "distinct",
@@ -29,11 +28,10 @@ __all__ = [
     "flat_index",
     "max_last",
     "max_rows",
-    "mean_of",
     "merge_sorted",
     "pair_columns",
     "ragged_to_rows",
-    "sd_of",
+    "set_rows",
     "sum_last",
 ]
 
@@ -66,30 +64,6 @@ def add_rows(target: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
     [[0.0, 0.0], [2.0, 2.0]]
     """
     np.add.at(target.reshape(-1), flat_index(target, rows), np.asarray(values, dtype=target.dtype).reshape(-1))
-
-
-def add_distinct_rows(target: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
-    """``target[rows] += values`` for distinct ``rows`` of a narrow two-dimensional ``target``.
-
-    Column by column (one-dimensional fancy indexing takes NumPy's fast
-    path), or for pairs of floats both columns at once, as complex numbers.
-
-    Examples
-    --------
-    >>> t = np.zeros((3, 2))
-    >>> add_distinct_rows(t, np.array([2, 0]), np.array([[1.0, 2.0], [3.0, 4.0]]))
-    >>> t.tolist()
-    [[3.0, 4.0], [0.0, 0.0], [1.0, 2.0]]
-    """
-    if target.dtype == np.float64 and target.shape[1] == 2 and target.flags.c_contiguous:
-        # A pair of floats as one complex number: complex addition adds each
-        # part on its own, so one indexed add does both columns.
-        pairs = np.ascontiguousarray(values, dtype=np.float64)
-        target.view(np.complex128).reshape(-1)[rows] += pairs.view(np.complex128).reshape(-1)
-        return
-    for j in range(target.shape[1]):
-        column = target[:, j]
-        column[rows] += values[:, j]
 
 
 def max_rows(target: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
@@ -274,32 +248,20 @@ def argsort_firms(values: np.ndarray, bound: int) -> np.ndarray:
     return values.argsort(kind="stable")
 
 
-def mean_of(values: np.ndarray) -> float:
-    """``float(values.mean())`` of a non-empty one-dimensional array, bit for bit.
+def set_rows(target: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
+    """``target[rows] = values`` for a C-contiguous two-dimensional ``target``, each row written as one item.
 
-    The same float64 sum and division as NumPy's method, without its
-    Python-level wrapper (the measures take a dozen means a month).
-
-    Examples
-    --------
-    >>> mean_of(np.array([1, 2, 4]))
-    2.3333333333333335
-    """
-    return float(np.add.reduce(values, dtype=np.float64) / len(values))
-
-
-def sd_of(values: np.ndarray) -> float:
-    """``float(values.std())`` of a non-empty one-dimensional array, bit for bit.
-
-    NumPy's steps: the mean, the squared deviations from it, their mean, its
-    square root.
+    Setting rows of a two-dimensional array by an index array takes NumPy's
+    slow general path; viewed as one opaque item per row, it takes the fast
+    one-dimensional path.
 
     Examples
     --------
-    >>> sd_of(np.array([1.0, 2.0, 4.0])) == float(np.array([1.0, 2.0, 4.0]).std())
-    True
+    >>> t = np.zeros((3, 2))
+    >>> set_rows(t, np.array([2, 0]), np.array([[1.0, 2.0], [3.0, 4.0]]))
+    >>> t.tolist()
+    [[3.0, 4.0], [0.0, 0.0], [1.0, 2.0]]
     """
-    n = len(values)
-    deviation = np.subtract(values, np.add.reduce(values, dtype=np.float64) / n)
-    np.square(deviation, out=deviation)
-    return float(np.sqrt(np.add.reduce(deviation, dtype=np.float64) / n))
+    item = np.dtype((np.void, target.shape[1] * target.itemsize))
+    source = np.ascontiguousarray(values, dtype=target.dtype)
+    target.view(item).reshape(-1)[rows] = source.view(item).reshape(-1)

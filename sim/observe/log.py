@@ -1,0 +1,122 @@
+"""The cooperation log: one row per cooperation, from its search to its end.
+
+Every column is declared once in :data:`COLUMNS`: its name, its type in the
+log frame (so an empty log has the schema of a full one), its meaning and how
+it is read from the cooperation table. ``COOPERATION_COLUMNS`` and
+``COOPERATION_TYPES`` are derived from it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import numpy as np
+
+from sim.state.cooperations import CooperationTable
+from sim.vocabulary import OUTCOME_OF, Outcome, Phase, Reason
+
+__all__ = ["COLUMNS", "COOPERATION_COLUMNS", "COOPERATION_TYPES", "LogColumn", "cooperation_rows"]
+
+
+class _Rows:
+    """The cooperations being written, with what several columns read."""
+
+    def __init__(self, table: CooperationTable, ids: np.ndarray, names: list[str], now: int) -> None:
+        self.t, self.ids, self.names = table, ids, names
+        phase = table.phase[ids]
+        months = table.phase_time[ids].copy()
+        still = np.flatnonzero(phase != Phase.ENDED)
+        months[still, phase[still]] += now - table.since[ids[still]]
+        self.months = months
+        self.outcome = [
+            str(OUTCOME_OF[Reason(r)]) if p == Phase.ENDED else str(Outcome.CONTINUE if c > 0 else Outcome.ONGOING)
+            for p, r, c in zip(phase.tolist(), table.reason[ids].tolist(), table.continues[ids].tolist(), strict=True)
+        ]
+
+    def col(self, name: str, side: int | None = None) -> list[Any]:
+        values = getattr(self.t, name)[self.ids]
+        return (values if side is None else values[:, side]).tolist()
+
+    def months_in(self, phase: Phase) -> list[int]:
+        return self.months[:, phase].tolist()
+
+    def firm(self, name: str) -> list[str]:
+        return [self.names[i] if i >= 0 else "" for i in getattr(self.t, name)[self.ids].tolist()]
+
+
+@dataclass(frozen=True)
+class LogColumn:
+    """One column of the cooperation log."""
+
+    name: str
+    dtype: str
+    meaning: str
+    read: Callable[[_Rows], list[Any]]
+
+
+def _column(name: str, dtype: str, meaning: str) -> LogColumn:
+    """A column read straight from the table column of the same name."""
+    return LogColumn(name, dtype, meaning, lambda r: r.col(name))
+
+
+def _both(name: str, dtype: str, meaning: str, column: str) -> list[LogColumn]:
+    """Two columns from a per-side table column: ``<name>_initiator`` and ``<name>_partner``."""
+    return [
+        LogColumn(f"{name}_{who}", dtype, f"{meaning} ({who})", partial(_Rows.col, name=column, side=k))
+        for k, who in enumerate(("initiator", "partner"))
+    ]
+
+
+def _total(name: str, meaning: str) -> LogColumn:
+    """Months of both sides added up."""
+    return LogColumn(name, "int64", meaning, lambda r: getattr(r.t, name)[r.ids].sum(axis=1).tolist())
+
+
+#: Every column of the log, in order.
+COLUMNS: list[LogColumn] = [
+    LogColumn("id", "int64", "cooperation id", lambda r: r.ids.tolist()),
+    LogColumn("initiator", "str", "firm that searched", lambda r: r.firm("a")),
+    LogColumn("partner", "str", "firm that agreed ('' if none)", lambda r: r.firm("b")),
+    LogColumn("initiator_id", "int64", "its index", lambda r: r.col("a")),
+    LogColumn("partner_id", "int64", "its index (-1 if none)", lambda r: r.col("b")),
+    _column("started", "int64", "month the needs assessment opened"),
+    _column("ended", "int64", "month it ended (-1: open)"),
+    *[
+        LogColumn(f"months_{p.name.lower()}", "int64", f"months in {p.label}", partial(_Rows.months_in, phase=p))
+        for p in Phase
+        if p is not Phase.ENDED
+    ],
+    _column("value", "float64", "joint value created, k EUR"),
+    LogColumn("value_initiator", "float64", "value received by the initiator", lambda r: r.col("shares", 0)),
+    LogColumn("value_partner", "float64", "value received by the partner", lambda r: r.col("shares", 1)),
+    LogColumn("outcome", "str", "exit, continue, ongoing, no_partner or dissolved", lambda r: r.outcome),
+    LogColumn("reason", "str", "why it ended", lambda r: [Reason(x).label for x in r.col("reason")]),
+    LogColumn("exited_by", "str", "the firm that left at evaluation", lambda r: r.firm("exited_by")),
+    _column("evaluations", "int64", "evaluations held"),
+    _column("continues", "int64", "evaluations that continued it"),
+    _column("familiar", "bool", "searched among known contacts only"),
+    _column("screened", "int64", "candidates screened in the market"),
+    *_both("fit", "float64", "share of the side's gap the other covered at agreement", "fit"),
+    _column("transparency", "float64", "transparency granted"),
+    _column("contract", "float64", "degree of formal contract"),
+    _column("service", "bool", "a shared-service contract"),
+    _column("competitor", "bool", "partners sell in one niche"),
+    _total("kept", "months a side kept the agreement, both sides"),
+    _total("broken", "months a side broke it, both sides"),
+    _total("grabbed", "months a side grabbed more than its share, both sides"),
+]
+
+#: Columns of the ``cooperations`` table.
+COOPERATION_COLUMNS = [c.name for c in COLUMNS]
+
+#: The type of each column, so that an empty log has the schema of a full one.
+COOPERATION_TYPES = {c.name: c.dtype for c in COLUMNS}
+
+
+def cooperation_rows(table: CooperationTable, ids: np.ndarray, names: list[str], now: int) -> dict[str, list[Any]]:
+    """Rows of the cooperation log for the given cooperations, column by column (open ones counted up to ``now``)."""
+    rows = _Rows(table, np.asarray(ids, dtype=np.int64), names, now)
+    return {c.name: c.read(rows) for c in COLUMNS}

@@ -1,0 +1,356 @@
+r"""The rules of the model as pure functions: one place per rule, each with a hand-worked example.
+
+Every formula a phase applies lives here, free of state: it takes arrays and
+parameters and returns arrays. To change how a breach happens, how value is
+made or when a cooperation is ended, edit one function here (and its
+example); :mod:`sim.kreislauf`, :mod:`sim.market` and :mod:`sim.group` only
+gather the inputs, call these and write the results.
+
+Rows are pairs (or sides of pairs); arguments broadcast as NumPy does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.kernels import sum_last
+from sim.vocabulary import DIGITAL, PRODUCER, SERVICE, Reason
+
+__all__ = [
+    "agreement_terms",
+    "breach_chance",
+    "consent",
+    "coverage",
+    "culture_fit",
+    "digital_needs",
+    "evaluation_reasons",
+    "expected_quality",
+    "grab_chance",
+    "initiator_share",
+    "joint_value",
+    "partner_score",
+    "rivals",
+    "running_cost",
+    "setup_cost",
+]
+
+
+def digital_needs(needs: np.ndarray, growth_per_year: float, month: int) -> np.ndarray:
+    """Needs this month: the digital need of firms that have one grows over time, up to 1.
+
+    Examples
+    --------
+    >>> digital_needs(np.array([[0.5, 0.5, 0.4, 0.0, 0.0], [0.5, 0.5, 0.0, 0.0, 0.0]]), 0.06, 24).tolist()
+    [[0.5, 0.5, 0.52, 0.0, 0.0], [0.5, 0.5, 0.0, 0.0, 0.0]]
+    """
+    needs = needs.copy()
+    growth = growth_per_year * month / 12.0
+    has_need = needs[:, DIGITAL] > 0
+    needs[has_need, DIGITAL] = np.minimum(1.0, needs[has_need, DIGITAL] + growth)
+    return needs
+
+
+def coverage(
+    needs: np.ndarray,
+    own: np.ndarray,
+    other: np.ndarray,
+    access: float,
+    total: np.ndarray | None = None,
+    of: str = "need",
+) -> np.ndarray:
+    """How much of a firm's shortfall a partner covers beyond what it has, as a share.
+
+    The partner lends the share ``access`` of its capability; what it adds
+    beyond the firm's own level, up to the gap, is covered. With
+    ``of="need"`` the covered amount is a share of the firm's total need (the
+    synergy a partner brings); with ``of="gap"`` a share of its total gap
+    (how well a candidate matches the requirements profile). ``total``, if
+    given, is that total (it is summed over domains otherwise).
+
+    Examples
+    --------
+    Needs 0.8 and 0.6, has 0.2 and 0.6, the partner 1.0 and 0.0, lent at 0.5:
+    it covers 0.3 of the 0.6 gap, which is 0.3 / 1.4 of the need.
+
+    >>> round(float(coverage(np.array([0.8, 0.6]), np.array([0.2, 0.6]), np.array([1.0, 0.0]), 0.5)), 6)
+    0.214286
+    >>> round(float(coverage(np.array([0.8, 0.6]), np.array([0.2, 0.6]), np.array([1.0, 0.0]), 0.5, of="gap")), 6)
+    0.5
+    """
+    gap = np.maximum(needs - own, 0.0)
+    covered = sum_last(np.minimum(gap, np.maximum(access * other - own, 0.0)))
+    if total is None:
+        total = sum_last(needs if of == "need" else gap)
+    return np.divide(covered, total, out=np.zeros_like(covered), where=total > 0)
+
+
+def culture_fit(culture_a: np.ndarray, culture_b: np.ndarray) -> np.ndarray:
+    """One minus the mean absolute difference of two culture vectors.
+
+    Examples
+    --------
+    >>> float(culture_fit(np.array([0.2, 0.8]), np.array([0.4, 0.4])))
+    0.7
+    """
+    return 1.0 - sum_last(np.abs(culture_a - culture_b)) / culture_a.shape[-1]
+
+
+def joint_value(
+    value_per_employee: float,
+    size_a: np.ndarray,
+    size_b: np.ndarray,
+    synergy: np.ndarray,
+    quality_a: np.ndarray,
+    quality_b: np.ndarray,
+    transparency: np.ndarray,
+    culture_fit: np.ndarray,
+) -> np.ndarray:
+    r"""Joint value a cooperation creates in one month, k EUR.
+
+    .. math::
+
+        V = v \cdot \frac{2 s_a s_b}{s_a + s_b} \cdot \sigma \cdot \frac{q_a + q_b}{2}
+            \cdot \frac{1 + \tau}{2} \cdot \phi
+
+    with sizes :math:`s` (the harmonic mean: the smaller firm limits what the
+    pair can absorb), synergy :math:`\sigma`, delivered qualities :math:`q`,
+    transparency :math:`\tau` and culture fit :math:`\phi`.
+
+    Examples
+    --------
+    >>> one = np.array([1.0])
+    >>> float(joint_value(2.0, 10 * one, 10 * one, one, one, one, one, one)[0])
+    20.0
+    >>> float(joint_value(2.0, 10 * one, 30 * one, one, one, 0 * one, 0 * one, one)[0])
+    7.5
+    """
+    scale = 2 * size_a * size_b / (size_a + size_b)
+    return value_per_employee * scale * synergy * 0.5 * (quality_a + quality_b) * 0.5 * (1 + transparency) * culture_fit
+
+
+def breach_chance(
+    integrity: np.ndarray, temptation: np.ndarray | float, contract: np.ndarray | float, enforcement: float
+) -> np.ndarray:
+    """Chance that a side breaks the agreement in a month.
+
+    Temptation (higher between competitors) deterred by the formal contract,
+    acted on in proportion to the side's lack of integrity.
+
+    Examples
+    --------
+    >>> round(float(breach_chance(np.array(0.8), np.array(0.3), np.array(0.5), 0.6)), 6)
+    0.042
+    """
+    return temptation * (1.0 - contract * enforcement) * (1.0 - integrity)
+
+
+def grab_chance(benevolence: np.ndarray, temptation: float) -> np.ndarray:
+    """Chance that a side grabs more than its fair share of a month's value.
+
+    Examples
+    --------
+    >>> float(grab_chance(np.array(0.75), 0.2))
+    0.05
+    """
+    return temptation * (1.0 - benevolence)
+
+
+def initiator_share(grabs_a: np.ndarray, grabs_b: np.ndarray, grab_share: float) -> np.ndarray:
+    """The initiator's share of the joint value: half, unless exactly one side grabs.
+
+    Examples
+    --------
+    >>> initiator_share(np.array([False, True, False, True]), np.array([False, False, True, True]), 0.7).tolist()
+    [0.5, 0.7, 0.30000000000000004, 0.5]
+    """
+    split = np.array([0.5, 1.0 - grab_share, grab_share, 0.5])  # by who grabbed: neither, b, a, both
+    return split.take(2 * grabs_a + grabs_b)
+
+
+def running_cost(distance: np.ndarray, contract: np.ndarray, per_km: float, contract_cost: float) -> np.ndarray:
+    """Monthly cost to each side: half the coordination over the distance, and contract monitoring.
+
+    Examples
+    --------
+    >>> float(running_cost(np.array(200.0), np.array(0.5), 0.01, 1.0))
+    1.5
+    """
+    return 0.5 * per_km * distance + contract_cost * contract
+
+
+def rivals(niche_a: np.ndarray, niche_b: np.ndarray, role_a: np.ndarray, role_b: np.ndarray) -> np.ndarray:
+    """Whether two firms compete: producers selling in one niche.
+
+    Examples
+    --------
+    >>> rivals(np.array([1, 1, 2]), np.array([1, 1, 3]), np.array([0, 1, 0]), np.array([0, 0, 0])).tolist()
+    [True, False, False]
+    """
+    return (niche_a == niche_b) & (role_a == PRODUCER) & (role_b == PRODUCER)
+
+
+def agreement_terms(
+    mean_trust: np.ndarray,
+    competitor: np.ndarray,
+    service: np.ndarray | None,
+    transparency_base: float,
+    competitor_caution: float,
+    contract_base: float,
+    service_contract: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Transparency and degree of formal contract of agreements between partners with the given mean trust.
+
+    Transparency rises with trust and is held back from a competitor; formal
+    control substitutes for missing trust; shared-service contracts
+    (``service``; None without a group) take the group's contract degree.
+
+    Examples
+    --------
+    >>> tr, co = agreement_terms(np.array([0.5, 0.5]), np.array([False, True]), None, 0.2, 0.5, 0.1, 0.8)
+    >>> tr.round(6).tolist(), co.round(6).tolist()
+    ([0.6, 0.3], [0.55, 0.55])
+    """
+    transparency = (transparency_base + (1 - transparency_base) * mean_trust) * np.where(
+        competitor, 1 - competitor_caution, 1.0
+    )
+    contract = contract_base + (1 - contract_base) * (1 - mean_trust)
+    if service is not None:
+        contract = np.where(service, service_contract, contract)
+    return transparency, contract
+
+
+def is_service_pair(role_a: np.ndarray, role_b: np.ndarray) -> np.ndarray:
+    """Whether a pair involves a service firm (a shared-service contract)."""
+    return (role_a == SERVICE) | (role_b == SERVICE)
+
+
+def expected_quality(competence: np.ndarray, integrity: np.ndarray, broken_delivery: float) -> np.ndarray:
+    """Quality a firm expects of a partner it perceives so: competence, reduced where it doubts integrity.
+
+    A broken promise delivers only the share ``broken_delivery``; a partner
+    of perceived integrity ``i`` is expected to break it with chance ``1 - i``.
+
+    Examples
+    --------
+    >>> float(expected_quality(np.array(0.8), np.array(0.5), 0.5))
+    0.6000000000000001
+    """
+    return competence * (1 - (1 - integrity) * (1 - broken_delivery))
+
+
+def setup_cost(
+    base: float,
+    contract: np.ndarray,
+    campus: np.ndarray,
+    campus_discount: float,
+    shared: np.ndarray | None,
+    discount: float,
+) -> np.ndarray:
+    """Each side's cost of setting up an agreement: more with more contract, less on one campus and with shared services.
+
+    Examples
+    --------
+    >>> setup_cost(10.0, np.array([0.5, 0.5]), np.array([False, True]), 0.5, np.array([False, True]), 0.2).tolist()
+    [15.0, 6.0]
+    """
+    setup = base * (1 + contract) * np.where(campus, 1 - campus_discount, 1.0)
+    if shared is not None:
+        setup = setup * np.where(shared, 1 - discount, 1.0)
+    return setup
+
+
+def consent(
+    trust_of_candidate: np.ndarray,
+    gain_searcher: np.ndarray,
+    gain_candidate: np.ndarray,
+    setup: np.ndarray,
+    payback_months: float,
+    trust_floor: float,
+) -> np.ndarray:
+    """Whether a pair agrees: both expect a monthly gain that repays the set-up in time (win-win), and the candidate does not distrust the searcher.
+
+    Examples
+    --------
+    >>> consent(np.array([0.6, 0.3]), np.array([2.0, 2.0]), np.array([1.5, 1.5]), np.array([12.0, 12.0]), 12, 0.4).tolist()
+    [True, False]
+    """
+    repaid = setup / payback_months
+    return (trust_of_candidate >= trust_floor) & (gain_searcher > repaid) & (gain_candidate > repaid)
+
+
+def partner_score(
+    weights: dict[str, float],
+    fit: np.ndarray,
+    size_a: np.ndarray,
+    size_c: np.ndarray,
+    digital_a: np.ndarray,
+    digital_c: np.ndarray,
+    culture_fit: np.ndarray,
+    experience_c: np.ndarray,
+    nearness: np.ndarray,
+    trust: np.ndarray,
+    competitor: np.ndarray,
+) -> np.ndarray:
+    """The requirements-profile score of a candidate (seed 001, step 2).
+
+    Fit to the profile, similarity (of size on a log scale, digital maturity
+    and culture), cooperation experience, nearness and perceived
+    trustworthiness, each by its weight; a competitor is marked down.
+
+    Examples
+    --------
+    >>> w = dict(fit=1.0, similarity=1.0, experience=1.0, location=1.0, trust=1.0, competitor_penalty=0.5)
+    >>> one = np.ones(1)
+    >>> float(partner_score(w, one, 10 * one, 10 * one, one, one, one, 3 * one, one, one, one > 0)[0])
+    4.0
+    """
+    size_sim = 1.0 / (1.0 + np.abs(np.log10(size_c / size_a)))
+    digital_sim = 1.0 - np.abs(digital_c - digital_a)
+    similarity = (size_sim + digital_sim + culture_fit) / 3.0
+    experience = experience_c / (experience_c + 3.0)
+    score = (
+        weights["fit"] * fit
+        + weights["similarity"] * similarity
+        + weights["experience"] * experience
+        + weights["location"] * nearness
+        + weights["trust"] * trust
+    )
+    return score - weights["competitor_penalty"] * competitor
+
+
+def evaluation_reasons(
+    trust: np.ndarray,
+    realised: np.ndarray,
+    expected: np.ndarray,
+    fit: np.ndarray,
+    culture_fit: np.ndarray,
+    service: np.ndarray,
+    exit_trust: float,
+    exit_value_ratio: float,
+    exit_culture_fit: float,
+) -> np.ndarray:
+    """Each side's reason to leave at evaluation (``Reason.NONE``: it stays), shape ``(pairs, 2)``.
+
+    Checked in the order of the guide's evaluation, the later overriding the
+    earlier: culture (both sides), then the cost/benefit account (net
+    benefit short of the expectation, or negative: the goal is reached if
+    the partner has nothing left to cover, else the value is too low), then
+    reliability (trust below the exit threshold). A shared-service
+    contract's main return, the overhead it carries, is booked in the
+    market, not in the cooperation: it is judged on trust and culture only.
+
+    Examples
+    --------
+    >>> r = evaluation_reasons(np.array([[0.3, 0.8]]), np.array([[5.0, 1.0]]), np.array([[4.0, 4.0]]),
+    ...                        np.array([[0.2, 0.2]]), np.array([0.9]), np.array([False]), 0.4, 0.5, 0.5)
+    >>> [Reason(x).name for x in r[0]]
+    ['LOW_TRUST', 'LOW_VALUE']
+    """
+    short = (realised < exit_value_ratio * np.maximum(expected, 0.0)) | (realised < 0)
+    short &= ~service[:, None]
+    reason = np.full(trust.shape, int(Reason.NONE), dtype=np.int8)
+    reason[culture_fit < exit_culture_fit] = int(Reason.CULTURE)
+    reason[short & (fit < 0.01)] = int(Reason.GOAL_REACHED)
+    reason[short & (fit >= 0.01)] = int(Reason.LOW_VALUE)
+    reason[trust < exit_trust] = int(Reason.LOW_TRUST)
+    return reason

@@ -1,0 +1,126 @@
+"""Each speed trick in sim.kernels equals the plain NumPy it replaces, on random inputs of every size that matters."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from sim import kernels
+from sim.state.pairs import SortedIndex, first_of, ordered, second_of
+
+small_floats = st.floats(-1e6, 1e6, allow_nan=False, allow_subnormal=False)
+firm_ids = hnp.arrays(np.int64, st.integers(0, 300), elements=st.integers(0, 70_000))
+
+
+@given(hnp.arrays(np.float64, st.tuples(st.integers(0, 40), st.integers(1, 9)), elements=small_floats))
+def test_sum_last_and_max_last_equal_the_reductions(values: np.ndarray) -> None:
+    assert np.array_equal(kernels.sum_last(values), values.sum(axis=-1))  # bit for bit
+    assert np.array_equal(kernels.max_last(values), values.max(axis=-1))
+
+
+@given(st.data(), st.integers(1, 6), st.integers(1, 30))
+def test_row_updates_equal_ufunc_at(data: st.DataObject, width: int, rows: int) -> None:
+    target = data.draw(hnp.arrays(np.float64, (rows, width), elements=small_floats))
+    at = data.draw(hnp.arrays(np.int64, st.integers(0, 60), elements=st.integers(0, rows - 1)))
+    values = data.draw(hnp.arrays(np.float64, (len(at), width), elements=small_floats))
+    added, plain = target.copy(), target.copy()
+    kernels.add_rows(added, at, values)
+    np.add.at(plain, at, values)
+    assert np.array_equal(added, plain)
+    raised, plain = target.copy(), target.copy()
+    kernels.max_rows(raised, at, values)
+    np.maximum.at(plain, at, values)
+    assert np.array_equal(raised, plain)
+    distinct_rows = np.unique(at)
+    written, plain = target.copy(), target.copy()
+    kernels.set_rows(written, distinct_rows, values[: len(distinct_rows)])
+    plain[distinct_rows] = values[: len(distinct_rows)]
+    assert np.array_equal(written, plain)
+
+
+@given(hnp.arrays(np.int64, st.integers(0, 200), elements=st.integers(0, 10**12), unique=True), firm_ids)
+def test_find_sorted_equals_a_binary_search(keys: np.ndarray, queries: np.ndarray) -> None:
+    # More than 64 queries take the sorted path, fewer the direct one.
+    keys = np.sort(keys)
+    queries = np.concatenate([queries, keys[: len(keys) // 2]])
+    plain = [int(np.searchsorted(keys, q)) if q in set(keys.tolist()) else -1 for q in queries.tolist()]
+    assert kernels.find_sorted(keys, queries).tolist() == plain
+
+
+@given(firm_ids)
+def test_distinct_equals_np_unique(values: np.ndarray) -> None:
+    uniq, first, inverse = kernels.distinct(values)
+    plain = np.unique(values, return_index=True, return_inverse=True)
+    for got, want in zip((uniq, first, inverse), plain, strict=True):
+        assert np.array_equal(got, np.asarray(want).reshape(-1))
+
+
+@given(
+    hnp.arrays(np.int64, st.integers(0, 100), elements=st.integers(0, 10**6), unique=True),
+    hnp.arrays(np.int64, st.integers(0, 100), elements=st.integers(0, 10**6), unique=True),
+)
+def test_merge_sorted_equals_np_insert(old: np.ndarray, new: np.ndarray) -> None:
+    old = np.sort(old)
+    new = np.sort(np.setdiff1d(new, old))
+    keys, items = kernels.merge_sorted(old, -old, new, -new)
+    plain = np.insert(old, np.searchsorted(old, new), new)
+    assert np.array_equal(keys, plain) and np.array_equal(items, -plain)
+
+
+@given(firm_ids, st.sampled_from([70_001, 1 << 17]))
+def test_argsort_firms_equals_a_stable_argsort(values: np.ndarray, bound: int) -> None:
+    # Below 2**16 firms a radix sort of 16-bit integers, above it the plain sort.
+    values = values % bound if bound <= 1 << 16 else values
+    assert np.array_equal(kernels.argsort_firms(values, max(bound, 1)), values.argsort(kind="stable"))
+    small = values % (1 << 16)
+    assert np.array_equal(kernels.argsort_firms(small, 1 << 16), small.argsort(kind="stable"))
+
+
+@given(hnp.arrays(np.float64, st.integers(0, 50), elements=small_floats))
+def test_pair_columns_equals_stacking(first: np.ndarray) -> None:
+    assert np.array_equal(kernels.pair_columns(first, -first), np.stack([first, -first], axis=1))
+
+
+@given(st.lists(st.tuples(st.integers(0, 20), st.integers(0, 5)), max_size=40))
+def test_expand_ranges_and_ragged_rows_equal_python_loops(ranges: list[tuple[int, int]]) -> None:
+    lo = np.array([a for a, _ in ranges], dtype=np.int64)
+    hi = lo + np.array([k for _, k in ranges], dtype=np.int64)
+    which, at = kernels.expand_ranges(lo, hi)
+    pairs = [(i, p) for i, (a, b) in enumerate(zip(lo.tolist(), hi.tolist(), strict=True)) for p in range(a, b)]
+    assert list(zip(which.tolist(), at.tolist(), strict=True)) == pairs
+    rows = kernels.ragged_to_rows(which, at, len(ranges))
+    for i in range(len(ranges)):
+        assert [p for p in rows[i].tolist() if p >= 0] == [p for j, p in pairs if j == i]
+
+
+@settings(max_examples=50)
+@given(
+    st.lists(st.tuples(st.integers(0, 2000), st.integers(0, 2000)), min_size=0, max_size=400, unique=True), st.data()
+)
+def test_the_sorted_index_equals_a_dict(pairs: list[tuple[int, int]], data: st.DataObject) -> None:
+    """Inserted in batches (large ones too), removed in part: lookups and ranges as a plain dict gives them."""
+    index, plain = SortedIndex(), {}
+    cut = data.draw(st.integers(0, len(pairs)))
+    for batch in (pairs[:cut], pairs[cut:]):
+        if batch:
+            keys = ordered(np.array([a for a, _ in batch]), np.array([b for _, b in batch]))
+            index.insert(keys, np.arange(len(plain), len(plain) + len(batch)))
+            plain.update({(a, b): len(plain) + k for k, (a, b) in enumerate(batch)})
+    gone = pairs[: len(pairs) // 3]
+    if gone:
+        index.remove(ordered(np.array([a for a, _ in gone]), np.array([b for _, b in gone])))
+        for pair in gone:
+            del plain[pair]
+    assert np.all(np.diff(index.keys) > 0)
+    asked = pairs + [(a + 1, b) for a, b in pairs[:20]]
+    if asked:
+        found = index.find(ordered(np.array([a for a, _ in asked]), np.array([b for _, b in asked])))
+        assert found.tolist() == [plain.get(p, -1) for p in asked]
+    owners = np.array(sorted({a for a, _ in pairs})[:10], dtype=np.int64)
+    which, values = index.with_first(owners)
+    want = [(i, plain[(o, b)]) for i, o in enumerate(owners.tolist()) for (a, b) in sorted(plain) if a == o]
+    assert list(zip(which.tolist(), values.tolist(), strict=True)) == want
+    assert first_of(index.keys).tolist() == [a for a, _ in sorted(plain)]
+    assert second_of(index.keys).tolist() == [b for _, b in sorted(plain)]
