@@ -453,8 +453,8 @@ class Kreislauf:
             # Lessons into the agreement: terms follow the trust now held
             # (the mean of both sides' trust, summed as NumPy's mean does).
             held = trust[staying]
-            t.transparency[stay], t.contract[stay], t.competitor[stay] = self.terms_for_trust(
-                t.a[stay], t.b[stay], (held[:, 0] + held[:, 1]) / 2
+            t.transparency[stay], t.contract[stay], t.competitor[stay] = search.terms_for_trust(
+                world, t.a[stay], t.b[stay], (held[:, 0] + held[:, 1]) / 2
             )
             t.expected[stay] = 0.5 * (t.expected.take(stay, axis=0) + realised[staying])
             t.realised[stay] = 0.0
@@ -463,24 +463,6 @@ class Kreislauf:
             t.due[stay] = now + p.evaluation_period
             t.move(stay, Phase.RELATIONSHIP, now)
             world.tally["continued"] += len(stay)
-
-    def terms_for_trust(
-        self, a: np.ndarray, b: np.ndarray, mean_trust: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Transparency, contract degree and rivalry of pairs whose partners hold the given mean trust."""
-        firms, p, group = self.world.firms, self.params, self.world.scenario.group
-        competitor = rules.rivals(firms.niche[a], firms.niche[b], firms.role[a], firms.role[b])
-        service = rules.is_service_pair(firms.role[a], firms.role[b]) if group is not None else None
-        transparency, contract = rules.agreement_terms(
-            mean_trust,
-            competitor,
-            service,
-            p.transparency_base,
-            p.competitor_caution,
-            p.contract_base,
-            group.contract_degree if group is not None else 0.0,
-        )
-        return transparency, contract, competitor
 
     def tell_partners(self, tellers: np.ndarray, subjects: np.ndarray, rows: np.ndarray) -> None:
         """Each teller tells its other live partners what it saw of its subject (reputation).

@@ -27,7 +27,16 @@ from sim.state.world import World
 from sim.streams import sample_rows
 from sim.vocabulary import COMPETENCE, DIGITAL, SERVICE
 
-__all__ = ["Terms", "candidates", "eligible_pairs", "free_contact_pairs", "has_free_contact", "resolve", "terms"]
+__all__ = [
+    "Terms",
+    "candidates",
+    "eligible_pairs",
+    "free_contact_pairs",
+    "has_free_contact",
+    "resolve",
+    "terms",
+    "terms_for_trust",
+]
 
 
 @dataclass
@@ -136,6 +145,25 @@ def _distinct(rows: np.ndarray) -> np.ndarray:
     return out
 
 
+def terms_for_trust(
+    world: World, a: np.ndarray, b: np.ndarray, mean_trust: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Transparency, contract degree and rivalry of pairs whose partners hold the given mean trust."""
+    firms, p, group = world.firms, world.scenario.kreislauf, world.scenario.group
+    competitor = rules.rivals(firms.niche[a], firms.niche[b], firms.role[a], firms.role[b])
+    service = rules.is_service_pair(firms.role[a], firms.role[b]) if group is not None else None
+    transparency, contract = rules.agreement_terms(
+        mean_trust,
+        competitor,
+        service,
+        p.transparency_base,
+        p.competitor_caution,
+        p.contract_base,
+        group.contract_degree if group is not None else 0.0,
+    )
+    return transparency, contract, competitor
+
+
 def terms(
     world: World,
     a: np.ndarray,
@@ -158,7 +186,7 @@ def terms(
     ``payback_months`` (win-win), and the candidate must not distrust the
     searcher.
     """
-    firms, p, ledger, group = world.firms, world.scenario.kreislauf, world.ledger, world.scenario.group
+    firms, p, ledger = world.firms, world.scenario.kreislauf, world.ledger
     k = len(a)
     # Both directions at once: rows [0, k) of the stacked arrays are the
     # searcher's view (own a, other the candidate), rows [k, 2k) the
@@ -166,17 +194,7 @@ def terms(
     own, other = np.concatenate([a, cands]), np.concatenate([cands, a])
     both_ways = ledger.pillars(own, other)  # one lookup
     trust_ab, trust_ba = both_ways[:k] @ ledger.weights, both_ways[k:] @ ledger.weights
-    competitor = rules.rivals(firms.niche[a], firms.niche[cands], firms.role[a], firms.role[cands])
-    service = rules.is_service_pair(firms.role[a], firms.role[cands]) if group is not None else None
-    transparency, contract = rules.agreement_terms(
-        0.5 * (trust_ab + trust_ba),
-        competitor,
-        service,
-        p.transparency_base,
-        p.competitor_caution,
-        p.contract_base,
-        group.contract_degree if group is not None else 0.0,
-    )
+    transparency, contract, competitor = terms_for_trust(world, a, cands, 0.5 * (trust_ab + trust_ba))
     size = firms.size
     # Rows of both sides, read once (take: see sim.kernels).
     needs_own = needs.take(own, axis=0)

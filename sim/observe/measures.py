@@ -17,7 +17,7 @@ import mesa
 import numpy as np
 
 from sim.observe.network import degree_measures, structure_measures
-from sim.state.world import World
+from sim.state.world import COUNTERS, World
 from sim.vocabulary import DIGITAL, EXIT_REASONS, PRODUCER, Phase
 
 __all__ = ["FOCAL_COLUMNS", "MEASURES", "Collector", "Measures", "gini"]
@@ -72,6 +72,9 @@ MEASURES: dict[str, str] = {
     "digital_maturity_small": "Mean digital capability of small producers (NaN if none)",
     "culture_spread": "Mean standard deviation of the culture dimensions across firms",
 }
+
+#: The measures that are one of the month's counters as it stands (:data:`sim.state.world.COUNTERS`).
+_COUNTED = [key for key in COUNTERS if key in MEASURES]
 
 #: Columns of the ``focal_firms`` table.
 FOCAL_COLUMNS = [
@@ -137,24 +140,11 @@ class Measures:
         cur = self.current
         cur["firms"] = int(np.count_nonzero(alive))
         cur["producers"] = int(np.count_nonzero(producer))
-        cur["entries"] = counts["entries"]
-        cur["exits"] = counts["exits"]
         # Open cooperations only: the ended ones are not reported.
         phases = np.bincount(t.phase[t.open_ids()], minlength=len(Phase)).tolist()
         for key, code in _PHASE_MEASURES:
             cur[key] = phases[code]
-        for key in (
-            "opened",
-            "searches",
-            "formed",
-            "started",
-            "evaluated",
-            "continued",
-            "exited",
-            "no_partner",
-            "dissolved",
-            *_EXIT_MEASURES,
-        ):
+        for key in _COUNTED:
             cur[key] = counts[key]
         cur["partner_fit"] = counts["fit_sum"] / counts["formed"] if counts["formed"] else float("nan")
 
