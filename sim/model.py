@@ -29,8 +29,7 @@ from sim import group
 from sim.events import Schedule
 from sim.kreislauf import Kreislauf
 from sim.market import Market
-from sim.observe import network
-from sim.observe.log import COOPERATION_COLUMNS, COOPERATION_TYPES, cooperation_rows
+from sim.observe import log, network
 from sim.observe.measures import FOCAL_COLUMNS, Collector, Measures
 from sim.population import Demography
 from sim.scenario import Event, Scenario, ScenarioError, load_scenario
@@ -110,7 +109,7 @@ class CooperationModel(mesa.Model):
         self.measures = Measures(world)
         self.datacollector = Collector(
             model_reporters=self.measures.reporters(),
-            tables={"cooperations": COOPERATION_COLUMNS, "focal_firms": FOCAL_COLUMNS},
+            tables={"cooperations": log.COOPERATION_COLUMNS, "focal_firms": FOCAL_COLUMNS},
             before_read=self._write_log,
         )
         self._collect()
@@ -224,31 +223,11 @@ class CooperationModel(mesa.Model):
     # ------------------------------------------------------------------
 
     def _write_log(self) -> None:
-        """Write the cooperations ended since the last read into the DataCollector table ``cooperations``."""
-        if not self.world.ended:
-            return
-        ids = np.concatenate(self.world.ended)
-        self.world.ended = []
-        table = self.datacollector.raw_tables["cooperations"]
-        for column, values in cooperation_rows(self.world.cooperations, ids, self.firms.names, self.steps).items():
-            table[column].extend(values)
+        log.write_ended(self.world, self.datacollector.raw_tables["cooperations"])
 
     def cooperation_log(self, include_open: bool = True) -> pd.DataFrame:
-        """The cooperation log: ended cooperations, and with ``include_open`` those still running.
-
-        Open cooperations still in needs assessment or partner search are left out
-        (they have no partner yet); live ones have outcome ``continue`` or ``ongoing``.
-        """
-        df = self.datacollector.get_table_dataframe("cooperations")
-        if include_open:
-            t = self.world.cooperations
-            extra = pd.DataFrame(
-                cooperation_rows(t, t.live(), self.firms.names, self.steps), columns=COOPERATION_COLUMNS
-            )
-            df = pd.concat([df, extra], ignore_index=True) if len(df) else extra
-        if not len(df):  # typed, so every run's log has one schema
-            return pd.DataFrame({c: pd.Series(dtype=t) for c, t in COOPERATION_TYPES.items()})
-        return df.astype({"id": "int64"}).sort_values("id", kind="stable").reset_index(drop=True)
+        """The cooperation log (:func:`sim.observe.log.log_frame`): ended cooperations, and with ``include_open`` live ones."""
+        return log.log_frame(self.datacollector.get_table_dataframe("cooperations"), self.world, include_open)
 
     def measures_frame(self) -> pd.DataFrame:
         """Per-step model measures with a ``step`` column (0 is the initial state)."""

@@ -14,11 +14,21 @@ from functools import partial
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from sim.state.cooperations import CooperationTable
+from sim.state.world import World
 from sim.vocabulary import OUTCOME_OF, Outcome, Phase, Reason
 
-__all__ = ["COLUMNS", "COOPERATION_COLUMNS", "COOPERATION_TYPES", "LogColumn", "cooperation_rows"]
+__all__ = [
+    "COLUMNS",
+    "COOPERATION_COLUMNS",
+    "COOPERATION_TYPES",
+    "LogColumn",
+    "cooperation_rows",
+    "log_frame",
+    "write_ended",
+]
 
 
 class _Rows:
@@ -120,3 +130,36 @@ def cooperation_rows(table: CooperationTable, ids: np.ndarray, names: list[str],
     """Rows of the cooperation log for the given cooperations, column by column (open ones counted up to ``now``)."""
     rows = _Rows(table, np.asarray(ids, dtype=np.int64), names, now)
     return {c.name: c.read(rows) for c in COLUMNS}
+
+
+def write_ended(world: World, table: dict[str, list[Any]]) -> None:
+    """Append the cooperations ended since the last call to ``table`` (the DataCollector's ``cooperations``).
+
+    The model ends hundreds of cooperations a month in large markets; their
+    rows are built in one batch when the table is read, not one by one as
+    they end.
+    """
+    if not world.ended:
+        return
+    ids = np.concatenate(world.ended)
+    world.ended = []
+    for column, values in cooperation_rows(world.cooperations, ids, world.firms.names, world.now).items():
+        table[column].extend(values)
+
+
+def log_frame(ended: pd.DataFrame, world: World, include_open: bool = True) -> pd.DataFrame:
+    """The cooperation log: the ended cooperations' rows, and with ``include_open`` the live ones, by id.
+
+    Open cooperations still in needs assessment or partner search are left
+    out (they have no partner yet); live ones have outcome ``continue`` or
+    ``ongoing``. An empty log is typed like a full one, so every run's log
+    has one schema.
+    """
+    df = ended
+    if include_open:
+        t = world.cooperations
+        extra = pd.DataFrame(cooperation_rows(t, t.live(), world.firms.names, world.now), columns=COOPERATION_COLUMNS)
+        df = pd.concat([df, extra], ignore_index=True) if len(df) else extra
+    if not len(df):
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in COOPERATION_TYPES.items()})
+    return df.astype({"id": "int64"}).sort_values("id", kind="stable").reset_index(drop=True)

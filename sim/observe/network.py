@@ -24,6 +24,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
 from sim.kernels import expand_ranges, find_sorted
+from sim.state.pairs import first_of, ordered, second_of
 from sim.vocabulary import DOMAINS, TRAITS, Phase
 
 if TYPE_CHECKING:
@@ -98,9 +99,8 @@ def structure_measures(nodes: np.ndarray, a: np.ndarray, b: np.ndarray) -> dict[
     pos = np.full(int(nodes.max()) + 1, -1, dtype=np.int64)
     pos[nodes] = np.arange(n)
     # Both directions of every edge, once, sorted by their first end: a CSR adjacency.
-    keys = np.sort(np.concatenate([pos[a] * n + pos[b], pos[b] * n + pos[a]]))
-    keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])] if len(keys) else keys
-    u, v = keys // n, keys % n
+    keys = np.unique(ordered(np.concatenate([pos[a], pos[b]]), np.concatenate([pos[b], pos[a]])))
+    u, v = first_of(keys), second_of(keys)
     degree = np.bincount(u, minlength=n)
     start = np.concatenate([[0], np.cumsum(degree)])
     adj = sparse.csr_matrix((np.ones(len(v)), v, start), shape=(n, n))
@@ -108,7 +108,7 @@ def structure_measures(nodes: np.ndarray, a: np.ndarray, b: np.ndarray) -> dict[
     # Triangles: close the wedges. Each pair of neighbours (v[p], v[q]), p < q,
     # of a node is a wedge; it is closed when they are neighbours too.
     p, q = expand_ranges(np.arange(len(u)) + 1, start[u + 1])  # q: neighbours listed after position p
-    closed = find_sorted(keys, v[p] * n + v[q]) >= 0
+    closed = find_sorted(keys, ordered(v[p], v[q])) >= 0
     triangles = np.bincount(u[p][closed], minlength=n)
     possible = degree * (degree - 1) / 2.0
     local = np.divide(triangles, possible, out=np.zeros(n), where=possible > 0)
