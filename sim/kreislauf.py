@@ -312,7 +312,6 @@ class Kreislauf:
         # Joint value and its division.
         fit = rules.coverage(needs, caps, partner_caps, p.partner_access, total=self.need_totals().take(side))
         synergy = np.minimum(1.0, p.baseline_synergy + (fit[:, 0] + fit[:, 1]))
-        culture_a, culture_b = firms.culture.take(a, axis=0), firms.culture.take(b, axis=0)
         value = rules.joint_value(
             p.value_per_employee,
             firms.size[a],
@@ -321,7 +320,7 @@ class Kreislauf:
             quality[:, 0],
             quality[:, 1],
             transparency,
-            rules.culture_fit(culture_a, culture_b),
+            rules.culture_fit(firms.culture.take(a, axis=0), firms.culture.take(b, axis=0)),
         )
         grabs = rng.random((m, 2)) < rules.grab_chance(traits[:, BENEVOLENCE].take(side), p.grab_temptation)
         share_a = rules.initiator_share(grabs[:, 0], grabs[:, 1], p.grab_share)
@@ -351,9 +350,13 @@ class Kreislauf:
         gain = np.where(learns, rate * np.maximum(partner_caps - caps, 0.0), 0.0)
         add_rows(firms.caps, side.ravel(), gain.reshape(-1, caps.shape[2]))
         np.clip(firms.caps[:n], 0.0, 1.0, out=firms.caps[:n])
-        pull = p.culture_convergence * (culture_b - culture_a)
-        add_rows(firms.culture, side.ravel(), np.stack([pull, -pull], axis=1).reshape(-1, pull.shape[1]))
-        np.clip(firms.culture[:n], 0.0, 1.0, out=firms.culture[:n])
+        # Cultures converge: each firm moves toward the mean culture of the
+        # partners it works with this month (not further with each partner).
+        movers = np.flatnonzero(np.bincount(side.ravel(), minlength=n))
+        together = np.zeros((n, firms.culture.shape[1]))
+        add_rows(together, side.ravel(), firms.culture.take(other.ravel(), axis=0))
+        partners_mean = together[movers] / np.bincount(side.ravel(), minlength=n)[movers, None]
+        firms.culture[movers] += rules.culture_pull(firms.culture[movers], partners_mean, p.culture_convergence)
 
         # Each side observes the other: competence from the competence it shows
         # (with noise), integrity from kept promises, benevolence from the division.
@@ -411,7 +414,9 @@ class Kreislauf:
         a, b = t.a[ids], t.b[ids]
         side, other = pair_columns(a, b), pair_columns(b, a)
         rows = pair_columns(t.row_ab[ids], t.row_ba[ids])
-        trust = ledger.trust_at(side.ravel(), other.ravel(), rows.ravel()).reshape(-1, 2)
+        pillars = ledger.pillars_at(side.ravel(), other.ravel(), rows.ravel())
+        trust = (pillars @ ledger.weights).reshape(-1, 2)
+        reliability = pillars[:, INTEGRITY].reshape(-1, 2)
         months = np.maximum(t.months[ids], 1)[:, None]
         realised = t.realised.take(ids, axis=0) / months
         fit = rules.coverage(
@@ -422,17 +427,21 @@ class Kreislauf:
             total=self.need_totals().take(side),
         )
         culture_fit = rules.culture_fit(firms.culture.take(a, axis=0), firms.culture.take(b, axis=0))
+        expected = t.expected.take(ids, axis=0)
         reason = rules.evaluation_reasons(
             trust,
+            reliability,
             realised,
-            t.expected.take(ids, axis=0),
+            expected,
             fit,
             culture_fit,
             t.service[ids],
             p.exit_trust,
+            p.exit_reliability,
             p.exit_value_ratio,
             p.exit_culture_fit,
         )
+        t.judged_expected[ids], t.judged_realised[ids] = expected, realised
         exits = reason != int(Reason.NONE)
 
         world.tally["evaluated"] += len(ids)
@@ -456,7 +465,7 @@ class Kreislauf:
             t.transparency[stay], t.contract[stay], t.competitor[stay] = search.terms_for_trust(
                 world, t.a[stay], t.b[stay], (held[:, 0] + held[:, 1]) / 2
             )
-            t.expected[stay] = 0.5 * (t.expected.take(stay, axis=0) + realised[staying])
+            t.expected[stay] = rules.adapted_expectation(expected[staying], realised[staying], p.expectation_adaptation)
             t.realised[stay] = 0.0
             t.months[stay] = 0
             t.continues[stay] += 1

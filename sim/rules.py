@@ -17,11 +17,13 @@ from sim.kernels import sum_last
 from sim.vocabulary import DIGITAL, PRODUCER, SERVICE, Reason
 
 __all__ = [
+    "adapted_expectation",
     "agreement_terms",
     "breach_chance",
     "consent",
     "coverage",
     "culture_fit",
+    "culture_pull",
     "digital_needs",
     "evaluation_reasons",
     "expected_quality",
@@ -320,12 +322,14 @@ def partner_score(
 
 def evaluation_reasons(
     trust: np.ndarray,
+    reliability: np.ndarray,
     realised: np.ndarray,
     expected: np.ndarray,
     fit: np.ndarray,
     culture_fit: np.ndarray,
     service: np.ndarray,
     exit_trust: float,
+    exit_reliability: float,
     exit_value_ratio: float,
     exit_culture_fit: float,
 ) -> np.ndarray:
@@ -335,16 +339,33 @@ def evaluation_reasons(
     earlier: culture (both sides), then the cost/benefit account (net
     benefit short of the expectation, or negative: the goal is reached if
     the partner has nothing left to cover, else the value is too low), then
-    reliability (trust below the exit threshold). A shared-service
-    contract's main return, the overhead it carries, is booked in the
-    market, not in the cooperation: it is judged on trust and culture only.
+    trust (overall trust below ``exit_trust``, or trust in the partner's
+    integrity, its reliability, below ``exit_reliability``). A
+    shared-service contract's main return, the overhead it carries, is
+    booked in the market, not in the cooperation: its account is not judged.
 
     Examples
     --------
-    >>> r = evaluation_reasons(np.array([[0.3, 0.8]]), np.array([[5.0, 1.0]]), np.array([[4.0, 4.0]]),
-    ...                        np.array([[0.2, 0.2]]), np.array([0.9]), np.array([False]), 0.4, 0.5, 0.5)
+    The initiator distrusts its partner; the partner, trusting, finds the
+    value short of half its expectation though the initiator still covers
+    a fifth of its gap:
+
+    >>> r = evaluation_reasons(np.array([[0.3, 0.8]]), np.array([[0.9, 0.9]]), np.array([[5.0, 1.0]]),
+    ...                        np.array([[4.0, 4.0]]), np.array([[0.2, 0.2]]), np.array([0.9]), np.array([False]),
+    ...                        0.4, 0.6, 0.5, 0.5)
     >>> [Reason(x).name for x in r[0]]
     ['LOW_TRUST', 'LOW_VALUE']
+
+    A competent partner that keeps breaking the agreement (reliability 0.5)
+    is left for low trust; with nothing left to cover, a short account means
+    the goal is reached; a culture misfit ends it for both:
+
+    >>> r = evaluation_reasons(np.array([[0.7, 0.7], [0.7, 0.7]]), np.array([[0.5, 0.9], [0.9, 0.9]]),
+    ...                        np.array([[4.0, 1.0], [4.0, 4.0]]), np.array([[4.0, 4.0], [4.0, 4.0]]),
+    ...                        np.array([[0.2, 0.0], [0.2, 0.2]]), np.array([0.9, 0.4]), np.array([False, False]),
+    ...                        0.4, 0.6, 0.5, 0.5)
+    >>> [[Reason(x).name for x in row] for row in r]
+    [['LOW_TRUST', 'GOAL_REACHED'], ['CULTURE', 'CULTURE']]
     """
     short = (realised < exit_value_ratio * np.maximum(expected, 0.0)) | (realised < 0)
     short &= ~service[:, None]
@@ -352,5 +373,27 @@ def evaluation_reasons(
     reason[culture_fit < exit_culture_fit] = int(Reason.CULTURE)
     reason[short & (fit < 0.01)] = int(Reason.GOAL_REACHED)
     reason[short & (fit >= 0.01)] = int(Reason.LOW_VALUE)
-    reason[trust < exit_trust] = int(Reason.LOW_TRUST)
+    reason[(trust < exit_trust) | (reliability < exit_reliability)] = int(Reason.LOW_TRUST)
     return reason
+
+
+def adapted_expectation(expected: np.ndarray, realised: np.ndarray, adaptation: float) -> np.ndarray:
+    """The expectation after an evaluation: moved the share ``adaptation`` of the way toward what was realised.
+
+    Examples
+    --------
+    >>> adapted_expectation(np.array([8.0]), np.array([4.0]), 0.25).tolist()
+    [7.0]
+    """
+    return expected + adaptation * (realised - expected)
+
+
+def culture_pull(own: np.ndarray, partners_mean: np.ndarray, convergence: float) -> np.ndarray:
+    """A month's change of a firm's culture: the share ``convergence`` of the way to its partners' mean culture.
+
+    Examples
+    --------
+    >>> culture_pull(np.array([0.2, 0.8]), np.array([0.6, 0.6]), 0.1).round(6).tolist()
+    [0.04, -0.02]
+    """
+    return convergence * (partners_mean - own)

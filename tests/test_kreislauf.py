@@ -88,9 +88,11 @@ def test_trust_grows_from_kept_promises(pair: CooperationModel) -> None:
     t = pair.kreislauf.table
     trust = pair.ledger.trust(np.array([0, 1]), np.array([1, 0]))
     assert trust.tolist() == pytest.approx([0.8, 0.8])
-    pair.step()  # the evaluation: terms follow trust, expectations half-way to what was realised
+    pair.step()  # the evaluation: terms follow trust, expectations a quarter of the way to what was realised
     assert t.contract[0] == pytest.approx(0.2 + 0.8 * (1 - 0.8))
-    assert t.expected[0].tolist() == pytest.approx([0.5 * (6.625 + 10.0)] * 2)
+    assert t.judged_expected[0].tolist() == pytest.approx([6.625, 6.625])  # what the evaluation judged by
+    assert t.judged_realised[0].tolist() == pytest.approx([10.0, 10.0])
+    assert t.expected[0].tolist() == pytest.approx([6.625 + 0.25 * (10.0 - 6.625)] * 2)
     assert t.due[0] == 8 + 3
 
 
@@ -108,8 +110,8 @@ def test_broken_promises_end_in_a_low_trust_exit() -> None:
     model = CooperationModel(scenario, seed=1)
     for _ in range(7):
         model.step()
-    # Three broken promises, each weighing 2: E = 1 / (2 + 6) = 0.125.
-    assert model.ledger.trust(np.array([0]), np.array([1]))[0] == pytest.approx(0.125)
+    # Three broken promises, each weighing 3 (the default negativity weight): E = 1 / (2 + 9).
+    assert model.ledger.trust(np.array([0]), np.array([1]))[0] == pytest.approx(1 / 11)
     t = model.kreislauf.table
     assert t.broken[0].tolist() == [0, 3] and t.kept[0].tolist() == [3, 0]
     # B delivered 0.3 of its quality each month: V = 2 * 10 * 1 * (1 + 0.3)/2 = 13.

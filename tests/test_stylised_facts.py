@@ -120,3 +120,25 @@ def test_the_cycle_turns_in_the_open_market() -> None:
     ):
         assert frames[column].sum() > 0, column
     assert frames["continued"].sum() > frames["exited"].sum() > 0
+
+
+def test_low_trust_exits_rise_as_integrity_falls() -> None:
+    """Paired seeds at three integrity levels; prints the mean low-trust exits per run and the paired effect."""
+
+    def low_trust_exits(integrity: float, seed: int) -> float:
+        traits = {"mean": integrity, "sd": 0.05}
+        df = run(
+            "open_market", seed, steps=72, populations__0__integrity=traits, populations__1__integrity=traits
+        ).measures_frame()
+        return float(df["exit_low_trust"].sum())
+
+    levels = (0.3, 0.6, 0.9)
+    counts = np.array([[low_trust_exits(level, seed) for seed in SEEDS[:4]] for level in levels])
+    diffs = counts[0] - counts[2]
+    print(
+        "low-trust exits per run at integrity 0.3 / 0.6 / 0.9:",
+        counts.mean(axis=1).round(1).tolist(),
+        f"paired difference 0.3 - 0.9: {diffs.mean():.1f} (sd {diffs.std(ddof=1):.1f})",
+    )
+    assert counts[0].mean() > counts[1].mean() > counts[2].mean()
+    assert np.all(diffs > 0), diffs

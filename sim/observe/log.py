@@ -106,6 +106,12 @@ COLUMNS: list[LogColumn] = [
     LogColumn("reason", "str", "why it ended", lambda r: [Reason(x).label for x in r.col("reason")]),
     LogColumn("exited_by", "str", "the firm that left at evaluation", lambda r: r.firm("exited_by")),
     _column("evaluations", "int64", "evaluations held"),
+    *_both(
+        "expected", "float64", "expected monthly net benefit at the last evaluation (NaN before)", "judged_expected"
+    ),
+    *_both(
+        "realised", "float64", "realised monthly net benefit at the last evaluation (NaN before)", "judged_realised"
+    ),
     _column("continues", "int64", "evaluations that continued it"),
     _column("familiar", "bool", "searched among known contacts only"),
     _column("screened", "int64", "candidates screened in the market"),

@@ -96,10 +96,10 @@ class Trust(Section):
         description="Share of evidence kept per month (Joesang & Ismail's forgetting factor). Default 0.95: a half-life of about 13.5 months, so about a year's experience counts.",
     )
     negativity_weight: float = Field(
-        2.0,
+        3.0,
         ge=1.0,
         le=10.0,
-        description="Weight of a broken promise or a grab against a kept one. Default 2: trust is easier destroyed than built (Slovic 1993).",
+        description="Weight of a broken promise or a grab against a kept one. Default 3: trust is easier destroyed than built (Slovic 1993); 3:1 is the asymmetry of recent coopetition models.",
     )
     weights: dict[Pillar, Annotated[float, Field(ge=0, le=1)]] = Field(
         default_factory=lambda: dict.fromkeys(get_args(Pillar), 1 / 3),
@@ -254,16 +254,24 @@ class Kreislauf(Section):
         0.02,
         ge=0,
         le=0.5,
-        description="Monthly share of the culture distance each partner moves toward the other, so the distance closes by twice this (a shared culture, seed 001 step 4). Assumption.",
+        description="Monthly share of the distance to its partners' mean culture that a firm closes (a shared culture, seed 001 step 4). A firm with many partners moves toward their mean, not further with each. Assumption.",
     )
     exit_trust: Unit = Field(
         0.4, description="At evaluation, a firm exits when its trust in the partner is below this. Assumption."
+    )
+    exit_reliability: Unit = Field(
+        0.6,
+        description="At evaluation, a firm also exits when its trust in the partner's integrity (reliability and commitment, the soft factors of seed 001 step 5) is below this, however competent the partner. Default 0.6: with the negativity weight 3, about the steady trust in a partner that breaks the agreement in one month of five. Assumption.",
     )
     exit_value_ratio: float = Field(
         0.5,
         ge=0,
         le=10,
         description="At evaluation, a firm exits when its realised net benefit is below this share of the expected one (cost/benefit account, seed 001). Assumption.",
+    )
+    expectation_adaptation: Unit = Field(
+        0.25,
+        description="Share of the way an expectation moves toward the realised net benefit at each evaluation (lessons into the agreement, seed 001 step 5). Default 0.25: expectations adapt, but a cooperation that keeps falling short is still judged against what it promised. Assumption.",
     )
     exit_culture_fit: Unit = Field(
         0.5,

@@ -61,6 +61,12 @@ class CooperationTable(Table):
     expected: Annotated[np.ndarray, Column(float, 0.0, "expected monthly net benefit per side", (2,))]
     realised: Annotated[np.ndarray, Column(float, 0.0, "net benefit per side since the last evaluation", (2,))]
     months: Annotated[np.ndarray, Column(np.int64, 0, "relationship months since the last evaluation")]
+    judged_expected: Annotated[
+        np.ndarray, Column(float, np.nan, "expected monthly net benefit per side at the last evaluation", (2,))
+    ]
+    judged_realised: Annotated[
+        np.ndarray, Column(float, np.nan, "realised monthly net benefit per side at the last evaluation", (2,))
+    ]
     value: Annotated[np.ndarray, Column(float, 0.0, "joint value created in all, k EUR")]
     shares: Annotated[np.ndarray, Column(float, 0.0, "value received per side in all, k EUR", (2,))]
     kept: Annotated[np.ndarray, Column(np.int64, 0, "months each side kept the agreement", (2,))]
