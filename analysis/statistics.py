@@ -35,6 +35,7 @@ from scipy import stats
 __all__ = [
     "Difference",
     "Estimate",
+    "crossings",
     "differences_table",
     "mean_ci",
     "paired_difference",
@@ -190,6 +191,45 @@ def differences_table(outcomes: pd.DataFrame, by: str, pair_on: str, measures: S
             rows.append({"measure": measure, "a": a, "b": b, **d.__dict__})
     columns = ["measure", "a", "b", "n", "difference", "ci_low", "ci_high", "cohens_d"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def crossings(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray, level: float) -> list[float]:
+    """Where the line through the points ``(x, y)``, in order of ``x``, reaches ``level``.
+
+    Between two neighbouring points on either side of ``level`` the crossing
+    is interpolated linearly; a point exactly at ``level`` is a crossing
+    itself. Points with a NaN are left out. A sweep's curve of means against a
+    reference scenario's value: the parameter value at which the sweep
+    matches it.
+
+    Parameters
+    ----------
+    x, y : array_like
+        The curve's points (x need not be sorted).
+    level : float
+        The value to reach.
+
+    Returns
+    -------
+    list of float
+        The crossings in increasing order; empty when the curve stays on one side.
+
+    Examples
+    --------
+    >>> crossings([0.4, 0.5, 0.6, 0.7], [1.0, 2.0, 4.0, 5.0], 3.0)
+    [0.55]
+    >>> crossings([1, 2, 3], [0.0, 1.0, 0.0], 1.0), crossings([1, 2], [5.0, 6.0], 1.0)
+    ([2.0], [])
+    """
+    xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    keep = ~(np.isnan(xs) | np.isnan(ys))
+    order = np.argsort(xs[keep], kind="stable")
+    xs, d = xs[keep][order], ys[keep][order] - level
+    found: list[float] = [float(xs[i]) for i in range(len(xs)) if d[i] == 0]
+    for i in range(len(xs) - 1):
+        if d[i] * d[i + 1] < 0:
+            found.append(float(xs[i] + (xs[i + 1] - xs[i]) * d[i] / (d[i] - d[i + 1])))
+    return sorted({round(v, 12) for v in found})
 
 
 def _numeric(column: pd.Series) -> bool:
