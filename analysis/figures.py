@@ -35,6 +35,7 @@ from scipy import stats
 __all__ = [
     "EDGE_KEYS",
     "PHASE_COLORS",
+    "band_table",
     "distribution",
     "edge_segments",
     "empty_figure",
@@ -48,6 +49,7 @@ __all__ = [
     "phase_key",
     "scenario_colors",
     "sensitivity_bars",
+    "sequential_colors",
     "time_series",
 ]
 
@@ -165,6 +167,26 @@ def scenario_colors(labels: Sequence[str]) -> dict[str, str]:
     return {label: PALETTE[i % len(PALETTE)] for i, label in enumerate(dict.fromkeys(labels))}
 
 
+def sequential_colors(labels: Sequence[str]) -> dict[str, str]:
+    """Colours from dark to light (Viridis) for ordered labels, such as a sweep's values from low to high.
+
+    Examples
+    --------
+    >>> sequential_colors(["low", "high"])
+    {'low': '#440154', 'high': '#fde725'}
+    """
+    from plotly.colors import sample_colorscale
+
+    labels = list(dict.fromkeys(labels))
+    if not labels:
+        return {}
+    points = [i / max(len(labels) - 1, 1) for i in range(len(labels))]
+    rgb = sample_colorscale("Viridis", points, colortype="tuple")
+    return {
+        label: "#" + "".join(f"{round(255 * c):02x}" for c in color) for label, color in zip(labels, rgb, strict=True)
+    }
+
+
 def empty_figure(title: str, message: str = "nothing to show") -> go.Figure:
     """A figure with a title and a message in place of data."""
     fig = go.Figure()
@@ -184,6 +206,38 @@ def _band(values: pd.DataFrame, by: list[str], column: str) -> pd.DataFrame:
     return g
 
 
+def band_table(measures: pd.DataFrame, measure: str, by: str = "scenario") -> pd.DataFrame:
+    """The numbers :func:`time_series` draws: per ``by`` and month, the mean, its 95% interval and the runs.
+
+    Parameters
+    ----------
+    measures : DataFrame
+        Tidy rows with ``step``, ``by`` (absent for a single run) and ``measure``.
+    measure : str
+        The column summarised.
+    by : str
+        Column naming the scenario (or the sweep's point).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``by``, ``step``, ``mean``, ``ci_low``, ``ci_high``, ``runs``.
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"step": [0, 0], "x": [1.0, 3.0]})
+    >>> band_table(m, "x")[["scenario", "step", "mean", "runs"]].to_dict("records")
+    [{'scenario': 'run', 'step': 0, 'mean': 2.0, 'runs': 2}]
+    """
+    columns = [by, "step", "mean", "ci_low", "ci_high", "runs"]
+    _check_column(measures, measure, "measure")
+    if measures.empty:
+        return pd.DataFrame(columns=columns)
+    frame = measures if by in measures.columns else measures.assign(**{by: "run"})
+    g = _band(frame.dropna(subset=[measure]), [by, "step"], measure)
+    return g.rename(columns={"low": "ci_low", "high": "ci_high", "count": "runs"})[columns]
+
+
 def _rgba(hex_color: str, alpha: float) -> str:
     h = hex_color.lstrip("#")
     r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
@@ -198,6 +252,7 @@ def time_series(
     by: str = "scenario",
     colors: Mapping[str, str] | None = None,
     dashed: Sequence[str] = (),
+    bands: Sequence[str] | None = None,
 ) -> go.Figure:
     """A measure month by month: per scenario the mean over runs and its 95% band.
 
@@ -215,6 +270,9 @@ def time_series(
         Colour per scenario (default :func:`scenario_colors` of the scenarios in order).
     dashed : sequence of str
         Values of ``by`` drawn as dashed lines (a sweep's reference scenario).
+    bands : sequence of str, optional
+        Values of ``by`` that get their 95% band (default: all). Many
+        overlapping bands hide the lines; a sweep shows only its reference's.
 
     Returns
     -------
@@ -244,7 +302,7 @@ def time_series(
     fig = go.Figure()
     for label, g in band.groupby(by, sort=False):
         color = colors.get(str(label), PALETTE[0])
-        if g["count"].max() > 1:
+        if g["count"].max() > 1 and (bands is None or str(label) in bands):
             fig.add_trace(
                 go.Scatter(
                     x=np.concatenate([g["step"], g["step"][::-1]]),
@@ -925,6 +983,7 @@ def parameter_effect(
                     y=[high, high, low, low],
                     fill="toself",
                     fillcolor="rgba(0,0,0,0.08)",
+                    mode="lines",
                     line={"width": 0},
                     hoverinfo="skip",
                     name=f"{label}: 95% interval",

@@ -229,7 +229,11 @@ def crossings(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray, 
     for i in range(len(xs) - 1):
         if d[i] * d[i + 1] < 0:
             found.append(float(xs[i] + (xs[i + 1] - xs[i]) * d[i] / (d[i] - d[i + 1])))
-    return sorted({round(v, 12) for v in found})
+    unique: list[float] = []
+    for v in sorted(found):  # a point at the level can also end an interpolated segment
+        if not unique or not math.isclose(v, unique[-1], rel_tol=1e-12, abs_tol=1e-12):
+            unique.append(v)
+    return unique
 
 
 def _numeric(column: pd.Series) -> bool:
