@@ -384,6 +384,8 @@ def _reference_row(ref_summary: pd.DataFrame | None, measure: str, label: str) -
     if ref_summary is None or measure not in ref_summary.index:
         return None
     row = ref_summary.loc[measure]
+    if not pd.notna(row["mean"]):  # undefined in the reference (no partner searches there, say): no line to draw
+        return None
     return {"label": label, "mean": row["mean"], "ci_low": row["ci_low"], "ci_high": row["ci_high"], "n": row["n"]}
 
 
