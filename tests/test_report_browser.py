@@ -10,10 +10,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from browser import ARGS, ARTIFACTS, CHROMIUM, require_chromium
-
-import pandas as pd
 
 from analysis import compare, figures
 from analysis.report import write_report
