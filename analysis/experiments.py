@@ -208,6 +208,23 @@ def comparison_plan(
 ) -> Plan:
     """The plan of a comparison: each scenario run ``replicates`` times on paired seeds.
 
+    Parameters
+    ----------
+    scenarios : sequence of str, Path or Scenario
+        Built-in names, TOML files or loaded scenarios, each with its own name.
+    replicates : int
+        Runs per scenario.
+    seed : int
+        Master seed of the replicates' seeds.
+    steps : int, optional
+        Horizon in months (default: each scenario's own).
+    window : int
+        Months at the end of a run averaged into its outcome.
+
+    Returns
+    -------
+    Plan
+
     Raises
     ------
     ScenarioError
@@ -289,6 +306,15 @@ def progress_bar(total: int, desc: str, unit: str = "run", initial: int = 0, sho
 
 def free_folder(path: str | Path) -> Path:
     """The first of ``path``, ``path-2``, ``path-3``... that does not exist or is empty.
+
+    Parameters
+    ----------
+    path : str or Path
+        The folder wanted.
+
+    Returns
+    -------
+    Path
 
     Examples
     --------

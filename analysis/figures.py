@@ -132,6 +132,16 @@ MEASURE_LABELS: dict[str, tuple[str, str]] = {
 def measure_label(column: str) -> tuple[str, str]:
     """A measure's plain-language name and unit; an unknown column keeps its name, without a unit.
 
+    Parameters
+    ----------
+    column : str
+        A measure's name (a column of the measures table).
+
+    Returns
+    -------
+    (str, str)
+        Its name and unit.
+
     Examples
     --------
     >>> measure_label("producer_profit")
@@ -159,6 +169,16 @@ _LAYOUT = {
 def scenario_colors(labels: Sequence[str]) -> dict[str, str]:
     """A colour for each scenario, the same in every figure that gets the same labels.
 
+    Parameters
+    ----------
+    labels : sequence of str
+        Scenario names, in order; repeats are ignored.
+
+    Returns
+    -------
+    dict
+        Colour (hex) per label.
+
     Examples
     --------
     >>> scenario_colors(["big", "open_market"])
@@ -169,6 +189,16 @@ def scenario_colors(labels: Sequence[str]) -> dict[str, str]:
 
 def sequential_colors(labels: Sequence[str]) -> dict[str, str]:
     """Colours from dark to light (Viridis) for ordered labels, such as a sweep's values from low to high.
+
+    Parameters
+    ----------
+    labels : sequence of str
+        Labels from low to high; repeats are ignored.
+
+    Returns
+    -------
+    dict
+        Colour (hex) per label.
 
     Examples
     --------
@@ -188,7 +218,19 @@ def sequential_colors(labels: Sequence[str]) -> dict[str, str]:
 
 
 def empty_figure(title: str, message: str = "nothing to show") -> go.Figure:
-    """A figure with a title and a message in place of data."""
+    """A figure with a title and a message in place of data.
+
+    Parameters
+    ----------
+    title : str
+        The figure's title.
+    message : str
+        What is shown in place of data.
+
+    Returns
+    -------
+    Figure
+    """
     fig = go.Figure()
     fig.add_annotation(text=message, showarrow=False, font={"size": 16, "color": "#777"}, x=0.5, y=0.5)
     fig.update_xaxes(visible=False)
@@ -297,7 +339,7 @@ def time_series(
     if measures.empty or measures[measure].notna().sum() == 0:
         return empty_figure(title, f"no values of {measure}")
     frame = measures if by in measures.columns else measures.assign(**{by: "run"})
-    colors = dict(colors or scenario_colors(frame[by].unique().tolist()))
+    colors = dict(colors or scenario_colors([str(v) for v in frame[by].unique()]))
     band = _band(frame.dropna(subset=[measure]), [by, "step"], measure)
     fig = go.Figure()
     for label, g in band.groupby(by, sort=False):
@@ -374,7 +416,17 @@ def layout_positions(nodes: pd.DataFrame) -> dict[int, tuple[float, float]]:
 #: The edge traces of a network figure: one per Kreislauf phase and trust class
 #: (a Plotly line trace has one colour and one width).
 def phase_key(phases: Iterable[str]) -> str:
-    """A one-line legend of phases in their colours (HTML for a Plotly annotation)."""
+    """A one-line legend of phases in their colours (HTML for a Plotly annotation).
+
+    Parameters
+    ----------
+    phases : iterable of str
+        Phase labels, keys of :data:`PHASE_COLORS`.
+
+    Returns
+    -------
+    str
+    """
     return "  ".join(f"<span style='color:{PHASE_COLORS[p]}'>&#9632;</span> {p}" for p in phases)
 
 
@@ -450,6 +502,8 @@ def network(
     ----------
     nodes, edges : DataFrame
         The network history of one run (:class:`analysis.runs.NetworkHistory`).
+    title : str
+        The figure's title.
     max_frames : int
         Most months on the slider.
     budget : int
@@ -730,6 +784,19 @@ def phase_flows(cooperations: pd.DataFrame, by: str = "scenario", title: str | N
 
     Exits after evaluation are split by their recorded reason. Widths are
     cooperations per run, so scenarios with different numbers of runs compare.
+
+    Parameters
+    ----------
+    cooperations : DataFrame
+        Cooperation logs (:attr:`analysis.Experiment.cooperations`, or a run's).
+    by : str
+        Column naming the scenario (absent for a single run).
+    title : str, optional
+        Default: "How cooperations flow through the cycle of trust (per run)".
+
+    Returns
+    -------
+    Figure
     """
     title = title or "How cooperations flow through the cycle of trust (per run)"
     if cooperations.empty:
@@ -856,7 +923,22 @@ FOCAL_PANELS = {
 def focal_firms(
     focal_summary: pd.DataFrame, colors: Mapping[str, str] | None = None, panels: Mapping[str, str] = FOCAL_PANELS
 ) -> go.Figure:
-    """The B.I.G. producers side by side: each outcome's mean and 95% interval per scenario."""
+    """The B.I.G. producers side by side: each outcome's mean and 95% interval per scenario.
+
+    Parameters
+    ----------
+    focal_summary : DataFrame
+        :attr:`analysis.Experiment.focal_summary`: ``firm``, ``scenario``,
+        ``measure``, ``mean``, ``ci_low``, ``ci_high``.
+    colors : mapping, optional
+        Colour per scenario.
+    panels : mapping
+        Measures drawn side by side, with their titles.
+
+    Returns
+    -------
+    Figure
+    """
     title = "The six B.I.G. producers across scenarios (mean over the final months, 95% interval)"
     if focal_summary.empty:
         return empty_figure(title, "no focal firms in these scenarios")
@@ -1082,7 +1164,19 @@ def _tick(value: Any) -> str:
 
 
 def sensitivity_bars(table: pd.DataFrame, title: str = "Which parameters matter (sensitivity indices)") -> go.Figure:
-    """Sobol S1 and ST (or Morris mu* and sigma) per parameter, one panel per outcome, with 95% intervals."""
+    """Sobol S1 and ST (or Morris mu* and sigma) per parameter, one panel per outcome, with 95% intervals.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`analysis.sensitivity.sensitivity`'s table.
+    title : str
+        The figure's title.
+
+    Returns
+    -------
+    Figure
+    """
     if table.empty:
         return empty_figure(title, "no sensitivity indices")
     sobol = "ST" in table.columns

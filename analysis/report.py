@@ -144,6 +144,18 @@ class Section:
 def write_report(folder: str | Path, path: str | Path | None = None) -> Path:
     """Write the report of a results folder (default: ``report.html`` in it), atomically.
 
+    Parameters
+    ----------
+    folder : str or Path
+        A results folder of ``kreislauf run``, ``compare`` or ``sweep``.
+    path : str or Path, optional
+        The report file (default: ``report.html`` in ``folder``).
+
+    Returns
+    -------
+    Path
+        The report written.
+
     Raises
     ------
     ReportError

@@ -75,6 +75,17 @@ def mean_ci(values: Sequence[float] | np.ndarray, confidence: float = CONFIDENCE
     NaN values (a measure undefined in a run) are left out. With one value the
     interval is undefined (NaN); with none, everything is.
 
+    Parameters
+    ----------
+    values : array_like
+        One outcome per run.
+    confidence : float
+        Confidence level of the interval.
+
+    Returns
+    -------
+    Estimate
+
     Examples
     --------
     >>> e = mean_ci([1.0, 2.0, 3.0])
@@ -102,6 +113,22 @@ def paired_difference(
     Pairs with a NaN on either side are left out. Cohen's d divides the mean
     difference by the pooled standard deviation ``sqrt((sd_a² + sd_b²) / 2)``
     of the kept values; it is NaN when that is zero.
+
+    Parameters
+    ----------
+    a, b : array_like
+        Outcomes of the same replicates in two scenarios, in the same order.
+    confidence : float
+        Confidence level of the interval.
+
+    Returns
+    -------
+    Difference
+
+    Raises
+    ------
+    ValueError
+        When ``a`` and ``b`` differ in length.
 
     Examples
     --------
@@ -159,6 +186,15 @@ def run_outcomes(measures: pd.DataFrame, keys: Sequence[str], window: int) -> pd
 def summary_table(outcomes: pd.DataFrame, by: str, measures: Sequence[str]) -> pd.DataFrame:
     """Mean and confidence interval of each measure for each value of ``by``.
 
+    Parameters
+    ----------
+    outcomes : DataFrame
+        One row per run.
+    by : str
+        Column grouping the runs (scenario or point).
+    measures : sequence of str
+        Columns to summarise.
+
     Returns
     -------
     DataFrame
@@ -180,6 +216,23 @@ def differences_table(outcomes: pd.DataFrame, by: str, pair_on: str, measures: S
     Runs are paired on ``pair_on`` (the replicate): replicate *k* of ``a``
     against replicate *k* of ``b``. Pairs are taken in order of first
     appearance, ``a`` before ``b``, and the difference is ``a - b``.
+
+    Parameters
+    ----------
+    outcomes : DataFrame
+        One row per run.
+    by : str
+        Column naming the scenario.
+    pair_on : str
+        Column pairing runs across scenarios (the replicate).
+    measures : sequence of str
+        Columns to compare.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``measure``, ``a``, ``b``, ``n``, ``difference``, ``ci_low``,
+        ``ci_high``, ``cohens_d``.
     """
     labels = list(dict.fromkeys(outcomes[by]))
     wide = {label: outcomes[outcomes[by] == label].set_index(pair_on) for label in labels}

@@ -213,6 +213,11 @@ def builtin_sweeps() -> dict[str, Path]:
 def load_sweep(source: str | Path) -> tuple[SweepFile, Path]:
     """Read and validate a sweep file (a path or a built-in sweep's name).
 
+    Parameters
+    ----------
+    source : str or Path
+        A sweep file, or a built-in sweep's name.
+
     Returns
     -------
     (SweepFile, Path)

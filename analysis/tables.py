@@ -38,6 +38,17 @@ HEADLINE = {
 def plural(n: int, word: str) -> str:
     """``n`` and the word, in the plural unless ``n`` is 1.
 
+    Parameters
+    ----------
+    n : int
+        How many.
+    word : str
+        The word in the singular.
+
+    Returns
+    -------
+    str
+
     Examples
     --------
     >>> plural(1, "replicate"), plural(2, "replicate")
@@ -51,6 +62,17 @@ def decimals(values: Iterable[float], significant: int = SIGNIFICANT) -> int:
 
     One measure's values (its means and interval ends in every scenario) all
     get these decimals, so a column and a cell never switch precision.
+
+    Parameters
+    ----------
+    values : iterable of float
+        One measure's numbers; NaN and infinities are ignored.
+    significant : int
+        Significant figures of the largest.
+
+    Returns
+    -------
+    int
 
     Examples
     --------
@@ -66,6 +88,17 @@ def decimals(values: Iterable[float], significant: int = SIGNIFICANT) -> int:
 
 def number(value: float, digits: int | None = None) -> str:
     """A number with ``digits`` decimals (default: three significant figures of its own size).
+
+    Parameters
+    ----------
+    value : float
+        The number (NaN or None gives "n/a").
+    digits : int, optional
+        Decimals (see :func:`decimals`).
+
+    Returns
+    -------
+    str
 
     Examples
     --------
@@ -97,7 +130,17 @@ def _interval(mean: float, low: float, high: float, sign: bool = False, digits: 
 
 
 def comparison_table(experiment: Experiment) -> str:
-    """The headline measures per scenario, and each scenario's paired difference from the first."""
+    """The headline measures per scenario, and each scenario's paired difference from the first.
+
+    Parameters
+    ----------
+    experiment : Experiment
+        A comparison's results.
+
+    Returns
+    -------
+    str
+    """
     summary, diffs = experiment.summary, experiment.differences
     if summary.empty:
         return "no finished runs"
@@ -213,7 +256,17 @@ def sweep_table(experiment: Experiment, measures: int = 3) -> str:
 
 
 def sensitivity_table(table: pd.DataFrame) -> str:
-    """Sobol or Morris indices with their 95% half-widths."""
+    """Sobol or Morris indices with their 95% half-widths.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`analysis.sensitivity.sensitivity`'s table.
+
+    Returns
+    -------
+    str
+    """
     sobol = "ST" in table.columns
     header = ["outcome", "parameter", *(["S1", "ST"] if sobol else ["mu*", "sigma"])]
     rows = []
