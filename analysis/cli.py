@@ -119,8 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
         "sweep",
         help="run a parameter sweep file",
         description=(
-            "Run every point of a sweep file (grid, Latin hypercube, Sobol or Morris design) over its replicates. "
-            "Re-running the same command resumes an interrupted sweep; a changed sweep file needs a new --out."
+            "Run every point of a sweep file (grid, Latin hypercube, Sobol or Morris design) over its replicates, "
+            "and the file's compare_to scenario beside it on the same seeds. Re-running the same command resumes "
+            "an interrupted sweep; a changed sweep file or other --replicates, --seed or --steps need another --out "
+            "(the refusal names a free one)."
         ),
     )
     sweep.add_argument("file", help="sweep TOML file, or a built-in sweep's name (see `kreislauf scenarios`)")
@@ -398,6 +400,7 @@ def _validate(args: argparse.Namespace) -> int:
         print(
             f"{args.file}: valid sweep {plan.name!r}: {len(plan.points)} points x {plan.replicates} replicates "
             f"= {plan.size} runs of {base!r}, every point checked"
+            + (f"; compared to {plan.reference.label!r} ({plan.replicates} more runs)" if plan.reference else "")
         )
         return 0
     scenario = load_scenario(args.file)
