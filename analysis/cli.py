@@ -4,7 +4,7 @@
 
     kreislauf run SCENARIO [--seed N] [--steps N] [--out DIR]
     kreislauf compare A B [C ...] [--replicates N] [--seed N] [--steps N] [--workers N] [--scheduler ADDRESS] [--out DIR]
-    kreislauf sweep FILE [--workers N] [--scheduler ADDRESS] [--out DIR]
+    kreislauf sweep FILE [--replicates N] [--seed N] [--steps N] [--workers N] [--scheduler ADDRESS] [--out DIR]
     kreislauf sensitivity RESULTS --outcome NAME [--outcome NAME ...]
     kreislauf report RESULTS [--out FILE]
     kreislauf live [SCENARIO] [--beside SCENARIO|none] [--port N] [--host ADDRESS] [--no-browser]
@@ -33,7 +33,7 @@ import pandas as pd
 
 import sim
 from analysis.engines import EngineError
-from analysis.experiments import Experiment, comparison_plan, run_plan
+from analysis.experiments import Experiment, comparison_plan, default_folder, progress_bar, run_plan
 from analysis.report import ReportError, write_report
 from analysis.runs import RunResult, run_scenario, write_run, write_table
 from analysis.sensitivity import SensitivityError, sensitivity
@@ -91,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="run scenarios side by side over replicates; means, intervals, paired differences",
         description=(
             "Run each scenario --replicates times on paired seeds (replicate k has the same seed in every "
-            "scenario) and summarise each measure: mean with 95%% interval per scenario, paired difference "
+            "scenario) and summarise each measure: mean with 95% interval per scenario, paired difference "
             "with its interval and Cohen's d per pair. Re-running the same command resumes an interrupted comparison."
         ),
     )
@@ -119,19 +119,34 @@ def build_parser() -> argparse.ArgumentParser:
         "sweep",
         help="run a parameter sweep file",
         description=(
-            "Run every point of a sweep file (grid, Latin hypercube, Sobol or Morris design) over its replicates. "
-            "Re-running the same command resumes an interrupted sweep; a changed sweep file needs a new --out."
+            "Run every point of a sweep file (grid, Latin hypercube, Sobol or Morris design) over its replicates, "
+            "and the file's compare_to scenario beside it on the same seeds. Re-running the same command resumes "
+            "an interrupted sweep; a changed sweep file or other --replicates, --seed or --steps need another --out "
+            "(the refusal names a free one)."
         ),
     )
     sweep.add_argument("file", help="sweep TOML file, or a built-in sweep's name (see `kreislauf scenarios`)")
+    sweep.add_argument(
+        "--replicates",
+        type=_int_in(1, 100_000, "--replicates"),
+        help="runs per point, instead of the file's (recorded in the manifest)",
+    )
+    sweep.add_argument(
+        "--seed",
+        type=_int_in(0, 2**63 - 1, "--seed"),
+        help="master seed of replicates and sampler, instead of the file's",
+    )
+    sweep.add_argument(
+        "--steps", type=_int_in(1, MAX_STEPS, "--steps"), help="months to simulate, instead of the file's"
+    )
     _engine_arguments(sweep)
-    sweep.add_argument("--out", type=Path, help="results folder (default: results/<sweep name>)")
+    sweep.add_argument("--out", type=Path, help="results folder (default: results/FILE, named as given)")
     sweep.add_argument("--quiet", action="store_true", help="no progress bar and no summary table")
 
     sensitivity = sub.add_parser(
         "sensitivity",
         help="Sobol or Morris indices of a sweep's outcomes",
-        description="Sobol indices (S1, ST) or Morris mu* and sigma, with 95%% intervals, from a sobol or morris sweep's results.",
+        description="Sobol indices (S1, ST) or Morris mu* and sigma, with 95% intervals, from a sobol or morris sweep's results.",
     )
     sensitivity.add_argument("results", type=Path, help="results folder of a sobol or morris sweep")
     sensitivity.add_argument(
@@ -239,11 +254,11 @@ def _run(args: argparse.Namespace) -> int:
             "choose a new or empty folder (--out), so nothing in it is overwritten"
         )
     _check_writable(out)
-    show = sys.stderr.isatty() and not args.quiet
+    months = args.steps if args.steps is not None else scenario.steps
+    bar = progress_bar(months, scenario.name, "month", show=sys.stderr.isatty() and not args.quiet)
 
     def progress(step: int, total: int) -> None:
-        if show:
-            print(f"\r{scenario.name}: month {step}/{total}", end="", file=sys.stderr, flush=True)
+        bar.update(step - bar.n)
 
     if args.steps is not None:
         later = [e for e in scenario.events if e.step > args.steps]
@@ -253,9 +268,10 @@ def _run(args: argparse.Namespace) -> int:
                 f"kreislauf: note: --steps {args.steps} leaves out {len(later)} scheduled event(s), at month(s) {steps}",
                 file=sys.stderr,
             )
-    result = run_scenario(scenario, seed=seed, steps=args.steps, on_step=progress)
-    if show:
-        print(file=sys.stderr)
+    try:
+        result = run_scenario(scenario, seed=seed, steps=args.steps, on_step=progress)
+    finally:
+        bar.close()
     try:
         write_run(result, out)
     except OSError as exc:
@@ -315,8 +331,8 @@ def _compare(args: argparse.Namespace) -> int:
 
 def _sweep(args: argparse.Namespace) -> int:
     _check_scheduler(args.scheduler)
-    plan = sweep_plan(args.file)
-    out = args.out if args.out is not None else Path("results") / plan.name
+    plan = sweep_plan(args.file, args.replicates, args.seed, args.steps)
+    out = args.out if args.out is not None else default_folder(args.file)
     _check_writable(out)
     experiment = run_plan(plan, out, args.workers, args.scheduler, progress=_progress(args))
     if not args.quiet:
@@ -384,6 +400,7 @@ def _validate(args: argparse.Namespace) -> int:
         print(
             f"{args.file}: valid sweep {plan.name!r}: {len(plan.points)} points x {plan.replicates} replicates "
             f"= {plan.size} runs of {base!r}, every point checked"
+            + (f"; compared to {plan.reference.label!r} ({plan.replicates} more runs)" if plan.reference else "")
         )
         return 0
     scenario = load_scenario(args.file)

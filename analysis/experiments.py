@@ -21,19 +21,19 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from tqdm.auto import tqdm
+from tqdm.std import tqdm as std_tqdm
 
 from analysis.engines import engine_for
 from analysis.plan import Plan, Point, Record
 from analysis.runs import write_table
 from analysis.statistics import differences_table, run_outcomes, summary_table
-from analysis.store import ResultsFolder
+from analysis.store import FolderError, ResultsFolder
 from analysis.sweeps import sweep_plan
 from sim import load_scenario
 from sim.observe.measures import FOCAL_COLUMNS
 from sim.scenario import Scenario, ScenarioError
 
-__all__ = ["Experiment", "compare", "comparison_plan", "run_plan", "sweep"]
+__all__ = ["Experiment", "compare", "comparison_plan", "free_folder", "progress_bar", "run_plan", "sweep"]
 
 #: Focal-firm columns summarised across replicates: every focal measure but the keys and the alive flag.
 FOCAL_OUTCOMES = [c for c in FOCAL_COLUMNS if c not in ("step", "firm", "alive")]
@@ -73,6 +73,14 @@ class Experiment:
     def kind(self) -> str:
         """``"compare"`` or ``"sweep"``."""
         return self.folder.kind
+
+    @cached_property
+    def reference(self) -> Experiment | None:
+        """A sweep's ``compare_to`` scenario, run on the same seeds (in ``reference/``), or None."""
+        folder = self.path / "reference"
+        if self.kind != "sweep" or not (folder / "manifest.json").exists():
+            return None
+        return Experiment(folder, window=self.window)
 
     @cached_property
     def runs(self) -> pd.DataFrame:
@@ -200,6 +208,23 @@ def comparison_plan(
 ) -> Plan:
     """The plan of a comparison: each scenario run ``replicates`` times on paired seeds.
 
+    Parameters
+    ----------
+    scenarios : sequence of str, Path or Scenario
+        Built-in names, TOML files or loaded scenarios, each with its own name.
+    replicates : int
+        Runs per scenario.
+    seed : int
+        Master seed of the replicates' seeds.
+    steps : int, optional
+        Horizon in months (default: each scenario's own).
+    window : int
+        Months at the end of a run averaged into its outcome.
+
+    Returns
+    -------
+    Plan
+
     Raises
     ------
     ScenarioError
@@ -226,6 +251,100 @@ def comparison_plan(
 # ---------------------------------------------------------------------------
 
 
+def in_notebook() -> bool:
+    """Whether this process is a Jupyter kernel (where a widget progress bar can be drawn)."""
+    shell = sys.modules.get("IPython")
+    get = getattr(shell, "get_ipython", None)
+    try:
+        return get is not None and "IPKernelApp" in get().config
+    except (AttributeError, TypeError):
+        return False
+
+
+def progress_bar(total: int, desc: str, unit: str = "run", initial: int = 0, show: bool | None = None) -> Any:
+    """The one progress bar of ``run``, ``compare`` and ``sweep``: tqdm on the terminal, a widget in a notebook.
+
+    Parameters
+    ----------
+    total : int
+        Units of work.
+    desc : str
+        What is running (shown before the bar).
+    unit : str
+        What one unit is (``"run"``, ``"month"``).
+    initial : int
+        Units already done (a resumed experiment).
+    show : bool, optional
+        Show it (default: when standard error is a terminal, or in a notebook).
+
+    Returns
+    -------
+    tqdm
+        A bar, disabled when not shown. In a notebook without ``ipywidgets``
+        (the ``notebook`` extra), the text bar, and no warning.
+    """
+    notebook = in_notebook()
+    show = (sys.stderr.isatty() or notebook) if show is None else show
+    bar_class: Any = std_tqdm
+    if notebook and show:
+        try:
+            import ipywidgets  # noqa: F401
+            from tqdm.notebook import tqdm as notebook_tqdm
+
+            bar_class = notebook_tqdm
+        except ImportError:
+            pass
+    # No monitor thread: the local pool forks its workers, and a fork should not copy a running thread.
+    monitor, std_tqdm.monitor_interval = std_tqdm.monitor_interval, 0
+    try:
+        return bar_class(
+            total=total, initial=initial, unit=unit, desc=desc, disable=not show or total == initial, file=sys.stderr
+        )
+    finally:
+        std_tqdm.monitor_interval = monitor
+
+
+def free_folder(path: str | Path) -> Path:
+    """The first of ``path``, ``path-2``, ``path-3``... that does not exist or is empty.
+
+    Parameters
+    ----------
+    path : str or Path
+        The folder wanted.
+
+    Returns
+    -------
+    Path
+
+    Examples
+    --------
+    >>> free_folder("/no/such/folder")
+    PosixPath('/no/such/folder')
+    """
+    path = Path(path)
+    candidate, k = path, 1
+    while candidate.exists() and (not candidate.is_dir() or any(candidate.iterdir())):
+        k += 1
+        candidate = path.with_name(f"{path.name}-{k}")
+    return candidate
+
+
+def open_folder(path: Path, plan: Plan) -> ResultsFolder:
+    """The results folder of ``plan``; when another plan's results are there, the error names a free folder.
+
+    Raises
+    ------
+    FolderError
+        When the folder cannot hold this plan's results.
+    """
+    try:
+        return ResultsFolder.for_plan(path, plan)
+    except FolderError as exc:
+        if path.is_dir() and any(path.iterdir()):
+            raise FolderError(f"{exc}; {free_folder(path)} is free (--out {free_folder(path)})") from None
+        raise
+
+
 def run_plan(
     plan: Plan,
     out: str | Path | None = None,
@@ -233,7 +352,7 @@ def run_plan(
     scheduler: Any = None,
     progress: bool | None = None,
 ) -> Experiment:
-    """Run every missing run of a plan into its results folder.
+    """Run every missing run of a plan (and of its reference scenario) into its results folder.
 
     Parameters
     ----------
@@ -241,29 +360,44 @@ def run_plan(
         What to run.
     out : str or Path, optional
         Results folder (default ``results/<plan name>``). A folder left
-        unfinished by the same plan is resumed; one of another plan is refused.
+        unfinished by the same plan is resumed; one of another plan is
+        refused, naming a free folder to use instead.
     workers : int, optional
         Local worker processes (default: every core; 1 runs in this process).
     scheduler : str or distributed.Client, optional
         Run on a Dask cluster instead: ``tcp://host:port``, ``"local"`` or a client.
     progress : bool, optional
-        Show a progress bar (default: when standard error is a terminal or notebook).
+        Show a progress bar (default: when standard error is a terminal, or
+        in a notebook; see :func:`progress_bar`).
 
     Returns
     -------
     Experiment
+
+    Raises
+    ------
+    FolderError
+        When the folder holds another plan's results or cannot be written.
     """
-    folder = ResultsFolder.for_plan(Path(out) if out is not None else Path("results") / plan.name, plan)
+    path = Path(out) if out is not None else Path("results") / plan.name
+    folder = open_folder(path, plan)
+    reference = plan.reference_plan()
+    if reference is not None:
+        _run_into(reference, open_folder(path / "reference", reference), workers, scheduler, progress)
+    _run_into(plan, folder, workers, scheduler, progress)
+    experiment = Experiment(folder, window=plan.record.window)  # this command's window, even when resuming
+    experiment.write_summaries()
+    if experiment.reference is not None:
+        experiment.reference.write_summaries()
+    return experiment
+
+
+def _run_into(plan: Plan, folder: ResultsFolder, workers: int | None, scheduler: Any, progress: bool | None) -> None:
+    """Run the plan's missing runs into ``folder``, then write its CSV tables."""
     done = folder.finished()
     todo = plan.size - len(done)
     failed = 0
-    show = sys.stderr.isatty() if progress is None else progress
-    # No monitor thread: the local pool forks its workers, and a fork should not copy a running thread.
-    monitor, tqdm.monitor_interval = tqdm.monitor_interval, 0
-    try:
-        bar = tqdm(total=plan.size, initial=len(done), unit="run", disable=not show or todo == 0, desc=plan.name)
-    finally:
-        tqdm.monitor_interval = monitor
+    bar = progress_bar(plan.size, plan.name, "run", len(done), progress)
     try:
         if todo:
             with engine_for(workers, scheduler) as engine:
@@ -283,9 +417,6 @@ def run_plan(
         raise
     bar.close()
     folder.write_csv()
-    experiment = Experiment(folder, window=plan.record.window)  # this command's window, even when resuming
-    experiment.write_summaries()
-    return experiment
 
 
 def compare(
@@ -329,18 +460,58 @@ def compare(
 
 def sweep(
     source: str | Path,
+    replicates: int | None = None,
+    seed: int | None = None,
+    steps: int | None = None,
     workers: int | None = None,
     scheduler: Any = None,
     out: str | Path | None = None,
     progress: bool | None = None,
 ) -> Experiment:
-    """Run a sweep file (see :mod:`analysis.sweeps`).
+    """Run a sweep file (see :mod:`analysis.sweeps`), and its ``compare_to`` scenario beside it.
+
+    Parameters
+    ----------
+    source : str or Path
+        A built-in sweep's name (``"integrity"``) or a sweep TOML file.
+    replicates : int, optional
+        Runs per point, instead of the file's (recorded in the manifest).
+    seed : int, optional
+        Master seed, instead of the file's.
+    steps : int, optional
+        Horizon in months, instead of the file's (or the base scenario's).
+    workers, scheduler, progress
+        As for :func:`run_plan`.
+    out : str or Path, optional
+        Results folder (default ``results/<source>``: the name as given, or
+        the file's name without ``.toml``).
 
     Returns
     -------
     Experiment
-        With ``outcomes`` (one row per run with its parameters) and ``summary``
-        (mean and 95% interval per point); sensitivity indices come from
-        :func:`analysis.sensitivity.sensitivity`.
+        With ``outcomes`` (one row per run with its parameters), ``summary``
+        (mean and 95% interval per point) and ``reference`` (the
+        ``compare_to`` scenario's experiment, or None); sensitivity indices
+        come from :func:`analysis.sensitivity.sensitivity`.
+
+    Raises
+    ------
+    ScenarioError
+        When the sweep file, or an override, is not valid.
+    FolderError
+        When ``out`` holds another plan's results (the message names a free folder).
     """
-    return run_plan(sweep_plan(source), out, workers, scheduler, progress)
+    plan = sweep_plan(source, replicates, seed, steps)
+    return run_plan(plan, out if out is not None else default_folder(source), workers, scheduler, progress)
+
+
+def default_folder(source: str | Path) -> Path:
+    """A sweep's default results folder, named by what the user gave: ``results/integrity`` for ``integrity``.
+
+    Examples
+    --------
+    >>> default_folder("integrity"), default_folder("my/sweep_trust.toml")
+    (PosixPath('results/integrity'), PosixPath('results/sweep_trust'))
+    """
+    name = Path(str(source)).name
+    return Path("results") / (name.removesuffix(".toml") or "sweep")

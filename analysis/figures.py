@@ -13,6 +13,11 @@ says there is nothing to show rather than an exception.
 - :func:`focal_firms`: the B.I.G. producers side by side across scenarios.
 - :func:`parameter_effect`, :func:`parameter_heatmap`: a sweep's outcome over its parameters.
 - :func:`sensitivity_bars`: Sobol or Morris indices.
+- :func:`model_network`: the network of one model as it stands (in a notebook).
+
+:func:`measure_label` gives every model measure a plain-language name and
+unit; builders default their titles and axes to it, and refuse an unknown
+column with a :class:`ValueError` that lists the columns there are.
 """
 
 from __future__ import annotations
@@ -30,10 +35,13 @@ from scipy import stats
 __all__ = [
     "EDGE_KEYS",
     "PHASE_COLORS",
+    "band_table",
     "distribution",
     "edge_segments",
     "empty_figure",
     "focal_firms",
+    "measure_label",
+    "model_network",
     "network",
     "parameter_effect",
     "parameter_heatmap",
@@ -41,6 +49,7 @@ __all__ = [
     "phase_key",
     "scenario_colors",
     "sensitivity_bars",
+    "sequential_colors",
     "time_series",
 ]
 
@@ -60,6 +69,95 @@ PHASE_COLORS = {
 ROLE_COLORS = {"producer": "#4477AA", "service": "#EE6677"}
 GROUP_COLORS = {True: "#AA3377", False: "#BBBBBB"}
 
+#: Every model measure's plain-language name and unit (see :data:`sim.measures.MEASURES` for definitions).
+MEASURE_LABELS: dict[str, tuple[str, str]] = {
+    "firms": ("Firms in the market", "firms"),
+    "producers": ("Producing firms in the market", "firms"),
+    "entries": ("Firms entering", "firms per month"),
+    "exits": ("Firms leaving the market", "firms per month"),
+    "phase_needs_assessment": ("Cooperations in needs assessment", "cooperations"),
+    "phase_partner_search": ("Cooperations in partner search", "cooperations"),
+    "phase_structure": ("Cooperations building their structure", "cooperations"),
+    "phase_relationship": ("Cooperations in a running relationship", "cooperations"),
+    "phase_evaluation": ("Cooperations in evaluation", "cooperations"),
+    "opened": ("Needs assessments opened", "per month"),
+    "searches": ("Partner searches begun", "per month"),
+    "formed": ("Agreements made", "per month"),
+    "started": ("Relationships begun", "per month"),
+    "evaluated": ("Evaluations", "per month"),
+    "continued": ("Cooperations continued after evaluation", "cooperations per month"),
+    "exited": ("Exits after evaluation", "cooperations per month"),
+    "no_partner": ("Searches that found no partner", "per month"),
+    "dissolved": ("Cooperations dissolved (a firm left)", "cooperations per month"),
+    "exit_low_trust": ("Exits: trust fell too low", "cooperations per month"),
+    "exit_low_value": ("Exits: benefit fell short", "cooperations per month"),
+    "exit_goal_reached": ("Exits: goal reached", "cooperations per month"),
+    "exit_culture": ("Exits: cultures did not fit", "cooperations per month"),
+    "partner_fit": ("Partner fit (share of the gap covered)", "share (0 to 1)"),
+    "mean_trust": ("Trust between partners", "trust (0 to 1)"),
+    "trust_sd": ("Spread of trust between partners (sd)", "trust (0 to 1)"),
+    "trust_p10": ("Trust between partners, 10th percentile", "trust (0 to 1)"),
+    "trust_p90": ("Trust between partners, 90th percentile", "trust (0 to 1)"),
+    "group_trust": ("Trust within the group", "trust (0 to 1)"),
+    "defection_rate": ("Broken agreements", "share of relationship months"),
+    "grab_rate": ("Unfair shares grabbed", "share of relationship months"),
+    "density": ("Network density", "share of possible ties"),
+    "clustering": ("Clustering of the network", "coefficient (0 to 1)"),
+    "components": ("Connected components", "components"),
+    "largest_component_share": ("Firms in the largest component", "share of firms"),
+    "mean_degree": ("Partners per firm", "partners"),
+    "degree_sd": ("Spread of partners per firm (sd)", "partners"),
+    "max_degree": ("Most partners of any firm", "partners"),
+    "value_created": ("Value created by cooperations", "k EUR per month"),
+    "revenue_total": ("Revenue of all firms", "k EUR per month"),
+    "profit_total": ("Profit of all firms", "k EUR per month"),
+    "producer_profit": ("Producers' profit", "k EUR per month"),
+    "producer_overhead": ("Producers' overhead", "k EUR per month"),
+    "capital_mean": ("Capital of a firm", "k EUR"),
+    "capital_gini": ("Inequality of capital", "Gini coefficient (0 to 1)"),
+    "digital_maturity": ("Digital maturity of producers", "capability (0 to 1)"),
+    "digital_maturity_small": ("Digital maturity of small producers", "capability (0 to 1)"),
+    "culture_spread": ("Spread of company cultures", "sd across firms"),
+    # Focal firms' and cooperations' columns that figures draw.
+    "profit": ("Profit", "k EUR per month"),
+    "capital": ("Capital", "k EUR"),
+    "trust_received": ("Trust partners place in it", "trust (0 to 1)"),
+    "cooperations": ("Live cooperations", "cooperations"),
+    "trust": ("Trust between partners", "trust (0 to 1)"),
+    "value": ("Value created per cooperation", "k EUR"),
+    "months": ("How long cooperations last", "months"),
+}
+
+
+def measure_label(column: str) -> tuple[str, str]:
+    """A measure's plain-language name and unit; an unknown column keeps its name, without a unit.
+
+    Parameters
+    ----------
+    column : str
+        A measure's name (a column of the measures table).
+
+    Returns
+    -------
+    (str, str)
+        Its name and unit.
+
+    Examples
+    --------
+    >>> measure_label("producer_profit")
+    ("Producers' profit", 'k EUR per month')
+    >>> measure_label("market_integrity")
+    ('market integrity', '')
+    """
+    return MEASURE_LABELS.get(column, (column.replace("_", " "), ""))
+
+
+def _check_column(frame: pd.DataFrame, column: str, what: str) -> None:
+    """Refuse a column the table does not have, naming the columns it has; a table without rows passes."""
+    if len(frame) and column not in frame.columns:
+        raise ValueError(f"{what} {column!r} is not a column of the table; its columns are {list(frame.columns)}")
+
+
 _LAYOUT = {
     "template": "plotly_white",
     "font": {"family": "Helvetica, Arial, sans-serif", "size": 13},
@@ -71,6 +169,16 @@ _LAYOUT = {
 def scenario_colors(labels: Sequence[str]) -> dict[str, str]:
     """A colour for each scenario, the same in every figure that gets the same labels.
 
+    Parameters
+    ----------
+    labels : sequence of str
+        Scenario names, in order; repeats are ignored.
+
+    Returns
+    -------
+    dict
+        Colour (hex) per label.
+
     Examples
     --------
     >>> scenario_colors(["big", "open_market"])
@@ -79,8 +187,50 @@ def scenario_colors(labels: Sequence[str]) -> dict[str, str]:
     return {label: PALETTE[i % len(PALETTE)] for i, label in enumerate(dict.fromkeys(labels))}
 
 
+def sequential_colors(labels: Sequence[str]) -> dict[str, str]:
+    """Colours from dark to light (Viridis) for ordered labels, such as a sweep's values from low to high.
+
+    Parameters
+    ----------
+    labels : sequence of str
+        Labels from low to high; repeats are ignored.
+
+    Returns
+    -------
+    dict
+        Colour (hex) per label.
+
+    Examples
+    --------
+    >>> sequential_colors(["low", "high"])
+    {'low': '#440154', 'high': '#fde725'}
+    """
+    from plotly.colors import sample_colorscale
+
+    labels = list(dict.fromkeys(labels))
+    if not labels:
+        return {}
+    points = [i / max(len(labels) - 1, 1) for i in range(len(labels))]
+    rgb = sample_colorscale("Viridis", points, colortype="tuple")
+    return {
+        label: "#" + "".join(f"{round(255 * c):02x}" for c in color) for label, color in zip(labels, rgb, strict=True)
+    }
+
+
 def empty_figure(title: str, message: str = "nothing to show") -> go.Figure:
-    """A figure with a title and a message in place of data."""
+    """A figure with a title and a message in place of data.
+
+    Parameters
+    ----------
+    title : str
+        The figure's title.
+    message : str
+        What is shown in place of data.
+
+    Returns
+    -------
+    Figure
+    """
     fig = go.Figure()
     fig.add_annotation(text=message, showarrow=False, font={"size": 16, "color": "#777"}, x=0.5, y=0.5)
     fig.update_xaxes(visible=False)
@@ -98,6 +248,38 @@ def _band(values: pd.DataFrame, by: list[str], column: str) -> pd.DataFrame:
     return g
 
 
+def band_table(measures: pd.DataFrame, measure: str, by: str = "scenario") -> pd.DataFrame:
+    """The numbers :func:`time_series` draws: per ``by`` and month, the mean, its 95% interval and the runs.
+
+    Parameters
+    ----------
+    measures : DataFrame
+        Tidy rows with ``step``, ``by`` (absent for a single run) and ``measure``.
+    measure : str
+        The column summarised.
+    by : str
+        Column naming the scenario (or the sweep's point).
+
+    Returns
+    -------
+    DataFrame
+        Columns ``by``, ``step``, ``mean``, ``ci_low``, ``ci_high``, ``runs``.
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"step": [0, 0], "x": [1.0, 3.0]})
+    >>> band_table(m, "x")[["scenario", "step", "mean", "runs"]].to_dict("records")
+    [{'scenario': 'run', 'step': 0, 'mean': 2.0, 'runs': 2}]
+    """
+    columns = [by, "step", "mean", "ci_low", "ci_high", "runs"]
+    _check_column(measures, measure, "measure")
+    if measures.empty:
+        return pd.DataFrame(columns=columns)
+    frame = measures if by in measures.columns else measures.assign(**{by: "run"})
+    g = _band(frame.dropna(subset=[measure]), [by, "step"], measure)
+    return g.rename(columns={"low": "ci_low", "high": "ci_high", "count": "runs"})[columns]
+
+
 def _rgba(hex_color: str, alpha: float) -> str:
     h = hex_color.lstrip("#")
     r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
@@ -107,10 +289,12 @@ def _rgba(hex_color: str, alpha: float) -> str:
 def time_series(
     measures: pd.DataFrame,
     measure: str,
-    title: str,
-    unit: str,
+    title: str | None = None,
+    unit: str | None = None,
     by: str = "scenario",
     colors: Mapping[str, str] | None = None,
+    dashed: Sequence[str] = (),
+    bands: Sequence[str] | None = None,
 ) -> go.Figure:
     """A measure month by month: per scenario the mean over runs and its 95% band.
 
@@ -120,22 +304,47 @@ def time_series(
         Tidy rows with ``step``, ``by`` (absent for a single run) and ``measure``.
     measure : str
         The column to draw.
-    title, unit : str
-        Plain-language title and the y axis' unit.
+    title, unit : str, optional
+        Plain-language title and the y axis' unit (default: :func:`measure_label`).
     by : str
-        Column naming the scenario.
+        Column naming the scenario (or the sweep's point).
     colors : mapping, optional
         Colour per scenario (default :func:`scenario_colors` of the scenarios in order).
+    dashed : sequence of str
+        Values of ``by`` drawn as dashed lines (a sweep's reference scenario).
+    bands : sequence of str, optional
+        Values of ``by`` that get their 95% band (default: all). Many
+        overlapping bands hide the lines; a sweep shows only its reference's.
+
+    Returns
+    -------
+    Figure
+
+    Raises
+    ------
+    ValueError
+        When ``measure`` is not a column of a non-empty ``measures``.
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"step": [0, 1, 0, 1], "run": [0, 0, 1, 1], "mean_trust": [0.5, 0.6, 0.5, 0.7]})
+    >>> fig = time_series(m, "mean_trust")
+    >>> fig.layout.title.text, fig.layout.yaxis.title.text, [round(float(v), 3) for v in fig.data[1].y]
+    ('Trust between partners', 'trust (0 to 1)', [0.5, 0.65])
     """
-    if measures.empty or measure not in measures.columns or measures[measure].notna().sum() == 0:
+    default_title, default_unit = measure_label(measure)
+    title = default_title if title is None else title
+    unit = default_unit if unit is None else unit
+    _check_column(measures, measure, "measure")
+    if measures.empty or measures[measure].notna().sum() == 0:
         return empty_figure(title, f"no values of {measure}")
     frame = measures if by in measures.columns else measures.assign(**{by: "run"})
-    colors = dict(colors or scenario_colors(frame[by].unique().tolist()))
+    colors = dict(colors or scenario_colors([str(v) for v in frame[by].unique()]))
     band = _band(frame.dropna(subset=[measure]), [by, "step"], measure)
     fig = go.Figure()
     for label, g in band.groupby(by, sort=False):
         color = colors.get(str(label), PALETTE[0])
-        if g["count"].max() > 1:
+        if g["count"].max() > 1 and (bands is None or str(label) in bands):
             fig.add_trace(
                 go.Scatter(
                     x=np.concatenate([g["step"], g["step"][::-1]]),
@@ -156,7 +365,7 @@ def time_series(
                 mode="lines",
                 name=str(label),
                 legendgroup=str(label),
-                line={"color": color, "width": 2},
+                line={"color": color, "width": 2, "dash": "dash" if str(label) in dashed else "solid"},
                 customdata=np.stack([g["low"], g["high"], g["count"]], axis=1),
                 hovertemplate=f"{label}<br>month %{{x}}<br>%{{y:.3g}} {unit}"
                 "<br>95%: %{customdata[0]:.3g} to %{customdata[1]:.3g} (%{customdata[2]} runs)<extra></extra>",
@@ -207,7 +416,17 @@ def layout_positions(nodes: pd.DataFrame) -> dict[int, tuple[float, float]]:
 #: The edge traces of a network figure: one per Kreislauf phase and trust class
 #: (a Plotly line trace has one colour and one width).
 def phase_key(phases: Iterable[str]) -> str:
-    """A one-line legend of phases in their colours (HTML for a Plotly annotation)."""
+    """A one-line legend of phases in their colours (HTML for a Plotly annotation).
+
+    Parameters
+    ----------
+    phases : iterable of str
+        Phase labels, keys of :data:`PHASE_COLORS`.
+
+    Returns
+    -------
+    str
+    """
     return "  ".join(f"<span style='color:{PHASE_COLORS[p]}'>&#9632;</span> {p}" for p in phases)
 
 
@@ -283,6 +502,8 @@ def network(
     ----------
     nodes, edges : DataFrame
         The network history of one run (:class:`analysis.runs.NetworkHistory`).
+    title : str
+        The figure's title.
     max_frames : int
         Most months on the slider.
     budget : int
@@ -348,12 +569,24 @@ def network(
     continuous = {"digital maturity": "digital", "trust received": "trust"}
     modes = [*categorical, *continuous]
 
+    labelled = len(firms) <= 40  # a small network can carry its firms' names
+    names = static["name"].astype(str).to_numpy()
+
+    def labels(step: int) -> dict[str, Any]:
+        """The names of the firms in the market in this month (none for those not yet in, or gone)."""
+        if not labelled:
+            return {}
+        present = np.zeros(len(firms), dtype=bool)
+        present[by_step_nodes[step]["firm"].map(index).to_numpy()] = True
+        return {"text": np.where(present, names, "").tolist()}
+
     def traces(step: int) -> list[Any]:
-        """A frame: every edge trace's segments, every node trace's sizes (and changing colours)."""
+        """A frame: every edge trace's segments, every node trace's sizes (and changing colours) and names."""
         state = node_state(step)
+        text = labels(step)
         out = [scatter(x=ex, y=ey) for ex, ey in segments(step)]
-        out += [scatter(marker={"size": state["size"]}) for _ in categorical]
-        out += [scatter(marker={"size": state["size"], "color": state[key]}) for key in continuous.values()]
+        out += [scatter(marker={"size": state["size"]}, **text) for _ in categorical]
+        out += [scatter(marker={"size": state["size"], "color": state[key]}, **text) for key in continuous.values()]
         return out
 
     first = steps[0]
@@ -372,8 +605,8 @@ def network(
         )
     state = node_state(first)
     common = {"x": x, "y": y, "mode": "markers", "hovertext": hover, "hoverinfo": "text", "showlegend": False}
-    if len(firms) <= 40:  # a small network can carry its firms' names
-        common.update(mode="markers+text", text=static["name"].tolist(), textposition="top center")
+    if labelled:
+        common.update(mode="markers+text", textposition="top center", **labels(first))
     outline = {"width": 0.5, "color": "#333"}
     # One node trace per colouring: the menu only switches which is visible, so the
     # frames never fight the menu over the colours.
@@ -461,6 +694,39 @@ def network(
     return fig
 
 
+def model_network(model: Any, title: str | None = None) -> go.Figure:
+    """The network of one model as it stands now: firms as nodes, live cooperations as edges.
+
+    Drawn as :func:`network` draws a month of a run's history, for a model
+    stepped by hand in a notebook.
+
+    Parameters
+    ----------
+    model : sim.CooperationModel
+        The model, at any step.
+    title : str, optional
+        Default: "The cooperation network in month N".
+
+    Returns
+    -------
+    Figure
+
+    Examples
+    --------
+    >>> from sim import CooperationModel, load_scenario
+    >>> model = CooperationModel(load_scenario("classroom"), seed=1)
+    >>> for _ in range(3):
+    ...     model.step()
+    >>> model_network(model).layout.title.text
+    'The cooperation network in month 3'
+    """
+    from sim.network import edge_frame, node_frame
+
+    nodes = pd.DataFrame(node_frame(model))
+    edges = pd.DataFrame(edge_frame(model))
+    return network(nodes, edges, title=title or f"The cooperation network in month {int(model.steps)}")
+
+
 # ---------------------------------------------------------------------------
 # Flows, distributions, focal firms
 # ---------------------------------------------------------------------------
@@ -518,6 +784,19 @@ def phase_flows(cooperations: pd.DataFrame, by: str = "scenario", title: str | N
 
     Exits after evaluation are split by their recorded reason. Widths are
     cooperations per run, so scenarios with different numbers of runs compare.
+
+    Parameters
+    ----------
+    cooperations : DataFrame
+        Cooperation logs (:attr:`analysis.Experiment.cooperations`, or a run's).
+    by : str
+        Column naming the scenario (absent for a single run).
+    title : str, optional
+        Default: "How cooperations flow through the cycle of trust (per run)".
+
+    Returns
+    -------
+    Figure
     """
     title = title or "How cooperations flow through the cycle of trust (per run)"
     if cooperations.empty:
@@ -569,14 +848,44 @@ def phase_flows(cooperations: pd.DataFrame, by: str = "scenario", title: str | N
 def distribution(
     values: pd.DataFrame,
     column: str,
-    title: str,
-    unit: str,
+    title: str | None = None,
+    unit: str | None = None,
     by: str = "scenario",
     colors: Mapping[str, str] | None = None,
     bins: int = 30,
 ) -> go.Figure:
-    """Overlaid histograms of ``column`` per scenario, as shares so that scenarios of any size compare."""
-    if values.empty or column not in values.columns or values[column].notna().sum() == 0:
+    """Overlaid histograms of ``column`` per scenario, as shares so that scenarios of any size compare.
+
+    Parameters
+    ----------
+    values : DataFrame
+        Rows to count (cooperations, edges, runs), with ``column`` and ``by``
+        (absent for a single run).
+    column : str
+        The column whose values are counted.
+    title, unit : str, optional
+        Plain-language title and the x axis' unit (default: :func:`measure_label`).
+    by : str
+        Column naming the scenario.
+    colors : mapping, optional
+        Colour per scenario.
+    bins : int
+        Number of bins, shared by every scenario.
+
+    Returns
+    -------
+    Figure
+
+    Raises
+    ------
+    ValueError
+        When ``column`` is not a column of a non-empty ``values``.
+    """
+    default_title, default_unit = measure_label(column)
+    title = default_title if title is None else title
+    unit = default_unit if unit is None else unit
+    _check_column(values, column, "column")
+    if values.empty or values[column].notna().sum() == 0:
         return empty_figure(title, f"no values of {column}")
     frame = values if by in values.columns else values.assign(**{by: "run"})
     colors = dict(colors or scenario_colors(frame[by].unique().tolist()))
@@ -614,7 +923,22 @@ FOCAL_PANELS = {
 def focal_firms(
     focal_summary: pd.DataFrame, colors: Mapping[str, str] | None = None, panels: Mapping[str, str] = FOCAL_PANELS
 ) -> go.Figure:
-    """The B.I.G. producers side by side: each outcome's mean and 95% interval per scenario."""
+    """The B.I.G. producers side by side: each outcome's mean and 95% interval per scenario.
+
+    Parameters
+    ----------
+    focal_summary : DataFrame
+        :attr:`analysis.Experiment.focal_summary`: ``firm``, ``scenario``,
+        ``measure``, ``mean``, ``ci_low``, ``ci_high``.
+    colors : mapping, optional
+        Colour per scenario.
+    panels : mapping
+        Measures drawn side by side, with their titles.
+
+    Returns
+    -------
+    Figure
+    """
     title = "The six B.I.G. producers across scenarios (mean over the final months, 95% interval)"
     if focal_summary.empty:
         return empty_figure(title, "no focal firms in these scenarios")
@@ -653,9 +977,48 @@ def focal_firms(
 # ---------------------------------------------------------------------------
 
 
-def parameter_effect(outcomes: pd.DataFrame, parameter: str, measure: str, title: str, unit: str) -> go.Figure:
-    """A sweep's outcome against one parameter: every run, and the mean with its 95% interval per value."""
-    if outcomes.empty or parameter not in outcomes.columns or measure not in outcomes.columns:
+def parameter_effect(
+    outcomes: pd.DataFrame,
+    parameter: str,
+    measure: str,
+    title: str | None = None,
+    unit: str | None = None,
+    reference: pd.Series | Mapping[str, Any] | None = None,
+) -> go.Figure:
+    """A sweep's outcome against one parameter: every run, and the mean with its 95% interval per value.
+
+    Parameters
+    ----------
+    outcomes : DataFrame
+        One row per run (:attr:`analysis.Experiment.outcomes`), with the
+        parameter's and the measure's columns.
+    parameter, measure : str
+        Columns for the x and the y axis.
+    title, unit : str, optional
+        Plain-language title and the y axis' unit (default: :func:`measure_label`).
+    reference : mapping, optional
+        A scenario to reach: ``label``, ``mean``, ``ci_low``, ``ci_high`` (a row
+        of a comparison's summary). Drawn as a dashed line across the plot with
+        its 95% band; where the curve of means crosses it, a vertical line marks
+        the crossing (:func:`analysis.statistics.crossings`).
+
+    Returns
+    -------
+    Figure
+
+    Raises
+    ------
+    ValueError
+        When ``parameter`` or ``measure`` is not a column of a non-empty ``outcomes``.
+    """
+    from analysis.statistics import crossings
+
+    name, default_unit = measure_label(measure)
+    title = f"{name} against {parameter}" if title is None else title
+    unit = default_unit if unit is None else unit
+    _check_column(outcomes, parameter, "parameter")
+    _check_column(outcomes, measure, "measure")
+    if outcomes.empty:
         return empty_figure(title, f"no runs with {parameter} and {measure}")
     data = outcomes.dropna(subset=[measure])
     fig = go.Figure(
@@ -665,9 +1028,10 @@ def parameter_effect(outcomes: pd.DataFrame, parameter: str, measure: str, title
             mode="markers",
             name="runs",
             marker={"color": _rgba(PALETTE[0], 0.35), "size": 6},
-            hovertemplate=f"{parameter} %{{x:.3g}}<br>{measure} %{{y:.3g}}<extra>run</extra>",
+            hovertemplate=f"{parameter} %{{x:.3g}}<br>{name} %{{y:.3g}} {unit}<extra>run</extra>",
         )
     )
+    band = None
     if data[parameter].nunique() <= 30:
         band = _band(data, [parameter], measure).sort_values(parameter)
         fig.add_trace(
@@ -685,13 +1049,94 @@ def parameter_effect(outcomes: pd.DataFrame, parameter: str, measure: str, title
                 },
             )
         )
+    if reference is not None and _finite(reference.get("mean")):
+        label = str(reference.get("label", "reference"))
+        numeric = pd.api.types.is_numeric_dtype(data[parameter]) and not pd.api.types.is_bool_dtype(data[parameter])
+        xs = (
+            [data[parameter].min(), data[parameter].max()]
+            if numeric and len(data)
+            else list(dict.fromkeys(data[parameter]))
+        )
+        mean, low, high = (float(reference.get(k, math.nan)) for k in ("mean", "ci_low", "ci_high"))
+        if math.isfinite(low) and math.isfinite(high):
+            fig.add_trace(
+                go.Scatter(
+                    x=[xs[0], xs[-1], xs[-1], xs[0]],
+                    y=[high, high, low, low],
+                    fill="toself",
+                    fillcolor="rgba(0,0,0,0.08)",
+                    mode="lines",
+                    line={"width": 0},
+                    hoverinfo="skip",
+                    name=f"{label}: 95% interval",
+                    showlegend=False,
+                )
+            )
+        fig.add_trace(
+            go.Scatter(
+                x=[xs[0], xs[-1]],
+                y=[mean, mean],
+                mode="lines",
+                name=f"{label} (reference)",
+                line={"color": "#000000", "width": 2, "dash": "dash"},
+                hovertemplate=f"{label}: %{{y:.3g}} {unit}<extra></extra>",
+            )
+        )
+        if band is not None and numeric:
+            for x in crossings(band[parameter].to_numpy(float), band["mean"].to_numpy(float), mean):
+                fig.add_vline(x=x, line={"color": "#000000", "width": 1, "dash": "dot"})
+                fig.add_annotation(
+                    x=x,
+                    y=1,
+                    yref="paper",
+                    yanchor="bottom",
+                    showarrow=False,
+                    text=f"reaches {label} at {parameter} ≈ {x:.3g}",
+                    font={"size": 12},
+                )
     fig.update_layout(title=title, xaxis_title=parameter, yaxis_title=unit, **_LAYOUT)
     return fig
 
 
-def parameter_heatmap(outcomes: pd.DataFrame, x: str, y: str, measure: str, title: str, bins: int = 6) -> go.Figure:
-    """Mean outcome over a pair of parameters; sampled (not gridded) values are grouped into ``bins`` ranges."""
-    if outcomes.empty or not {x, y, measure} <= set(outcomes.columns):
+def _finite(value: Any) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def parameter_heatmap(
+    outcomes: pd.DataFrame, x: str, y: str, measure: str, title: str | None = None, bins: int = 6
+) -> go.Figure:
+    """Mean outcome over a pair of parameters; sampled (not gridded) values are grouped into ``bins`` ranges.
+
+    Parameters
+    ----------
+    outcomes : DataFrame
+        One row per run, with both parameters' and the measure's columns.
+    x, y : str
+        The parameters on the two axes.
+    measure : str
+        The outcome whose mean is coloured.
+    title : str, optional
+        Default: the measure's name over the two parameters.
+    bins : int
+        Ranges a sampled parameter's values are grouped into.
+
+    Returns
+    -------
+    Figure
+
+    Raises
+    ------
+    ValueError
+        When a column is missing from a non-empty ``outcomes``.
+    """
+    name, unit = measure_label(measure)
+    title = f"{name} over {x} and {y}" if title is None else title
+    for column, what in ((x, "parameter"), (y, "parameter"), (measure, "measure")):
+        _check_column(outcomes, column, what)
+    if outcomes.empty:
         return empty_figure(title, f"no runs with {x}, {y} and {measure}")
     data = outcomes.dropna(subset=[measure]).copy()
     for p in (x, y):
@@ -704,7 +1149,7 @@ def parameter_heatmap(outcomes: pd.DataFrame, x: str, y: str, measure: str, titl
             x=[_tick(v) for v in table.columns],
             y=[_tick(v) for v in table.index],
             colorscale="Viridis",
-            colorbar={"title": {"text": measure}},
+            colorbar={"title": {"text": unit or name}},
             hovertemplate=f"{x} %{{x}}<br>{y} %{{y}}<br>{measure} %{{z:.3g}}<extra></extra>",
         )
     )
@@ -719,7 +1164,19 @@ def _tick(value: Any) -> str:
 
 
 def sensitivity_bars(table: pd.DataFrame, title: str = "Which parameters matter (sensitivity indices)") -> go.Figure:
-    """Sobol S1 and ST (or Morris mu* and sigma) per parameter, one panel per outcome, with 95% intervals."""
+    """Sobol S1 and ST (or Morris mu* and sigma) per parameter, one panel per outcome, with 95% intervals.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`analysis.sensitivity.sensitivity`'s table.
+    title : str
+        The figure's title.
+
+    Returns
+    -------
+    Figure
+    """
     if table.empty:
         return empty_figure(title, "no sensitivity indices")
     sobol = "ST" in table.columns

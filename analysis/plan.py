@@ -155,6 +155,9 @@ class Plan:
     files : mapping
         Text files the results folder keeps beside the manifest, by relative
         path: the resolved scenarios, a sweep's definition.
+    reference : Point, optional
+        A sweep's ``compare_to`` scenario, run beside it on the same seeds
+        (see :meth:`reference_plan`).
     """
 
     kind: Literal["compare", "sweep"]
@@ -165,6 +168,13 @@ class Plan:
     record: Record = Record()
     design: Mapping[str, Any] = field(default_factory=dict)
     files: Mapping[str, str] = field(default_factory=dict)
+    reference: Point | None = None
+
+    def reference_plan(self) -> Plan | None:
+        """The reference scenario's own plan: the same replicates, seeds and record (None without one)."""
+        if self.reference is None:
+            return None
+        return Plan("compare", f"{self.name}-reference", (self.reference,), self.replicates, self.seed, self.record)
 
     @property
     def size(self) -> int:
@@ -203,7 +213,7 @@ class Plan:
 
     def fingerprint(self) -> str:
         """SHA-256 of everything that determines the plan's results."""
-        canonical = {
+        canonical: dict[str, Any] = {
             "kind": self.kind,
             "replicates": self.replicates,
             "seed": self.seed,
@@ -217,5 +227,10 @@ class Plan:
                 for p in self.points
             ],
         }
+        if self.reference is not None:  # only when there is one, so older folders keep their fingerprints
+            canonical["reference"] = {
+                "label": self.reference.label,
+                "scenario": self.reference.scenario.resolved_toml(),
+            }
         text = json.dumps(canonical, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()

@@ -35,6 +35,7 @@ from scipy import stats
 __all__ = [
     "Difference",
     "Estimate",
+    "crossings",
     "differences_table",
     "mean_ci",
     "paired_difference",
@@ -74,6 +75,17 @@ def mean_ci(values: Sequence[float] | np.ndarray, confidence: float = CONFIDENCE
     NaN values (a measure undefined in a run) are left out. With one value the
     interval is undefined (NaN); with none, everything is.
 
+    Parameters
+    ----------
+    values : array_like
+        One outcome per run.
+    confidence : float
+        Confidence level of the interval.
+
+    Returns
+    -------
+    Estimate
+
     Examples
     --------
     >>> e = mean_ci([1.0, 2.0, 3.0])
@@ -101,6 +113,22 @@ def paired_difference(
     Pairs with a NaN on either side are left out. Cohen's d divides the mean
     difference by the pooled standard deviation ``sqrt((sd_a² + sd_b²) / 2)``
     of the kept values; it is NaN when that is zero.
+
+    Parameters
+    ----------
+    a, b : array_like
+        Outcomes of the same replicates in two scenarios, in the same order.
+    confidence : float
+        Confidence level of the interval.
+
+    Returns
+    -------
+    Difference
+
+    Raises
+    ------
+    ValueError
+        When ``a`` and ``b`` differ in length.
 
     Examples
     --------
@@ -158,6 +186,15 @@ def run_outcomes(measures: pd.DataFrame, keys: Sequence[str], window: int) -> pd
 def summary_table(outcomes: pd.DataFrame, by: str, measures: Sequence[str]) -> pd.DataFrame:
     """Mean and confidence interval of each measure for each value of ``by``.
 
+    Parameters
+    ----------
+    outcomes : DataFrame
+        One row per run.
+    by : str
+        Column grouping the runs (scenario or point).
+    measures : sequence of str
+        Columns to summarise.
+
     Returns
     -------
     DataFrame
@@ -179,6 +216,23 @@ def differences_table(outcomes: pd.DataFrame, by: str, pair_on: str, measures: S
     Runs are paired on ``pair_on`` (the replicate): replicate *k* of ``a``
     against replicate *k* of ``b``. Pairs are taken in order of first
     appearance, ``a`` before ``b``, and the difference is ``a - b``.
+
+    Parameters
+    ----------
+    outcomes : DataFrame
+        One row per run.
+    by : str
+        Column naming the scenario.
+    pair_on : str
+        Column pairing runs across scenarios (the replicate).
+    measures : sequence of str
+        Columns to compare.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``measure``, ``a``, ``b``, ``n``, ``difference``, ``ci_low``,
+        ``ci_high``, ``cohens_d``.
     """
     labels = list(dict.fromkeys(outcomes[by]))
     wide = {label: outcomes[outcomes[by] == label].set_index(pair_on) for label in labels}
@@ -190,6 +244,49 @@ def differences_table(outcomes: pd.DataFrame, by: str, pair_on: str, measures: S
             rows.append({"measure": measure, "a": a, "b": b, **d.__dict__})
     columns = ["measure", "a", "b", "n", "difference", "ci_low", "ci_high", "cohens_d"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def crossings(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray, level: float) -> list[float]:
+    """Where the line through the points ``(x, y)``, in order of ``x``, reaches ``level``.
+
+    Between two neighbouring points on either side of ``level`` the crossing
+    is interpolated linearly; a point exactly at ``level`` is a crossing
+    itself. Points with a NaN are left out. A sweep's curve of means against a
+    reference scenario's value: the parameter value at which the sweep
+    matches it.
+
+    Parameters
+    ----------
+    x, y : array_like
+        The curve's points (x need not be sorted).
+    level : float
+        The value to reach.
+
+    Returns
+    -------
+    list of float
+        The crossings in increasing order; empty when the curve stays on one side.
+
+    Examples
+    --------
+    >>> crossings([0.4, 0.5, 0.6, 0.7], [1.0, 2.0, 4.0, 5.0], 3.0)
+    [0.55]
+    >>> crossings([1, 2, 3], [0.0, 1.0, 0.0], 1.0), crossings([1, 2], [5.0, 6.0], 1.0)
+    ([2.0], [])
+    """
+    xs, ys = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    keep = ~(np.isnan(xs) | np.isnan(ys))
+    order = np.argsort(xs[keep], kind="stable")
+    xs, d = xs[keep][order], ys[keep][order] - level
+    found: list[float] = [float(xs[i]) for i in range(len(xs)) if d[i] == 0]
+    for i in range(len(xs) - 1):
+        if d[i] * d[i + 1] < 0:
+            found.append(float(xs[i] + (xs[i + 1] - xs[i]) * d[i] / (d[i] - d[i + 1])))
+    unique: list[float] = []
+    for v in sorted(found):  # a point at the level can also end an interpolated segment
+        if not unique or not math.isclose(v, unique[-1], rel_tol=1e-12, abs_tol=1e-12):
+            unique.append(v)
+    return unique
 
 
 def _numeric(column: pd.Series) -> bool:

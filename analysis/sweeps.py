@@ -7,6 +7,7 @@ key)::
     name = "integrity_needed"
     description = "How much integrity does an open market need to match the group?"
     base = "open_market"       # a built-in scenario, or a path relative to this file
+    compare_to = "big"         # optional: a scenario drawn as a reference line in the report
     replicates = 10            # runs per point; replicate k has the same seed at every point
     seed = 1                   # master seed of the replicates' seeds and of the sampler
 
@@ -35,6 +36,13 @@ is rounded; true/false and text parameters can only be listed (grid).
 
 Every parameter's values are checked against the base scenario when the file
 is loaded, so a sweep fails before its first run, never half-way.
+
+``compare_to`` names a scenario (built-in, or a path relative to the file)
+that is run beside the sweep with the same replicates, seeds, horizon and
+record, so the report can draw its value as a reference line and band and
+say where the sweep's curve crosses it. ``replicates``, ``seed`` and
+``steps`` can be overridden for one command (``kreislauf sweep FILE
+--replicates 2``); the manifest records what was overridden.
 
 References
 ----------
@@ -165,6 +173,9 @@ class SweepFile(Section):
     name: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
     base: str = Field(min_length=1, description="Built-in scenario name, or a path relative to the sweep file.")
+    compare_to: str | None = Field(
+        None, min_length=1, description="Scenario run beside the sweep as a reference (built-in name or path)."
+    )
     replicates: int = Field(10, ge=1, le=100_000)
     seed: int = Field(1, ge=0, le=2**63 - 1)
     steps: int | None = Field(None, ge=1, le=MAX_STEPS, description="Horizon (default: the base scenario's).")
@@ -203,6 +214,11 @@ def builtin_sweeps() -> dict[str, Path]:
 def load_sweep(source: str | Path) -> tuple[SweepFile, Path]:
     """Read and validate a sweep file (a path or a built-in sweep's name).
 
+    Parameters
+    ----------
+    source : str or Path
+        A sweep file, or a built-in sweep's name.
+
     Returns
     -------
     (SweepFile, Path)
@@ -221,8 +237,32 @@ def load_sweep(source: str | Path) -> tuple[SweepFile, Path]:
         raise pydantic_error(exc, str(path), SweepFile) from None
 
 
-def sweep_plan(source: str | Path) -> Plan:
+def sweep_plan(
+    source: str | Path,
+    replicates: int | None = None,
+    seed: int | None = None,
+    steps: int | None = None,
+) -> Plan:
     """The plan of a sweep file: every point checked against the base scenario.
+
+    Parameters
+    ----------
+    source : str or Path
+        A sweep file, or a built-in sweep's name (see :func:`builtin_sweeps`).
+    replicates : int, optional
+        Runs per point, instead of the file's ``replicates``.
+    seed : int, optional
+        Master seed, instead of the file's ``seed`` (of the replicates and of
+        the sampler, as in the file).
+    steps : int, optional
+        Horizon in months, instead of the file's ``steps`` (or the base
+        scenario's).
+
+    Returns
+    -------
+    Plan
+        Its ``design`` records the overrides (``design["overrides"]``) and
+        the reference scenario's name (``design["compare_to"]``).
 
     Raises
     ------
@@ -232,13 +272,19 @@ def sweep_plan(source: str | Path) -> Plan:
     """
     sweep, path = load_sweep(source)
     origin = str(path)
-    base_ref = sweep.base if sweep.base in builtin_scenarios() else str(path.parent / sweep.base)
-    try:
-        base = load_scenario(base_ref)
-    except ScenarioError as exc:
-        raise ScenarioError(origin, "base", sweep.base, f"cannot load the base scenario: {exc}") from None
+    overrides = {k: v for k, v in (("replicates", replicates), ("seed", seed), ("steps", steps)) if v is not None}
+    if overrides:
+        try:
+            sweep = SweepFile.model_validate({**sweep.model_dump(exclude_unset=True), **overrides})
+        except ValidationError as exc:
+            raise pydantic_error(exc, f"{origin} (with {overrides})", SweepFile) from None
+    base = _load_relative(sweep.base, path, origin, "base")
     if sweep.steps is not None:
         base = base.until(sweep.steps)
+    reference = None
+    if sweep.compare_to is not None:
+        other = _load_relative(sweep.compare_to, path, origin, "compare_to")
+        reference = Point(other.name, other.until(sweep.steps) if sweep.steps is not None else other)
     names = list(sweep.parameters)
     seen: dict[str, str] = {}
     for name in names:
@@ -266,8 +312,22 @@ def sweep_plan(source: str | Path) -> Plan:
         window=sweep.record.window,
     )
     design["outcomes"] = list(sweep.sensitivity.outcomes) if sweep.sensitivity else []
+    design["overrides"] = overrides
+    design["compare_to"] = reference.label if reference is not None else None
     files = {"sweep.toml": path.read_text(encoding="utf-8"), f"scenarios/{base.name}.toml": base.resolved_toml()}
-    return Plan("sweep", sweep.name, tuple(points), sweep.replicates, sweep.seed, record, design, files)
+    if reference is not None:
+        files[f"scenarios/{reference.label}.toml"] = reference.scenario.resolved_toml()
+    return Plan("sweep", sweep.name, tuple(points), sweep.replicates, sweep.seed, record, design, files, reference)
+
+
+def _load_relative(name: str, path: Path, origin: str, key: str) -> Scenario:
+    """A scenario a sweep file names: a built-in one, or a file relative to the sweep file."""
+    ref = name if name in builtin_scenarios() else str(path.parent / name)
+    try:
+        return load_scenario(ref)
+    except ScenarioError as exc:
+        what = "the base scenario" if key == "base" else "the scenario to compare to"
+        raise ScenarioError(origin, key, name, f"cannot load {what}: {exc}") from None
 
 
 def _get(data: Any, path: str) -> Any:

@@ -7,12 +7,16 @@ first, with 95% intervals in brackets.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 import pandas as pd
 
 from analysis.experiments import Experiment
 
-__all__ = ["comparison_table", "number", "sensitivity_table", "sweep_table"]
+__all__ = ["comparison_table", "decimals", "number", "plural", "sensitivity_table", "sweep_table"]
+
+#: Significant figures of the largest value of a measure; every value of that measure gets as many decimals.
+SIGNIFICANT = 3
 
 #: The measures a comparison shows first, with their plain-language names.
 HEADLINE = {
@@ -31,17 +35,79 @@ HEADLINE = {
 }
 
 
-def number(value: float) -> str:
-    """A number with as many decimals as its size deserves.
+def plural(n: int, word: str) -> str:
+    """``n`` and the word, in the plural unless ``n`` is 1.
+
+    Parameters
+    ----------
+    n : int
+        How many.
+    word : str
+        The word in the singular.
+
+    Returns
+    -------
+    str
 
     Examples
     --------
-    >>> number(0.12345), number(38.5186), number(12345.6), number(float("nan"))
-    ('0.123', '38.5', '12,346', 'n/a')
+    >>> plural(1, "replicate"), plural(2, "replicate")
+    ('1 replicate', '2 replicates')
+    """
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def decimals(values: Iterable[float], significant: int = SIGNIFICANT) -> int:
+    """Decimals that give the largest of ``values`` ``significant`` significant figures (at least 0).
+
+    One measure's values (its means and interval ends in every scenario) all
+    get these decimals, so a column and a cell never switch precision.
+
+    Parameters
+    ----------
+    values : iterable of float
+        One measure's numbers; NaN and infinities are ignored.
+    significant : int
+        Significant figures of the largest.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> decimals([10.1, 9.862, 10.3]), decimals([0.7251, 0.69]), decimals([12345.6]), decimals([float("nan")])
+    (1, 3, 0, 3)
+    """
+    finite = [abs(float(v)) for v in values if v is not None and math.isfinite(float(v))]
+    largest = max(finite, default=0.0)
+    if largest == 0:
+        return significant
+    return max(0, significant - 1 - math.floor(math.log10(largest)))
+
+
+def number(value: float, digits: int | None = None) -> str:
+    """A number with ``digits`` decimals (default: three significant figures of its own size).
+
+    Parameters
+    ----------
+    value : float
+        The number (NaN or None gives "n/a").
+    digits : int, optional
+        Decimals (see :func:`decimals`).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> number(0.12345), number(38.5186), number(12345.6), number(float("nan")), number(9.862, 1)
+    ('0.123', '38.5', '12,346', 'n/a', '9.9')
     """
     if value is None or not math.isfinite(value):
         return "n/a"
-    digits = 3 if abs(value) < 10 else 1 if abs(value) < 1000 else 0
+    digits = decimals([value]) if digits is None else digits
     return f"{value:,.{digits}f}"
 
 
@@ -55,15 +121,26 @@ def _value(value: object) -> str:
         return str(value)
 
 
-def _interval(mean: float, low: float, high: float, sign: bool = False) -> str:
-    head = ("+" if sign and mean > 0 else "") + number(mean)
+def _interval(mean: float, low: float, high: float, sign: bool = False, digits: int | None = None) -> str:
+    digits = decimals([mean, low, high]) if digits is None else digits
+    head = ("+" if sign and mean > 0 else "") + number(mean, digits)
     if not (math.isfinite(low) and math.isfinite(high)):
         return head
-    return f"{head} [{number(low)}, {number(high)}]"
+    return f"{head} [{number(low, digits)}, {number(high, digits)}]"
 
 
 def comparison_table(experiment: Experiment) -> str:
-    """The headline measures per scenario, and each scenario's paired difference from the first."""
+    """The headline measures per scenario, and each scenario's paired difference from the first.
+
+    Parameters
+    ----------
+    experiment : Experiment
+        A comparison's results.
+
+    Returns
+    -------
+    str
+    """
     summary, diffs = experiment.summary, experiment.differences
     if summary.empty:
         return "no finished runs"
@@ -71,7 +148,7 @@ def comparison_table(experiment: Experiment) -> str:
     first = labels[0]
     n = int(summary["n"].max())
     lines = [
-        f"{experiment.folder.manifest['name']}: {n} replicates per scenario on paired seeds; "
+        f"{experiment.folder.manifest['name']}: {plural(n, 'replicate')} per scenario on paired seeds; "
         f"a run's outcome is its mean over the last {experiment.window} months; [95% interval], d = Cohen's d",
         "",
     ]
@@ -82,21 +159,26 @@ def comparison_table(experiment: Experiment) -> str:
         if part.empty or part["n"].max() == 0:
             continue
         row = [name]
-        row += [_interval(*part.loc[s, ["mean", "ci_low", "ci_high"]]) if s in part.index else "" for s in labels]
+        digits = decimals(part[["mean", "ci_low", "ci_high"]].to_numpy().ravel())
+        row += [_ci(part.loc[s], digits=digits) if s in part.index else "" for s in labels]
         pairs = diffs[(diffs["measure"] == measure) & (diffs["a"] == first)].set_index("b")
-        row += [_interval(*_triple(pairs, b, "difference"), sign=True) for b in labels[1:]]
-        row += [number(pairs.loc[b, "cohens_d"]) for b in labels[1:]]
+        row += [_interval(*_triple(pairs, b, "difference"), sign=True, digits=digits) for b in labels[1:]]
+        row += [number(pairs.loc[b, "cohens_d"], 2) for b in labels[1:]]
         rows.append(row)
     lines += _grid(header, rows)
     focal = experiment.focal_summary
     if len(focal):
         lines += ["", "focal firms: profit / month, k EUR"]
         profit = focal[focal["measure"] == "profit"]
+        digits = decimals(profit[["mean", "ci_low", "ci_high"]].to_numpy().ravel())
         frows = []
         for firm, group in profit.groupby("firm", sort=False):
             g = group.set_index("scenario")
             frows.append(
-                [firm, *[_interval(*g.loc[s, ["mean", "ci_low", "ci_high"]]) if s in g.index else "-" for s in labels]]
+                [
+                    firm,
+                    *[_ci(g.loc[s], digits=digits) if s in g.index else "-" for s in labels],
+                ]
             )
         lines += _grid(["firm", *labels], frows)
     if experiment.failed:
@@ -105,36 +187,86 @@ def comparison_table(experiment: Experiment) -> str:
 
 
 def sweep_table(experiment: Experiment, measures: int = 3) -> str:
-    """Each point's parameters and the mean (95% interval) of its first recorded measures."""
+    """Each point's parameters and the mean (95% interval) of its first recorded measures.
+
+    Parameters
+    ----------
+    experiment : Experiment
+        A sweep's results.
+    measures : int
+        How many of the recorded measures to show (the table says how many
+        more there are, and where they are).
+
+    Returns
+    -------
+    str
+        The table; its last row is the ``compare_to`` scenario's, when the
+        sweep has one.
+    """
     summary = experiment.summary
     if summary.empty:
         return "no finished runs"
     params = experiment.folder.parameter_names
-    shown = list(dict.fromkeys(summary["measure"]))[:measures]
+    recorded = list(dict.fromkeys(summary["measure"]))
+    shown = recorded[:measures]
     points = summary["point"].drop_duplicates().tolist()
     lines = [
-        f"{experiment.folder.manifest['name']}: {len(points)} points; "
+        f"{experiment.folder.manifest['name']}: {plural(len(points), 'point')} x "
+        f"{plural(int(experiment.folder.manifest['replicates']), 'replicate')}; "
         f"a run's outcome is its mean over the last {experiment.window} months; [95% interval]",
         "",
     ]
     if len(points) > 40:
         lines.append(f"(first 40 of {len(points)} points; all are in summary.csv)")
         points = points[:40]
-    rows = []
     table = summary.set_index(["point", "measure"])
+    reference = experiment.reference.summary if experiment.reference is not None else pd.DataFrame()
+    ref = reference.set_index("measure") if len(reference) else pd.DataFrame()
+    digits = {
+        m: decimals(
+            [
+                *summary.loc[summary["measure"] == m, ["mean", "ci_low", "ci_high"]].to_numpy().ravel(),
+                *(ref.loc[[m], ["mean", "ci_low", "ci_high"]].to_numpy().ravel() if m in ref.index else []),
+            ]
+        )
+        for m in shown
+    }
+    rows = []
     for p in points:
         first = table.loc[(p, shown[0])]
         row = [str(p), *[_value(first[name]) for name in params], str(int(first["n"]))]
-        row += [_interval(*table.loc[(p, m), ["mean", "ci_low", "ci_high"]]) for m in shown]
+        row += [_ci(table.loc[(p, m)], digits=digits[m]) for m in shown]
+        rows.append(row)
+    if len(ref):
+        label = str(reference["scenario"].iloc[0])
+        row = [f"{label} (compare_to)", *["" for _ in params], str(int(ref["n"].max()))]
+        row += [_ci(ref.loc[m], digits=digits[m]) if m in ref.index else "" for m in shown]
         rows.append(row)
     lines += _grid(["point", *params, "n", *shown], rows)
+    if len(recorded) > len(shown):
+        rest = recorded[len(shown) :]
+        lines += [
+            "",
+            f"{plural(len(rest), 'more measure')} recorded ({', '.join(rest[:8])}{', ...' if len(rest) > 8 else ''}): "
+            "all are in summary.csv and in the report",
+        ]
     if experiment.failed:
         lines += ["", f"{experiment.failed} run(s) failed and are left out (see runs.csv)"]
     return "\n".join(lines)
 
 
 def sensitivity_table(table: pd.DataFrame) -> str:
-    """Sobol or Morris indices with their 95% half-widths."""
+    """Sobol or Morris indices with their 95% half-widths.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`analysis.sensitivity.sensitivity`'s table.
+
+    Returns
+    -------
+    str
+    """
     sobol = "ST" in table.columns
     header = ["outcome", "parameter", *(["S1", "ST"] if sobol else ["mu*", "sigma"])]
     rows = []
@@ -151,13 +283,19 @@ def sensitivity_table(table: pd.DataFrame) -> str:
     return "\n".join([note + "; +- is the 95% half-width", "", *_grid(header, rows)])
 
 
+def _ci(row: pd.Series, digits: int) -> str:
+    """A summary row's mean and its 95% interval, with ``digits`` decimals."""
+    return _interval(float(row["mean"]), float(row["ci_low"]), float(row["ci_high"]), digits=digits)
+
+
 def _triple(table: pd.DataFrame, row: str, first: str) -> tuple[float, float, float]:
     values = table.loc[row, [first, "ci_low", "ci_high"]]
     return float(values.iloc[0]), float(values.iloc[1]), float(values.iloc[2])
 
 
 def _pm(value: float, half: float) -> str:
-    return f"{number(value)} +- {number(half)}"
+    digits = decimals([value, half])
+    return f"{number(value, digits)} +- {number(half, digits)}"
 
 
 def _grid(header: list[str], rows: list[list[str]]) -> list[str]:

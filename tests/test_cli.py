@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -176,3 +178,135 @@ def test_a_value_that_fits_no_form_of_a_field_names_every_form(tmp_path: Path) -
     assert_bad(
         kreislauf("validate", str(path)), "populations[0].niches = 3.5", "valid list or input should be a valid integer"
     )
+
+
+# -- sweeps from the command line -----------------------------------------------
+
+SMALL_SWEEP = """\
+name = "small"
+base = "classroom"
+compare_to = "fragility"
+replicates = 3
+seed = 1
+steps = 24
+
+[parameters.bias]
+path = "kreislauf.familiarity_bias"
+values = [0.0, 1.0]
+
+[record]
+measures = ["producer_profit", "mean_trust", "exited", "defection_rate", "capital_gini"]
+"""
+
+
+def test_sweep_overrides_replicates_seed_and_steps_and_records_them(tmp_path: Path) -> None:
+    file = write(tmp_path, SMALL_SWEEP, "small.toml")
+    out = tmp_path / "out"
+    args = [
+        "sweep",
+        str(file),
+        "--replicates",
+        "2",
+        "--seed",
+        "5",
+        "--steps",
+        "12",
+        "--workers",
+        "1",
+        "--out",
+        str(out),
+    ]
+    result = kreislauf(*args)
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["replicates"] == 2 and manifest["master_seed"] == 5 and manifest["runs"] == 4
+    assert manifest["design"]["overrides"] == {"replicates": 2, "seed": 5, "steps": 12}
+    assert manifest["design"]["compare_to"] == "fragility"
+    measures = pd.read_csv(out / "measures.csv")
+    assert measures["step"].max() == 12 and measures["run"].nunique() == 4
+    reference = pd.read_csv(out / "reference" / "measures.csv")
+    assert set(reference["scenario"]) == {"fragility"} and reference["step"].max() == 12
+    assert sorted(reference["seed"].unique()) == sorted(measures["seed"].unique())  # paired with the sweep
+    # The terminal table: the reference row, one precision per measure, and the measures it leaves out.
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("small: 2 points x 2 replicates;")
+    assert any(line.startswith("fragility (compare_to)") for line in lines)
+    assert (
+        "2 more measures recorded (defection_rate, capital_gini): all are in summary.csv and in the report"
+        in result.stdout
+    )
+    for line in lines:
+        if line.startswith(("0 ", "1 ", "fragility")):
+            cells = re.findall(r"(-?[\d,]+\.?\d*) \[(-?[\d,]+\.?\d*), (-?[\d,]+\.?\d*)\]", line)
+            for cell in cells:  # mean and both interval ends with the same decimals
+                assert len({len(x.split(".")[1]) if "." in x else 0 for x in cell}) == 1, line
+
+
+def test_a_refused_results_folder_names_a_free_one(tmp_path: Path) -> None:
+    file = write(tmp_path, SMALL_SWEEP, "small.toml")
+    out = tmp_path / "out"
+    common = ["sweep", str(file), "--steps", "6", "--workers", "1", "--out", str(out), "--quiet"]
+    assert kreislauf(*common, "--replicates", "1").returncode == 0
+    (tmp_path / "out-2").mkdir()
+    (tmp_path / "out-2" / "keep.txt").write_text("mine")
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    result = kreislauf(*common, "--replicates", "2")
+    assert_bad(result, "holds the results of a different sweep", f"--out {tmp_path / 'out-3'}")
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before  # nothing lost
+    assert (
+        kreislauf(
+            "sweep",
+            str(file),
+            "--steps",
+            "6",
+            "--workers",
+            "1",
+            "--replicates",
+            "2",
+            "--quiet",
+            "--out",
+            str(tmp_path / "out-3"),
+        ).returncode
+        == 0
+    )
+
+
+def test_a_sweep_is_stored_under_the_name_the_user_typed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, SMALL_SWEEP, "sweep_small.toml")
+    assert (
+        kreislauf(
+            "sweep", "sweep_small.toml", "--steps", "3", "--replicates", "1", "--workers", "1", "--quiet"
+        ).returncode
+        == 0
+    )
+    assert (tmp_path / "results" / "sweep_small" / "manifest.json").exists()
+
+
+@pytest.mark.parametrize("command", ["compare", "sweep", "sensitivity", "run", "report"])
+def test_help_texts_print_plain_percent_signs(command: str) -> None:
+    result = kreislauf(command, "--help")
+    assert result.returncode == 0 and "%%" not in result.stdout
+
+
+def test_sweep_help_names_the_overrides() -> None:
+    text = kreislauf("sweep", "--help").stdout
+    assert "--replicates" in text and "--seed" in text and "--steps" in text
+
+
+def test_one_replicate_is_singular(tmp_path: Path) -> None:
+    result = kreislauf(
+        "compare",
+        "classroom",
+        "fragility",
+        "--replicates",
+        "1",
+        "--steps",
+        "3",
+        "--workers",
+        "1",
+        "--out",
+        str(tmp_path / "c"),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "1 replicate per scenario" in result.stdout and "1 replicates" not in result.stdout

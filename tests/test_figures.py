@@ -273,3 +273,81 @@ def test_sweep_figures_carry_the_outcomes() -> None:
     bars = figures.sensitivity_bars(table)
     assert [t.name for t in bars.data] == ["first order (alone)", "total (with interactions)"]
     assert list(bars.data[1].y) == [0.8, 0.1]
+
+
+# -- names, defaults and clear errors for notebooks ----------------------------
+
+
+def test_network_names_only_the_firms_present_in_the_month_shown() -> None:
+    nodes, edges = history()
+    # D enters in month 4, when A, B and C are gone.
+    late = pd.concat([nodes, nodes[nodes["step"] == 2].head(1).assign(step=4, firm=3, name="D")], ignore_index=True)
+    fig = figures.network(late, edges)
+    n_edge_traces = len(figures.PHASE_COLORS) * len(figures.TRUST_WIDTHS)
+    by_month = {f.name: list(f.data[n_edge_traces].text) for f in fig.frames}
+    assert by_month == {"0": ["A", "B", "C", ""], "2": ["A", "B", "", ""], "4": ["", "", "", "D"]}
+    assert list(fig.data[n_edge_traces].text) == ["A", "B", "C", ""]  # the first month: D has not entered yet
+
+
+def test_figures_default_to_the_measures_plain_name_and_unit() -> None:
+    m = measures().rename(columns={"profit": "producer_profit"})
+    fig = figures.time_series(m, "producer_profit")
+    assert fig.layout.title.text == "Producers' profit" and fig.layout.yaxis.title.text == "k EUR per month"
+    dist = figures.distribution(m, "producer_profit")
+    assert dist.layout.xaxis.title.text == "k EUR per month"
+    assert figures.measure_label("market_integrity") == ("market integrity", "")
+    from sim.measures import MEASURES
+
+    assert set(MEASURES) <= set(figures.MEASURE_LABELS)  # every model measure has a plain name
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda m: figures.time_series(m, "no_such_column"),
+        lambda m: figures.distribution(m, "no_such_column"),
+        lambda m: figures.band_table(m, "no_such_column"),
+        lambda m: figures.parameter_effect(m, "step", "no_such_column"),
+        lambda m: figures.parameter_effect(m, "no_such_column", "profit"),
+        lambda m: figures.parameter_heatmap(m, "step", "run", "no_such_column"),
+    ],
+)
+def test_an_unknown_column_is_an_error_that_lists_the_columns(draw) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError, match=r"'no_such_column' is not a column.*'profit'"):
+        draw(measures())
+
+
+def test_the_reference_line_its_band_and_the_crossing_are_drawn() -> None:
+    outcomes = pd.DataFrame({"x": [0.0, 0.0, 1.0, 1.0, 2.0, 2.0], "y": [1.0, 1.0, 3.0, 3.0, 5.0, 5.0]})
+    ref = {"label": "big", "mean": 4.0, "ci_low": 3.5, "ci_high": 4.5}
+    fig = figures.parameter_effect(outcomes, "x", "y", reference=ref)
+    line = next(t for t in fig.data if t.name == "big (reference)")
+    assert list(line.x) == [0.0, 2.0] and list(line.y) == [4.0, 4.0]
+    band = next(t for t in fig.data if t.fill == "toself")
+    assert sorted(set(band.y)) == [3.5, 4.5]
+    assert [s.x0 for s in fig.layout.shapes] == [1.5]  # means 1, 3, 5 reach 4 half-way from x = 1 to x = 2
+    assert "reaches big at x ≈ 1.5" in fig.layout.annotations[0].text
+    never = figures.parameter_effect(outcomes, "x", "y", reference={**ref, "mean": 9.0})
+    assert len(never.layout.shapes) == 0
+
+
+def test_band_table_holds_what_the_time_series_draws() -> None:
+    table = figures.band_table(measures(), "profit")
+    fig = figures.time_series(measures(), "profit")
+    big = table[table["scenario"] == "big"]
+    assert list(big["mean"]) == list(fig.data[1].y) == [11.0, 12.0, 13.0]
+    assert list(big["runs"]) == [3, 3, 3] and (big["ci_low"] < big["mean"]).all()
+
+
+def test_model_network_draws_one_model_as_it_stands() -> None:
+    from sim import CooperationModel, load_scenario
+
+    model = CooperationModel(load_scenario("classroom"), seed=3)
+    for _ in range(6):
+        model.step()
+    fig = figures.model_network(model)
+    n_edge_traces = len(figures.PHASE_COLORS) * len(figures.TRUST_WIDTHS)
+    names = [n for n in fig.data[n_edge_traces].text if n]
+    assert len(names) == len(model.firms.alive_idx) and len(fig.frames) == 1
+    drawn = sum(len(t.x) // 3 for t in fig.data[:n_edge_traces] if t.x is not None)
+    assert drawn == len(model.kreislauf.table.live())  # one segment per live cooperation

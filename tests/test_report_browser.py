@@ -10,10 +10,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from browser import ARGS, ARTIFACTS, CHROMIUM, require_chromium
 
-from analysis import compare
+from analysis import compare, figures
 from analysis.report import write_report
 from analysis.runs import run_scenario, write_run
 
@@ -59,7 +60,10 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     from analysis.cli import main
 
     assert main(["sweep", str(root / "sweep.toml"), "--out", str(root / "sweep"), "--workers", "1", "--quiet"]) == 0
-    return {name: write_report(root / name) for name in ("run", "compare", "sweep")}
+    # The shipped question, as a newcomer asks it: `kreislauf sweep integrity --replicates 2`.
+    assert main(["sweep", "integrity", "--replicates", "2", "--out", str(root / "integrity"), "--quiet"]) == 0
+    reports = {name: write_report(root / name) for name in ("run", "compare", "sweep")}
+    return {**reports, "integrity": root / "integrity" / "report.html"}
 
 
 @pytest.fixture(scope="module")
@@ -82,16 +86,22 @@ def open_report(browser: Any, path: Path) -> tuple[Any, list[str], list[str]]:
     # Figures are drawn as they come near the screen: scroll through the page as a reader does.
     # Scrolled by the page itself: Playwright's own scrolling first waits for the element to stop
     # moving, and figures above it keep resizing as they draw.
-    for plot in page.locator(".plot").all():
+    for plot in page.locator(".plot:visible").all():
         plot.evaluate("el => el.scrollIntoView({block: 'center'})")
+    wait_drawn(page)
+    page.evaluate("() => window.scrollTo(0, 0)")
+    return page, errors, requests
+
+
+def wait_drawn(page: Any) -> None:
+    """Wait until every figure on show (not those behind a chooser's other choices) is drawn."""
     page.wait_for_function(
-        "() => [...document.querySelectorAll('.plot')].every(d => d.querySelector('.main-svg')"
+        "() => [...document.querySelectorAll('.plot')].filter(d => d.offsetParent !== null)"
+        ".every(d => d.querySelector('.main-svg')"
         " && (!d._fullData.some(t => t.type.endsWith('gl')) || d.querySelector('canvas')))",
         polling=200,  # an interval, not animation frames, which a page in the background may not get
         timeout=30_000,
     )
-    page.evaluate("() => window.scrollTo(0, 0)")
-    return page, errors, requests
 
 
 @pytest.mark.parametrize("kind", ["run", "compare", "sweep"])
@@ -102,7 +112,7 @@ def test_a_report_draws_every_figure_offline(reports: dict[str, Path], browser: 
     assert errors == []
     assert [r for r in requests if not r.startswith("file://")] == []
     assert requests == [reports[kind].as_uri()]  # the page itself, nothing else
-    figures = page.eval_on_selector_all(".plot", "divs => divs.map(d => d.data.length)")
+    figures = page.eval_on_selector_all(".plot[data-drawn]", "divs => divs.map(d => d.data.length)")
     assert len(figures) >= {"run": 10, "compare": 12, "sweep": 4}[kind]
     assert all(n > 0 for n in figures[:6]), figures  # the time series (or sweep effects) carry traces
     scripts = page.eval_on_selector_all("script", "s => s.filter(x => x.textContent.length > 1e6).length")
@@ -135,4 +145,47 @@ def test_moving_the_network_slider_changes_the_drawn_edges(reports: dict[str, Pa
     assert after != before
     net.screenshot(path=str(ARTIFACTS / "report-network-last-month.png"))
     assert errors == []
+    page.close()
+
+
+def test_the_sweep_report_answers_its_question(reports: dict[str, Path], browser: Any) -> None:
+    """`kreislauf sweep integrity --replicates 2`: producer profit against integrity, the B.I.G. as the line to reach."""
+    page, errors, requests = open_report(browser, reports["integrity"])
+    cards = page.locator(".card").all_inner_texts()
+    assert "Producers' profit (k EUR per month)" in cards[0] and "big:" in cards[0]
+    options = page.locator("select.chooser option").all_inner_texts()
+    recorded = ["producer_profit", "mean_trust", "defection_rate", "exited", "continued", "partner_fit", "capital_gini"]
+    assert options == ["{} ({})".format(*figures.measure_label(m)) for m in recorded]
+    group = pd.read_csv(reports["integrity"].parent / "reference" / "summary.csv").set_index("measure")["mean"]
+    assert pd.notna(group["producer_profit"])  # so producer profit is drawn against the group's value
+    for k, measure in enumerate(recorded):
+        page.locator("select.chooser").select_option(str(k))
+        wait_drawn(page)
+        shown = page.eval_on_selector_all(
+            ".choice:not([hidden]) .plot",
+            "divs => divs.map(d => ({title: d.layout.title.text, names: d.data.map(t => t.name), n: d._fullData[0].x.length}))",
+        )
+        effect, series = shown
+        assert effect["title"] == f"{figures.measure_label(measure)[0]} against market_integrity"
+        assert effect["n"] == 12  # 6 values x 2 replicates: every run
+        # The group's value is the line to reach, wherever the group has one (no searches there: no partner fit).
+        assert ("big (reference)" in effect["names"]) == bool(pd.notna(group[measure]))
+        assert "big (reference)" in series["names"] and len(series["names"]) >= 7  # 6 values and the group
+        if k == 0:
+            page.screenshot(path=str(ARTIFACTS / "report-sweep-integrity.png"), full_page=True)
+    # The mode bar offers nothing that sends the data out.
+    plot = page.locator(".choice:not([hidden]) .plot").first
+    plot.hover()
+    titles = plot.evaluate("d => [...d.querySelectorAll('.modebar-btn')].map(b => b.getAttribute('data-title'))")
+    assert titles and not [t for t in titles if any(w in t.lower() for w in ("share", "cloud", "studio", "edit"))]
+    # The data behind a figure downloads from the page itself; the tables beside it are linked.
+    with page.expect_download() as download:
+        page.locator(".choice:not([hidden]) a.data").first.click()
+    table = pd.read_csv(download.value.path())
+    assert list(table["point"]) == [*map(str, range(6)), "reference"] and table["mean"].notna().all()
+    links = page.eval_on_selector_all("a.file", "links => links.map(a => a.getAttribute('href'))")
+    assert "summary.csv" in links and "reference/summary.csv" in links
+    assert all((reports["integrity"].parent / link).is_file() for link in links)
+    assert errors == []
+    assert [r for r in requests if not r.startswith("file://")] == []
     page.close()

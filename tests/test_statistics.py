@@ -13,7 +13,14 @@ from SALib.sample import morris as morris_sample
 from SALib.sample import sobol as sobol_sample
 
 from analysis.sensitivity import indices
-from analysis.statistics import differences_table, mean_ci, paired_difference, run_outcomes, summary_table
+from analysis.statistics import (
+    crossings,
+    differences_table,
+    mean_ci,
+    paired_difference,
+    run_outcomes,
+    summary_table,
+)
 
 T_975 = {2: 4.302652729911275, 3: 3.182446305284263, 4: 2.7764451051977987}  # Student t quantiles, from tables
 
@@ -136,3 +143,33 @@ def test_morris_ranks_the_parameters_by_influence() -> None:
     mu = table.set_index("parameter")["mu_star"]
     assert mu["idle"] == 0
     assert mu["strong"] > mu["weak"] > 0
+
+
+def test_crossings_by_hand() -> None:
+    assert crossings([0.45, 0.55, 0.65], [10.0, 20.0, 30.0], 25.0) == [pytest.approx(0.6)]
+    assert crossings([0.65, 0.45, 0.55], [30.0, 10.0, 20.0], 25.0) == [pytest.approx(0.6)]  # x in any order
+    assert crossings([1, 2, 3, 4], [0.0, 2.0, 0.0, 2.0], 1.0) == [1.5, 2.5, 3.5]  # every crossing
+    assert crossings([1, 2, 3], [1.0, float("nan"), 3.0], 2.0) == [2.0]  # a NaN point is left out
+    assert crossings([1, 2], [5.0, 6.0], 7.0) == []  # never reached
+
+
+# Values on a grid of tenths: a sweep's parameter values and means, not points a rounding error apart.
+TENTHS = st.integers(-1000, 1000).map(lambda v: v / 10)
+
+
+@given(
+    st.lists(TENTHS, min_size=2, max_size=12, unique=True),
+    st.lists(TENTHS, min_size=12, max_size=12),
+    TENTHS,
+)
+def test_the_curve_passes_through_the_level_at_each_crossing(xs: list[float], ys: list[float], level: float) -> None:
+    ys = ys[: len(xs)]
+    found = crossings(xs, ys, level)
+    order = np.argsort(xs)
+    x, y = np.asarray(xs)[order], np.asarray(ys)[order]
+    for c in found:
+        assert x[0] <= c <= x[-1]
+        assert np.interp(c, x, y) == pytest.approx(level, abs=1e-6)
+    above, below = (y > level).any(), (y < level).any()
+    if above and below:
+        assert found  # a curve on both sides of the level crosses it
