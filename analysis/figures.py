@@ -69,7 +69,7 @@ PHASE_COLORS = {
 ROLE_COLORS = {"producer": "#4477AA", "service": "#EE6677"}
 GROUP_COLORS = {True: "#AA3377", False: "#BBBBBB"}
 
-#: Every model measure's plain-language name and unit (see :data:`sim.measures.MEASURES` for definitions).
+#: Every model measure's plain-language name and unit (see :data:`sim.observe.measures.MEASURES` for definitions).
 MEASURE_LABELS: dict[str, tuple[str, str]] = {
     "firms": ("Firms in the market", "firms"),
     "producers": ("Producing firms in the market", "firms"),
@@ -720,7 +720,7 @@ def model_network(model: Any, title: str | None = None) -> go.Figure:
     >>> model_network(model).layout.title.text
     'The cooperation network in month 3'
     """
-    from sim.network import edge_frame, node_frame
+    from sim.observe.network import edge_frame, node_frame
 
     nodes = pd.DataFrame(node_frame(model))
     edges = pd.DataFrame(edge_frame(model))

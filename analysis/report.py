@@ -40,7 +40,7 @@ from analysis.experiments import Experiment
 from analysis.statistics import crossings, run_outcomes, summary_table
 from analysis.store import FolderError
 from analysis.tables import decimals, plural
-from sim.measures import MEASURES
+from sim.observe.measures import MEASURES
 
 __all__ = ["ReportError", "build_report", "write_report"]
 

@@ -50,7 +50,10 @@ class CooperationModel(mesa.Model):
         A built-in scenario name (``"big"``, ``"open_market"``...), a TOML
         path, or a loaded :class:`~sim.scenario.Scenario`.
     seed : int, optional
-        Seed of every random draw; the scenario's ``seed`` if not given.
+        Seed of every random draw. Without one the model draws fresh entropy,
+        as Mesa users expect (``mesa.batch_run`` iterations differ); the seed
+        drawn is ``model.seed``, so the run can be repeated. ``kreislauf run``
+        passes the scenario's ``seed``.
     record_events : bool
         Also journal firms leaving the market (``model.journal``); scheduled
         events are always journaled.
@@ -78,6 +81,7 @@ class CooperationModel(mesa.Model):
         record_events: bool = False,
         **overrides: Any,
     ) -> None:
+        """Build the world ``scenario`` describes, seeded by ``seed``, with ``overrides`` applied (see the class)."""
         loaded = load_scenario(scenario)
         if "steps" in overrides:  # a shorter horizon leaves out later events, as `kreislauf run --steps` does
             steps = overrides.pop("steps")
@@ -86,7 +90,8 @@ class CooperationModel(mesa.Model):
             loaded = loaded.until(int(steps))
         if overrides:
             loaded = loaded.with_overrides({key.replace("__", "."): value for key, value in overrides.items()})
-        seed = loaded.seed if seed is None else seed
+        if seed is None:  # fresh entropy, kept so that the run can be repeated
+            seed = int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> np.uint64(1))
         if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
             raise ScenarioError("argument", "seed", seed, "must be a non-negative integer")
         super().__init__(seed=int(seed))

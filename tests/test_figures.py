@@ -296,7 +296,7 @@ def test_figures_default_to_the_measures_plain_name_and_unit() -> None:
     dist = figures.distribution(m, "producer_profit")
     assert dist.layout.xaxis.title.text == "k EUR per month"
     assert figures.measure_label("market_integrity") == ("market integrity", "")
-    from sim.measures import MEASURES
+    from sim.observe.measures import MEASURES
 
     assert set(MEASURES) <= set(figures.MEASURE_LABELS)  # every model measure has a plain name
 

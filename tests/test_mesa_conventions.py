@@ -1,21 +1,14 @@
-"""Mesa's conventions for the model, as Mesa users read them (needs the model to follow them: see the xfail reasons)."""
+"""Mesa's conventions for the model, as Mesa users read them."""
 
 from __future__ import annotations
 
 import pydoc
 
 import mesa
-import pytest
 
 from sim import CooperationModel
 
-FRESH_SEED = (
-    "sim/model.py CooperationModel.__init__ must draw fresh entropy when seed is None "
-    "(instead of the scenario's seed) and keep it as model.seed"
-)
 
-
-@pytest.mark.xfail(strict=True, reason=FRESH_SEED)
 def test_batch_run_iterations_without_seeds_are_distinct_runs() -> None:
     results = mesa.batch_run(
         CooperationModel,
@@ -29,7 +22,6 @@ def test_batch_run_iterations_without_seeds_are_distinct_runs() -> None:
     assert len({round(r["mean_trust"], 12) for r in results}) == 3
 
 
-@pytest.mark.xfail(strict=True, reason=FRESH_SEED)
 def test_a_model_without_a_seed_records_the_seed_it_drew_so_it_can_be_repeated() -> None:
     a, b = CooperationModel("classroom"), CooperationModel("classroom")
     assert a.seed != b.seed
@@ -49,10 +41,6 @@ def test_the_scenario_seed_still_repeats_a_run() -> None:
     assert a.seed == b.seed == 7 and a.measures_frame().equals(b.measures_frame())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sim/model.py CooperationModel.__init__ needs its own docstring (help() shows Mesa's 'Overload this method')",
-)
 def test_help_shows_the_models_own_documentation() -> None:
     text = pydoc.render_doc(CooperationModel, renderer=pydoc.plaintext)
     assert "Overload this method" not in text

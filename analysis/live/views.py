@@ -29,8 +29,7 @@ from analysis.figures import (
 )
 from analysis.live.session import World
 from sim.observe.chronicle import Entry
-from sim.scenario import DOMAINS, TRAITS
-from sim.vocabulary import LIVE_PHASES, PILLARS, Phase
+from sim.vocabulary import DOMAINS, LIVE_PHASES, PILLARS, TRAITS, Phase
 
 __all__ = [
     "COLOR_MODES",
