@@ -12,8 +12,16 @@ that shared services carry). A competitor that grows, learns or enters takes
 share from the others, up to what it can make (``max_output`` times its
 usual volume); demand nobody can serve is lost.
 
-Costs per month: the cost of sales (a share of revenue: wages and material
-follow output); overhead (a fixed part and a part per employee) of which shared services can carry a share for a fee;
+Rivals also press the price. The gross margin :math:`1 - c` of a niche is
+scaled by :math:`(H_n / H_n^0)^\psi`, :math:`H_n` the Herfindahl index of the
+producers' shares of attractiveness now and :math:`H_n^0` when the niche first
+traded, with the price pressure :math:`\psi` (1: Cournot, where margins are
+proportional to concentration; 0: rivals only divide the sales). Opening
+competition between two members (one niche, :math:`H` from 1 to about 1/2)
+lowers their price; a rival's exit raises it (:func:`sim.rules.price_level`).
+
+Costs per month: the cost of sales (a share of the volume sold at the
+starting price: wages and material follow output); overhead (a fixed part and a part per employee) of which shared services can carry a share for a fee;
 cooperation costs (search, set-up, coordination, contract monitoring) booked
 by the Kreislauf. A firm whose capital stays negative for
 ``insolvency_patience`` months leaves, and its cooperations end.
@@ -23,6 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim import rules
 from sim.scenario import Population
 from sim.state.world import World
 from sim.vocabulary import PRODUCER, Phase
@@ -154,13 +163,20 @@ class Market:
         quality = self._supply_level(np.where(producer, firms.size[:n], 0.0), level)
         growth = (1.0 + p.demand_growth) ** (now / 12.0)
         sales = self.demand * growth * quality
-        revenue = np.where(
+        volume = np.where(
             producer,
             sales[niche] * np.divide(attract, total_attract[niche], out=np.zeros(n), where=total_attract[niche] > 0),
             0.0,
         )
         # No firm sells more than it can make: customers a firm cannot serve are lost to the niche.
-        revenue = np.minimum(revenue, p.max_output * p.revenue_per_employee * firms.size[:n] * level)
+        volume = np.minimum(volume, p.max_output * p.revenue_per_employee * firms.size[:n] * level)
+        # Rivals press the price: the margin follows the niche's concentration since it first traded.
+        concentration = rules.niche_concentration(attract, niche, k)
+        start = self.world.niches.concentration_at_start
+        first = np.isnan(start) & ~np.isnan(concentration)
+        start[first] = concentration[first]
+        price = rules.price_level(concentration, start, 1.0 - p.cost_of_sales, p.price_pressure)
+        revenue = volume * price.take(niche)
 
         # Service firms' own administration is their business: no overhead of their own.
         overhead = np.where(producer, self.overhead(np.arange(n)), 0.0)
@@ -168,7 +184,7 @@ class Market:
         fees = carried * group.service_fee if group is not None else np.zeros(n)
         fee_income, service_cost = self.service_accounts(carried)
         income = revenue + fee_income
-        operating = p.cost_of_sales * revenue  # wages and material rise and fall with output
+        operating = p.cost_of_sales * volume  # wages and material follow the quantity sold
         paid_overhead = overhead - carried
         profit = income + firms.coop_value[:n] - operating - paid_overhead - fees - service_cost - firms.coop_cost[:n]
         profit = np.where(alive, profit, 0.0)

@@ -30,7 +30,9 @@ __all__ = [
     "grab_chance",
     "initiator_share",
     "joint_value",
+    "niche_concentration",
     "partner_score",
+    "price_level",
     "rivals",
     "running_cost",
     "setup_cost",
@@ -397,3 +399,40 @@ def culture_pull(own: np.ndarray, partners_mean: np.ndarray, convergence: float)
     [0.04, -0.02]
     """
     return convergence * (partners_mean - own)
+
+
+def niche_concentration(share_weights: np.ndarray, niche: np.ndarray, niches: int) -> np.ndarray:
+    """The Herfindahl index of each niche: the sum of its sellers' squared shares (1: one seller; NaN: none).
+
+    ``share_weights`` are the firms' pulls on their niche's demand (0 for firms that sell nothing).
+
+    Examples
+    --------
+    >>> niche_concentration(np.array([1.0, 1.0, 3.0, 0.0]), np.array([0, 0, 1, 1]), 3).tolist()
+    [0.5, 1.0, nan]
+    """
+    total = np.bincount(niche, weights=share_weights, minlength=niches)
+    squares = np.bincount(niche, weights=share_weights * share_weights, minlength=niches)
+    return np.divide(squares, total * total, out=np.full(niches, np.nan), where=total > 0)
+
+
+def price_level(concentration: np.ndarray, at_start: np.ndarray, margin: float, pressure: float) -> np.ndarray:
+    """Price of each niche's products relative to the start: the gross margin follows the niche's concentration.
+
+    The margin ``margin`` (one minus the cost of sales) is scaled by
+    ``(HHI / HHI_start) ** pressure``; costs follow the quantity sold, so the
+    price moves by the change of the margin. More rivals, or more equal
+    ones, press the price; a rival's exit lets it rise. Niches with no seller
+    now or at the start keep their price.
+
+    Examples
+    --------
+    Two equal members put into one niche (HHI 1 to 0.5) at Cournot pressure
+    lose half their 14% margin, so the price falls by 7%:
+
+    >>> price_level(np.array([0.5, 0.5, np.nan]), np.array([1.0, 0.5, 1.0]), 0.14, 1.0).round(6).tolist()
+    [0.93, 1.0, 1.0]
+    """
+    ratio = np.divide(concentration, at_start, out=np.ones_like(concentration), where=at_start > 0)
+    ratio = np.where(np.isnan(ratio), 1.0, ratio)
+    return 1.0 - margin * (1.0 - ratio**pressure)

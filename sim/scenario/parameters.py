@@ -23,6 +23,10 @@ class Market(Section):
         0.86,
         description="Cost of sales as a share of revenue (wages and material follow output). Assumption: a gross margin of 14% before overhead, of the order of German manufacturing SMEs.",
     )
+    price_pressure: Unit = Field(
+        0.5,
+        description="How a niche's gross margin follows its concentration: the margin is scaled by (HHI / HHI at the start) to this power, HHI being the Herfindahl index of the producers' shares of the niche. 1 is Cournot competition, where the price-cost margin is proportional to the HHI (Cowling & Waterson 1976); 0 leaves prices alone, so rivals only divide the niche's sales. Default 0.5: niche products are differentiated, so rivals press prices less than with homogeneous goods. Assumption.",
+    )
     overhead_fixed: Money = Field(
         6.0,
         description="Fixed administrative overhead per firm, k EUR/month (controlling, compliance, accounting). Assumption: one part-time administrator; it is what makes a three-person firm like flying-parts fragile alone (seed 000).",

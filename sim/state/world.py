@@ -78,12 +78,18 @@ class Tally(dict[str, float]):
 
 
 class Niches:
-    """The niches firms sell in: names (a firm's ``niche`` indexes them) and each niche's monthly demand."""
+    """The niches firms sell in: names, demand, and concentration when each first traded.
+
+    A firm's ``niche`` indexes ``names``; ``demand`` is each niche's monthly
+    demand; ``concentration_at_start`` its Herfindahl index when it first
+    traded, against which its prices move.
+    """
 
     def __init__(self) -> None:
         self.names: list[str] = []
         self._ids: dict[str, int] = {}
         self.demand = np.zeros(0)
+        self.concentration_at_start = np.zeros(0)
 
     def index(self, name: str) -> int:
         """Index of a niche, created with zero demand if new."""
@@ -92,6 +98,7 @@ class Niches:
             found = self._ids[name] = len(self.names)
             self.names.append(name)
             self.demand = np.append(self.demand, 0.0)
+            self.concentration_at_start = np.append(self.concentration_at_start, np.nan)
         return found
 
 
