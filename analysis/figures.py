@@ -99,6 +99,8 @@ MEASURE_LABELS: dict[str, tuple[str, str]] = {
     "trust_p10": ("Trust between partners, 10th percentile", "trust (0 to 1)"),
     "trust_p90": ("Trust between partners, 90th percentile", "trust (0 to 1)"),
     "group_trust": ("Trust within the group", "trust (0 to 1)"),
+    "bystander_trust": ("Trust placed in a breach's bystanders (focal firms no event changed)", "trust (0 to 1)"),
+    "bystander_profit": ("Profit of a breach's bystanders (focal firms no event changed)", "k EUR per month"),
     "defection_rate": ("Broken agreements", "share of relationship months"),
     "grab_rate": ("Unfair shares grabbed", "share of relationship months"),
     "density": ("Network density", "share of possible ties"),

@@ -77,6 +77,7 @@ def _trait(s: Schedule, event: TraitChangeEvent, now: int) -> str:
     col = TRAITS.index(event.trait)
     before = float(firms.traits[idx, col])
     firms.traits[idx, col] = event.value
+    s.world.changed.add(idx)
     return f"{event.firm}'s {event.trait} changes from {before:.2f} to {event.value:.2f}"
 
 

@@ -10,6 +10,9 @@ What makes the group (seed 000, section 3), and where the model does it:
 - shared services: service firms carry producers' overheads for a fee,
   under contracts in force from step 0, or from the month a member joins
   (:func:`form_group`, :func:`admit_members`; the accounts in :mod:`sim.market`);
+- generalised trust: breaches members learn of through pooled information
+  lower the community's climate, and with it members' trust in every firm
+  (:func:`update_climate`, the group's ``contagion``);
 - a common starting culture and member selection (drawn in
   :mod:`sim.population` and :mod:`sim.traits`), and distinct niches (checked by
   :mod:`sim.scenario`).
@@ -24,7 +27,7 @@ from sim.kreislauf import Kreislauf
 from sim.state.world import World
 from sim.vocabulary import BENEVOLENCE, INTEGRITY, PRODUCER, SERVICE
 
-__all__ = ["admit_members", "form_group"]
+__all__ = ["admit_members", "form_group", "update_climate"]
 
 
 def form_group(world: World, kreislauf: Kreislauf) -> None:
@@ -82,3 +85,22 @@ def _acquaint(world: World, members: np.ndarray, history: float) -> None:
     apart = i != j
     i, j = i[apart], j[apart]
     world.ledger.slots(np.concatenate([i, j]), np.concatenate([j, i]))
+
+
+def update_climate(world: World) -> None:
+    """The community's climate now, and the share of their trust members keep (generalised trust).
+
+    The climate is the share of positive evidence in the community's pooled
+    evidence about its members' integrity (:func:`sim.rules.community_climate`);
+    its first value with evidence is the group's start. While it is below
+    its start, every member's trust in every firm is scaled by
+    :func:`sim.rules.climate_factor`.
+    """
+    group, ledger, firms = world.scenario.group, world.ledger, world.firms
+    if group is None or ledger.sharing == 0 or group.contagion == 0:
+        return
+    members = np.flatnonzero(firms.member[: firms.n] & firms.alive[: firms.n])
+    climate = rules.community_climate(ledger.community_r[members, INTEGRITY], ledger.community_s[members, INTEGRITY])
+    if not ledger.climate_at_start > 0:
+        ledger.climate_at_start = climate
+    ledger.kept_by_members = rules.climate_factor(climate, ledger.climate_at_start, group.contagion)

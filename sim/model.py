@@ -110,6 +110,7 @@ class CooperationModel(mesa.Model):
         self.market.set_demand_from_firms()
         self.demography.acquaint_at_random(loaded.trust.acquaintances)
         group.form_group(world, self.kreislauf)
+        group.update_climate(world)
 
         self.measures = Measures(world)
         self.datacollector = Collector(
@@ -133,6 +134,7 @@ class CooperationModel(mesa.Model):
         self.demography.remove(self.market.insolvent(), now, Reason.PARTNER_LEFT)
         self.demography.enter(self.market.entrants(), now)
         self.world.ledger.forget()
+        group.update_climate(self.world)  # generalised trust follows what the community has seen
         self._collect()
         if now >= self.scenario.steps:
             self.running = False

@@ -20,6 +20,8 @@ __all__ = [
     "adapted_expectation",
     "agreement_terms",
     "breach_chance",
+    "climate_factor",
+    "community_climate",
     "consent",
     "coverage",
     "culture_fit",
@@ -436,3 +438,36 @@ def price_level(concentration: np.ndarray, at_start: np.ndarray, margin: float, 
     ratio = np.divide(concentration, at_start, out=np.ones_like(concentration), where=at_start > 0)
     ratio = np.where(np.isnan(ratio), 1.0, ratio)
     return 1.0 - margin * (1.0 - ratio**pressure)
+
+
+def community_climate(reliable: np.ndarray, unreliable: np.ndarray) -> float:
+    """The community's climate: the share of its pooled evidence about members' integrity that is positive (NaN: none).
+
+    Examples
+    --------
+    >>> community_climate(np.array([9.0, 8.0]), np.array([1.0, 2.0]))
+    0.85
+    """
+    total = float(reliable.sum() + unreliable.sum())
+    return float(reliable.sum()) / total if total > 0 else float("nan")
+
+
+def climate_factor(climate: float, at_start: float, contagion: float) -> float:
+    """How much of its trust a member keeps when the community's climate has fallen since the group began.
+
+    Generalised trust: a member's trust in every firm is scaled by ``1 -
+    contagion * (1 - climate / at_start)``; a climate at or above its start
+    leaves trust as it is (only distrust spreads, as trust is easier
+    destroyed than built). With ``contagion`` 0, or no climate yet, the
+    factor is 1.
+
+    Examples
+    --------
+    >>> climate_factor(0.765, 0.85, 0.5)
+    0.95
+    >>> climate_factor(0.9, 0.85, 0.5), climate_factor(0.5, 0.85, 0.0)
+    (1.0, 1.0)
+    """
+    if contagion == 0 or not at_start > 0 or climate != climate:  # NaN: no evidence yet
+        return 1.0
+    return 1.0 - contagion * max(0.0, 1.0 - climate / at_start)

@@ -81,8 +81,23 @@ def test_scenarios_lists_the_builtins() -> None:
     sweeps_at = next(i for i, line in enumerate(lines) if line.startswith("sweeps"))
     scenarios = [line.split()[0] for line in lines[1:sweeps_at]]
     sweeps = [line.split()[0] for line in lines[sweeps_at + 1 :]]
-    assert scenarios == ["big", "big_in_market", "classroom", "fragility", "open_market"]
-    assert sweeps == ["integrity", "search", "shared_services"]
+    assert scenarios == [
+        "big",
+        "big_in_market",
+        "breach_in_market",
+        "classroom",
+        "fragility",
+        "fragility_in_market",
+        "open_market",
+    ]
+    assert sweeps == [
+        "breach_group_in_market",
+        "breach_in_group",
+        "breach_in_open_market",
+        "integrity",
+        "search",
+        "shared_services",
+    ]
 
 
 def test_validate_accepts_every_builtin() -> None:

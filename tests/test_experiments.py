@@ -360,7 +360,14 @@ def test_bad_sweep_files_exit_2_naming_file_and_key(
 
 def test_the_shipped_sweeps_check_every_point() -> None:
     sizes = {name: sweep_plan(path).size for name, path in builtin_sweeps().items()}
-    assert sizes == {"integrity": 60, "search": 160, "shared_services": 384}
+    assert sizes == {
+        "integrity": 60,
+        "search": 160,
+        "shared_services": 384,
+        "breach_in_group": 50,
+        "breach_group_in_market": 50,
+        "breach_in_open_market": 50,
+    }
     with pytest.raises(ScenarioError, match="sweep_nothing"):
         sweep_plan(ROOT / "scenarios" / "sweep_nothing.toml")
 

@@ -59,7 +59,15 @@ def test_every_number_in_the_shipped_files_carries_a_comment() -> None:
 
 
 def test_builtins_load_and_build() -> None:
-    assert set(builtin_scenarios()) == {"big", "open_market", "big_in_market", "fragility", "classroom"}
+    assert set(builtin_scenarios()) == {
+        "big",
+        "open_market",
+        "big_in_market",
+        "fragility",
+        "classroom",
+        "fragility_in_market",
+        "breach_in_market",
+    }
     for name in builtin_scenarios():
         model = CooperationModel(name, seed=1)
         assert model.firm_count == load_scenario(name).initial_firm_count

@@ -52,6 +52,8 @@ MEASURES: dict[str, str] = {
     "trust_p10": "10th percentile of that trust",
     "trust_p90": "90th percentile of that trust",
     "group_trust": "Mean trust among group members, all ordered pairs of the first 200 members (NaN without a group)",
+    "bystander_trust": "Mean trust partners place in the focal firms whose traits no event has changed (a breach's bystanders; NaN if none has partners)",
+    "bystander_profit": "Mean profit of the focal firms in the market whose traits no event has changed, k EUR (NaN if none)",
     "defection_rate": "Share of relationship months in which a side broke the agreement",
     "grab_rate": "Share of relationship months in which a side grabbed more than its fair share",
     "density": "Network density",
@@ -161,6 +163,7 @@ class Measures:
         else:
             cur["mean_trust"] = cur["trust_sd"] = cur["trust_p10"] = cur["trust_p90"] = float("nan")
         cur["group_trust"] = self.group_trust()
+        cur["bystander_trust"], cur["bystander_profit"] = self.bystanders()
         months = counts["kept"] + counts["broken"]
         cur["defection_rate"] = counts["broken"] / months if months else float("nan")
         cur["grab_rate"] = counts["grabbed"] / months if months else float("nan")
@@ -195,6 +198,19 @@ class Measures:
         owners, subjects = np.meshgrid(members, members, indexing="ij")
         off = owners != subjects
         return float(self.world.ledger.trust(owners[off], subjects[off]).mean())
+
+    def bystanders(self) -> tuple[float, float]:
+        """Trust received and profit of the focal firms in the market that no event changed (after :meth:`update`)."""
+        firms = self.world.firms
+        found = [firms.find(name) for name in self.focal_names]
+        idx = np.array(
+            [i for i in found if i is not None and firms.alive[i] and i not in self.world.changed], dtype=np.int64
+        )
+        if not len(idx):
+            return float("nan"), float("nan")
+        partners = self._partners[idx]
+        trust = float(self._received[idx].sum() / partners.sum()) if partners.sum() else float("nan")
+        return trust, float(firms.profit[idx].mean())
 
     def focal_rows(self) -> list[dict[str, Any]]:
         """One row per focal firm for the ``focal_firms`` table (after :meth:`update`)."""

@@ -325,6 +325,10 @@ class Group(Section):
         le=1200,
         description="Months of shared history the community has seen of each member at step 0 (the B.I.G. dates from 2000, seed 000). Assumption: two years' worth of evidence.",
     )
+    contagion: Unit = Field(
+        0.5,
+        description="Strength of generalised trust: members' trust in every firm is scaled down by this share of the fall of the community's climate (its pooled trust in members' integrity) since the group began, so breaches members learn of through pooled information colour their trust in third parties. 0: no channel beyond the breaching firm's own partners and the pooled evidence about it. Default 0.5: a culture 'very fragile and easily disturbed' (seed 000), of a strength the sources do not give. Assumption.",
+    )
     contract_degree: Unit = Field(
         0.5, description="Contract degree of service contracts ('contractually regulated', seed 000). Assumption."
     )

@@ -80,6 +80,10 @@ class TrustLedger:
         self.index = SortedIndex()  # (owner, subject) -> row
         self.community_r = np.zeros((64, 3))
         self.community_s = np.zeros((64, 3))
+        # Generalised trust (sim.group.update_climate): the share of their trust
+        # that members keep while the community's climate is below its start.
+        self.climate_at_start = float("nan")
+        self.kept_by_members = 1.0
 
     # -- storage -------------------------------------------------------------
 
@@ -191,6 +195,8 @@ class TrustLedger:
                 r = r + w * shared_r[:, p]
                 s = s + w * shared_s[:, p]
             out[:, p] = (prior + r) / (k + r + s)
+        if self.kept_by_members < 1.0:
+            out[self.firms.member[owners]] *= self.kept_by_members
         return out
 
     def trust(self, owners: np.ndarray, subjects: np.ndarray) -> np.ndarray:

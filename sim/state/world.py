@@ -19,6 +19,7 @@ model.
 ``tally``           the month's counts of what happened (:class:`Tally`)
 ``ended``           cooperations ended and not yet written to the log
 ``journal``         scheduled events (always) and firms leaving (when recorded)
+``changed``         firms whose traits an event has changed (a breach's breachers)
 ==================  =====================================================
 """
 
@@ -143,3 +144,4 @@ class World:
         self.tally = Tally()
         self.ended: list[np.ndarray] = []
         self.journal = Journal(record_events)
+        self.changed: set[int] = set()
