@@ -75,6 +75,8 @@ MEASURE_LABELS: dict[str, tuple[str, str]] = {
     "producers": ("Producing firms in the market", "firms"),
     "entries": ("Firms entering", "firms per month"),
     "exits": ("Firms leaving the market", "firms per month"),
+    "members_joined": ("Firms joining the group", "firms per month"),
+    "members_left": ("Members the group let go", "firms per month"),
     "phase_needs_assessment": ("Cooperations in needs assessment", "cooperations"),
     "phase_partner_search": ("Cooperations in partner search", "cooperations"),
     "phase_structure": ("Cooperations building their structure", "cooperations"),

@@ -13,6 +13,9 @@ What makes the group (seed 000, section 3), and where the model does it:
 - generalised trust: breaches members learn of through pooled information
   lower the community's climate, and with it members' trust in every firm
   (:func:`update_climate`, the group's ``contagion``);
+- members leave: at each review the group lets go a member whose culture no
+  longer fits or whom the others no longer trust (:func:`review_members`,
+  :func:`leave_group`), as stakes were exited when the culture did not fit;
 - a common starting culture and member selection (drawn in
   :mod:`sim.population` and :mod:`sim.traits`), and distinct niches (checked by
   :mod:`sim.scenario`).
@@ -25,9 +28,9 @@ import numpy as np
 from sim import rules
 from sim.kreislauf import Kreislauf
 from sim.state.world import World
-from sim.vocabulary import BENEVOLENCE, INTEGRITY, PRODUCER, SERVICE
+from sim.vocabulary import BENEVOLENCE, INTEGRITY, PRODUCER, SERVICE, Reason
 
-__all__ = ["admit_members", "form_group", "update_climate"]
+__all__ = ["admit_members", "form_group", "leave_group", "review_members", "update_climate"]
 
 
 def form_group(world: World, kreislauf: Kreislauf) -> None:
@@ -61,6 +64,8 @@ def admit_members(world: World, kreislauf: Kreislauf, members: np.ndarray) -> No
         # New service firms serve every producer; new producers are served by every service firm.
         kreislauf.contract_services(services[new], producers, world.now)
         kreislauf.contract_services(services[~new], producers[np.isin(producers, members)], world.now)
+    if world.now > 0:
+        world.tally["members_joined"] += len(members)
 
 
 def _acquaint(world: World, members: np.ndarray, history: float) -> None:
@@ -104,3 +109,58 @@ def update_climate(world: World) -> None:
     if not ledger.climate_at_start > 0:
         ledger.climate_at_start = climate
     ledger.kept_by_members = rules.climate_factor(climate, ledger.climate_at_start, group.contagion)
+
+
+def review_members(world: World, kreislauf: Kreislauf, now: int) -> None:
+    """Every ``group.review_period`` months the group reviews its members and lets go those that no longer fit.
+
+    A member's culture is compared with the other members' mean culture, and
+    the other members' trust in it (overall and in its integrity) is
+    averaged; :func:`sim.rules.member_verdict` judges them by the
+    cooperations' exit thresholds.
+    """
+    group = world.scenario.group
+    if group is None or group.review_period == 0 or now == 0 or now % group.review_period:
+        return
+    firms, p = world.firms, world.scenario.kreislauf
+    members = np.flatnonzero(firms.member[: firms.n] & firms.alive[: firms.n])
+    m = len(members)
+    if m < 2:
+        return
+    culture = firms.culture[members]
+    others_mean = (culture.sum(axis=0) - culture) / (m - 1)
+    fit = rules.culture_fit(culture, others_mean)
+    owners, subjects = np.meshgrid(members, members, indexing="ij")
+    off = owners != subjects
+    pillars = world.ledger.pillars(owners[off], subjects[off])
+    of = np.meshgrid(np.arange(m), np.arange(m), indexing="ij")[1][off]  # the position of each subject
+    trust = np.bincount(of, weights=pillars @ world.ledger.weights, minlength=m) / (m - 1)
+    reliability = np.bincount(of, weights=pillars[:, INTEGRITY], minlength=m) / (m - 1)
+    verdict = rules.member_verdict(fit, trust, reliability, p.exit_culture_fit, p.exit_trust, p.exit_reliability)
+    for reason in (Reason.LOW_TRUST, Reason.CULTURE):
+        leave_group(world, kreislauf, members[verdict == int(reason)], reason, now)
+
+
+def leave_group(world: World, kreislauf: Kreislauf, leaving: np.ndarray, reason: Reason, now: int) -> None:
+    """Members leave the group: their shared-service contracts end and they move off the campus.
+
+    They stay in the market with their other cooperations; the community
+    keeps what it has seen of them but no longer pools what they see.
+    """
+    if not len(leaving):
+        return
+    firms, t = world.firms, world.cooperations
+    firms.member[leaving] = False
+    if firms.on_campus[leaving].any():
+        firms.on_campus[leaving] = False
+        firms.location[leaving] = world.streams["group"].uniform(
+            0.0, world.scenario.market.region_km, (len(leaving), 2)
+        )
+    open_ = t.open_ids()
+    flag = np.zeros(firms.n + 1, dtype=bool)
+    flag[leaving] = True
+    kreislauf.end(open_[t.service[open_] & (flag[t.a[open_]] | flag[t.b[open_]])], Reason.LEFT_GROUP, now)
+    world.tally["members_left"] += len(leaving)
+    why = "the others no longer trust it" if reason is Reason.LOW_TRUST else "its culture no longer fits"
+    for i in leaving.tolist():
+        world.journal.note(now, "event", f"{firms.names[i]} leaves the group: {why}")

@@ -130,6 +130,7 @@ class CooperationModel(mesa.Model):
         self.kreislauf.build_structures(now)  # 3. structure
         self.kreislauf.run_relationships(now)  # 4. relationship
         self.kreislauf.evaluate(now)  # 5. evaluation: continue or exit
+        group.review_members(self.world, self.kreislauf, now)  # the group evaluates its members
         self.market.trade(now)  # sales, costs, capital
         self.demography.remove(self.market.insolvent(), now, Reason.PARTNER_LEFT)
         self.demography.enter(self.market.entrants(), now)

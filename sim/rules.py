@@ -32,6 +32,7 @@ __all__ = [
     "grab_chance",
     "initiator_share",
     "joint_value",
+    "member_verdict",
     "niche_concentration",
     "partner_score",
     "price_level",
@@ -471,3 +472,30 @@ def climate_factor(climate: float, at_start: float, contagion: float) -> float:
     if contagion == 0 or not at_start > 0 or climate != climate:  # NaN: no evidence yet
         return 1.0
     return 1.0 - contagion * max(0.0, 1.0 - climate / at_start)
+
+
+def member_verdict(
+    culture_fit: np.ndarray,
+    trust: np.ndarray,
+    reliability: np.ndarray,
+    exit_culture_fit: float,
+    exit_trust: float,
+    exit_reliability: float,
+) -> np.ndarray:
+    """Why the group lets each member go at its review (``Reason.NONE``: it stays).
+
+    A member goes when its culture no longer fits the other members' mean
+    culture, or when the other members, on average, no longer trust it
+    (overall, or in its integrity). Trust is checked first, as in a
+    cooperation's evaluation.
+
+    Examples
+    --------
+    >>> v = member_verdict(np.array([0.9, 0.3, 0.9]), np.array([0.8, 0.8, 0.7]), np.array([0.9, 0.9, 0.5]), 0.5, 0.4, 0.6)
+    >>> [Reason(x).name for x in v]
+    ['NONE', 'CULTURE', 'LOW_TRUST']
+    """
+    verdict = np.full(len(culture_fit), int(Reason.NONE), dtype=np.int8)
+    verdict[culture_fit < exit_culture_fit] = int(Reason.CULTURE)
+    verdict[(trust < exit_trust) | (reliability < exit_reliability)] = int(Reason.LOW_TRUST)
+    return verdict

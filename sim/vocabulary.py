@@ -121,6 +121,7 @@ class Reason(IntEnum):
     NO_PARTNER = 6
     PARTNER_LEFT = 7
     SERVICES_REMOVED = 8
+    LEFT_GROUP = 9
 
     @property
     def label(self) -> str:
@@ -138,6 +139,7 @@ _REASON_LABELS = {
     Reason.NO_PARTNER: "no suitable partner agreed",
     Reason.PARTNER_LEFT: "a firm in it left the market",
     Reason.SERVICES_REMOVED: "shared services were removed",
+    Reason.LEFT_GROUP: "a member left the group",
 }
 
 #: Reasons a partner may give for leaving at evaluation.
@@ -153,4 +155,5 @@ OUTCOME_OF = {
     Reason.NO_PARTNER: Outcome.NO_PARTNER,
     Reason.PARTNER_LEFT: Outcome.DISSOLVED,
     Reason.SERVICES_REMOVED: Outcome.DISSOLVED,
+    Reason.LEFT_GROUP: Outcome.DISSOLVED,
 }

@@ -44,11 +44,21 @@ def bystander_trust(seed: int, integrity: float | None, **overrides: float) -> f
 
 @pytest.mark.slow
 def test_spill_over_to_bystanders_rises_with_the_breach_size() -> None:
-    """Paired seeds, breach sizes 0, 1/2 and 1 of Metrolux's integrity 0.8; prints the spill-over."""
+    """Paired seeds, breach sizes 0, 1/2 and 1 of Metrolux's integrity 0.8; prints the spill-over.
+
+    The group's reviews are switched off to isolate the channel: with them, the
+    group lets a breacher go within one or two reviews, and the climate recovers
+    without it (printed too, not asserted).
+    """
     seeds = range(1, 5)
-    base = np.array([bystander_trust(s, None) for s in seeds])
-    half = np.array([bystander_trust(s, 0.4) for s in seeds]) - base
-    full = np.array([bystander_trust(s, 0.0) for s in seeds]) - base
-    print(f"bystanders' trust received after the breach: {half.mean():+.4f} (half), {full.mean():+.4f} (full)")
-    assert full.mean() < half.mean() < 0
-    assert np.all(full < 0), full
+    for reviews in (0, 12):
+        base = np.array([bystander_trust(s, None, group__review_period=reviews) for s in seeds])
+        half = np.array([bystander_trust(s, 0.4, group__review_period=reviews) for s in seeds]) - base
+        full = np.array([bystander_trust(s, 0.0, group__review_period=reviews) for s in seeds]) - base
+        print(
+            f"reviews every {reviews} months: bystanders' trust received after the breach "
+            f"{half.mean():+.4f} (half), {full.mean():+.4f} (full)"
+        )
+        if reviews == 0:
+            assert full.mean() < half.mean() < 0
+            assert np.all(full < 0), full

@@ -30,11 +30,13 @@ def paired(values: list[tuple[float, float]]) -> np.ndarray:
 
 def test_a_breach_of_integrity_lowers_the_groups_mean_trust() -> None:
     # Metrolux's integrity and benevolence collapse in month 36 (fragility.toml).
+    # Months 40-47: before the group's next review can let Metrolux go (7.9.1),
+    # after which the group's trust among the remaining members recovers.
     diffs = paired(
         [
             (
-                run("big", seed).measures_frame()["group_trust"].iloc[40:].mean(),
-                run("fragility", seed).measures_frame()["group_trust"].iloc[40:].mean(),
+                run("big", seed).measures_frame()["group_trust"].iloc[40:48].mean(),
+                run("fragility", seed).measures_frame()["group_trust"].iloc[40:48].mean(),
             )
             for seed in SEEDS
         ]

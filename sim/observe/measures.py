@@ -35,6 +35,8 @@ MEASURES: dict[str, str] = {
     "producers": "Producing firms in the market",
     "entries": "Firms that entered this month (market entry and scheduled joins)",
     "exits": "Firms that left the market this month (insolvency or event)",
+    "members_joined": "Firms that joined the group this month (after month 0)",
+    "members_left": "Members the group let go at its review this month",
     **{f"phase_{p.name.lower()}": f"Cooperations in {p.label}" for p in Phase if p is not Phase.ENDED},
     "opened": "Needs assessments opened this month",
     "searches": "Partner searches begun this month",

@@ -325,6 +325,12 @@ class Group(Section):
         le=1200,
         description="Months of shared history the community has seen of each member at step 0 (the B.I.G. dates from 2000, seed 000). Assumption: two years' worth of evidence.",
     )
+    review_period: int = Field(
+        12,
+        ge=0,
+        le=1200,
+        description="Months between the group's reviews of its members: a member whose culture no longer fits the group's (below kreislauf.exit_culture_fit against the other members' mean culture) or whom the other members no longer trust (below kreislauf.exit_trust, or below kreislauf.exit_reliability in its integrity) leaves the group; its shared-service contracts end and it leaves the campus (stakes were exited when the culture did not fit, seed 000). 0: no reviews. Default 12: yearly, like the cooperations' evaluation; the sources say the group's evaluation is not yet systematic. Assumption.",
+    )
     contagion: Unit = Field(
         0.5,
         description="Strength of generalised trust: members' trust in every firm is scaled down by this share of the fall of the community's climate (its pooled trust in members' integrity) since the group began, so breaches members learn of through pooled information colour their trust in third parties. 0: no channel beyond the breaching firm's own partners and the pooled evidence about it. Default 0.5: a culture 'very fragile and easily disturbed' (seed 000), of a strength the sources do not give. Assumption.",

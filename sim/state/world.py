@@ -58,6 +58,8 @@ COUNTERS: tuple[str, ...] = (
     "fit_sum",
     "entries",
     "exits",
+    "members_joined",
+    "members_left",
     *(f"exit_{r.name.lower()}" for r in EXIT_REASONS),
 )
 
