@@ -79,6 +79,11 @@ class Market:
         level = self._supply_level()
         np.add.at(self.demand, firms.niche[: firms.n], self._producer_size() * self.params.revenue_per_employee)
         self.demand = np.divide(self.demand, level, out=np.zeros_like(self.demand), where=level > 0)
+        # The concentration the niches start from: their prices move with it later.
+        _, attract = self._attractiveness(self.relief())
+        self.world.niches.concentration_at_start = rules.niche_concentration(
+            attract, firms.niche[: firms.n], len(self.niche_names)
+        )
 
     def add_niche_demand(self, idx: np.ndarray) -> None:
         """Entrants founding a niche bring its demand, as at step 0; existing niches do not grow."""
@@ -150,13 +155,7 @@ class Market:
         producer = alive & (firms.role[:n] == PRODUCER)
         relief = self.relief()
         group = self.world.scenario.group
-        focus = 1.0 + (
-            group.focus_gain * relief / group.overhead_relief
-            if group is not None and group.overhead_relief > 0
-            else 0.0
-        )
-        level = 0.5 + firms.productivity(p.digital_productivity)
-        attract = np.where(producer, firms.size[:n] * level * focus, 0.0)
+        level, attract = self._attractiveness(relief)
         k = len(self.niche_names)
         niche = firms.niche[:n]
         total_attract = np.bincount(niche, weights=attract, minlength=k)
@@ -170,7 +169,8 @@ class Market:
         )
         # No firm sells more than it can make: customers a firm cannot serve are lost to the niche.
         volume = np.minimum(volume, p.max_output * p.revenue_per_employee * firms.size[:n] * level)
-        # Rivals press the price: the margin follows the niche's concentration since it first traded.
+        # Rivals press the price: the margin follows the niche's concentration since it began
+        # (month 0, or its first trade for a niche founded later).
         concentration = rules.niche_concentration(attract, niche, k)
         start = self.world.niches.concentration_at_start
         first = np.isnan(start) & ~np.isnan(concentration)
@@ -194,6 +194,19 @@ class Market:
         firms.profit[:n] = profit
         firms.capital[:n] += profit
         firms.negative_months[:n] = np.where(alive & (firms.capital[:n] < 0), firms.negative_months[:n] + 1, 0)
+
+    def _attractiveness(self, relief: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each firm's product level and its pull on its niche's demand (0 for firms that sell nothing)."""
+        firms, p, group = self.world.firms, self.params, self.world.scenario.group
+        n = firms.n
+        producer = firms.alive[:n] & (firms.role[:n] == PRODUCER)
+        focus = 1.0 + (
+            group.focus_gain * relief / group.overhead_relief
+            if group is not None and group.overhead_relief > 0
+            else 0.0
+        )
+        level = 0.5 + firms.productivity(p.digital_productivity)
+        return level, np.where(producer, firms.size[:n] * level * focus, 0.0)
 
     def service_accounts(self, carried: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Fee income and cost of the work for each service firm, split by its contracts.
