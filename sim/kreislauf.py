@@ -277,6 +277,11 @@ class Kreislauf:
         firms = self.world.firms
         np.add.at(firms.experience, t.a[ready], 1)
         np.add.at(firms.experience, t.b[ready], 1)
+        # Experience builds the capability to run more cooperations at once.
+        grown = np.concatenate([t.a[ready], t.b[ready]])
+        firms.capacity[grown] = rules.capacity_with_experience(
+            firms.base_capacity[grown], firms.experience[grown], self.params.capacity_per_experience
+        )
         self.world.tally["started"] += len(ready)
 
     # ------------------------------------------------------------------

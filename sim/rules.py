@@ -20,6 +20,7 @@ __all__ = [
     "adapted_expectation",
     "agreement_terms",
     "breach_chance",
+    "capacity_with_experience",
     "climate_factor",
     "community_climate",
     "consent",
@@ -499,3 +500,14 @@ def member_verdict(
     verdict[culture_fit < exit_culture_fit] = int(Reason.CULTURE)
     verdict[(trust < exit_trust) | (reliability < exit_reliability)] = int(Reason.LOW_TRUST)
     return verdict
+
+
+def capacity_with_experience(base: np.ndarray, experience: np.ndarray, per_doubling: float) -> np.ndarray:
+    """Concurrent cooperations a firm can run: its base, and ``per_doubling`` more per doubling of its relationships begun.
+
+    Examples
+    --------
+    >>> capacity_with_experience(np.array([2, 2, 2, 3]), np.array([0, 1, 7, 3]), 1.0).tolist()
+    [2, 3, 5, 5]
+    """
+    return base + np.floor(per_doubling * np.log2(1.0 + experience)).astype(np.int64)

@@ -263,3 +263,22 @@ def test_campus_halves_the_set_up(location: str, months: int) -> None:
     # Set-up cost 4 * (1 + contract), halved on the campus.
     expected = 4.0 * (1 + t.contract[0]) * (0.5 if location == "campus" else 1.0)
     assert t.setup_cost[0] == pytest.approx(expected)
+
+
+def test_capacity_grows_with_experience_when_switched_on() -> None:
+    # B serves A's need, then C's: each relationship begun adds to both sides'
+    # experience; with one more place per doubling, B (base 1) can run 2 after
+    # its first relationship and 2 after its second (floor(log2(3)) = 1).
+    scenario = world(
+        [
+            firm("A", capabilities={"engineering": 0.0}, needs=needing("engineering", 0.5)),
+            firm("B", capabilities={"engineering": 1.0}, capacity=1),
+        ],
+        kreislauf={"capacity_per_experience": 1.0},
+    )
+    model = CooperationModel(scenario, seed=1)
+    assert model.firms.capacity[1] == 1
+    for _ in range(4):
+        model.step()
+    assert model.firms.experience[1] == 1 and model.firms.capacity[1] == 2
+    assert model.firms.base_capacity[1] == 1

@@ -48,7 +48,10 @@ class FirmTable(Table):
     on_campus: Annotated[np.ndarray, Column(bool, False, "sits on the group's campus")]
     size: Annotated[np.ndarray, Column(float, 0.0, "employees")]
     capital: Annotated[np.ndarray, Column(float, 0.0, "k EUR")]
-    capacity: Annotated[np.ndarray, Column(np.int64, 0, "concurrent cooperations it can run")]
+    base_capacity: Annotated[np.ndarray, Column(np.int64, 0, "concurrent cooperations by its size (or as named)")]
+    capacity: Annotated[
+        np.ndarray, Column(np.int64, 0, "concurrent cooperations it can run now: by size and experience")
+    ]
     load: Annotated[np.ndarray, Column(np.int64, 0, "places taken: open searches and live cooperations")]
     searching: Annotated[np.ndarray, Column(bool, False, "has a needs assessment or search open")]
     next_search: Annotated[np.ndarray, Column(np.int64, 0, "first month it may search again")]
@@ -81,6 +84,7 @@ class FirmTable(Table):
         idx = self.grow(n)
         for name, values in columns.items():
             getattr(self, name)[idx] = values
+        self.base_capacity[idx] = self.capacity[idx]
         self.alive[idx] = True
         return idx
 
