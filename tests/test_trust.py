@@ -94,3 +94,27 @@ def test_asymmetry_bad_news_weighs_more() -> None:
     model.ledger.observe(np.array([row]), np.array([1]), np.array([[0.0, 1.0, 1.0]]), np.array([[0.0, 3.0, 3.0]]))
     # One kept and one broken promise (weight 3): (1 + 1) / (2 + 1 + 3) = 1/3, below the prior.
     assert model.ledger.pillars(np.array([0]), np.array([1]))[0, 1] == pytest.approx(1 / 3)
+
+
+def test_the_exported_network_reads_back_with_positions_graph_attributes_and_directed_trust(tmp_path) -> None:
+    import networkx as nx
+
+    from sim.observe.network import write_network
+
+    model = CooperationModel("big", seed=1, steps=12)
+    while model.running:
+        model.step()
+    gexf, graphml = write_network(model, tmp_path)
+    g = nx.read_gexf(gexf)
+    assert g.graph["name"] == "big, seed 1, month 12"
+    node = g.nodes[str(model.firms.index_of("Metrolux"))]
+    assert node["viz"]["position"]["x"] == pytest.approx(
+        float(model.firms.location[model.firms.index_of("Metrolux"), 0])
+    )
+    _, _, edge = next(iter(g.edges(data=True)))
+    a, b = model.firms.index_of(edge["initiator"]), model.firms.index_of(edge["partner"])
+    assert edge["trust_initiator_in_partner"] == pytest.approx(
+        float(model.ledger.trust(np.array([a]), np.array([b]))[0]), abs=1e-6
+    )
+    h = nx.read_graphml(graphml)
+    assert (h.graph["scenario"], h.graph["step"], h.graph["seed"]) == ("big", 12, 1)

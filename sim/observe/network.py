@@ -132,13 +132,19 @@ def graph(model: Observed) -> nx.Graph:
 def snapshot(model: Observed) -> nx.Graph:
     """The network now, as a networkx graph with firm and cooperation attributes.
 
-    Node attributes: name, role, niche, member, size, capital, traits,
-    capabilities, location and the mean trust partners place in the firm.
-    Edge attributes: cooperation id, phase, start, transparency, contract,
-    trust each way, value created so far, whether it is a service contract.
+    Graph attributes: the scenario, the month and the seed (also in the
+    graph's name, which GEXF keeps). Node attributes: name, role, niche,
+    member, size, capital, traits, capabilities, location (also as the
+    position Gephi draws, ``viz``) and the mean trust partners place in the
+    firm. Edge attributes: cooperation id, its initiator and partner, phase,
+    start, transparency, contract, trust each way named by direction, value
+    created so far, whether it is a service contract.
     """
     firms, t = model.firms, model.kreislauf.table
-    graph = nx.Graph(name=model.scenario.name, step=int(model.steps), seed=int(model.seed))
+    step, seed = int(model.steps), int(model.seed)
+    graph = nx.Graph(
+        name=f"{model.scenario.name}, seed {seed}, month {step}", scenario=model.scenario.name, step=step, seed=seed
+    )
     for i in firms.alive_idx:
         i = int(i)
         attrs = {
@@ -150,6 +156,7 @@ def snapshot(model: Observed) -> nx.Graph:
             "capital": round(float(firms.capital[i]), 6),
             "x": float(firms.location[i, 0]),
             "y": float(firms.location[i, 1]),
+            "viz": {"position": {"x": float(firms.location[i, 0]), "y": float(firms.location[i, 1]), "z": 0.0}},
         }
         attrs.update({t_: round(float(firms.traits[i, k]), 6) for k, t_ in enumerate(TRAITS)})
         attrs.update({f"cap_{d}": round(float(firms.caps[i, k]), 6) for k, d in enumerate(DOMAINS)})
@@ -168,12 +175,14 @@ def snapshot(model: Observed) -> nx.Graph:
                 int(t.a[cid]),
                 int(t.b[cid]),
                 cooperation=int(cid),
+                initiator=firms.names[int(t.a[cid])],
+                partner=firms.names[int(t.b[cid])],
                 phase=Phase(int(t.phase[cid])).label,
                 started=int(t.started[cid]),
                 transparency=round(float(t.transparency[cid]), 6),
                 contract=round(float(t.contract[cid]), 6),
-                trust_ab=round(float(trust[k]), 6),
-                trust_ba=round(float(trust[half + k]), 6),
+                trust_initiator_in_partner=round(float(trust[k]), 6),
+                trust_partner_in_initiator=round(float(trust[half + k]), 6),
                 weight=round(float(0.5 * (trust[k] + trust[half + k])), 6),
                 value=round(float(t.value[cid]), 6),
                 service=bool(t.service[cid]),
@@ -258,6 +267,9 @@ def write_network(model: Observed, folder: Path) -> list[Path]:
     # run gives byte-identical files on any day.
     text = "\n".join(nx.generate_gexf(graph))
     _write_text(gexf, re.sub(r' lastmodifieddate="[^"]*"', "", text, count=1) + "\n")
+    # GraphML holds plain values only: the position stays as x and y.
+    for _, attrs in graph.nodes(data=True):
+        attrs.pop("viz", None)
     _write_text(graphml, "\n".join(nx.generate_graphml(graph)) + "\n")
     return [gexf, graphml]
 
