@@ -173,15 +173,20 @@ class Experiment:
             firms.update(dict.fromkeys(f["firm"]))
         return _concat(outcomes), _concat(starts), list(firms)
 
-    @cached_property
+    @property
     def outcomes(self) -> pd.DataFrame:
-        """One row per finished run: each measure averaged over the run's last ``window`` months.
+        """One row per finished run: each model measure averaged over the run's last ``window`` months."""
+        return self._population[0]
 
-        In a comparison the same-firm measures come first (``same_firm_profit``
-        and so on: see :attr:`same_firm_outcomes`), then the model's measures;
-        a stock whose month-0 mean differs between the scenarios (see
-        :data:`STOCKS`) is followed by its change since month 0
-        (``capital_gini_change``: the outcome minus the run's month-0 value).
+    @cached_property
+    def compared_outcomes(self) -> pd.DataFrame:
+        """One row per finished run: every outcome a comparison summarises (a sweep's: :attr:`outcomes`).
+
+        The same-firm measures come first (``same_firm_profit`` and so on: see
+        :attr:`same_firm_outcomes`), then the model's measures; a stock whose
+        month-0 mean differs between the scenarios (see :data:`STOCKS`) is
+        followed by its change since month 0 (``capital_gini_change``: the
+        outcome minus the run's month-0 value).
         """
         population, starts = self._population
         if self.kind != "compare" or population.empty:
@@ -262,7 +267,7 @@ class Experiment:
     def measure_names(self) -> list[str]:
         """The summarised measures: in a comparison the same-firm ones first, then the model's."""
         skip = {*self._keys(), "step"}
-        return [c for c in self.outcomes.columns if c not in skip]
+        return [c for c in self.compared_outcomes.columns if c not in skip]
 
     def measure_kind(self, measure: str) -> str:
         """Which kind of measure ``measure`` is: :data:`SAME_FIRMS` or :data:`POPULATION`, with :data:`CHANGE`.
@@ -278,7 +283,7 @@ class Experiment:
         """
         base = measure.removesuffix(CHANGE_SUFFIX) if measure.endswith(CHANGE_SUFFIX) else measure
         kind = SAME_FIRMS if base.startswith(SAME_FIRM) else POPULATION
-        return kind + CHANGE if base != measure and base in self.outcomes.columns else kind
+        return kind + CHANGE if base != measure and base in self.compared_outcomes.columns else kind
 
     @cached_property
     def compositions(self) -> dict[str, str]:
@@ -329,7 +334,7 @@ class Experiment:
         if self.outcomes.empty:
             return pd.DataFrame()
         if self.kind == "compare":
-            table = summary_table(self.outcomes, "scenario", self.measure_names)
+            table = summary_table(self.compared_outcomes, "scenario", self.measure_names)
             kinds = [self.measure_kind(m) for m in table["measure"]]
             firms = [self.firms_of(m, s) for m, s in zip(table["measure"], table["scenario"], strict=True)]
             return table.assign(kind=kinds, firms=firms)[["kind", "firms", *table.columns]]
@@ -348,7 +353,7 @@ class Experiment:
         """
         if self.kind != "compare" or self.outcomes.empty:
             return pd.DataFrame()
-        table = differences_table(self.outcomes, "scenario", "replicate", self.measure_names)
+        table = differences_table(self.compared_outcomes, "scenario", "replicate", self.measure_names)
         kinds = [self.measure_kind(m) for m in table["measure"]]
         firms = [
             self.same_firms_label if k.startswith(SAME_FIRMS) else f"{self.firms_of(m, a)} vs {self.firms_of(m, b)}"
@@ -380,6 +385,7 @@ class Experiment:
         written: list[Path] = []
         tables = {
             "outcomes": self.outcomes,
+            "same_firm_outcomes": self.same_firm_outcomes if self.kind == "compare" else pd.DataFrame(),
             "summary": self.summary,
             "differences": self.differences,
             "focal_summary": self.focal_summary,
