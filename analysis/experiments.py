@@ -2,7 +2,7 @@
 
 >>> from analysis import compare                                # doctest: +SKIP
 >>> result = compare(["big", "open_market"], replicates=30)      # doctest: +SKIP
->>> result.differences.query("measure == 'producer_profit'")     # doctest: +SKIP
+>>> result.differences.query("measure == 'same_firm_profit'")    # doctest: +SKIP
 
 Both :func:`compare` and :func:`sweep` turn their input into a
 :class:`~analysis.plan.Plan`, open its :class:`~analysis.store.ResultsFolder`
@@ -235,6 +235,24 @@ class Experiment:
         run keys; empty when there are no common firms.
         """
         return self._same_firm(self.focal_outcomes)
+
+    @cached_property
+    def same_firm_months(self) -> pd.DataFrame:
+        """One row per finished run and month: each focal-firm measure averaged over :attr:`common_firms`.
+
+        The month-by-month counterpart of :attr:`same_firm_outcomes` (for the
+        report's figures), read a batch of runs at a time; empty when there
+        are no common firms.
+        """
+        firms = self.common_firms
+        if not firms:
+            return pd.DataFrame()
+        keys = [*self._keys(), "step"]
+        parts = []
+        for f in self.folder.batches("focal_firms"):
+            chosen = f[f["firm"].isin(firms)]
+            parts.append(chosen.groupby(keys, sort=True)[FOCAL_OUTCOMES].mean().reset_index())
+        return _concat(parts).rename(columns=lambda c: SAME_FIRM + c if c in FOCAL_OUTCOMES else c)
 
     @cached_property
     def _same_firm_starts(self) -> pd.DataFrame:
@@ -703,9 +721,12 @@ def compare(
     Returns
     -------
     Experiment
-        With ``summary`` (mean and 95% interval per measure and scenario),
-        ``differences`` (paired differences with intervals and Cohen's d),
-        ``focal_summary`` and ``focal_differences`` (the B.I.G. producers).
+        With ``summary`` (mean and 95% interval per measure and scenario:
+        the same firms' measures first, then the populations', with ``kind``
+        and ``firms`` columns), ``differences`` (paired differences with
+        intervals and the paired Cohen's d, in the same order),
+        ``same_firm_outcomes`` (per run, over :attr:`Experiment.common_firms`),
+        ``focal_summary`` and ``focal_differences`` (each B.I.G. producer).
     """
     plan = comparison_plan(scenarios, replicates, seed, steps, window)
     return run_plan(plan, out, workers, scheduler, progress)

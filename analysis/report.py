@@ -272,7 +272,9 @@ def _compare_report(e: Experiment) -> tuple[str, str, list[Section]]:
     )
     nodes, edges = _network_tables(e.path)
     measures = e.measures
-    sections = _common_sections(measures, e.cooperations, nodes, edges, colors, single=False)
+    sections = _same_firm_sections(e, colors) + _common_sections(
+        measures, e.cooperations, nodes, edges, colors, single=False
+    )
     sections.append(
         Section(
             "The B.I.G. producers",
@@ -280,6 +282,35 @@ def _compare_report(e: Experiment) -> tuple[str, str, list[Section]]:
         )
     )
     return f"kreislauf: {' vs '.join(labels)}", header, sections
+
+
+#: The same firms' measures a comparison draws month by month first (measure, title, unit).
+SAME_FIRM_SERIES = [
+    ("same_firm_profit", "Profit of the same firms", "k EUR per month, mean per firm"),
+    ("same_firm_trust_received", "Trust the same firms receive", "trust (0 to 1)"),
+]
+
+
+def _same_firm_sections(e: Experiment, colors: dict[str, str]) -> list[Section]:
+    """The firms present in every compared scenario, month by month: the like-with-like view, first."""
+    months = e.same_firm_months
+    if months.empty:
+        return []
+    caption = (
+        f"Mean per firm over the {len(e.common_firms)} firms present in every scenario ({', '.join(e.common_firms)}), "
+        "matched by name: the same firms in each structure, unlike the population measures below, which average "
+        "over each scenario's own firms. " + _CAPTIONS["band"]
+    )
+    items = [
+        Item(
+            figures.time_series(months, m, title, unit, colors=colors),
+            caption,
+            figures.band_table(months, m),
+            f"{m}-by-month",
+        )
+        for m, title, unit in SAME_FIRM_SERIES
+    ]
+    return [Section("The same firms, month by month", items, columns=2)]
 
 
 #: A comparison's headline cards: the same firms' measures first, then the populations' (measure, name).
