@@ -92,7 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Run each scenario --replicates times on paired seeds (replicate k has the same seed in every "
             "scenario) and summarise each measure: mean with 95% interval per scenario, paired difference "
-            "with its interval and Cohen's d per pair. Re-running the same command resumes an interrupted comparison."
+            "with its interval and paired Cohen's d per pair. The firms present in every scenario (matched by "
+            "name) come first, then each scenario's whole population, named with its composition. "
+            "Re-running the same command resumes an interrupted comparison."
         ),
     )
     compare.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="two or more built-in names or TOML files")
@@ -452,7 +454,8 @@ def summary_table(result: RunResult) -> str:
         "",
         _kv(
             "firms at the end",
-            f"{int(last['firms'])} ({int(m['entries'].sum())} entered, {int(m['exits'].sum())} left)",
+            f"{int(last['firms'])}: {int(last['producers'])} producers, {int(last['firms'] - last['producers'])} service"
+            f" ({int(m['entries'].sum())} entered, {int(m['exits'].sum())} left)",
         ),
         _kv("cooperations formed", f"{len(partnered)}"),
         _kv("evaluations: continued / exited", f"{int(m['continued'].sum())} / {int(m['exited'].sum())}"),
@@ -460,7 +463,10 @@ def summary_table(result: RunResult) -> str:
         _kv("mean trust between partners", _fmt(last["mean_trust"])),
         _kv("mean trust in the group", _fmt(last["group_trust"])),
         _kv("defection rate (last year)", _fmt(year["defection_rate"].mean())),
-        _kv("producer profit / month (last year)", _fmt(year["producer_profit"].mean(), 1) + " k EUR"),
+        _kv(
+            "producer profit / month (last year)",
+            _fmt(year["producer_profit"].mean(), 1) + f" k EUR, mean over all {_count(year['producers'])} producers",
+        ),
         _kv("producer overhead / month (last year)", _fmt(year["producer_overhead"].mean(), 1) + " k EUR"),
         _kv(
             "digital maturity: all / small",
@@ -481,6 +487,11 @@ def summary_table(result: RunResult) -> str:
                 f"{row['firm']:<14} {row['capital']:>10.0f} {row['profit']:>10.1f} {row['digital_maturity']:>8.2f} {row['cooperations']:>8d}{status}"
             )
     return "\n".join(lines)
+
+
+def _count(values: pd.Series) -> str:
+    """A count over months: the number when it stays the same, else its rounded mean with a tilde."""
+    return str(int(values.iloc[0])) if values.nunique() == 1 else f"~{round(float(values.mean()))}"
 
 
 def _kv(key: str, value: str) -> str:

@@ -2,7 +2,7 @@
 
 >>> from analysis import compare                                # doctest: +SKIP
 >>> result = compare(["big", "open_market"], replicates=30)      # doctest: +SKIP
->>> result.differences.query("measure == 'producer_profit'")     # doctest: +SKIP
+>>> result.differences.query("measure == 'same_firm_profit'")    # doctest: +SKIP
 
 Both :func:`compare` and :func:`sweep` turn their input into a
 :class:`~analysis.plan.Plan`, open its :class:`~analysis.store.ResultsFolder`
@@ -26,17 +26,63 @@ from tqdm.std import tqdm as std_tqdm
 from analysis.engines import engine_for
 from analysis.plan import Plan, Point, Record
 from analysis.runs import write_table
-from analysis.statistics import differences_table, run_outcomes, summary_table
+from analysis.statistics import differences_table, run_outcomes, run_starts, summary_table
 from analysis.store import FolderError, ResultsFolder
 from analysis.sweeps import sweep_plan
 from sim import load_scenario
 from sim.observe.measures import FOCAL_COLUMNS
 from sim.scenario import Scenario, ScenarioError
 
-__all__ = ["Experiment", "compare", "comparison_plan", "free_folder", "progress_bar", "run_plan", "sweep"]
+__all__ = [
+    "CHANGE",
+    "POPULATION",
+    "SAME_FIRMS",
+    "Experiment",
+    "compare",
+    "comparison_plan",
+    "composition",
+    "free_folder",
+    "progress_bar",
+    "run_plan",
+    "sweep",
+]
 
 #: Focal-firm columns summarised across replicates: every focal measure but the keys and the alive flag.
 FOCAL_OUTCOMES = [c for c in FOCAL_COLUMNS if c not in ("step", "firm", "alive")]
+
+#: The focal-firm measures in the order a comparison shows them as same-firm measures.
+SAME_FIRM_ORDER = [
+    "profit",
+    "revenue",
+    "overhead_paid",
+    "value_received",
+    "trust_received",
+    "cooperations",
+    "digital_maturity",
+    "capital",
+]
+
+#: Prefix of a same-firm measure: a focal-firm measure averaged over the firms present in every compared scenario.
+SAME_FIRM = "same_firm_"
+
+#: Suffix of a measure's change since month 0 (its outcome minus the run's value at month 0).
+CHANGE_SUFFIX = "_change"
+
+#: Kinds of measure in a comparison's summary and differences (column ``kind``).
+SAME_FIRMS, POPULATION = "same firms", "population"
+CHANGE = ": change since month 0"
+
+#: Stocks that can differ between scenarios before anything happens; where their month-0 means differ,
+#: a comparison reports their change since month 0 as well.
+STOCKS = [
+    f"{SAME_FIRM}capital",
+    f"{SAME_FIRM}digital_maturity",
+    "capital_mean",
+    "capital_gini",
+    "digital_maturity",
+    "digital_maturity_small",
+    "culture_spread",
+]
 
 
 class Experiment:
@@ -108,41 +154,230 @@ class Experiment:
         return self.folder.table("cooperations")
 
     @cached_property
+    def _population(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Each run's model measures: outcomes (last ``window`` months) and values at month 0, read in one pass."""
+        keys, outcomes, starts = self._keys(), [], []
+        for m in self.folder.batches("measures"):
+            outcomes.append(run_outcomes(m, keys, self.window))
+            starts.append(run_starts(m, keys))
+        return _concat(outcomes), _concat(starts)
+
+    @cached_property
+    def _focal(self) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+        """Each run's focal-firm measures: outcomes, values at month 0, and the firms in order of first record."""
+        keys, outcomes, starts, firms = [*self._keys(), "firm"], [], [], {}
+        for f in self.folder.batches("focal_firms"):
+            f = f[[*keys, "step", *FOCAL_OUTCOMES]]
+            outcomes.append(run_outcomes(f, keys, self.window))
+            starts.append(run_starts(f, keys))
+            firms.update(dict.fromkeys(f["firm"]))
+        return _concat(outcomes), _concat(starts), list(firms)
+
+    @property
     def outcomes(self) -> pd.DataFrame:
-        """One row per finished run: each measure averaged over the run's last ``window`` months."""
+        """One row per finished run: each model measure averaged over the run's last ``window`` months."""
+        return self._population[0]
+
+    @cached_property
+    def compared_outcomes(self) -> pd.DataFrame:
+        """One row per finished run: every outcome a comparison summarises (a sweep's: :attr:`outcomes`).
+
+        The same-firm measures come first (``same_firm_profit`` and so on: see
+        :attr:`same_firm_outcomes`), then the model's measures; a stock whose
+        month-0 mean differs between the scenarios (see :data:`STOCKS`) is
+        followed by its change since month 0 (``capital_gini_change``: the
+        outcome minus the run's month-0 value).
+        """
+        population, starts = self._population
+        if self.kind != "compare" or population.empty:
+            return population
         keys = self._keys()
-        return _concat(run_outcomes(m, keys, self.window) for m in self.folder.batches("measures"))
+        same = self.same_firm_outcomes
+        table = population.merge(same, on=keys, how="left") if len(same) else population
+        start_values = starts.merge(self._same_firm_starts, on=keys, how="left") if len(same) else starts
+        table, start_values = table.set_index(keys), start_values.set_index(keys).reindex(table.set_index(keys).index)
+        columns: dict[str, pd.Series] = {}
+        for measure in [*same.columns.drop(keys, errors="ignore"), *population.columns.drop(keys)]:
+            if measure == "step":
+                continue
+            columns[measure] = table[measure]
+            if measure in self._differ_at_start(start_values):
+                columns[measure + CHANGE_SUFFIX] = table[measure] - start_values[measure]
+        return pd.DataFrame(columns, index=table.index).reset_index()
 
     @cached_property
     def focal_outcomes(self) -> pd.DataFrame:
         """One row per finished run and focal firm: its measures averaged over the last ``window`` months."""
-        keys = [*self._keys(), "firm"]
-        batches = self.folder.batches("focal_firms")
-        return _concat(run_outcomes(f[[*keys, "step", *FOCAL_OUTCOMES]], keys, self.window) for f in batches)
+        return self._focal[0]
+
+    @cached_property
+    def common_firms(self) -> list[str]:
+        """The focal firms present in every compared scenario (matched by name), in the order they are recorded.
+
+        Empty for a sweep, and when the scenarios share no focal firm.
+        """
+        focal = self.focal_outcomes
+        population = self._population[0]
+        if self.kind != "compare" or focal.empty or population.empty:
+            return []
+        present = focal.groupby("scenario")["firm"].agg(set)
+        scenarios = population["scenario"].unique()
+        return [f for f in self._focal[2] if all(s in present.index and f in present[s] for s in scenarios)]
+
+    @cached_property
+    def same_firm_outcomes(self) -> pd.DataFrame:
+        """One row per finished run: each focal-firm measure averaged over :attr:`common_firms`.
+
+        A run's same-firm outcome is the mean, over the common firms, of each
+        firm's outcome (its mean over the last ``window`` months; a value a firm
+        lacks, such as the trust it receives without partners, is left out).
+        Columns ``same_firm_profit``, ``same_firm_revenue`` and so on, after the
+        run keys; empty when there are no common firms.
+        """
+        return self._same_firm(self.focal_outcomes)
+
+    @cached_property
+    def same_firm_months(self) -> pd.DataFrame:
+        """One row per finished run and month: each focal-firm measure averaged over :attr:`common_firms`.
+
+        The month-by-month counterpart of :attr:`same_firm_outcomes` (for the
+        report's figures), read a batch of runs at a time; empty when there
+        are no common firms.
+        """
+        firms = self.common_firms
+        if not firms:
+            return pd.DataFrame()
+        keys = [*self._keys(), "step"]
+        parts = []
+        for f in self.folder.batches("focal_firms"):
+            chosen = f[f["firm"].isin(firms)]
+            parts.append(chosen.groupby(keys, sort=True)[FOCAL_OUTCOMES].mean().reset_index())
+        return _concat(parts).rename(columns=lambda c: SAME_FIRM + c if c in FOCAL_OUTCOMES else c)
+
+    @cached_property
+    def _same_firm_starts(self) -> pd.DataFrame:
+        return self._same_firm(self._focal[1])
+
+    def _same_firm(self, per_firm: pd.DataFrame) -> pd.DataFrame:
+        firms = self.common_firms
+        if not firms:
+            return pd.DataFrame()
+        keys = self._keys()
+        chosen = per_firm[per_firm["firm"].isin(firms)]
+        measures = [m for m in SAME_FIRM_ORDER if m in FOCAL_OUTCOMES] + [
+            m for m in FOCAL_OUTCOMES if m not in SAME_FIRM_ORDER
+        ]
+        table = chosen.groupby(keys, sort=True)[measures].mean()
+        return table.rename(columns=lambda c: SAME_FIRM + c).reset_index()
+
+    def _differ_at_start(self, starts: pd.DataFrame) -> set[str]:
+        """The stocks whose mean at month 0 differs between the compared scenarios."""
+        differ = set()
+        by = starts.groupby(level="scenario")
+        for measure in STOCKS:
+            if measure in starts.columns:
+                means = by[measure].mean().dropna()
+                if len(means) > 1 and means.max() - means.min() > 1e-9 * max(1.0, float(means.abs().max())):
+                    differ.add(measure)
+        return differ
 
     @property
     def measure_names(self) -> list[str]:
-        """The recorded model measures."""
+        """The summarised measures: in a comparison the same-firm ones first, then the model's."""
         skip = {*self._keys(), "step"}
-        return [c for c in self.outcomes.columns if c not in skip]
+        return [c for c in self.compared_outcomes.columns if c not in skip]
+
+    def measure_kind(self, measure: str) -> str:
+        """Which kind of measure ``measure`` is: :data:`SAME_FIRMS` or :data:`POPULATION`, with :data:`CHANGE`.
+
+        Parameters
+        ----------
+        measure : str
+            A summarised measure's name.
+
+        Returns
+        -------
+        str
+        """
+        base = measure.removesuffix(CHANGE_SUFFIX) if measure.endswith(CHANGE_SUFFIX) else measure
+        kind = SAME_FIRMS if base.startswith(SAME_FIRM) else POPULATION
+        return kind + CHANGE if base != measure and base in self.compared_outcomes.columns else kind
+
+    @cached_property
+    def compositions(self) -> dict[str, str]:
+        """Each compared scenario's population, for labels: ``"all 10 firms (6 producers, 4 service)"``."""
+        population = self._population[0]
+        if population.empty:
+            return {}
+        return {
+            str(s): composition(g["firms"], g["producers"]) if {"firms", "producers"} <= set(g.columns) else "all firms"
+            for s, g in population.groupby("scenario", sort=False)
+        }
+
+    @property
+    def same_firms_label(self) -> str:
+        """The firms behind the same-firm measures: ``"6 firms in every scenario: GEFERTEC, ..."``."""
+        firms = self.common_firms
+        return f"{len(firms)} firm{'s' if len(firms) != 1 else ''} in every scenario: {', '.join(firms)}"
+
+    def firms_of(self, measure: str, scenario: str) -> str:
+        """Over which firms ``measure`` is taken in ``scenario``.
+
+        Parameters
+        ----------
+        measure : str
+            A summarised measure's name.
+        scenario : str
+            A compared scenario.
+
+        Returns
+        -------
+        str
+            :attr:`same_firms_label` for a same-firm measure, else the
+            scenario's composition (:attr:`compositions`).
+        """
+        if self.measure_kind(measure).startswith(SAME_FIRMS):
+            return self.same_firms_label
+        return self.compositions.get(scenario, "")
 
     @cached_property
     def summary(self) -> pd.DataFrame:
-        """Mean and 95% interval of each measure's outcome, per scenario (comparison) or point (sweep)."""
+        """Mean and 95% interval of each measure's outcome, per scenario (comparison) or point (sweep).
+
+        A comparison's table starts with the columns ``kind`` (same firms or
+        population, and whether it is the change since month 0) and ``firms``
+        (over which firms the measure is taken), and lists the same-firm
+        measures first.
+        """
         if self.outcomes.empty:
             return pd.DataFrame()
         if self.kind == "compare":
-            return summary_table(self.outcomes, "scenario", self.measure_names)
+            table = summary_table(self.compared_outcomes, "scenario", self.measure_names)
+            kinds = [self.measure_kind(m) for m in table["measure"]]
+            firms = [self.firms_of(m, s) for m, s in zip(table["measure"], table["scenario"], strict=True)]
+            return table.assign(kind=kinds, firms=firms)[["kind", "firms", *table.columns]]
         table = summary_table(self.outcomes, "point", self.measure_names)
         params = pd.DataFrame([{"point": p["point"], **p["parameters"]} for p in self.folder.manifest["points"]])
         return params.merge(table, on="point", how="right")
 
     @cached_property
     def differences(self) -> pd.DataFrame:
-        """Paired differences between every pair of compared scenarios, with intervals and Cohen's d."""
+        """Paired differences between every pair of compared scenarios, with intervals and the paired Cohen's d.
+
+        Columns ``kind`` and ``firms`` as in :attr:`summary` (``firms`` of a
+        population measure: both scenarios' compositions, ``a vs b``), then
+        those of :func:`analysis.statistics.differences_table`; same-firm
+        measures first.
+        """
         if self.kind != "compare" or self.outcomes.empty:
             return pd.DataFrame()
-        return differences_table(self.outcomes, "scenario", "replicate", self.measure_names)
+        table = differences_table(self.compared_outcomes, "scenario", "replicate", self.measure_names)
+        kinds = [self.measure_kind(m) for m in table["measure"]]
+        firms = [
+            self.same_firms_label if k.startswith(SAME_FIRMS) else f"{self.firms_of(m, a)} vs {self.firms_of(m, b)}"
+            for k, m, a, b in zip(kinds, table["measure"], table["a"], table["b"], strict=True)
+        ]
+        return table.assign(kind=kinds, firms=firms)[["kind", "firms", *table.columns]]
 
     @cached_property
     def focal_summary(self) -> pd.DataFrame:
@@ -168,6 +403,7 @@ class Experiment:
         written: list[Path] = []
         tables = {
             "outcomes": self.outcomes,
+            "same_firm_outcomes": self.same_firm_outcomes if self.kind == "compare" else pd.DataFrame(),
             "summary": self.summary,
             "differences": self.differences,
             "focal_summary": self.focal_summary,
@@ -180,6 +416,41 @@ class Experiment:
 
     def _keys(self) -> list[str]:
         return self.folder.keys
+
+
+def composition(firms: pd.Series, producers: pd.Series) -> str:
+    """A population in words, from its runs' mean counts of firms and producers.
+
+    A count that is the same whole number in every run is written as it is;
+    one that varies is rounded, with a tilde.
+
+    Parameters
+    ----------
+    firms, producers : Series
+        Each run's mean number of firms and of producers (over the outcome window).
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> composition(pd.Series([10.0, 10.0]), pd.Series([6.0, 6.0]))
+    'all 10 firms (6 producers, 4 service)'
+    >>> composition(pd.Series([76.5, 78.2]), pd.Series([76.5, 78.2]))
+    'all ~77 firms (~77 producers, 0 service)'
+    """
+
+    def count(values: pd.Series) -> str:
+        v = values.dropna().to_numpy(dtype=float)
+        if not len(v):
+            return "?"
+        if (v == v[0]).all() and float(v[0]).is_integer():
+            return str(int(v[0]))
+        return f"~{round(float(v.mean()))}"
+
+    f, p = firms.reset_index(drop=True), producers.reset_index(drop=True)
+    return f"all {count(f)} firms ({count(p)} producers, {count(f - p)} service)"
 
 
 def _concat(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
@@ -450,9 +721,12 @@ def compare(
     Returns
     -------
     Experiment
-        With ``summary`` (mean and 95% interval per measure and scenario),
-        ``differences`` (paired differences with intervals and Cohen's d),
-        ``focal_summary`` and ``focal_differences`` (the B.I.G. producers).
+        With ``summary`` (mean and 95% interval per measure and scenario:
+        the same firms' measures first, then the populations', with ``kind``
+        and ``firms`` columns), ``differences`` (paired differences with
+        intervals and the paired Cohen's d, in the same order),
+        ``same_firm_outcomes`` (per run, over :attr:`Experiment.common_firms`),
+        ``focal_summary`` and ``focal_differences`` (each B.I.G. producer).
     """
     plan = comparison_plan(scenarios, replicates, seed, steps, window)
     return run_plan(plan, out, workers, scheduler, progress)

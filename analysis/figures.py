@@ -130,6 +130,15 @@ MEASURE_LABELS: dict[str, tuple[str, str]] = {
     "trust": ("Trust between partners", "trust (0 to 1)"),
     "value": ("Value created per cooperation", "k EUR"),
     "months": ("How long cooperations last", "months"),
+    # A comparison's same-firm measures: means per firm over the focal firms present in every scenario.
+    "same_firm_profit": ("Profit of the same firms", "k EUR per month, mean per firm"),
+    "same_firm_revenue": ("Revenue of the same firms", "k EUR per month, mean per firm"),
+    "same_firm_overhead_paid": ("Overhead the same firms paid", "k EUR per month, mean per firm"),
+    "same_firm_value_received": ("Value the same firms received from cooperations", "k EUR per month, mean per firm"),
+    "same_firm_trust_received": ("Trust the same firms receive from partners", "trust (0 to 1)"),
+    "same_firm_cooperations": ("Live cooperations of the same firms", "cooperations per firm"),
+    "same_firm_digital_maturity": ("Digital maturity of the same firms", "capability (0 to 1)"),
+    "same_firm_capital": ("Capital of the same firms", "k EUR, mean per firm"),
 }
 
 

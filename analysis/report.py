@@ -36,8 +36,8 @@ from plotly.offline import get_plotlyjs
 
 import sim
 from analysis import figures
-from analysis.experiments import Experiment
-from analysis.statistics import crossings, run_outcomes, summary_table
+from analysis.experiments import CHANGE_SUFFIX, SAME_FIRMS, Experiment
+from analysis.statistics import NEAR_ZERO_SD, PAIRED_D, crossings, run_outcomes, summary_table
 from analysis.store import FolderError
 from analysis.tables import decimals, plural
 from sim.observe.measures import MEASURES
@@ -257,22 +257,7 @@ def _compare_report(e: Experiment) -> tuple[str, str, list[Section]]:
     manifest = e.folder.manifest
     labels = [p["scenario"] for p in manifest["points"]]
     colors = figures.scenario_colors(labels)
-    summary = e.summary
-    headline: dict[str, object] = {}
-    for measure, name in (
-        ("producer_profit", "producers' profit, k EUR / month"),
-        ("mean_trust", "trust between partners"),
-        ("exited", "exits after evaluation / month"),
-    ):
-        part = summary[summary["measure"] == measure].set_index("scenario") if len(summary) else pd.DataFrame()
-        digits = decimals(part["mean"]) if len(part) else 3
-        headline[name] = Markup(
-            "<br>".join(
-                f"<span style='color:{colors[s]}'>{html.escape(s)}</span> "
-                + (_num(part.loc[s, "mean"], digits=digits) if s in part.index else "n/a")
-                for s in labels
-            )
-        )
+    headline = _compare_headline(e, labels, colors)
     header = _header(
         f"{' vs '.join(labels)}: {plural(int(manifest['replicates']), 'paired replicate')} each",
         [
@@ -287,7 +272,9 @@ def _compare_report(e: Experiment) -> tuple[str, str, list[Section]]:
     )
     nodes, edges = _network_tables(e.path)
     measures = e.measures
-    sections = _common_sections(measures, e.cooperations, nodes, edges, colors, single=False)
+    sections = _same_firm_sections(e, colors) + _common_sections(
+        measures, e.cooperations, nodes, edges, colors, single=False
+    )
     sections.append(
         Section(
             "The B.I.G. producers",
@@ -295,6 +282,85 @@ def _compare_report(e: Experiment) -> tuple[str, str, list[Section]]:
         )
     )
     return f"kreislauf: {' vs '.join(labels)}", header, sections
+
+
+#: The same firms' measures a comparison draws month by month first (measure, title, unit).
+SAME_FIRM_SERIES = [
+    ("same_firm_profit", "Profit of the same firms", "k EUR per month, mean per firm"),
+    ("same_firm_trust_received", "Trust the same firms receive", "trust (0 to 1)"),
+]
+
+
+def _same_firm_sections(e: Experiment, colors: dict[str, str]) -> list[Section]:
+    """The firms present in every compared scenario, month by month: the like-with-like view, first."""
+    months = e.same_firm_months
+    if months.empty:
+        return []
+    caption = (
+        f"Mean per firm over the {len(e.common_firms)} firms present in every scenario ({', '.join(e.common_firms)}), "
+        "matched by name: the same firms in each structure, unlike the population measures below, which average "
+        "over each scenario's own firms. " + _CAPTIONS["band"]
+    )
+    items = [
+        Item(
+            figures.time_series(months, m, title, unit, colors=colors),
+            caption,
+            figures.band_table(months, m),
+            f"{m}-by-month",
+        )
+        for m, title, unit in SAME_FIRM_SERIES
+    ]
+    return [Section("The same firms, month by month", items, columns=2)]
+
+
+#: A comparison's headline cards: the same firms' measures first, then the populations' (measure, name).
+COMPARE_CARDS = [
+    ("same_firm_profit", "profit, k EUR / month"),
+    ("same_firm_trust_received", "trust they receive from partners"),
+    ("producer_profit", "producers' profit, k EUR / month"),
+    ("mean_trust", "trust between partners"),
+    ("exited", "exits after evaluation / month"),
+]
+
+
+def _compare_headline(e: Experiment, labels: list[str], colors: dict[str, str]) -> dict[str, object]:
+    """The comparison's cards: each measure per scenario, and the paired difference from the first scenario.
+
+    The same firms' cards come first and name the firms; the populations'
+    name each scenario's composition.
+    """
+    summary, diffs = e.summary, e.differences
+    cards: dict[str, object] = {}
+    for measure, name in COMPARE_CARDS:
+        part = summary[summary["measure"] == measure].set_index("scenario") if len(summary) else pd.DataFrame()
+        if part.empty:
+            continue
+        same = e.measure_kind(measure).startswith(SAME_FIRMS)
+        digits = decimals(part["mean"])
+        values = []
+        for s in labels:
+            value = _num(part.loc[s, "mean"], digits=digits) if s in part.index else "n/a"
+            who = "" if same else f" <span class=who>{html.escape(e.compositions.get(s, ''))}</span>"
+            values.append(f"<div><span style='color:{colors[s]}'>{html.escape(s)}</span> {value}{who}</div>")
+        pairs = diffs[(diffs["measure"] == measure) & (diffs["a"] == labels[0])] if len(diffs) else diffs
+        subs = [
+            f"<div class=sub>{html.escape(str(d['a']))} &minus; {html.escape(str(d['b']))}: "
+            f"{_num(d['difference'], sign=True, digits=digits)} "
+            f"({_num(d['ci_low'], digits=digits)} to {_num(d['ci_high'], digits=digits)}), d = {_d(d)}</div>"
+            for _, d in pairs.iterrows()
+        ]
+        label = (
+            f"same {len(e.common_firms)} firms ({', '.join(e.common_firms)}): {name}" if same else f"population: {name}"
+        )
+        cards[label] = Markup("".join(values) + "".join(subs))
+    if not cards:
+        cards["finished runs"] = "none yet"
+    return cards
+
+
+def _d(row: pd.Series) -> str:
+    """A paired Cohen's d with two decimals, marked * when it comes from near-zero variance."""
+    return _num(row["cohens_d"], digits=2) + ("*" if bool(row.get("near_zero_sd", False)) else "")
 
 
 def _sweep_report(e: Experiment) -> tuple[str, str, list[Section]]:
@@ -584,27 +650,40 @@ def _survival(measures: pd.DataFrame) -> str:
     return f"{kept / (kept + ended):.0%} ({int(kept)} of {int(kept + ended)} evaluations)" if kept + ended else "n/a"
 
 
-#: Measures the comparison's differences table shows first (the rest are behind "every measure").
+#: Population measures the comparison's differences table shows after the same firms' (the rest are behind "every measure").
 DIFFERENCES = [
     "producer_profit",
     "producer_overhead",
     "mean_trust",
     "defection_rate",
     "exited",
+    "digital_maturity",
     "digital_maturity_small",
+    "capital_gini",
 ]
 
 
 def _differences_html(e: Experiment) -> str:
+    """The paired differences: the same firms' first, then the populations' (with their compositions)."""
     diffs = e.differences
     if diffs.empty:
         return ""
+    every = list(dict.fromkeys(diffs["measure"]))
 
     def rows(measures: Iterable[str]) -> str:
-        out = []
+        out, kind = [], ""
         for measure in measures:
             part = diffs[diffs["measure"] == measure]
-            name, unit = figures.measure_label(measure)
+            group = part["kind"].iloc[0].split(":")[0]
+            if group != kind:
+                kind = group
+                firms = (
+                    f"in every scenario (matched by name), mean per firm: {', '.join(e.common_firms)}"
+                    if kind == SAME_FIRMS
+                    else "; ".join(f"{s}: {c}" for s, c in e.compositions.items())
+                )
+                out.append(f"<tr class=group><th colspan=5>{html.escape(kind)}: {html.escape(firms)}</th></tr>")
+            name, unit = _difference_label(measure)
             digits = decimals(part[["difference", "ci_low", "ci_high"]].to_numpy().ravel())
             for _, d in part.iterrows():
                 out.append(
@@ -612,22 +691,34 @@ def _differences_html(e: Experiment) -> str:
                     f"<td>{html.escape(str(d['a']))} &minus; {html.escape(str(d['b']))}</td>"
                     f"<td>{_num(d['difference'], sign=True, digits=digits)}</td>"
                     f"<td>{_num(d['ci_low'], digits=digits)} to {_num(d['ci_high'], digits=digits)}</td>"
-                    f"<td>{_num(d['cohens_d'], digits=2)}</td></tr>"
+                    f"<td>{_d(d)}</td></tr>"
                 )
         return "".join(out)
 
     head = (
-        "<thead><tr><th>measure</th><th>difference</th><th>mean</th><th>95% interval</th>"
-        "<th>Cohen's d</th></tr></thead>"
+        "<thead><tr><th>measure</th><th>difference</th><th>mean</th><th>95% interval</th><th>paired d</th></tr></thead>"
     )
-    every = list(dict.fromkeys(diffs["measure"]))
+    shown = [m for m in every if e.measure_kind(m).startswith(SAME_FIRMS)]
+    shown += [x for m in DIFFERENCES for x in (m, m + CHANGE_SUFFIX) if x in every]
     link = _data_link(Item(go.Figure(), "", diffs, "differences"))
+    note = (
+        f"<p class=note>{html.escape(PAIRED_D)}. * marks a d from near-zero variance: that sd is below "
+        f"{NEAR_ZERO_SD:.0%} of the measure's level, the runs hardly vary, and d is large whatever the size of the "
+        "gap; judge such a gap by its size and interval.</p>"
+    )
     return (
         "<table class=diff><caption>Paired differences over replicates (a run's outcome: its mean over the final "
-        f"{e.window} months)</caption>{head}<tbody>{rows(m for m in DIFFERENCES if m in every)}</tbody></table>"
+        f"{e.window} months)</caption>{head}<tbody>{rows(shown)}</tbody></table>{note}"
         f"<details><summary>every measure ({len(every)}) {link}</summary><table class=diff>{head}"
         f"<tbody>{rows(every)}</tbody></table></details>"
     )
+
+
+def _difference_label(measure: str) -> tuple[str, str]:
+    """A summarised measure's name and unit, the same firms' and the changes since month 0 included."""
+    base = measure.removesuffix(CHANGE_SUFFIX) if measure.endswith(CHANGE_SUFFIX) else measure
+    name, unit = figures.measure_label(base)
+    return (f"{name}: change since month 0" if base != measure else name), unit
 
 
 # ---------------------------------------------------------------------------
@@ -708,6 +799,7 @@ table.diff td:first-child, table.diff th:first-child { text-align: left; } .unit
 .chooser { font-size: 15px; margin: 8px 0; } .note { font-size: 14px; color: #555; }
 a.data { font-size: 13px; } .files { font-size: 14px; color: #444; } details { margin-top: 12px; font-size: 14px; }
 caption { text-align: left; color: #555; padding-bottom: 4px; }
+tr.group th { text-align: left; font-weight: normal; color: #333; background: #f6f6f6; } .card .who { display: block; font-size: 12px; line-height: 1.3; color: #666; font-weight: normal; margin-bottom: 4px; }
 footer { margin-top: 40px; font-size: 12px; color: #777; }
 """
 

@@ -10,9 +10,12 @@ Replicate *k* of every scenario runs on the same seed (common random
 numbers), so the difference between two scenarios is taken pair by pair: the
 mean of the paired differences with a paired-t interval, which is narrower
 than the unpaired one whenever the pairs are correlated. The effect size is
-Cohen's *d* (Cohen 1988): the mean difference in units of the pooled
-standard deviation of the two scenarios' outcomes, so it says how large the
-difference is against the spread between runs, whatever the pairing.
+the paired Cohen's *d* (Cohen 1988, the *d_z* of paired samples): the mean
+of the paired differences over their standard deviation, so it says how
+large the difference is against how much it varies from seed to seed. When
+the runs hardly vary, that standard deviation is near zero and *d* is large
+whatever the size of the gap: such a *d* is flagged (``near_zero_sd``), and
+the gap is then judged by its size and interval.
 
 References
 ----------
@@ -33,6 +36,8 @@ import pandas as pd
 from scipy import stats
 
 __all__ = [
+    "NEAR_ZERO_SD",
+    "PAIRED_D",
     "Difference",
     "Estimate",
     "crossings",
@@ -40,11 +45,19 @@ __all__ = [
     "mean_ci",
     "paired_difference",
     "run_outcomes",
+    "run_starts",
     "summary_table",
 ]
 
 #: Confidence level of every interval.
 CONFIDENCE = 0.95
+
+#: A paired difference's sd below this share of the level of the measure (the larger absolute mean of the
+#: two scenarios) is near zero: its Cohen's d says the runs hardly vary, not that the gap is large.
+NEAR_ZERO_SD = 0.01
+
+#: The one-line explanation of the effect size, for tables and reports.
+PAIRED_D = "d = paired Cohen's d: the mean of the paired differences (same seeds) over their standard deviation"
 
 
 @dataclass(frozen=True)
@@ -60,13 +73,21 @@ class Estimate:
 
 @dataclass(frozen=True)
 class Difference:
-    """The paired difference ``a - b`` over replicates, its interval and effect size."""
+    """The paired difference ``a - b`` over replicates, its interval and effect size.
+
+    ``sd_difference`` is the standard deviation of the paired differences,
+    ``cohens_d`` the paired Cohen's d (``difference / sd_difference``) and
+    ``near_zero_sd`` whether that sd is below :data:`NEAR_ZERO_SD` of the
+    measure's level, so that d mostly says the runs hardly vary.
+    """
 
     n: int
     difference: float
     ci_low: float
     ci_high: float
+    sd_difference: float
     cohens_d: float
+    near_zero_sd: bool
 
 
 def mean_ci(values: Sequence[float] | np.ndarray, confidence: float = CONFIDENCE) -> Estimate:
@@ -108,11 +129,15 @@ def mean_ci(values: Sequence[float] | np.ndarray, confidence: float = CONFIDENCE
 def paired_difference(
     a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray, confidence: float = CONFIDENCE
 ) -> Difference:
-    """Mean of the paired differences ``a[k] - b[k]``, with a paired-t interval and Cohen's d.
+    """Mean of the paired differences ``a[k] - b[k]``, with a paired-t interval and the paired Cohen's d.
 
     Pairs with a NaN on either side are left out. Cohen's d divides the mean
-    difference by the pooled standard deviation ``sqrt((sd_a² + sd_b²) / 2)``
-    of the kept values; it is NaN when that is zero.
+    difference by the standard deviation of the differences (the paired
+    *d_z*); it is NaN when that is zero or undefined (fewer than two pairs).
+    ``near_zero_sd`` is true when that standard deviation is at most
+    :data:`NEAR_ZERO_SD` times the level of the measure, the larger of
+    ``|mean(a)|`` and ``|mean(b)|`` (so also when it is zero): a d computed
+    from next to no variance.
 
     Parameters
     ----------
@@ -133,8 +158,12 @@ def paired_difference(
     Examples
     --------
     >>> d = paired_difference([3.0, 5.0, 7.0], [1.0, 2.0, 4.0])
-    >>> round(d.difference, 4), round(d.ci_low, 4), round(d.ci_high, 4), round(d.cohens_d, 4)
-    (2.6667, 1.2324, 4.1009, 1.4985)
+    >>> round(d.difference, 4), round(d.ci_low, 4), round(d.ci_high, 4), round(d.sd_difference, 4)
+    (2.6667, 1.2324, 4.1009, 0.5774)
+    >>> round(d.cohens_d, 4), d.near_zero_sd
+    (4.6188, False)
+    >>> paired_difference([100.0, 101.0, 102.0], [90.0, 90.5, 91.5]).near_zero_sd  # sd 0.29 at a level of 101
+    True
     """
     x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if x.shape != y.shape:
@@ -142,9 +171,11 @@ def paired_difference(
     keep = ~(np.isnan(x) | np.isnan(y))
     x, y = x[keep], y[keep]
     diff = mean_ci(x - y, confidence)
-    pooled = math.sqrt((x.var(ddof=1) + y.var(ddof=1)) / 2) if len(x) > 1 else math.nan
-    d = diff.mean / pooled if pooled > 0 else math.nan
-    return Difference(diff.n, diff.mean, diff.ci_low, diff.ci_high, d)
+    sd = diff.sd
+    d = diff.mean / sd if sd > 0 else math.nan  # NaN when sd is NaN (fewer than two pairs) or zero
+    level = max(abs(float(x.mean())), abs(float(y.mean()))) if len(x) else math.nan
+    near_zero = bool(sd <= NEAR_ZERO_SD * level)  # False when either is NaN
+    return Difference(diff.n, diff.mean, diff.ci_low, diff.ci_high, sd, d, near_zero)
 
 
 def run_outcomes(measures: pd.DataFrame, keys: Sequence[str], window: int) -> pd.DataFrame:
@@ -181,6 +212,36 @@ def run_outcomes(measures: pd.DataFrame, keys: Sequence[str], window: int) -> pd
     recent = measures[measures["step"] > last - window]
     out = recent.groupby(list(keys), sort=True)[values].mean()
     return out.reset_index()
+
+
+def run_starts(measures: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
+    """Each run's value of every numeric measure at its first recorded step (month 0).
+
+    Parameters
+    ----------
+    measures : DataFrame
+        Tidy per-step rows with a ``step`` column, the identifying ``keys`` and
+        numeric measure columns.
+    keys : sequence of str
+        Columns that identify a run (and that are kept).
+
+    Returns
+    -------
+    DataFrame
+        One row per run: the keys and every numeric measure at its first step.
+
+    Examples
+    --------
+    >>> m = pd.DataFrame({"run": [0, 0, 1, 1], "step": [0, 1, 0, 1], "x": [9.0, 1.0, 7.0, 5.0]})
+    >>> run_starts(m, ["run"])
+       run    x
+    0    0  9.0
+    1    1  7.0
+    """
+    values = [c for c in measures.columns if c not in keys and c != "step" and _numeric(measures[c])]
+    first = measures.groupby(list(keys), sort=False)["step"].transform("min")
+    start = measures[measures["step"] == first]
+    return start.groupby(list(keys), sort=True)[values].mean().reset_index()
 
 
 def summary_table(outcomes: pd.DataFrame, by: str, measures: Sequence[str]) -> pd.DataFrame:
@@ -232,7 +293,8 @@ def differences_table(outcomes: pd.DataFrame, by: str, pair_on: str, measures: S
     -------
     DataFrame
         Columns ``measure``, ``a``, ``b``, ``n``, ``difference``, ``ci_low``,
-        ``ci_high``, ``cohens_d``.
+        ``ci_high``, ``sd_difference``, ``cohens_d`` (paired) and
+        ``near_zero_sd`` (see :func:`paired_difference`).
     """
     labels = list(dict.fromkeys(outcomes[by]))
     wide = {label: outcomes[outcomes[by] == label].set_index(pair_on) for label in labels}
@@ -242,7 +304,7 @@ def differences_table(outcomes: pd.DataFrame, by: str, pair_on: str, measures: S
             both = wide[a].index.intersection(wide[b].index)
             d = paired_difference(wide[a].loc[both, measure].to_numpy(), wide[b].loc[both, measure].to_numpy())
             rows.append({"measure": measure, "a": a, "b": b, **d.__dict__})
-    columns = ["measure", "a", "b", "n", "difference", "ci_low", "ci_high", "cohens_d"]
+    columns = ["measure", "a", "b", "n", "difference", "ci_low", "ci_high", "sd_difference", "cohens_d", "near_zero_sd"]
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -11,14 +11,25 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from analysis.experiments import Experiment
+from analysis.experiments import CHANGE_SUFFIX, Experiment
+from analysis.statistics import NEAR_ZERO_SD, PAIRED_D
 
-__all__ = ["comparison_table", "decimals", "number", "plural", "sensitivity_table", "sweep_table"]
+__all__ = ["SAME_FIRM_HEADLINE", "comparison_table", "decimals", "number", "plural", "sensitivity_table", "sweep_table"]
 
 #: Significant figures of the largest value of a measure; every value of that measure gets as many decimals.
 SIGNIFICANT = 3
 
-#: The measures a comparison shows first, with their plain-language names.
+#: The same-firm measures a comparison shows first (means per firm over the firms in every scenario).
+SAME_FIRM_HEADLINE = {
+    "same_firm_profit": "profit / month, k EUR",
+    "same_firm_revenue": "revenue / month, k EUR",
+    "same_firm_overhead_paid": "overhead paid / month, k EUR",
+    "same_firm_trust_received": "trust received from partners",
+    "same_firm_cooperations": "partners (live cooperations)",
+    "same_firm_digital_maturity": "digital maturity",
+}
+
+#: The population measures a comparison shows next, with their plain-language names.
 HEADLINE = {
     "producer_profit": "producer profit / month, k EUR",
     "producer_overhead": "producer overhead / month, k EUR",
@@ -130,7 +141,14 @@ def _interval(mean: float, low: float, high: float, sign: bool = False, digits: 
 
 
 def comparison_table(experiment: Experiment) -> str:
-    """The headline measures per scenario, and each scenario's paired difference from the first.
+    """The same firms' measures, then the populations', per scenario, with each paired difference from the first.
+
+    The first block averages over the firms present in every compared
+    scenario (matched by name: the six B.I.G. producers when comparing
+    ``big`` with ``open_market``); the second covers each scenario's whole
+    population, whose composition it names. A stock that differs already at
+    month 0 is followed by its change since month 0. One line explains the
+    paired Cohen's d and the mark of a d computed from near-zero variance.
 
     Parameters
     ----------
@@ -149,23 +167,25 @@ def comparison_table(experiment: Experiment) -> str:
     n = int(summary["n"].max())
     lines = [
         f"{experiment.folder.manifest['name']}: {plural(n, 'replicate')} per scenario on paired seeds; "
-        f"a run's outcome is its mean over the last {experiment.window} months; [95% interval], d = Cohen's d",
+        f"a run's outcome is its mean over the last {experiment.window} months; [95% interval]",
+        f"{PAIRED_D}; * = that sd is near zero (below {NEAR_ZERO_SD:.0%} of the level): d is large whatever the gap",
         "",
     ]
     header = ["measure", *labels, *[f"{first} - {b}" for b in labels[1:]], *["d" for _ in labels[1:]]]
-    rows = []
-    for measure, name in HEADLINE.items():
-        part = summary[summary["measure"] == measure].set_index("scenario")
-        if part.empty or part["n"].max() == 0:
-            continue
-        row = [name]
-        digits = decimals(part[["mean", "ci_low", "ci_high"]].to_numpy().ravel())
-        row += [_ci(part.loc[s], digits=digits) if s in part.index else "" for s in labels]
-        pairs = diffs[(diffs["measure"] == measure) & (diffs["a"] == first)].set_index("b")
-        row += [_interval(*_triple(pairs, b, "difference"), sign=True, digits=digits) for b in labels[1:]]
-        row += [number(pairs.loc[b, "cohens_d"], 2) for b in labels[1:]]
-        rows.append(row)
-    lines += _grid(header, rows)
+    recorded = set(summary["measure"])
+    blocks: list[tuple[str, list[list[str]]]] = []
+    if experiment.common_firms:
+        firms = ", ".join(experiment.common_firms)
+        title = f"same firms (in every scenario, matched by name), mean per firm: {firms}"
+        blocks.append((title, _rows(summary, diffs, labels, _with_changes(SAME_FIRM_HEADLINE, recorded))))
+    compositions = "; ".join(f"{s}: {experiment.compositions.get(s, '')}" for s in labels)
+    blocks.append((f"population: {compositions}", _rows(summary, diffs, labels, _with_changes(HEADLINE, recorded))))
+    grid = _grid(header, [row for _, block in blocks for row in block])
+    lines.append(grid[0])
+    at = 1
+    for k, (title, block) in enumerate(blocks):
+        lines += [*([""] if k else []), title, *grid[at : at + len(block)]]
+        at += len(block)
     focal = experiment.focal_summary
     if len(focal):
         lines += ["", "focal firms: profit / month, k EUR"]
@@ -184,6 +204,38 @@ def comparison_table(experiment: Experiment) -> str:
     if experiment.failed:
         lines += ["", f"{experiment.failed} run(s) failed and are left out (see runs.csv)"]
     return "\n".join(lines)
+
+
+def _with_changes(names: dict[str, str], recorded: set[str]) -> dict[str, str]:
+    """The measures and their names, each followed by its change since month 0 where that is recorded."""
+    out = {}
+    for measure, name in names.items():
+        out[measure] = name
+        if measure + CHANGE_SUFFIX in recorded:
+            out[measure + CHANGE_SUFFIX] = f"{name}: change since month 0"
+    return out
+
+
+def _rows(summary: pd.DataFrame, diffs: pd.DataFrame, labels: list[str], names: dict[str, str]) -> list[list[str]]:
+    """A comparison table's rows: each measure's mean per scenario, and its paired difference and d from the first."""
+    first, rows = labels[0], []
+    for measure, name in names.items():
+        part = summary[summary["measure"] == measure].set_index("scenario")
+        if part.empty or part["n"].max() == 0:
+            continue
+        row = [name]
+        digits = decimals(part[["mean", "ci_low", "ci_high"]].to_numpy().ravel())
+        row += [_ci(part.loc[s], digits=digits) if s in part.index else "" for s in labels]
+        pairs = diffs[(diffs["measure"] == measure) & (diffs["a"] == first)].set_index("b")
+        row += [_interval(*_triple(pairs, b, "difference"), sign=True, digits=digits) for b in labels[1:]]
+        row += [_d(pairs.loc[b]) for b in labels[1:]]
+        rows.append(row)
+    return rows
+
+
+def _d(row: pd.Series) -> str:
+    """A paired Cohen's d with two decimals, marked ``*`` when it comes from near-zero variance."""
+    return number(row["cohens_d"], 2) + ("*" if bool(row.get("near_zero_sd", False)) else "")
 
 
 def sweep_table(experiment: Experiment, measures: int = 3) -> str:

@@ -62,6 +62,20 @@ def test_run_writes_outputs_and_a_summary(tmp_path: Path) -> None:
     assert pd.read_csv(tmp_path / "out" / "measures.csv").shape == measures.shape
     log = pd.read_parquet(tmp_path / "out" / "cooperations.parquet")
     assert {"months_partner_search", "outcome", "reason", "value"} <= set(log.columns)
+    # The summary says over which firms producer profit is taken: every producer, whose number it names.
+    last, year = measures.iloc[-1], measures.iloc[-12:]
+    firms, producers = int(last["firms"]), int(last["producers"])
+    assert f"firms at the end{' ' * 23}{firms}: {producers} producers, {firms - producers} service" in result.stdout
+    count = year["producers"]
+    shown = str(int(count.iloc[0])) if count.nunique() == 1 else f"~{round(count.mean())}"
+    assert f"k EUR, mean over all {shown} producers" in result.stdout
+
+
+def test_the_run_summary_of_the_group_names_its_roles(tmp_path: Path) -> None:
+    result = kreislauf("run", "big", "--steps", "13", "--out", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    assert "10: 6 producers, 4 service (0 entered, 0 left)" in result.stdout
+    assert "k EUR, mean over all 6 producers" in result.stdout
 
 
 def test_open_market_log_shows_every_phase_and_both_outcomes(tmp_path: Path) -> None:

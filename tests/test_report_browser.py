@@ -189,3 +189,26 @@ def test_the_sweep_report_answers_its_question(reports: dict[str, Path], browser
     assert errors == []
     assert [r for r in requests if not r.startswith("file://")] == []
     page.close()
+
+
+def test_a_comparison_report_leads_with_the_same_firms(tmp_path: Path, browser: Any) -> None:
+    """`kreislauf compare big open_market`: the first cards and table rows are the six producers in both."""
+    experiment = compare(["big", "open_market"], replicates=2, steps=12, workers=1, out=tmp_path / "c", progress=False)
+    page, errors, _ = open_report(browser, write_report(experiment.path))
+    cards = page.locator(".card").all_inner_texts()
+    producers = "GEFERTEC, flying-parts, Scansonic MI, Metrolux, PGS, Lumics"
+    assert cards[0].endswith(f"same 6 firms ({producers}): profit, k EUR / month")
+    assert cards[1].startswith("big") and "same 6 firms" in cards[1] and "trust" in cards[1]
+    assert "big − open_market" in cards[0] and "d = " in cards[0]
+    population = cards[2]
+    assert population.endswith("population: producers' profit, k EUR / month")
+    assert "all 10 firms (6 producers, 4 service)" in population and "open_market" in population
+    groups = page.locator("table.diff").first.locator("tr.group").all_inner_texts()
+    assert groups[0].startswith("same firms: in every scenario") and producers in groups[0]
+    assert groups[1].startswith("population: big: all 10 firms (6 producers, 4 service); open_market: all ")
+    first_row = page.locator("table.diff").first.locator("tbody tr:not(.group)").first.inner_text()
+    assert first_row.startswith("Profit of the same firms")
+    assert "paired Cohen's d" in page.locator("header p.note").inner_text()
+    page.locator(".cards").screenshot(path=str(ARTIFACTS / "report-compare-cards.png"))
+    assert errors == []
+    page.close()

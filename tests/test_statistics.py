@@ -51,8 +51,9 @@ def test_paired_difference_by_hand() -> None:
     assert d.n == 5 and d.difference == pytest.approx(2.0)
     assert d.ci_low == pytest.approx(2 - T_975[4] * sd / math.sqrt(5))
     assert d.ci_high == pytest.approx(2 + T_975[4] * sd / math.sqrt(5))
-    var_a, var_b = 10.0, 8.5  # sum of squares 40 / 4 and 34 / 4
-    assert d.cohens_d == pytest.approx(2 / math.sqrt((var_a + var_b) / 2))
+    assert d.sd_difference == pytest.approx(sd)
+    assert d.cohens_d == pytest.approx(2 / sd)  # paired: over the sd of the differences
+    assert not d.near_zero_sd  # sd 0.71 against a level of 14
 
 
 def test_paired_difference_drops_incomplete_pairs() -> None:
@@ -118,7 +119,7 @@ def test_summary_and_differences_tables_pair_replicates() -> None:
     diffs = differences_table(outcomes, "scenario", "replicate", ["x"])
     row = diffs.iloc[0]
     assert (row["a"], row["b"], row["n"], row["difference"]) == ("big", "market", 3, 2.0)
-    assert row["cohens_d"] == pytest.approx(2 / math.sqrt(0.5))  # var 1 and 0: pooled sqrt(1/2)
+    assert row["cohens_d"] == pytest.approx(2.0)  # differences 1, 2, 3: mean 2 over sd 1
 
 
 def ishigami_like(x: np.ndarray, weak: float = 0.5) -> np.ndarray:
