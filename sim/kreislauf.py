@@ -42,7 +42,7 @@ from sim import rules, search
 from sim.kernels import add_rows, argsort_firms, expand_ranges, max_last, max_rows, pair_columns, sum_last
 from sim.state.pairs import unordered
 from sim.state.world import World
-from sim.vocabulary import BENEVOLENCE, COMPETENCE, INTEGRITY, OUTCOME_OF, PRODUCER, Outcome, Phase, Reason
+from sim.vocabulary import BENEVOLENCE, COMPETENCE, DIGITAL, INTEGRITY, OUTCOME_OF, PRODUCER, Outcome, Phase, Reason
 
 __all__ = ["Kreislauf"]
 
@@ -148,6 +148,7 @@ class Kreislauf:
         firms, rng = world.firms, world.streams["needs"]
         needs = self.needs_now()
         self._eff_at_start = self.effective_capabilities()
+        self.invest(needs, self._eff_at_start)
         gaps = np.maximum(needs - self._eff_at_start, 0.0)
 
         pending = t.in_phase(Phase.NEEDS_ASSESSMENT, before=now)
@@ -179,6 +180,28 @@ class Kreislauf:
             firms.load[new] += 1
             firms.searching[new] = True
             world.tally["opened"] += len(new)
+
+    def invest(self, needs: np.ndarray, eff: np.ndarray) -> None:
+        """Producers raise their digital maturity by their own investment too (:func:`sim.rules.own_investment`).
+
+        What they find is their own, so it counts from this month on; the
+        month's needs assessment still sees the gaps as the month began.
+        """
+        firms, p = self.world.firms, self.params
+        if p.own_learning_rate == 0:
+            return
+        n = firms.n
+        who = (firms.alive[:n] & (firms.role[:n] == PRODUCER)).nonzero()[0]
+        own = firms.caps[who, DIGITAL]
+        gain = rules.own_investment(
+            np.maximum(needs[who, DIGITAL] - own, 0.0),
+            firms.size[who],
+            np.maximum(eff[who, DIGITAL] - own, 0.0),
+            p.own_learning_rate,
+            p.own_learning_half_size,
+        )
+        firms.caps[who, DIGITAL] = own + gain
+        firms.investment[who] = p.own_learning_cost * gain * firms.size[who]
 
     # ------------------------------------------------------------------
     # 2. partner search

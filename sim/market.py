@@ -186,7 +186,8 @@ class Market:
         income = revenue + fee_income
         operating = p.cost_of_sales * volume  # wages and material follow the quantity sold
         paid_overhead = overhead - carried
-        profit = income + firms.coop_value[:n] - operating - paid_overhead - fees - service_cost - firms.coop_cost[:n]
+        costs = operating + paid_overhead + fees + service_cost + firms.coop_cost[:n] + firms.investment[:n]
+        profit = income + firms.coop_value[:n] - costs
         profit = np.where(alive, profit, 0.0)
         firms.revenue[:n] = np.where(alive, income, 0.0)
         firms.overhead_paid[:n] = paid_overhead + fees

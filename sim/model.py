@@ -147,6 +147,7 @@ class CooperationModel(mesa.Model):
         n = world.firms.n
         world.firms.coop_value[:n] = 0.0
         world.firms.coop_cost[:n] = 0.0
+        world.firms.investment[:n] = 0.0
         return world.now
 
     def _collect(self) -> None:

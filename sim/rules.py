@@ -35,6 +35,7 @@ __all__ = [
     "joint_value",
     "member_verdict",
     "niche_concentration",
+    "own_investment",
     "partner_score",
     "price_level",
     "rivals",
@@ -511,3 +512,20 @@ def capacity_with_experience(base: np.ndarray, experience: np.ndarray, per_doubl
     [2, 3, 5, 5]
     """
     return base + np.floor(per_doubling * np.log2(1.0 + experience)).astype(np.int64)
+
+
+def own_investment(gap: np.ndarray, size: np.ndarray, lead: np.ndarray, rate: float, half_size: float) -> np.ndarray:
+    """A month's rise of a firm's digital maturity by its own investment.
+
+    The share ``rate`` of its gap, scaled by what a firm of its size can
+    afford, ``size / (size + half_size)``, and helped by its partners'
+    know-how: ``1 + lead``, where ``lead`` is how far the best of its
+    partners is ahead of it (0 without one). Unlike learning from a partner,
+    it can take a firm beyond its partners' level.
+
+    Examples
+    --------
+    >>> own_investment(np.array([0.4, 0.4, 0.4]), np.array([50.0, 3.0, 50.0]), np.array([0.0, 0.0, 0.2]), 0.02, 50.0).round(6).tolist()
+    [0.004, 0.000453, 0.0048]
+    """
+    return rate * size / (size + half_size) * gap * (1.0 + lead)

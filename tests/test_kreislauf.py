@@ -282,3 +282,25 @@ def test_capacity_grows_with_experience_when_switched_on() -> None:
         model.step()
     assert model.firms.experience[1] == 1 and model.firms.capacity[1] == 2
     assert model.firms.base_capacity[1] == 1
+
+
+def test_own_investment_raises_digital_maturity_beyond_every_partner_and_costs_money() -> None:
+    # A (50 employees) needs digital maturity 0.9 and has 0.2; nobody it knows is
+    # more digital. A month's own step: 0.02 * 50 / (50 + 50) * 0.7 = 0.007, at a
+    # cost of 20 * 0.007 * 50 = 7 k EUR. A three-person firm with the same gap
+    # gets 0.02 * 3 / 53 * 0.7.
+    scenario = world(
+        [
+            firm("A", size=50.0, capabilities={"digital": 0.2}, needs=needing("digital", 0.9)),
+            firm("S", size=3.0, capabilities={"digital": 0.2}, needs=needing("digital", 0.9)),
+        ],
+        kreislauf={"own_learning_rate": 0.02, "learning_rate": 0.0},
+    )
+    model = CooperationModel(scenario, seed=1)
+    model.step()
+    assert model.firms.caps[0, 2] == pytest.approx(0.2 + 0.007)
+    assert model.firms.investment[0] == pytest.approx(7.0)
+    assert model.firms.caps[1, 2] == pytest.approx(0.2 + 0.02 * 3 / 53 * 0.7)
+    for _ in range(240):
+        model.step()
+    assert model.firms.caps[0, 2] > 0.8  # beyond anything a partner could teach it: none has more than 0.2

@@ -49,6 +49,7 @@ QUIET: dict[str, Any] = {
         "competitor_temptation": 0.0,
         "grab_temptation": 0.0,
         "learning_rate": 0.0,
+        "own_learning_rate": 0.0,
         "culture_convergence": 0.0,
         "partner_access": 1.0,
         "baseline_synergy": 0.0,

@@ -260,6 +260,20 @@ class Kreislauf(Section):
         0.03,
         description="Monthly share of a capability gap closed by learning from a partner, at full transparency. Assumption.",
     )
+    own_learning_rate: Unit = Field(
+        0.02,
+        description="Monthly share of its digital gap (need less own maturity) a large firm closes by its own investment, beyond what partners let it draw on. Assumption.",
+    )
+    own_learning_half_size: float = Field(
+        50.0,
+        gt=0,
+        le=1e6,
+        description="Employees at which a firm's own digital investment runs at half the full rate: a small firm cannot afford the shift to Industrie 4.0 alone (time, cost, missing know-how; flying-parts, seed 000). Assumption.",
+    )
+    own_learning_cost: Money = Field(
+        20.0,
+        description="Cost of raising digital maturity by one whole unit, per employee, k EUR (tablets, ERP, training; seed 000's Industrie 4.0 measures). Assumption: of the order of a few hundred thousand EUR for an SME's digitisation.",
+    )
     culture_convergence: float = Field(
         0.02,
         ge=0,

@@ -66,6 +66,7 @@ class FirmTable(Table):
     profit: Annotated[np.ndarray, Column(float, 0.0, "profit last month, k EUR")]
     coop_value: Annotated[np.ndarray, Column(float, 0.0, "value received from cooperations this month, k EUR")]
     coop_cost: Annotated[np.ndarray, Column(float, 0.0, "cost of cooperating this month, k EUR")]
+    investment: Annotated[np.ndarray, Column(float, 0.0, "own investment in digital maturity this month, k EUR")]
     overhead_paid: Annotated[np.ndarray, Column(float, 0.0, "own overhead and fees paid last month, k EUR")]
     relief: Annotated[np.ndarray, Column(float, 0.0, "share of its overhead carried by shared services")]
     culture: np.ndarray  # (firms, culture_dims): its width comes from the scenario
