@@ -263,7 +263,7 @@ class ResultsFolder:
             return
         # The measures file last, whatever order the files came in: its presence marks the run as finished.
         for relative, data in sorted(output.files.items(), key=lambda item: item[0].startswith("measures/")):
-            target = self.path / relative
+            target = inside(self.path, relative)
             target.parent.mkdir(parents=True, exist_ok=True)
             write_bytes(target, data)
         (self.path / "failures" / f"{name}.json").unlink(missing_ok=True)
@@ -344,10 +344,19 @@ class ResultsFolder:
             return csv_bytes(pd.read_parquet(self._run_file(table, run)))
 
 
+def inside(folder: Path, relative: str) -> Path:
+    """``folder / relative``, refused unless it stays inside ``folder`` (no ``..``, no absolute path)."""
+    target = folder / relative
+    if Path(relative).is_absolute() or ".." in Path(relative).parts or not relative.strip():
+        raise FolderError(f"{folder}: will not write {relative!r}, which lies outside the results folder")
+    return target
+
+
 def _write_manifest(path: Path, plan: Plan) -> None:
     for name, text in plan.files.items():
-        (path / name).parent.mkdir(parents=True, exist_ok=True)
-        write_text(path / name, text)
+        target = inside(path, name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_text(target, text)
     body = {
         "kind": plan.kind,
         "name": plan.name,

@@ -63,6 +63,7 @@ from analysis.plan import RUN_KEYS, Plan, Point, Record
 from sim import Scenario
 from sim.measures import COOPERATION_COLUMNS, FOCAL_COLUMNS, MEASURES
 from sim.scenario import MAX_STEPS, ScenarioError, Section, builtin_scenarios, load_scenario, pydantic_error, read_toml
+from sim.scenario.load import read_text
 
 __all__ = ["SweepFile", "builtin_sweeps", "load_sweep", "sweep_plan"]
 
@@ -161,7 +162,9 @@ class SensitivitySection(Section):
 class SweepFile(Section):
     """A sweep file as written."""
 
-    name: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(
+        min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.-]*[A-Za-z0-9_-][A-Za-z0-9_.-]*$"
+    )  # a folder name: not only dots
     description: str = ""
     base: str = Field(min_length=1, description="Built-in scenario name, or a path relative to the sweep file.")
     replicates: int = Field(10, ge=1, le=100_000)
@@ -265,7 +268,7 @@ def sweep_plan(source: str | Path) -> Plan:
         window=sweep.record.window,
     )
     design["outcomes"] = list(sweep.sensitivity.outcomes) if sweep.sensitivity else []
-    files = {"sweep.toml": path.read_text(encoding="utf-8"), f"scenarios/{base.name}.toml": base.resolved_toml()}
+    files = {"sweep.toml": read_text(path), f"scenarios/{base.name}.toml": base.resolved_toml()}
     return Plan("sweep", sweep.name, tuple(points), sweep.replicates, sweep.seed, record, design, files)
 
 

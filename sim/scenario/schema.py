@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
-from sim.scenario.base import MAX_FIRMS, MAX_STEPS, Section, Unit
+from sim.scenario.base import MAX_FIRMS, MAX_STEPS, MAX_TEXT_LENGTH, FileName, Section, Unit
 from sim.scenario.errors import ScenarioError, pydantic_error, set_path
 from sim.scenario.firms import NamedFirm, Population
 from sim.scenario.parameters import Group, Kreislauf, Market, Measures, Trust
@@ -22,6 +22,7 @@ __all__ = [
     "RemoveSharedServicesEvent",
     "Scenario",
     "TraitChangeEvent",
+    "text_problem",
     "validate",
 ]
 
@@ -91,9 +92,11 @@ Event = Annotated[
 class Scenario(Section):
     """One model world: firms, market, group, Kreislauf and trust parameters, events."""
 
-    name: str = Field(min_length=1, max_length=80, description="Short name.")
+    name: FileName = Field(
+        description="Short name, also used in file and folder names: printable, at most 80 characters, no '/' or '\\'."
+    )
     description: str = Field(
-        "", max_length=2000, description="One line shown by `kreislauf scenarios`, then any detail."
+        "", max_length=MAX_TEXT_LENGTH, description="One line shown by `kreislauf scenarios`, then any detail."
     )
     steps: int = Field(
         120,
@@ -110,6 +113,14 @@ class Scenario(Section):
     firms: list[NamedFirm] = Field(default_factory=list, description="Firms given by name.")
     populations: list[Population] = Field(default_factory=list, description="Generated firms.")
     events: list[Event] = Field(default_factory=list, description="Scheduled events.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_text(cls, data: Any) -> Any:
+        problem = text_problem(data)
+        if problem:
+            raise ValueError(problem)
+        return data
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
@@ -277,6 +288,40 @@ class Scenario(Section):
         if extra:
             data = {"run": dict(extra), **data}
         return to_toml(data)
+
+
+#: Control characters a description may hold; no other text of a scenario may hold any.
+_LAYOUT = str.maketrans("", "", "\n\t\r")
+
+
+def text_problem(data: Any, path: str = "") -> str | None:
+    """What is wrong with the text in plain scenario data, if anything: too long, or unprintable.
+
+    Every string anywhere in the data is at most :data:`MAX_TEXT_LENGTH`
+    characters and printable (a description may also break lines), so no
+    value can fill memory or break a table, a report or a network file.
+    Walks the data without recursion, so deeply nested data cannot overflow
+    the stack.
+    """
+    stack: list[tuple[str, Any]] = [(path, data)]
+    while stack:
+        where, node = stack.pop()
+        if isinstance(node, str):
+            if len(node) > MAX_TEXT_LENGTH:
+                return f"text at {where or 'top level'} is {len(node)} characters long; at most {MAX_TEXT_LENGTH} are allowed"
+            plain = node.translate(_LAYOUT) if where.endswith("description") else node
+            if not plain.isprintable():
+                return f"text at {where or 'top level'} must be printable (no control characters such as NUL)"
+        elif isinstance(node, Mapping):
+            for key, value in node.items():
+                if isinstance(key, str) and (len(key) > MAX_TEXT_LENGTH or not key.isprintable()):
+                    return (
+                        f"a key at {where or 'top level'} is not a plain name ({len(key)} characters, or unprintable)"
+                    )
+                stack.append((f"{where}.{key}" if where else str(key), value))
+        elif isinstance(node, list | tuple):
+            stack.extend((f"{where}[{k}]", value) for k, value in enumerate(node))
+    return None
 
 
 def validate(data: dict[str, Any], source: str) -> Scenario:
