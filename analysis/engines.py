@@ -37,7 +37,7 @@ from typing import Any, Self
 import pandas as pd
 
 from analysis.plan import RunSpec
-from analysis.runs import NetworkHistory, focal_frame, simulate
+from analysis.runs import NetworkHistory, focal_frame, release_model, simulate
 from analysis.store import RunOutput, run_files
 
 __all__ = [
@@ -75,6 +75,7 @@ def execute(spec: RunSpec) -> RunOutput:
     run never stops a sweep.
     """
     start = time.perf_counter()
+    model = None
     try:
         history = NetworkHistory.for_horizon(spec.scenario.steps) if spec.network else None
         model = simulate(spec.scenario, spec.seed, history)
@@ -95,6 +96,9 @@ def execute(spec: RunSpec) -> RunOutput:
     except Exception as exc:  # a failing run is recorded, never fatal to the experiment
         detail = "".join(traceback.format_exception(exc)).rstrip()
         return RunOutput(spec, error=detail, seconds=time.perf_counter() - start)
+    finally:  # the model is discarded: let it be freed
+        if model is not None:
+            release_model(model)
     return RunOutput(spec, files, seconds=time.perf_counter() - start)
 
 
