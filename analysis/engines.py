@@ -156,7 +156,12 @@ class PoolEngine(Engine):
         # Forked workers need no importable __main__, so notebooks and unguarded
         # scripts work; elsewhere (macOS, Windows) the platform's default applies.
         method = "fork" if sys.platform.startswith("linux") else None
-        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context(method))
+        return ProcessPoolExecutor(
+            self.workers,
+            mp_context=multiprocessing.get_context(method),
+            initializer=_end_with_parent,
+            initargs=(os.getpid(),),
+        )
 
     def map(self, specs: Iterable[RunSpec]) -> Iterator[RunOutput]:
         """Yield outputs as workers finish, keeping a few runs per worker in flight.
@@ -225,6 +230,29 @@ class PoolEngine(Engine):
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+def _end_with_parent(parent: int) -> None:
+    """In a pool worker: end when the parent process ends, even when it is killed (Linux).
+
+    A parent killed with SIGKILL cannot stop its pool, and its workers would go
+    on with their runs for nothing, holding memory. The kernel signals a
+    worker when its parent dies (``PR_SET_PDEATHSIG``); a parent already gone
+    when the worker starts ends it at once. Elsewhere the workers notice the
+    broken pipe when they next ask for work.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # no prctl here: the broken pipe will end the worker
+        return
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 class DaskEngine(Engine):

@@ -503,16 +503,17 @@ def test_empty_tables_keep_the_dataset_readable(tmp_path: Path) -> None:
 def test_tables_do_not_depend_on_where_their_rows_were_formatted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Workers format each run's CSV rows; formatted again from a run's Parquet files they are the same bytes,
-    and tables and outcomes read a batch of runs at a time equal those read run by run."""
+    """The CSV tables are made from the runs' Parquet files, with no hidden copy of the rows: made again they are
+    the same bytes, and tables and outcomes read a batch of runs at a time equal those read run by run."""
     monkeypatch.setattr(analysis.store, "RUNS_PER_BATCH", 4)  # 6 runs: a batch of 4, then one of 2
     out = tmp_path / "c"
     result = compare(["classroom", "fragility"], replicates=3, steps=8, workers=2, out=out, progress=False)
     written = tables(out)
     # Six focal firms in fragility, months 0-8; none in the classroom.
     assert written["focal_firms"].count(b"\n") == 1 + 3 * 6 * 9
-    for table in TABLES:  # the first run's rows (and header) come from Parquet, the others' from their workers
-        (out / ".csv_rows" / table / "run-000000.csv").unlink()
+    assert not (out / ".csv_rows").exists()
+    for table in TABLES:
+        (out / f"{table}.csv").unlink()
     folder = ResultsFolder(out)
     folder.write_csv()
     assert tables(out) == written
@@ -527,8 +528,8 @@ def test_rows_under_another_header_are_refused_and_the_tables_kept(tmp_path: Pat
     out = tmp_path / "c"
     compare(["classroom"], replicates=2, steps=4, workers=1, out=out, progress=False)
     before = (out / "measures.csv").read_bytes()
-    rows = out / ".csv_rows" / "measures" / "run-000001.csv"
-    rows.write_bytes(rows.read_bytes().replace(b"step,", b"month,", 1))
+    rows = out / "measures" / "run-000001.parquet"
+    pd.read_parquet(rows).rename(columns={"step": "month"}).to_parquet(rows, index=False)
     with pytest.raises(FolderError, match="run 1's measures has other columns"):
         ResultsFolder(out).write_csv()
     assert (out / "measures.csv").read_bytes() == before

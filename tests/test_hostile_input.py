@@ -210,3 +210,182 @@ def test_no_file_of_a_plan_is_written_outside_its_folder(tmp_path: Path) -> None
     for escape in ("../x.toml", "scenarios/../../x", "/tmp/x", ""):
         with pytest.raises(FolderError, match="outside the results folder"):
             inside(tmp_path, escape)
+
+
+# -- damaged results, full disks, folders of another run -----------------------------
+
+
+def small_compare(out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return kreislauf(
+        "compare", "classroom", "big", "--replicates", "2", "--steps", "6", "--workers", "1", "--out", str(out), *extra
+    )
+
+
+def csv_tables(out: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(out.glob("*.csv"))}
+
+
+@pytest.mark.parametrize(
+    ("damage", "file"),
+    [
+        (lambda b: b[: len(b) // 2], "measures/run-000001.parquet"),
+        (lambda b: b"", "cooperations/run-000002.parquet"),
+        (lambda b: os.urandom(len(b)), "focal_firms/run-000003.parquet"),
+        (lambda b: b[:-1], "network_edges/run-000000.parquet"),
+    ],
+)
+def test_a_damaged_run_is_named_by_report_and_redone_by_the_same_command(tmp_path: Path, damage, file: str) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "c"
+    assert small_compare(out, "--quiet").returncode == 0
+    good = csv_tables(out)
+    path = out / file
+    path.write_bytes(damage(path.read_bytes()))
+    assert_one_line(kreislauf("report", str(out)), 2, file, "run the same command again")
+    assert_one_line(kreislauf("export", str(out)), 2, file)
+    again = small_compare(out, "--quiet")
+    assert again.returncode == 0, again.stderr
+    assert "Traceback" not in again.stderr and f"({file}:" in again.stderr and "run again" in again.stderr
+    assert csv_tables(out) == good
+    assert kreislauf("report", str(out)).returncode == 0
+
+
+def test_a_run_folder_missing_its_measures_or_with_a_broken_run_json_is_named(tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    assert kreislauf("run", "classroom", "--steps", "3", "--out", str(out), "--quiet").returncode == 0
+    (out / "measures.parquet").unlink()
+    assert_one_line(kreislauf("report", str(out)), 2, "measures.parquet", "missing")
+    assert kreislauf("run", "classroom", "--steps", "3", "--out", str(out), "--quiet").returncode == 0
+    (out / "run.json").write_text("{not json")
+    assert_one_line(kreislauf("report", str(out)), 2, "run.json", "cannot be read")
+
+
+def test_run_refuses_a_folder_holding_another_run(tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    assert kreislauf("run", "classroom", "--steps", "3", "--out", str(out), "--quiet").returncode == 0
+    before = {p: p.read_bytes() for p in out.iterdir()}
+    for other in (["--seed", "5"], ["--steps", "4"]):
+        result = kreislauf("run", "classroom", "--steps", "3", *other, "--out", str(out), "--quiet")
+        assert_one_line(result, 2, str(out), "another run")
+    assert kreislauf("run", "big", "--steps", "3", "--out", str(out)).returncode == 2
+    assert {p: p.read_bytes() for p in out.iterdir()} == before
+    assert kreislauf("run", "classroom", "--steps", "3", "--out", str(out), "--quiet").returncode == 0  # the same run
+
+
+def test_a_full_disk_ends_with_one_line_and_nothing_half_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    import analysis.store
+
+    out = tmp_path / "c"
+    assert small_compare(out, "--quiet").returncode == 0
+    good = csv_tables(out)
+    real = analysis.store.ResultsFolder._csv_rows
+    calls = {"n": 0}
+
+    def filling(self, table: str, run: int) -> bytes:  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 6:  # half-way through the second table
+            raise OSError(errno.ENOSPC, "No space left on device", str(self.path / f"{table}.csv"))
+        return real(self, table, run)
+
+    monkeypatch.setattr(analysis.store.ResultsFolder, "_csv_rows", filling)
+    result = small_compare(out, "--quiet")
+    assert_one_line(result, 1, str(out), "No space left on device", "run the same command again")
+    assert not [p for p in out.rglob("*.tmp")]
+    assert csv_tables(out) == good  # the old tables, whole
+    monkeypatch.setattr(analysis.store.ResultsFolder, "_csv_rows", real)
+    assert small_compare(out, "--quiet").returncode == 0
+    assert csv_tables(out) == good
+
+
+def test_temporary_names_are_unique_and_those_of_dead_processes_are_cleaned(tmp_path: Path) -> None:
+    from analysis.runs import temporary_name
+
+    target = tmp_path / "measures.csv"
+    assert temporary_name(target) != temporary_name(target)
+    out = tmp_path / "c"
+    assert small_compare(out, "--quiet").returncode == 0
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = out / f".measures.csv.{int(dead.stdout)}.0.tmp"
+    stale_run = out / "measures" / f".run-000001.parquet.{int(dead.stdout)}.tmp"
+    alive = out / f".measures.csv.{os.getppid()}.0.tmp"
+    for path in (stale, stale_run, alive):
+        path.write_bytes(b"half")
+    assert small_compare(out, "--quiet").returncode == 0
+    assert not stale.exists() and not stale_run.exists() and alive.exists()
+
+
+def test_csv_tables_come_from_parquet_with_no_hidden_copy_and_export_remakes_them(tmp_path: Path) -> None:
+    out = tmp_path / "c"
+    assert small_compare(out, "--quiet").returncode == 0
+    assert not (out / ".csv_rows").exists()
+    good = csv_tables(out)
+    for path in out.glob("*.csv"):
+        path.unlink()
+    (out / ".csv_rows" / "measures").mkdir(parents=True)  # left by an earlier version
+    result = kreislauf("export", str(out))
+    assert result.returncode == 0, result.stderr
+    assert "measures.csv" in result.stdout
+    assert {k: v for k, v in csv_tables(out).items() if k in good} == {
+        k: v for k, v in good.items() if k in {"runs.csv", "measures.csv", "cooperations.csv", "focal_firms.csv"}
+    }
+    assert not (out / ".csv_rows").exists()
+    assert_one_line(kreislauf("export", str(tmp_path)), 2, "not a results folder")
+
+
+def test_pool_workers_end_with_a_parent_killed_outright(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    import psutil
+
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import time\n"
+        "import analysis.engines as engines\n"
+        "from analysis.experiments import comparison_plan\n"
+        "def slow(spec):\n"
+        "    time.sleep(600)\n"
+        "engines.execute = slow\n"
+        "specs = comparison_plan(['classroom', 'big'], replicates=2, steps=2).runs()\n"
+        "print('started', flush=True)\n"
+        "for _ in engines.PoolEngine(2).map(specs):\n"
+        "    pass\n"
+    )
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    workers: list[psutil.Process] = []
+    try:
+        assert parent.stdout is not None and parent.stdout.readline().strip() == "started"
+        deadline = time.monotonic() + 60
+        while len(workers) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            workers = psutil.Process(parent.pid).children(recursive=True)
+        assert len(workers) >= 2
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(30)
+        _, alive = psutil.wait_procs(workers, timeout=30)
+        alive = [p for p in alive if _lives(p)]
+        assert not alive, f"workers {[p.pid for p in alive]} outlived their parent"
+    finally:
+        for process in [*workers, psutil.Process(parent.pid)] if parent.poll() is None else workers:
+            with contextlib.suppress(psutil.Error):
+                process.kill()
+
+
+def _lives(process: object) -> bool:
+    import psutil
+
+    assert isinstance(process, psutil.Process)
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+@pytest.mark.parametrize("address", ["ucx://127.0.0.1:8786", "tls://127.0.0.1:8786", "inproc://x", "host:8786"])
+def test_unsupported_scheduler_addresses_are_refused(tmp_path: Path, address: str) -> None:
+    result = kreislauf("compare", "classroom", "big", "--scheduler", address, "--out", str(tmp_path / "c"))
+    assert_one_line(result, 2, "--scheduler", address)
+    assert not (tmp_path / "c").exists()
