@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 import sim
-from analysis.engines import EngineError
+from analysis.engines import ClusterLost, EngineError
 from analysis.experiments import Experiment, comparison_plan, run_plan
 from analysis.report import ReportError, write_report
 from analysis.runs import RunResult, planned_scenario, run_scenario, scenario_file, write_run, write_table
@@ -242,6 +242,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ScenarioError, UsageError, FolderError, SensitivityError, EngineError, ReportError) as exc:
         print(f"kreislauf: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except ClusterLost as exc:
+        print(f"kreislauf: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("kreislauf: interrupted; files already written are complete", file=sys.stderr)
         return 130

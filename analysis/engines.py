@@ -41,6 +41,7 @@ from analysis.runs import NetworkHistory, focal_frame, release_model, simulate
 from analysis.store import RunOutput, run_files
 
 __all__ = [
+    "ClusterLost",
     "DaskEngine",
     "Engine",
     "EngineError",
@@ -62,8 +63,16 @@ TASK_SECONDS = 0.5
 RUNS_PER_TASK = 8
 
 
+#: Seconds to wait for a Dask scheduler to answer, and for a lost one to come back, before giving up.
+CONNECT_SECONDS = 30.0
+
+
 class EngineError(RuntimeError):
-    """An engine that cannot start: Dask not installed, a scheduler out of reach."""
+    """An engine that cannot start: Dask not installed, a scheduler out of reach, an address not supported."""
+
+
+class ClusterLost(RuntimeError):
+    """The Dask scheduler went away during a comparison or sweep; the runs stored so far are kept."""
 
 
 def execute(spec: RunSpec) -> RunOutput:
@@ -284,10 +293,7 @@ class DaskEngine(Engine):
                 )
             self.client = Client(self._cluster)
         else:
-            try:
-                self.client = Client(scheduler, timeout="20s")
-            except (OSError, TimeoutError, ValueError) as exc:
-                raise EngineError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc})") from None
+            self.client = _connect(Client, scheduler)
         self.workers = max(1, self._threads())
 
     def map(self, specs: Iterable[RunSpec]) -> Iterator[RunOutput]:
@@ -322,12 +328,13 @@ class DaskEngine(Engine):
 
         fill()
         try:
-            for future in flow:
+            for future in self._finishing(flow):
                 batch = tasks.pop(future)
                 outputs: list[RunOutput] = []
                 try:
                     outputs = future.result()
                 except Exception as exc:  # e.g. KilledWorker: the task took down worker after worker
+                    self._check_scheduler(exc)
                     if len(batch) > 1:
                         suspects.extend(reversed(batch))
                     else:
@@ -339,7 +346,39 @@ class DaskEngine(Engine):
                 fill()
                 yield from outputs
         finally:  # stopped early (a folder that cannot be written, Ctrl-C): the cluster may be the user's own
-            self.client.cancel(list(tasks))
+            if self.client.status == "running":
+                self.client.cancel(list(tasks))
+
+    def _finishing(self, flow: Any) -> Iterator[Any]:
+        """The futures of ``flow`` as they finish; :class:`ClusterLost` once the scheduler is gone too long.
+
+        A client that loses its scheduler tries to reconnect and its futures
+        wait meanwhile, so the loop must not wait on them without a limit.
+        """
+        away = 0.0
+        while not flow.is_empty():
+            batch = flow.next_batch(block=False)
+            if batch:
+                away = 0.0
+                yield from batch
+                continue
+            time.sleep(0.05)
+            if self.client.status not in ("running", "newly-created"):
+                away += 0.05
+                if away > CONNECT_SECONDS:
+                    self._check_scheduler(None)
+            else:
+                away = 0.0
+
+    def _check_scheduler(self, exc: BaseException | None) -> None:
+        """Raise :class:`ClusterLost` when the client has lost its scheduler (``exc`` is what a task raised)."""
+        if self.client.status == "running" and (exc is None or not _lost(exc)):
+            return
+        raise ClusterLost(
+            f"lost the connection to the Dask scheduler ({self.client.status}"
+            f"{f': {type(exc).__name__}' if exc is not None else ''}); the runs stored so far are kept: "
+            "run the same command again to resume"
+        )
 
     def _threads(self) -> int:
         return int(sum(self.client.nthreads().values()))
@@ -350,6 +389,43 @@ class DaskEngine(Engine):
             self.client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+
+def _lost(exc: BaseException) -> bool:
+    """Whether a task's error says the scheduler is gone (not that the run or its worker failed)."""
+    from distributed.comm.core import CommClosedError
+
+    return isinstance(exc, CommClosedError | OSError | TimeoutError) or type(exc).__name__ == "FutureCancelledError"
+
+
+def _connect(client_class: Any, scheduler: str) -> Any:
+    """A client of the scheduler at ``scheduler``, or :class:`EngineError` after :data:`CONNECT_SECONDS`.
+
+    The connection is made in a thread of its own, because a server that
+    accepts the connection and never answers would keep the client waiting
+    for good.
+    """
+    import threading
+
+    box: dict[str, Any] = {}
+
+    def connect() -> None:
+        try:
+            box["client"] = client_class(scheduler, timeout=f"{CONNECT_SECONDS}s")
+        except Exception as exc:  # reported below, in the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=connect, name="kreislauf-dask-connect", daemon=True)
+    thread.start()
+    thread.join(CONNECT_SECONDS + 5)
+    if "client" in box:
+        return box["client"]
+    why = box.get("error")
+    detail = f"{type(why).__name__}: {str(why).splitlines()[0] if str(why) else ''}" if why else "no answer"
+    raise EngineError(
+        f"--scheduler {scheduler}: cannot reach the Dask scheduler within {CONNECT_SECONDS:.0f} s ({detail}); "
+        "check the address and that the scheduler runs"
+    )
 
 
 def _take(items: Iterator[RunSpec], n: int) -> list[RunSpec]:

@@ -389,3 +389,76 @@ def test_unsupported_scheduler_addresses_are_refused(tmp_path: Path, address: st
     result = kreislauf("compare", "classroom", "big", "--scheduler", address, "--out", str(tmp_path / "c"))
     assert_one_line(result, 2, "--scheduler", address)
     assert not (tmp_path / "c").exists()
+
+
+# -- Dask faults -------------------------------------------------------------------
+
+
+def test_a_scheduler_that_never_answers_is_one_line_after_the_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    import analysis.engines
+
+    monkeypatch.setattr(analysis.engines, "CONNECT_SECONDS", 2.0)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(5)  # accepts connections, never says a word
+        address = f"tcp://127.0.0.1:{silent.getsockname()[1]}"
+        result = kreislauf("compare", "classroom", "big", "--scheduler", address, "--out", str(tmp_path / "c"))
+    assert_one_line(result, 2, address, "cannot reach the Dask scheduler within 2 s")
+
+
+def test_a_lost_scheduler_ends_with_one_line_and_the_same_command_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import signal
+    import socket
+    import threading
+    import time
+
+    import analysis.engines
+
+    monkeypatch.setattr(analysis.engines, "CONNECT_SECONDS", 3.0)
+    bin_dir = Path(sys.executable).parent
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    quiet = {"cwd": tmp_path, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "start_new_session": True}
+    scheduler = subprocess.Popen(
+        [bin_dir / "dask", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], **quiet
+    )
+    worker = subprocess.Popen(
+        [bin_dir / "dask", "worker", address, "--nworkers", "1", "--nthreads", "1", "--no-dashboard"], **quiet
+    )
+    out = tmp_path / "c"
+
+    def kill_when_runs_are_stored() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(list((out / "measures").glob("run-*.parquet"))) < 2:
+            time.sleep(0.1)
+        os.killpg(scheduler.pid, signal.SIGKILL)
+
+    try:
+        from distributed import Client
+
+        with Client(address, timeout="60s") as client:
+            client.wait_for_workers(1, timeout=60)
+        killer = threading.Thread(target=kill_when_runs_are_stored, daemon=True)
+        killer.start()
+        args = ("compare", "classroom", "big", "--replicates", "40", "--steps", "24", "--quiet", "--out", str(out))
+        result = kreislauf(*args, "--scheduler", address)
+        killer.join(10)
+        assert_one_line(result, 1, "lost the connection to the Dask scheduler", "run the same command again to resume")
+        stored = len(list((out / "measures").glob("run-*.parquet")))
+        assert 2 <= stored < 80
+    finally:
+        for process in (worker, scheduler):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    again = kreislauf(*args, "--workers", "1")
+    assert again.returncode == 0, again.stderr
+    assert len(list((out / "measures").glob("run-*.parquet"))) == 80
