@@ -204,7 +204,7 @@ def _engine_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers",
         type=_int_in(1, 4096, "--workers"),
-        help=f"local worker processes (default: every core, {os.cpu_count()} here; 1 runs in this process)",
+        help=f"local worker processes (default and most: every core, {os.cpu_count()} here; 1 runs in this process)",
     )
     parser.add_argument(
         "--scheduler",

@@ -444,12 +444,22 @@ def engine_for(workers: int | None = None, scheduler: Any = None) -> Engine:
     Parameters
     ----------
     workers : int, optional
-        Local processes (default: every core). 1 runs in this process.
+        Local processes (default: every core). 1 runs in this process. More
+        than the machine's cores (or 2, on a machine of one core) are capped,
+        with a warning.
     scheduler : str or distributed.Client, optional
         A Dask scheduler address, ``"local"`` or a client; overrides ``workers``
         except for the size of a local Dask cluster.
     """
+    cores = os.cpu_count() or 1
+    if workers is not None and workers > max(cores, 2) and (scheduler is None or scheduler == "local"):
+        # More processes than cores only share the cores and multiply the memory (about 200 MB each).
+        print(
+            f"kreislauf: warning: {workers} workers asked for, this machine has {cores} cores; using {max(cores, 2)}",
+            file=sys.stderr,
+        )
+        workers = max(cores, 2)
     if scheduler is not None:
         return DaskEngine(scheduler, workers)
-    workers = workers or os.cpu_count() or 1
+    workers = workers or cores
     return SerialEngine() if workers == 1 else PoolEngine(workers)

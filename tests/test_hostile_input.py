@@ -462,3 +462,44 @@ def test_a_lost_scheduler_ends_with_one_line_and_the_same_command_resumes(
     again = kreislauf(*args, "--workers", "1")
     assert again.returncode == 0, again.stderr
     assert len(list((out / "measures").glob("run-*.parquet"))) == 80
+
+
+# -- limits that protect memory ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("overrides", "fragments"),
+    [
+        ({"steps": 100_000}, ["firm-months of work", "over 100,000 months", "lower steps"]),
+        ({"market.entry_rate": 1000.0, "steps": 1200}, ["about 1,200,", "firms in all", "lower market.entry_rate"]),
+        ({"populations.0.count": 190_000, "steps": 600}, ["firm-months", "at most 50,000,000"]),
+    ],
+)
+def test_work_a_scenario_implies_is_bounded_before_anything_is_built(
+    tmp_path: Path, overrides: dict[str, object], fragments: list[str]
+) -> None:
+    from sim.scenario.toml_writer import to_toml
+
+    scenario = load_scenario("open_market")
+    data = scenario.model_dump(mode="python", exclude_none=True)
+    for key, value in overrides.items():
+        node = data
+        *parents, last = key.split(".")
+        for part in parents:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        node[last] = value
+    path = tmp_path / "huge.toml"
+    path.write_text(to_toml(data), encoding="utf-8")
+    assert_one_line(kreislauf("validate", str(path)), 2, str(path), *fragments)
+    assert_one_line(kreislauf("run", str(path), "--out", str(tmp_path / "r")), 2, *fragments)
+    assert not (tmp_path / "r").exists()
+
+
+def test_more_workers_than_cores_are_capped_with_a_warning(capsys: pytest.CaptureFixture[str]) -> None:
+    from analysis.engines import PoolEngine, engine_for
+
+    cores = os.cpu_count() or 1
+    engine = engine_for(1000)
+    assert isinstance(engine, PoolEngine) and engine.workers == max(cores, 2)
+    assert f"1000 workers asked for, this machine has {cores} cores" in capsys.readouterr().err
+    assert engine_for(2).workers == 2 and capsys.readouterr().err == ""

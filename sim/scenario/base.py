@@ -8,6 +8,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 __all__ = [
     "MAX_FIRMS",
+    "MAX_FIRM_MONTHS",
     "MAX_NAME_LENGTH",
     "MAX_STEPS",
     "MAX_TEXT_LENGTH",
@@ -20,7 +21,12 @@ __all__ = [
     "check_label",
 ]
 
+#: Most firms a scenario may bring into being over its horizon: those at the start, those that join, and the
+#: entrants it expects (``market.entry_rate`` per month). About 2 KB of memory each in the model.
 MAX_FIRMS = 200_000
+#: Most firm-months a scenario may imply (firms present, entrants included, times months): the work of one run.
+#: 50 million is 200,000 firms for 250 months, or 10,000 firms for 5,000 months; about an hour for one run.
+MAX_FIRM_MONTHS = 50_000_000
 #: Upper bound on the horizon, in months.
 MAX_STEPS = 100_000
 #: Longest name of a scenario, sweep, firm, population, niche or group.

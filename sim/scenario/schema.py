@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
-from sim.scenario.base import MAX_FIRMS, MAX_STEPS, MAX_TEXT_LENGTH, FileName, Section, Unit
+from sim.scenario.base import MAX_FIRM_MONTHS, MAX_FIRMS, MAX_STEPS, MAX_TEXT_LENGTH, FileName, Section, Unit
 from sim.scenario.errors import ScenarioError, pydantic_error, set_path
 from sim.scenario.firms import NamedFirm, Population
 from sim.scenario.parameters import Group, Kreislauf, Market, Measures, Trust
@@ -130,6 +130,7 @@ class Scenario(Section):
             raise ValueError(f"{total} firms in all; at most {MAX_FIRMS} are allowed")
         if total == 0:
             raise ValueError("a scenario needs at least one firm (firms or populations)")
+        self._check_work(total)
         names = [f.name for f in self.firms] + [e.firm.name for e in self.events if isinstance(e, JoinEvent) and e.firm]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
@@ -218,6 +219,30 @@ class Scenario(Section):
             if vec is not None and len(vec) != dims:
                 raise ValueError(f"{where} has {len(vec)} culture dimensions; measures.culture_dims is {dims}")
         return self
+
+    def _check_work(self, named_and_counted: int) -> None:
+        """Refuse, before anything is built, a scenario whose firms or work would exhaust memory or time.
+
+        The firms it brings into being (at the start, by events, and the
+        expected entrants: ``market.entry_rate`` a month over the horizon)
+        are at most :data:`MAX_FIRMS`; its firm-months (firms present, the
+        entrants counted from the middle of the horizon on average, times
+        months) at most :data:`MAX_FIRM_MONTHS`.
+        """
+        entrants = self.market.entry_rate * self.steps
+        if named_and_counted + entrants > MAX_FIRMS:
+            raise ValueError(
+                f"market.entry_rate: {self.market.entry_rate:g} entrants a month over {self.steps} months bring "
+                f"about {named_and_counted + entrants:,.0f} firms in all; at most {MAX_FIRMS:,} are allowed: "
+                "lower market.entry_rate, steps or the populations' counts"
+            )
+        work = (named_and_counted + entrants / 2) * self.steps
+        if work > MAX_FIRM_MONTHS:
+            raise ValueError(
+                f"this scenario implies about {work:,.0f} firm-months of work ({named_and_counted:,} firms"
+                f"{f' and about {entrants:,.0f} entrants' if entrants else ''} over {self.steps:,} months); "
+                f"at most {MAX_FIRM_MONTHS:,} are allowed: lower steps, the populations' counts or market.entry_rate"
+            )
 
     def _culture_vectors(self) -> list[tuple[str, list[float] | None]]:
         out: list[tuple[str, list[float] | None]] = [(f"firm {f.name!r}", f.culture) for f in self.firms]
