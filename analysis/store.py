@@ -359,8 +359,12 @@ class ResultsFolder:
 
     def _error(self, run: int) -> str:
         """The last line of a failed run's error."""
-        failure = json.loads(self._run_file("failures", run, ".json").read_text(encoding="utf-8"))
-        return str(failure["error"]).strip().splitlines()[-1]
+        path = self._run_file("failures", run, ".json")
+        try:
+            failure = json.loads(path.read_text(encoding="utf-8"))
+            return str(failure["error"]).strip().splitlines()[-1]
+        except (OSError, ValueError, KeyError, TypeError, IndexError):
+            return f"its failure record {path.name} cannot be read; the same command runs it again"
 
     def write_csv(self) -> list[Path]:
         """Write ``runs.csv`` and each table as one CSV: the finished runs' rows, in run order.

@@ -503,3 +503,14 @@ def test_more_workers_than_cores_are_capped_with_a_warning(capsys: pytest.Captur
     assert isinstance(engine, PoolEngine) and engine.workers == max(cores, 2)
     assert f"1000 workers asked for, this machine has {cores} cores" in capsys.readouterr().err
     assert engine_for(2).workers == 2 and capsys.readouterr().err == ""
+
+
+def test_a_damaged_failure_record_is_named_in_runs_csv(tmp_path: Path) -> None:
+    from analysis.store import ResultsFolder
+
+    out = tmp_path / "c"
+    assert small_compare(out, "--quiet").returncode == 0
+    (out / "measures" / "run-000002.parquet").unlink()
+    (out / "failures" / "run-000002.json").write_bytes(b"\x00garbage")
+    runs = ResultsFolder(out).runs_table()
+    assert runs.loc[runs["run"] == 2, "error"].item().startswith("its failure record run-000002.json cannot be read")
