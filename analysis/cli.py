@@ -39,7 +39,7 @@ from analysis.experiments import Experiment, comparison_plan, run_plan
 from analysis.report import ReportError, write_report
 from analysis.runs import RunResult, planned_scenario, run_scenario, scenario_file, write_run, write_table
 from analysis.sensitivity import SensitivityError, sensitivity
-from analysis.store import FolderError, ResultsFolder, check_results
+from analysis.store import FolderError, ResultsFolder, StorageError, check_results
 from analysis.sweeps import builtin_sweeps, load_sweep, sweep_plan
 from analysis.tables import comparison_table, sensitivity_table, sweep_table
 from sim.scenario import MAX_STEPS, ScenarioError, builtin_scenarios, load_scenario, read_toml, reference_markdown
@@ -239,12 +239,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "live":
             return _live(args)
         return _scenarios(args.reference)
+    except (ClusterLost, StorageError) as exc:  # the machine's fault, not the input's: the same command resumes
+        print(f"kreislauf: error: {exc}", file=sys.stderr)
+        return 1
     except (ScenarioError, UsageError, FolderError, SensitivityError, EngineError, ReportError) as exc:
         print(f"kreislauf: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except ClusterLost as exc:
-        print(f"kreislauf: error: {exc}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         print("kreislauf: interrupted; files already written are complete", file=sys.stderr)
         return 130

@@ -51,6 +51,7 @@ __all__ = [
     "FolderError",
     "ResultsFolder",
     "RunOutput",
+    "StorageError",
     "check_results",
     "clean_temporary_files",
     "inside",
@@ -92,6 +93,13 @@ MANIFEST_KEYS = (
 
 class FolderError(Exception):
     """A results folder that cannot hold this plan (another plan's, or not writable)."""
+
+
+class StorageError(FolderError):
+    """A results folder that could be written and no longer can (a full disk, lost permissions) during a command.
+
+    Not the input's fault: the command line ends with exit code 1, and the same command resumes.
+    """
 
 
 @dataclass
@@ -263,14 +271,14 @@ class ResultsFolder:
 
         Raises
         ------
-        FolderError
+        StorageError
             When the folder cannot be written (a full disk, lost permissions);
             runs stored before stay stored.
         """
         try:
             self._store(output)
         except OSError as exc:
-            raise FolderError(
+            raise StorageError(
                 f"{self.path}: cannot store run {output.spec.run} ({exc.strerror or exc}); "
                 "the runs stored before are kept: free space or fix the folder, then run the same command again"
             ) from None

@@ -300,6 +300,35 @@ def test_a_full_disk_ends_with_one_line_and_nothing_half_written(
     assert csv_tables(out) == good
 
 
+def test_a_disk_that_fills_while_runs_are_stored_ends_with_exit_1_and_resumes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    import analysis.runs
+    import analysis.store
+
+    good_out = tmp_path / "good"
+    assert small_compare(good_out, "--quiet").returncode == 0
+    real = analysis.runs.write_bytes
+    calls = {"n": 0}
+
+    def filling(path: Path, data: bytes) -> Path:
+        calls["n"] += 1
+        if calls["n"] == 9:  # the third run's files
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real(path, data)
+
+    monkeypatch.setattr(analysis.store, "write_bytes", filling)
+    out = tmp_path / "c"
+    assert_one_line(small_compare(out, "--quiet"), 1, "cannot store run", "No space left on device", "same command")
+    assert not [p for p in out.rglob("*.tmp")]
+    assert 1 <= len(list((out / "measures").glob("*.parquet"))) < 4
+    monkeypatch.setattr(analysis.store, "write_bytes", real)
+    assert small_compare(out, "--quiet").returncode == 0
+    assert csv_tables(out) == csv_tables(good_out)
+
+
 def test_temporary_names_are_unique_and_those_of_dead_processes_are_cleaned(tmp_path: Path) -> None:
     from analysis.runs import temporary_name
 
