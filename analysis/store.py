@@ -481,8 +481,8 @@ def _write_manifest(path: Path, plan: Plan) -> None:
         },
         "design": dict(plan.design),
         "points": [
-            {"point": i, "scenario": p.label, "parameters": dict(p.parameters), "sample": list(p.sample)}
-            for i, p in enumerate(plan.points)
+            {"point": i, "scenario": label, "parameters": dict(parameters), "sample": list(sample)}
+            for i, (label, parameters, sample) in enumerate(plan.point_rows())
         ],
     }
     write_text(path / "manifest.json", json.dumps(body, indent=1, default=_json_default) + "\n")

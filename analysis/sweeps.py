@@ -59,7 +59,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import Field, ValidationError, model_validator
 
-from analysis.plan import RUN_KEYS, Plan, Point, Record
+from analysis.plan import RUN_KEYS, Plan, Record, SweepPoints
 from sim import Scenario
 from sim.measures import COOPERATION_COLUMNS, FOCAL_COLUMNS, MEASURES
 from sim.scenario import MAX_STEPS, ScenarioError, Section, builtin_scenarios, load_scenario, pydantic_error, read_toml
@@ -255,12 +255,14 @@ def sweep_plan(source: str | Path) -> Plan:
     for name in names:
         _check_values(base, sweep.parameters[name], kinds[name], origin, name)
     rows, design = _sample(sweep, names, kinds)
-    points = []
-    for i, row in enumerate(rows):
-        values = {name: _cast(row[j], kinds[name]) for j, name in enumerate(names)}
-        scenario = _apply(base, sweep.parameters, values, origin, f"point {i} {values}")
-        sample = tuple(float(x) for x in row) if sweep.sampler.method != "grid" else ()
-        points.append(Point(base.name, scenario, values, sample))
+    values, samples = [], []
+    for i, row in enumerate(rows):  # every point checked now, kept as its values: made again when it runs
+        point = {name: _cast(row[j], kinds[name]) for j, name in enumerate(names)}
+        _apply(base, sweep.parameters, point, origin, f"point {i} {point}")
+        values.append(point)
+        samples.append(tuple(float(x) for x in row) if sweep.sampler.method != "grid" else ())
+    paths = {name: sweep.parameters[name].key_paths for name in names}
+    points = SweepPoints(base, paths, values, samples, origin)
     record = Record(
         measures=tuple(sweep.record.measures) if sweep.record.measures else None,
         every=sweep.record.every,
@@ -269,7 +271,7 @@ def sweep_plan(source: str | Path) -> Plan:
     )
     design["outcomes"] = list(sweep.sensitivity.outcomes) if sweep.sensitivity else []
     files = {"sweep.toml": read_text(path), f"scenarios/{base.name}.toml": base.resolved_toml()}
-    return Plan("sweep", sweep.name, tuple(points), sweep.replicates, sweep.seed, record, design, files)
+    return Plan("sweep", sweep.name, points, sweep.replicates, sweep.seed, record, design, files)
 
 
 def _get(data: Any, path: str) -> Any:

@@ -571,3 +571,29 @@ def test_runs_formatted_together_are_the_bytes_of_each_run_formatted_alone(tmp_p
     # that has missing months in one run is stored as decimals there): formatted alone.
     assert len(folder._csv_batch("focal_firms", [2, 3])) == 1
     assert len(folder._csv_batch("measures", [0, 1, 2, 3])) > 1
+
+
+def test_a_sweep_plan_holds_values_not_scenarios(tmp_path: Path) -> None:
+    import tracemalloc
+
+    from analysis.plan import SweepPoints
+    from analysis.sweeps import sweep_plan
+
+    path = tmp_path / "many.toml"
+    path.write_text(
+        'name = "many"\nbase = "classroom"\nreplicates = 1\n[sampler]\nmethod = "latin"\nsamples = 4000\n'
+        '[parameters.bias]\npath = "kreislauf.familiarity_bias"\nrange = [0.0, 1.0]\n'
+    )
+    tracemalloc.start()
+    try:
+        plan = sweep_plan(path)
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert isinstance(plan.points, SweepPoints) and len(plan.points) == plan.size == 4000
+    assert held < 20 * 2**20, f"a plan of 4000 points holds {held / 2**20:.0f} MB"  # 4000 scenarios: about 100 MB
+    point = plan.points[1234]
+    bias = point.parameters["bias"]
+    assert point.scenario.kreislauf.familiarity_bias == bias
+    assert point.scenario == load_scenario("classroom").with_overrides({"kreislauf.familiarity_bias": bias})
+    assert sweep_plan(path).fingerprint() == plan.fingerprint()
