@@ -7,6 +7,7 @@
     kreislauf sweep FILE [--replicates N] [--seed N] [--steps N] [--workers N] [--scheduler ADDRESS] [--out DIR]
     kreislauf sensitivity RESULTS --outcome NAME [--outcome NAME ...]
     kreislauf report RESULTS [--out FILE]
+    kreislauf export RESULTS
     kreislauf live [SCENARIO] [--beside SCENARIO|none] [--port N] [--host ADDRESS] [--no-browser]
     kreislauf validate FILE
     kreislauf scenarios [--reference]
@@ -15,8 +16,9 @@ Bad input (a missing file, a file that is not TOML, unknown keys, wrong types,
 NaN, values out of range, absurd sizes, a folder that cannot be written) ends
 with one line naming the file, the key, the value and what is allowed, and
 exit code 2; never a traceback. A comparison or sweep in which some runs
-raised ends with exit code 1 after storing everything else; an interrupted
-one with 130, and the same command finishes it.
+raised ends with exit code 1 after storing everything else; so does one whose
+disk fills, or whose Dask scheduler is lost, with one line; an interrupted
+one with 130. In each case the same command finishes it.
 """
 
 from __future__ import annotations
@@ -32,12 +34,12 @@ import numpy as np
 import pandas as pd
 
 import sim
-from analysis.engines import EngineError
+from analysis.engines import ClusterLost, EngineError
 from analysis.experiments import Experiment, comparison_plan, default_folder, progress_bar, run_plan
 from analysis.report import ReportError, write_report
-from analysis.runs import RunResult, run_scenario, write_run, write_table
+from analysis.runs import RunResult, planned_scenario, run_scenario, scenario_file, write_run, write_table
 from analysis.sensitivity import SensitivityError, sensitivity
-from analysis.store import FolderError
+from analysis.store import FolderError, ResultsFolder, StorageError, check_results
 from analysis.sweeps import builtin_sweeps, load_sweep, sweep_plan
 from analysis.tables import comparison_table, sensitivity_table, sweep_table
 from sim.scenario import MAX_STEPS, ScenarioError, builtin_scenarios, load_scenario, read_toml, reference_markdown
@@ -168,6 +170,16 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("results", type=Path, help="results folder of `kreislauf run`, `compare` or `sweep`")
     report.add_argument("--out", type=Path, help="report file (default: RESULTS/report.html)")
 
+    export = sub.add_parser(
+        "export",
+        help="write the CSV tables of a comparison's or sweep's results folder from its Parquet files",
+        description=(
+            "Write runs.csv, measures.csv, cooperations.csv and focal_firms.csv of a comparison's or sweep's "
+            "results folder from its Parquet files (compare and sweep write them when they end)."
+        ),
+    )
+    export.add_argument("results", type=Path, help="results folder of `kreislauf compare` or `sweep`")
+
     live = sub.add_parser(
         "live",
         help="open the live classroom app in the browser",
@@ -209,7 +221,7 @@ def _engine_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers",
         type=_int_in(1, 4096, "--workers"),
-        help=f"local worker processes (default: every core, {os.cpu_count()} here; 1 runs in this process)",
+        help=f"local worker processes (default and most: every core, {os.cpu_count()} here; 1 runs in this process)",
     )
     parser.add_argument(
         "--scheduler",
@@ -231,19 +243,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "sensitivity":
             return _sensitivity(args)
         if args.command == "report":
+            check_results(args.results)
             print(f"report written to {write_report(args.results, args.out)}")
+            return 0
+        if args.command == "export":
+            check_results(args.results)
+            for path in ResultsFolder(args.results).write_csv():
+                print(f"written {path}")
             return 0
         if args.command == "validate":
             return _validate(args)
         if args.command == "live":
             return _live(args)
         return _scenarios(args.reference)
+    except (ClusterLost, StorageError) as exc:  # the machine's fault, not the input's: the same command resumes
+        print(f"kreislauf: error: {exc}", file=sys.stderr)
+        return 1
     except (ScenarioError, UsageError, FolderError, SensitivityError, EngineError, ReportError) as exc:
         print(f"kreislauf: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("kreislauf: interrupted; files already written are complete", file=sys.stderr)
         return 130
+    except OSError as exc:  # a full disk, a folder gone: the machine's fault, not the input's
+        where = Path(exc.filename).parent if exc.filename else "a file"
+        print(
+            f"kreislauf: error: cannot write in {where} ({exc.strerror or exc}); files already written are "
+            "complete and nothing is half-written: free space or fix the folder, then run the same command again",
+            file=sys.stderr,
+        )
+        return 1
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -255,6 +284,16 @@ def _run(args: argparse.Namespace) -> int:
             f"{out} already holds other files and is not a run's results folder: "
             "choose a new or empty folder (--out), so nothing in it is overwritten"
         )
+    if (out / "run.json").exists():  # the same run again is fine; another run's folder is not overwritten
+        try:
+            held = (out / "scenario.toml").read_text(encoding="utf-8")
+        except (OSError, ValueError):
+            held = ""
+        if held != scenario_file(planned_scenario(scenario, seed, args.steps), seed):
+            raise UsageError(
+                f"{out} holds the results of another run (another scenario, seed or horizon): "
+                "choose another results folder (--out) or remove this one"
+            )
     _check_writable(out)
     months = args.steps if args.steps is not None else scenario.steps
     bar = progress_bar(months, scenario.name, "month", show=sys.stderr.isatty() and not args.quiet)
@@ -364,9 +403,18 @@ def _progress(args: argparse.Namespace) -> bool:
 
 
 def _check_scheduler(scheduler: str | None) -> None:
-    if scheduler is None or scheduler == "local" or "://" in scheduler:
+    if scheduler is None or scheduler == "local":
         return
-    raise UsageError(f"--scheduler {scheduler!r}: give a Dask scheduler address such as tcp://host:8786, or 'local'")
+    scheme, _, rest = scheduler.partition("://")
+    if not rest:
+        raise UsageError(
+            f"--scheduler {scheduler!r}: give a Dask scheduler address such as tcp://host:8786, or 'local'"
+        )
+    if scheme != "tcp":
+        raise UsageError(
+            f"--scheduler {scheduler!r}: {scheme}:// addresses are not supported (they need security or network "
+            "settings kreislauf does not pass); give a tcp:// address, or connect a distributed.Client from Python"
+        )
 
 
 def _finish(experiment: Experiment) -> int:

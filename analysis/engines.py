@@ -37,10 +37,11 @@ from typing import Any, Self
 import pandas as pd
 
 from analysis.plan import RunSpec
-from analysis.runs import NetworkHistory, focal_frame, simulate
+from analysis.runs import NetworkHistory, focal_frame, release_model, simulate
 from analysis.store import RunOutput, run_files
 
 __all__ = [
+    "ClusterLost",
     "DaskEngine",
     "Engine",
     "EngineError",
@@ -62,8 +63,16 @@ TASK_SECONDS = 0.5
 RUNS_PER_TASK = 8
 
 
+#: Seconds to wait for a Dask scheduler to answer, and for a lost one to come back, before giving up.
+CONNECT_SECONDS = 30.0
+
+
 class EngineError(RuntimeError):
-    """An engine that cannot start: Dask not installed, a scheduler out of reach."""
+    """An engine that cannot start: Dask not installed, a scheduler out of reach, an address not supported."""
+
+
+class ClusterLost(RuntimeError):
+    """The Dask scheduler went away during a comparison or sweep; the runs stored so far are kept."""
 
 
 def execute(spec: RunSpec) -> RunOutput:
@@ -75,6 +84,7 @@ def execute(spec: RunSpec) -> RunOutput:
     run never stops a sweep.
     """
     start = time.perf_counter()
+    model = None
     try:
         history = NetworkHistory.for_horizon(spec.scenario.steps) if spec.network else None
         model = simulate(spec.scenario, spec.seed, history)
@@ -95,6 +105,9 @@ def execute(spec: RunSpec) -> RunOutput:
     except Exception as exc:  # a failing run is recorded, never fatal to the experiment
         detail = "".join(traceback.format_exception(exc)).rstrip()
         return RunOutput(spec, error=detail, seconds=time.perf_counter() - start)
+    finally:  # the model is discarded: let it be freed
+        if model is not None:
+            release_model(model)
     return RunOutput(spec, files, seconds=time.perf_counter() - start)
 
 
@@ -152,7 +165,12 @@ class PoolEngine(Engine):
         # Forked workers need no importable __main__, so notebooks and unguarded
         # scripts work; elsewhere (macOS, Windows) the platform's default applies.
         method = "fork" if sys.platform.startswith("linux") else None
-        return ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context(method))
+        return ProcessPoolExecutor(
+            self.workers,
+            mp_context=multiprocessing.get_context(method),
+            initializer=_end_with_parent,
+            initargs=(os.getpid(),),
+        )
 
     def map(self, specs: Iterable[RunSpec]) -> Iterator[RunOutput]:
         """Yield outputs as workers finish, keeping a few runs per worker in flight.
@@ -223,6 +241,29 @@ class PoolEngine(Engine):
             self._pool = None
 
 
+def _end_with_parent(parent: int) -> None:
+    """In a pool worker: end when the parent process ends, even when it is killed (Linux).
+
+    A parent killed with SIGKILL cannot stop its pool, and its workers would go
+    on with their runs for nothing, holding memory. The kernel signals a
+    worker when its parent dies (``PR_SET_PDEATHSIG``); a parent already gone
+    when the worker starts ends it at once. Elsewhere the workers notice the
+    broken pipe when they next ask for work.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # no prctl here: the broken pipe will end the worker
+        return
+    if os.getppid() != parent:
+        os._exit(1)
+
+
 class DaskEngine(Engine):
     """A Dask distributed cluster: an address, a ``distributed.Client``, or ``"local"``."""
 
@@ -252,10 +293,7 @@ class DaskEngine(Engine):
                 )
             self.client = Client(self._cluster)
         else:
-            try:
-                self.client = Client(scheduler, timeout="20s")
-            except (OSError, TimeoutError, ValueError) as exc:
-                raise EngineError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc})") from None
+            self.client = _connect(Client, scheduler)
         self.workers = max(1, self._threads())
 
     def map(self, specs: Iterable[RunSpec]) -> Iterator[RunOutput]:
@@ -290,12 +328,13 @@ class DaskEngine(Engine):
 
         fill()
         try:
-            for future in flow:
+            for future in self._finishing(flow):
                 batch = tasks.pop(future)
                 outputs: list[RunOutput] = []
                 try:
                     outputs = future.result()
                 except Exception as exc:  # e.g. KilledWorker: the task took down worker after worker
+                    self._check_scheduler(exc)
                     if len(batch) > 1:
                         suspects.extend(reversed(batch))
                     else:
@@ -307,7 +346,39 @@ class DaskEngine(Engine):
                 fill()
                 yield from outputs
         finally:  # stopped early (a folder that cannot be written, Ctrl-C): the cluster may be the user's own
-            self.client.cancel(list(tasks))
+            if self.client.status == "running":
+                self.client.cancel(list(tasks))
+
+    def _finishing(self, flow: Any) -> Iterator[Any]:
+        """The futures of ``flow`` as they finish; :class:`ClusterLost` once the scheduler is gone too long.
+
+        A client that loses its scheduler tries to reconnect and its futures
+        wait meanwhile, so the loop must not wait on them without a limit.
+        """
+        away = 0.0
+        while not flow.is_empty():
+            batch = flow.next_batch(block=False)
+            if batch:
+                away = 0.0
+                yield from batch
+                continue
+            time.sleep(0.05)
+            if self.client.status not in ("running", "newly-created"):
+                away += 0.05
+                if away > CONNECT_SECONDS:
+                    self._check_scheduler(None)
+            else:
+                away = 0.0
+
+    def _check_scheduler(self, exc: BaseException | None) -> None:
+        """Raise :class:`ClusterLost` when the client has lost its scheduler (``exc`` is what a task raised)."""
+        if self.client.status == "running" and (exc is None or not _lost(exc)):
+            return
+        raise ClusterLost(
+            f"lost the connection to the Dask scheduler ({self.client.status}"
+            f"{f': {type(exc).__name__}' if exc is not None else ''}); the runs stored so far are kept: "
+            "run the same command again to resume"
+        )
 
     def _threads(self) -> int:
         return int(sum(self.client.nthreads().values()))
@@ -318,6 +389,43 @@ class DaskEngine(Engine):
             self.client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+
+def _lost(exc: BaseException) -> bool:
+    """Whether a task's error says the scheduler is gone (not that the run or its worker failed)."""
+    from distributed.comm.core import CommClosedError
+
+    return isinstance(exc, CommClosedError | OSError | TimeoutError) or type(exc).__name__ == "FutureCancelledError"
+
+
+def _connect(client_class: Any, scheduler: str) -> Any:
+    """A client of the scheduler at ``scheduler``, or :class:`EngineError` after :data:`CONNECT_SECONDS`.
+
+    The connection is made in a thread of its own, because a server that
+    accepts the connection and never answers would keep the client waiting
+    for good.
+    """
+    import threading
+
+    box: dict[str, Any] = {}
+
+    def connect() -> None:
+        try:
+            box["client"] = client_class(scheduler, timeout=f"{CONNECT_SECONDS}s")
+        except Exception as exc:  # reported below, in the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=connect, name="kreislauf-dask-connect", daemon=True)
+    thread.start()
+    thread.join(CONNECT_SECONDS + 5)
+    if "client" in box:
+        return box["client"]
+    why = box.get("error")
+    detail = f"{type(why).__name__}: {str(why).splitlines()[0] if str(why) else ''}" if why else "no answer"
+    raise EngineError(
+        f"--scheduler {scheduler}: cannot reach the Dask scheduler within {CONNECT_SECONDS:.0f} s ({detail}); "
+        "check the address and that the scheduler runs"
+    )
 
 
 def _take(items: Iterator[RunSpec], n: int) -> list[RunSpec]:
@@ -336,12 +444,22 @@ def engine_for(workers: int | None = None, scheduler: Any = None) -> Engine:
     Parameters
     ----------
     workers : int, optional
-        Local processes (default: every core). 1 runs in this process.
+        Local processes (default: every core). 1 runs in this process. More
+        than the machine's cores (or 2, on a machine of one core) are capped,
+        with a warning.
     scheduler : str or distributed.Client, optional
         A Dask scheduler address, ``"local"`` or a client; overrides ``workers``
         except for the size of a local Dask cluster.
     """
+    cores = os.cpu_count() or 1
+    if workers is not None and workers > max(cores, 2) and (scheduler is None or scheduler == "local"):
+        # More processes than cores only share the cores and multiply the memory (about 200 MB each).
+        print(
+            f"kreislauf: warning: {workers} workers asked for, this machine has {cores} cores; using {max(cores, 2)}",
+            file=sys.stderr,
+        )
+        workers = max(cores, 2)
     if scheduler is not None:
         return DaskEngine(scheduler, workers)
-    workers = workers or os.cpu_count() or 1
+    workers = workers or cores
     return SerialEngine() if workers == 1 else PoolEngine(workers)

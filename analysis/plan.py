@@ -20,15 +20,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 import numpy as np
 
 from sim import Scenario
 
-__all__ = ["Plan", "Point", "Record", "RunSpec", "replicate_seeds"]
+__all__ = ["Plan", "Point", "Record", "RunSpec", "SweepPoints", "replicate_seeds"]
 
 #: Columns that identify a run in every results table.
 RUN_KEYS = ["run", "point", "scenario", "replicate", "seed"]
@@ -104,6 +104,61 @@ class Point:
     sample: tuple[float, ...] = ()
 
 
+class SweepPoints(Sequence[Point]):
+    """A sweep's points, each made from the base scenario only when it is asked for.
+
+    A sweep of 100,000 points would hold 100,000 resolved scenarios (about
+    30 KB each); this holds the base scenario and each point's parameter
+    values, and makes a point's scenario when a run needs it, so memory does
+    not grow with the number of points.
+
+    Parameters
+    ----------
+    base : Scenario
+        The scenario every point changes.
+    paths : mapping of str to sequence of str
+        Each parameter's key paths in the scenario.
+    values : sequence of mapping
+        Each point's parameter values.
+    samples : sequence of tuple of float
+        Each point's raw sampler row (empty tuples for a grid).
+    source : str
+        Named in errors (the sweep file).
+    """
+
+    def __init__(
+        self,
+        base: Scenario,
+        paths: Mapping[str, Sequence[str]],
+        values: Sequence[Mapping[str, Any]],
+        samples: Sequence[tuple[float, ...]],
+        source: str,
+    ) -> None:
+        self.base, self.source = base, source
+        self.paths = {name: tuple(keys) for name, keys in paths.items()}
+        self.values, self.samples = tuple(values), tuple(samples)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    @overload
+    def __getitem__(self, index: int) -> Point: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Point]: ...
+
+    def __getitem__(self, index: int | slice) -> Point | Sequence[Point]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        values = self.values[index]
+        return Point(self.base.name, self.scenario(values), values, self.samples[index])
+
+    def scenario(self, values: Mapping[str, Any]) -> Scenario:
+        """The base scenario with these parameter values set."""
+        overrides = {key: values[name] for name, keys in self.paths.items() for key in keys}
+        return self.base.with_overrides(overrides, source=self.source)
+
+
 @dataclass(frozen=True)
 class RunSpec:
     """Everything one run needs: where it sits in the plan, its scenario, seed and record."""
@@ -141,8 +196,9 @@ class Plan:
         What made the plan.
     name : str
         Its name (the default results folder).
-    points : tuple of Point
-        The scenarios to run.
+    points : sequence of Point
+        The scenarios to run: a tuple, or a sweep's :class:`SweepPoints`
+        (each made when it is run).
     replicates : int
         Runs per point.
     seed : int
@@ -162,7 +218,7 @@ class Plan:
 
     kind: Literal["compare", "sweep"]
     name: str
-    points: tuple[Point, ...]
+    points: Sequence[Point]
     replicates: int
     seed: int
     record: Record = Record()
@@ -184,7 +240,18 @@ class Plan:
     @property
     def parameter_names(self) -> list[str]:
         """Names of the swept parameters (none in a comparison)."""
+        if isinstance(self.points, SweepPoints):
+            return list(self.points.paths)
         return list(self.points[0].parameters) if self.points else []
+
+    def point_rows(self) -> Iterator[tuple[str, Mapping[str, Any], tuple[float, ...]]]:
+        """Each point's label, parameter values and sampler row, without making its scenario."""
+        if isinstance(self.points, SweepPoints):
+            for values, sample in zip(self.points.values, self.points.samples, strict=True):
+                yield self.points.base.name, values, sample
+        else:
+            for p in self.points:
+                yield p.label, p.parameters, p.sample
 
     def seeds(self) -> list[int]:
         """The seed of each replicate."""
@@ -222,10 +289,7 @@ class Plan:
                 "every": self.record.every,
                 "last_only": self.record.last_only,
             },
-            "points": [
-                {"label": p.label, "parameters": dict(p.parameters), "scenario": p.scenario.resolved_toml()}
-                for p in self.points
-            ],
+            "points": self._canonical_points(),
         }
         if self.reference is not None:  # only when there is one, so older folders keep their fingerprints
             canonical["reference"] = {
@@ -234,3 +298,15 @@ class Plan:
             }
         text = json.dumps(canonical, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()
+
+    def _canonical_points(self) -> Any:
+        if isinstance(self.points, SweepPoints):  # the base and the values determine every point's scenario
+            return {
+                "base": self.points.base.resolved_toml(),
+                "paths": {name: list(keys) for name, keys in self.points.paths.items()},
+                "values": [dict(v) for v in self.points.values],
+            }
+        return [
+            {"label": p.label, "parameters": dict(p.parameters), "scenario": p.scenario.resolved_toml()}
+            for p in self.points
+        ]

@@ -26,6 +26,7 @@ scenario and seed give byte-identical folders.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import platform
@@ -43,7 +44,17 @@ import sim
 from sim import CooperationModel, Scenario, load_scenario
 from sim.observe.network import edge_frame, node_frame, write_network
 
-__all__ = ["NetworkHistory", "RunResult", "focal_frame", "run_scenario", "simulate", "write_run"]
+__all__ = [
+    "NetworkHistory",
+    "RunResult",
+    "focal_frame",
+    "planned_scenario",
+    "release_model",
+    "run_scenario",
+    "scenario_file",
+    "simulate",
+    "write_run",
+]
 
 #: Frames of the network kept per run, at most (plus the last month).
 NETWORK_FRAMES = 60
@@ -113,17 +124,45 @@ def simulate(
     history: NetworkHistory | None = None,
     on_step: Callable[[int, int], None] | None = None,
 ) -> CooperationModel:
-    """Run a model of ``scenario`` with ``seed`` to its horizon, recording the network into ``history``."""
-    model = CooperationModel(scenario, seed=seed)
-    if history is not None:
-        history.record(model)
-    while model.running:
-        model.step()
+    """Run a model of ``scenario`` with ``seed`` to its horizon, recording the network into ``history``.
+
+    A model that raises is released (see :func:`release_model`) before the error goes on, as nothing can use it.
+    """
+    registered = list(mesa.Agent._ids)
+    model = None
+    try:
+        model = CooperationModel(scenario, seed=seed)
         if history is not None:
-            history.record(model, last=not model.running)
-        if on_step is not None:
-            on_step(model.steps, scenario.steps)
+            history.record(model)
+        while model.running:
+            model.step()
+            if history is not None:
+                history.record(model, last=not model.running)
+            if on_step is not None:
+                on_step(model.steps, scenario.steps)
+    except BaseException:
+        if model is not None:
+            release_model(model)
+        else:  # raised while being built: the entry Mesa made for it is the one that is new
+            known = {id(m) for m in registered}
+            for stale in [m for m in mesa.Agent._ids if id(m) not in known]:
+                release_model(stale)
+        raise
     return model
+
+
+def release_model(model: mesa.Model) -> None:
+    """Let a finished model be freed: drop the reference Mesa's agent registry keeps to it.
+
+    Mesa 3.3 counts each model's agent ids in the class-level dict
+    ``mesa.Agent._ids``, keyed by the model, so every model a process ever
+    built stays alive with all its agents (0.3 to 1.4 MB a run). Call this once
+    no agent will be added to the model any more (it has run to its horizon
+    and its tables are made); the model is then freed with its last
+    reference. A model released and then stepped on would number its new
+    agents from 1 again, so it is released only where it is discarded.
+    """
+    mesa.Agent._ids.pop(model, None)
 
 
 @dataclass
@@ -163,11 +202,7 @@ def run_scenario(
     -------
     RunResult
     """
-    loaded = load_scenario(scenario)
-    if steps is not None:
-        loaded = loaded.until(steps)
-    if seed is not None:
-        loaded = loaded.with_overrides({"seed": seed}, source="--seed")
+    loaded = planned_scenario(load_scenario(scenario), seed, steps)
     history = NetworkHistory.for_horizon(loaded.steps)
     model = simulate(loaded, loaded.seed, history, on_step)
     focal = focal_frame(model)
@@ -188,7 +223,7 @@ def write_run(result: RunResult, folder: Path) -> list[Path]:
     if result.history is not None:
         for name, frame in (("network_nodes", result.history.nodes), ("network_edges", result.history.edges)):
             written.append(write_parquet(frame, folder / f"{name}.parquet"))
-    written.append(write_text(folder / "scenario.toml", _scenario_header(result) + result.scenario.resolved_toml()))
+    written.append(write_text(folder / "scenario.toml", scenario_file(result.scenario, result.seed)))
     written.append(write_text(folder / "run.json", json.dumps(run_info(result), indent=2, sort_keys=True) + "\n"))
     return written
 
@@ -211,10 +246,17 @@ def write_text(path: Path, text: str) -> Path:
 
 
 def write_bytes(path: Path, data: bytes) -> Path:
-    """Write a file atomically: under a temporary name, flushed to disk, then renamed into place."""
+    """Write a file atomically: under a temporary name, flushed to disk, then renamed into place.
+
+    A write that fails (a full disk) removes its temporary file and leaves the old file as it was.
+    """
     tmp = temporary_name(path)
-    tmp.write_bytes(data)
-    return replace_durably(tmp, path)
+    try:
+        tmp.write_bytes(data)
+        return replace_durably(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def parquet_bytes(frame: pd.DataFrame) -> bytes:
@@ -229,9 +271,18 @@ def csv_bytes(frame: pd.DataFrame) -> bytes:
     return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
+#: Numbers the temporary files of this process, so two threads never share one.
+_TEMPORARY_COUNTER = itertools.count()
+
+
 def temporary_name(path: Path) -> Path:
-    """A hidden name beside ``path``, this process's own (two writers never share one)."""
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    """A hidden name beside ``path``, unique to this process and call: ``.<name>.<pid>.<counter>.tmp``.
+
+    Two writers (processes or threads) never share one, and a file left by a
+    killed process is known by its process id (see
+    :func:`analysis.store.clean_temporary_files`).
+    """
+    return path.with_name(f".{path.name}.{os.getpid()}.{next(_TEMPORARY_COUNTER)}.tmp")
 
 
 def replace_durably(tmp: Path, path: Path) -> Path:
@@ -258,8 +309,19 @@ def run_info(result: RunResult) -> dict[str, Any]:
     }
 
 
-def _scenario_header(result: RunResult) -> str:
-    return (
+def scenario_file(scenario: Scenario, seed: int) -> str:
+    """The ``scenario.toml`` of a run of ``scenario`` (its horizon already applied) with ``seed``."""
+    header = (
         f"# Fully resolved scenario of a kreislauf {sim.__version__} run: every default written out.\n"
-        f"# Repeat the run with: kreislauf run scenario.toml  (seed {result.seed}, {result.scenario.steps} steps)\n\n"
+        f"# Repeat the run with: kreislauf run scenario.toml  (seed {seed}, {scenario.steps} steps)\n\n"
     )
+    return header + scenario.resolved_toml()
+
+
+def planned_scenario(scenario: Scenario, seed: int | None = None, steps: int | None = None) -> Scenario:
+    """The scenario a run of ``scenario`` with this seed and horizon runs (as :func:`run_scenario` makes it)."""
+    if steps is not None:
+        scenario = scenario.until(steps)
+    if seed is not None:
+        scenario = scenario.with_overrides({"seed": seed}, source="--seed")
+    return scenario

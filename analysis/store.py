@@ -11,19 +11,20 @@ Layout of an experiment's folder::
     focal_firms/run-000012.parquet
     network_nodes/, network_edges/   the network as it evolved, for replicate 0 of each compared scenario
     failures/run-000031.json  a run that raised: its error, parameters and seed
-    .csv_rows/measures/run-000012.csv run 12's rows of measures.csv (and of the other tables),
-                                      formatted by the worker that ran it
-    runs.csv, measures.csv, cooperations.csv, focal_firms.csv   written at the end of every command
+    runs.csv, measures.csv, cooperations.csv, focal_firms.csv   made from the Parquet files at the end
+                             of every command, or by `kreislauf export`
 
 A run's files are made where it ran (:func:`run_files`), so the process that
-stores them only writes bytes, and the CSV tables at the end are the runs'
-rows joined in run order (formatted again from Parquet where a run's rows
-file was deleted). Each file is written under a temporary name and
+stores them only writes bytes; the CSV tables are each run's rows formatted
+from its Parquet file and joined in run order, so they are the same bytes
+whichever engine ran the runs, and no hidden copy of the rows is kept. Each
+file is written under a temporary name of its own (process and counter) and
 renamed into place, and a run's measures file is written last: a run is
 finished exactly when its measures file exists. Re-running the same plan into
-the same folder skips the finished runs and tries the failed ones again; a
-folder made by a different plan (another fingerprint) or another version of
-kreislauf is refused, so runs of two experiments never mix.
+the same folder skips the finished runs, tries the failed ones again, and
+redoes (saying so) any run whose stored files cannot be read; a folder made
+by a different plan (another fingerprint) or another version of kreislauf is
+refused, so runs of two experiments never mix.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +46,19 @@ import sim
 from analysis.plan import RUN_KEYS, Plan, RunSpec
 from analysis.runs import csv_bytes, parquet_bytes, replace_durably, temporary_name, write_bytes, write_text
 
-__all__ = ["TABLES", "FolderError", "ResultsFolder", "RunOutput", "run_files", "run_name"]
+__all__ = [
+    "TABLES",
+    "FolderError",
+    "ResultsFolder",
+    "RunOutput",
+    "StorageError",
+    "check_results",
+    "clean_temporary_files",
+    "inside",
+    "parquet_problem",
+    "run_files",
+    "run_name",
+]
 
 #: The per-run tables of an experiment, in the order a run writes them (measures last).
 TABLES = ("cooperations", "focal_firms", "measures")
@@ -51,7 +66,7 @@ TABLES = ("cooperations", "focal_firms", "measures")
 #: Per-run tables kept only as Parquet (the network, for the first replicate of a comparison).
 NETWORK_TABLES = ("network_nodes", "network_edges")
 
-#: Where each run's CSV rows wait to be joined into the CSV tables.
+#: Where earlier versions kept each run's CSV rows; removed when the CSV tables are written.
 CSV_ROWS = ".csv_rows"
 
 #: Runs read at once when a table is summarised, which bounds the memory it takes.
@@ -78,6 +93,13 @@ MANIFEST_KEYS = (
 
 class FolderError(Exception):
     """A results folder that cannot hold this plan (another plan's, or not writable)."""
+
+
+class StorageError(FolderError):
+    """A results folder that could be written and no longer can (a full disk, lost permissions) during a command.
+
+    Not the input's fault: the command line ends with exit code 1, and the same command resumes.
+    """
 
 
 @dataclass
@@ -112,14 +134,13 @@ def run_files(run: int, tables: Mapping[str, pd.DataFrame | None]) -> dict[str, 
     """The files of one run in a results folder, by path, in the order they are written.
 
     Parquet files of each table in :data:`TABLES` and, when given, of the
-    network tables; and each table's rows as CSV, with its header, for the
-    CSV tables written at the end of each command. The measures file comes
-    last, because its presence marks the run as finished. Made where the run
-    ran (a pool or cluster worker), so that formatting runs in parallel and
-    the process that stores runs only writes bytes.
+    network tables. The measures file comes last, because its presence marks
+    the run as finished. Made where the run ran (a pool or cluster worker),
+    so that formatting runs in parallel and the process that stores runs only
+    writes bytes.
     """
     name = run_name(run)
-    files = {f"{CSV_ROWS}/{table}/{name}.csv": csv_bytes(_required(tables, table)) for table in TABLES}
+    files: dict[str, bytes] = {}
     for table in NETWORK_TABLES:
         if tables.get(table) is not None:
             files[f"{table}/{name}.parquet"] = parquet_bytes(_required(tables, table))
@@ -177,6 +198,14 @@ class ResultsFolder:
             raise FolderError(f"{path}: results folder is a file")
         if manifest.exists():
             _check_same_plan(path, plan)
+            folder = cls(path)
+            clean_temporary_files(path)
+            damaged = folder.heal()
+            if damaged:
+                run, problem = damaged[0]
+                more = f" and {len(damaged) - 1} other run(s)" if len(damaged) > 1 else ""
+                print(f"kreislauf: note: run {run}{more} stored damaged files ({problem}); run again", file=sys.stderr)
+            return folder
         else:
             if path.is_dir() and any(path.iterdir()):
                 raise FolderError(
@@ -242,14 +271,14 @@ class ResultsFolder:
 
         Raises
         ------
-        FolderError
+        StorageError
             When the folder cannot be written (a full disk, lost permissions);
             runs stored before stay stored.
         """
         try:
             self._store(output)
         except OSError as exc:
-            raise FolderError(
+            raise StorageError(
                 f"{self.path}: cannot store run {output.spec.run} ({exc.strerror or exc}); "
                 "the runs stored before are kept: free space or fix the folder, then run the same command again"
             ) from None
@@ -263,10 +292,27 @@ class ResultsFolder:
             return
         # The measures file last, whatever order the files came in: its presence marks the run as finished.
         for relative, data in sorted(output.files.items(), key=lambda item: item[0].startswith("measures/")):
-            target = self.path / relative
+            target = inside(self.path, relative)
             target.parent.mkdir(parents=True, exist_ok=True)
             write_bytes(target, data)
         (self.path / "failures" / f"{name}.json").unlink(missing_ok=True)
+
+    def heal(self) -> list[tuple[int, str]]:
+        """Make every finished run whose stored files cannot be read unfinished again, so it is redone.
+
+        Checks each Parquet file of each finished run (:func:`parquet_problem`:
+        its size and the marks at its start and end, without reading it
+        whole) and removes the damaged run's measures file.
+
+        Returns
+        -------
+        list of (int, str)
+            Each damaged run and what is wrong with its first damaged file.
+        """
+        damaged = list(_damaged(self))
+        for run, _ in damaged:
+            self._run_file("measures", run).unlink(missing_ok=True)
+        return damaged
 
     def table(self, name: str) -> pd.DataFrame:
         """One per-run table of every finished run, in run order."""
@@ -279,7 +325,28 @@ class ResultsFolder:
         finished = sorted(self.finished())
         for start in range(0, len(finished), runs):
             paths = [str(self._run_file(name, run)) for run in finished[start : start + runs]]
-            yield pq.read_table(paths, partitioning=None).to_pandas()  # no columns from `key=value` folder names
+            try:
+                table = pq.read_table(paths, partitioning=None)  # no columns from `key=value` folder names
+            except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+                raise self._unreadable(name, finished[start : start + runs], exc) from None
+            yield table.to_pandas()
+
+    def _unreadable(self, table: str, runs: list[int], exc: Exception) -> FolderError:
+        """The error for runs' files that cannot be read, naming the damaged one."""
+        for run in runs:
+            path = self._run_file(table, run)
+            problem = parquet_problem(path)
+            if problem is None:
+                try:
+                    pq.read_metadata(path)
+                except (OSError, ValueError) as inner:
+                    problem = str(inner).splitlines()[0] if str(inner) else type(inner).__name__
+            if problem:
+                return FolderError(
+                    f"{path}: cannot be read ({problem}); run the same command again to redo the run, "
+                    "or delete the file"
+                )
+        return FolderError(f"{self.path / table}: cannot be read ({str(exc).splitlines()[0] if str(exc) else exc})")
 
     def _run_file(self, table: str, run: int, suffix: str = ".parquet") -> Path:
         return self.path / table / f"{run_name(run)}{suffix}"
@@ -300,14 +367,21 @@ class ResultsFolder:
 
     def _error(self, run: int) -> str:
         """The last line of a failed run's error."""
-        failure = json.loads(self._run_file("failures", run, ".json").read_text(encoding="utf-8"))
-        return str(failure["error"]).strip().splitlines()[-1]
+        path = self._run_file("failures", run, ".json")
+        try:
+            failure = json.loads(path.read_text(encoding="utf-8"))
+            return str(failure["error"]).strip().splitlines()[-1]
+        except (OSError, ValueError, KeyError, TypeError, IndexError):
+            return f"its failure record {path.name} cannot be read; the same command runs it again"
 
     def write_csv(self) -> list[Path]:
         """Write ``runs.csv`` and each table as one CSV: the finished runs' rows, in run order.
 
-        Each run's rows were formatted where it ran; a run stored without them
-        (its ``.csv_rows`` file removed) is formatted here from its Parquet file.
+        Each run's rows are formatted from its Parquet file, so the tables are
+        the same bytes whichever engine made the runs. Each table is written
+        under a temporary name and checked (every byte on disk) before it
+        replaces the old one; a table that cannot be made leaves the old one
+        and no temporary file.
         """
         written = [write_bytes(self.path / "runs.csv", csv_bytes(self.runs_table()))]
         finished = sorted(self.finished())
@@ -315,39 +389,81 @@ class ResultsFolder:
             target = self.path / f"{name}.csv"
             tmp = temporary_name(target)
             try:
-                self._join_rows(name, finished, tmp)
+                size = self._join_rows(name, finished, tmp)
+                if tmp.stat().st_size != size:
+                    raise OSError(f"{target}: {tmp.stat().st_size} bytes on disk, {size} written")
+                replace_durably(tmp, target)
             except BaseException:
                 tmp.unlink(missing_ok=True)
                 raise
-            replace_durably(tmp, target)
             written.append(target)
+        shutil.rmtree(self.path / CSV_ROWS, ignore_errors=True)  # the rows an earlier version kept
         return written
 
-    def _join_rows(self, table: str, runs: list[int], target: Path) -> None:
-        """Write the runs' rows of a CSV table into ``target``, under the first run's header."""
+    def _join_rows(self, table: str, runs: list[int], target: Path) -> int:
+        """Write the runs' rows of a CSV table into ``target``, under the first run's header; return the bytes."""
         header = b""
+        size = 0
         with target.open("wb") as handle:
-            for run in runs:
-                rows = self._csv_rows(table, run)
-                if not header:
-                    header = rows[: rows.index(b"\n") + 1]
-                    handle.write(header)
-                elif not rows.startswith(header):
-                    raise FolderError(f"{self.path}: run {run}'s {table} has other columns than the runs before it")
-                handle.write(rows[len(header) :])
+            for start in range(0, len(runs), RUNS_PER_BATCH):
+                for run, rows in self._csv_batch(table, runs[start : start + RUNS_PER_BATCH]):
+                    if not header:
+                        header = rows[: rows.index(b"\n") + 1]
+                        size += handle.write(header)
+                    elif not rows.startswith(header):
+                        raise FolderError(f"{self.path}: run {run}'s {table} has other columns than the runs before it")
+                    size += handle.write(rows[len(header) :])
+            handle.flush()
+            os.fsync(handle.fileno())
+        return size
+
+    def _csv_batch(self, table: str, runs: list[int]) -> list[tuple[int, bytes]]:
+        """Runs' rows of a CSV table, each part with its header: formatted together where that gives the same bytes.
+
+        Formatting is per value, so a batch of runs formatted as one table
+        gives the bytes of each run formatted alone, provided each column has
+        the same type in every run alone: the same schema, and no missing
+        value in a whole-number or true/false column (a run with one would
+        read as decimals on its own). Otherwise each run is formatted alone.
+        """
+        import pyarrow as pa
+
+        try:
+            parts = [pq.read_table(self._run_file(table, run), partitioning=None) for run in runs]
+            joined = pa.concat_tables(parts)
+        except (OSError, ValueError, pa.ArrowException):
+            return [(run, self._csv_rows(table, run)) for run in runs]  # each alone: names a damaged file
+        exact = all(
+            column.null_count == 0 or not (pa.types.is_integer(column.type) or pa.types.is_boolean(column.type))
+            for column in joined.columns
+        )
+        if not exact or not all(part.schema.equals(parts[0].schema, check_metadata=True) for part in parts):
+            return [(run, self._csv_rows(table, run)) for run in runs]
+        return [(runs[0], csv_bytes(joined.to_pandas()))] if runs else []
 
     def _csv_rows(self, table: str, run: int) -> bytes:
-        """A run's rows of a CSV table, with the header."""
+        """A run's rows of a CSV table, with the header, formatted from its Parquet file."""
+        path = self._run_file(table, run)
         try:
-            return self._run_file(f"{CSV_ROWS}/{table}", run, ".csv").read_bytes()
-        except FileNotFoundError:
-            return csv_bytes(pd.read_parquet(self._run_file(table, run)))
+            frame = pd.read_parquet(path)
+        except (OSError, ValueError) as exc:
+            raise self._unreadable(table, [run], exc) from None
+        return csv_bytes(frame)
+
+
+def inside(folder: Path, relative: str) -> Path:
+    """``folder / relative``, refused unless it stays inside ``folder`` (no ``..``, no absolute path)."""
+    target = folder / relative
+    if Path(relative).is_absolute() or ".." in Path(relative).parts or not relative.strip():
+        raise FolderError(f"{folder}: will not write {relative!r}, which lies outside the results folder")
+    return target
 
 
 def _write_manifest(path: Path, plan: Plan) -> None:
     for name, text in plan.files.items():
-        (path / name).parent.mkdir(parents=True, exist_ok=True)
-        write_text(path / name, text)
+        target = inside(path, name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_text(target, text)
     body = {
         "kind": plan.kind,
         "name": plan.name,
@@ -365,8 +481,8 @@ def _write_manifest(path: Path, plan: Plan) -> None:
         },
         "design": dict(plan.design),
         "points": [
-            {"point": i, "scenario": p.label, "parameters": dict(p.parameters), "sample": list(p.sample)}
-            for i, p in enumerate(plan.points)
+            {"point": i, "scenario": label, "parameters": dict(parameters), "sample": list(sample)}
+            for i, (label, parameters, sample) in enumerate(plan.point_rows())
         ],
     }
     write_text(path / "manifest.json", json.dumps(body, indent=1, default=_json_default) + "\n")
@@ -405,3 +521,112 @@ def _json_default(value: Any) -> Any:
     if hasattr(value, "item"):
         return value.item()
     return str(value)
+
+
+#: The mark at the start and end of every Parquet file.
+_PARQUET_MARK = b"PAR1"
+
+
+def parquet_problem(path: Path, required: bool = False) -> str | None:
+    """What is wrong with a stored Parquet file, judged from its size and the marks at its ends; None if nothing.
+
+    Reads 12 bytes, not the file: a truncated, emptied or overwritten file is
+    found at once, even in a folder of a million runs.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+    required : bool
+        Whether a missing file is a problem (a run's network files are optional).
+    """
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size < 12:
+                return f"{size} bytes, too short for a Parquet file"
+            head = handle.read(4)
+            handle.seek(size - 8)
+            tail = handle.read(8)
+    except FileNotFoundError:
+        return "missing" if required else None
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror or exc})"
+    footer = int.from_bytes(tail[:4], "little")
+    if head != _PARQUET_MARK or tail[4:] != _PARQUET_MARK or footer > size - 12:
+        return "not a whole Parquet file (truncated or overwritten)"
+    return None
+
+
+#: A temporary file of this package: ``.<name>.<pid>.<counter>.tmp``.
+_TEMPORARY = re.compile(r"^\..+?\.(\d+)(?:\.\d+)?\.tmp$")
+
+
+def clean_temporary_files(folder: Path) -> list[Path]:
+    """Remove temporary files left in a results folder by processes that no longer run (killed mid-write).
+
+    Only files named as :func:`analysis.runs.temporary_name` names them, in
+    the folder and its table folders, and only those of a process id that is
+    not running on this machine.
+    """
+    removed = []
+    for sub in (folder, *(folder / t for t in (*TABLES, *NETWORK_TABLES, "failures", "scenarios"))):
+        if not sub.is_dir():
+            continue
+        for entry in os.scandir(sub):
+            match = _TEMPORARY.match(entry.name)
+            if match and int(match.group(1)) > 0 and not _running(int(match.group(1))):
+                Path(entry.path).unlink(missing_ok=True)
+                removed.append(Path(entry.path))
+    return removed
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # another user's process, or not a process id: leave its files alone
+    return True
+
+
+def check_results(folder: str | Path) -> None:
+    """Check that a results folder can be read whole, before a report or an export reads it.
+
+    Raises
+    ------
+    FolderError
+        Naming the first file that is missing or damaged: a run's ``run.json``
+        or tables, or an experiment's manifest or runs' tables.
+    """
+    folder = Path(folder)
+    if (folder / "run.json").exists():
+        info_path = folder / "run.json"
+        try:
+            info = json.loads(info_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise FolderError(f"{info_path}: cannot be read ({exc}); run the scenario again") from None
+        if not isinstance(info, dict) or not isinstance(info.get("scenario"), str):
+            raise FolderError(f"{info_path}: not the run.json of a kreislauf run (no scenario name)")
+        for name in (*TABLES, *NETWORK_TABLES):
+            problem = parquet_problem(folder / f"{name}.parquet", required=True)
+            if problem:
+                raise FolderError(f"{folder / (name + '.parquet')}: {problem}; run the scenario again")
+        return
+    if not (folder / "manifest.json").exists():
+        return  # not a results folder: the command says so in its own words
+    results = ResultsFolder(folder)
+    for run, problem in _damaged(results):
+        raise FolderError(f"{folder / problem}; run {run} is damaged: run the same command again to redo it")
+
+
+def _damaged(folder: ResultsFolder) -> Iterator[tuple[int, str]]:
+    for run in sorted(folder.finished()):
+        for table in (*NETWORK_TABLES, *TABLES):
+            path = folder._run_file(table, run)
+            problem = parquet_problem(path, required=table in TABLES)
+            if problem:
+                yield run, f"{path.relative_to(folder.path)}: {problem}"

@@ -67,11 +67,12 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import Field, ValidationError, model_validator
 
-from analysis.plan import RUN_KEYS, Plan, Point, Record
+from analysis.plan import RUN_KEYS, Plan, Point, Record, SweepPoints
 from sim import Scenario
 from sim.observe.log import COOPERATION_COLUMNS
 from sim.observe.measures import FOCAL_COLUMNS, MEASURES
 from sim.scenario import MAX_STEPS, ScenarioError, Section, builtin_scenarios, load_scenario, pydantic_error, read_toml
+from sim.scenario.load import read_text
 
 __all__ = ["SweepFile", "builtin_sweeps", "load_sweep", "sweep_plan"]
 
@@ -170,7 +171,9 @@ class SensitivitySection(Section):
 class SweepFile(Section):
     """A sweep file as written."""
 
-    name: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(
+        min_length=1, max_length=80, pattern=r"^[A-Za-z0-9_.-]*[A-Za-z0-9_-][A-Za-z0-9_.-]*$"
+    )  # a folder name: not only dots
     description: str = ""
     base: str = Field(min_length=1, description="Built-in scenario name, or a path relative to the sweep file.")
     compare_to: str | None = Field(
@@ -299,12 +302,14 @@ def sweep_plan(
     for name in names:
         _check_values(base, sweep.parameters[name], kinds[name], origin, name)
     rows, design = _sample(sweep, names, kinds)
-    points = []
-    for i, row in enumerate(rows):
-        values = {name: _cast(row[j], kinds[name]) for j, name in enumerate(names)}
-        scenario = _apply(base, sweep.parameters, values, origin, f"point {i} {values}")
-        sample = tuple(float(x) for x in row) if sweep.sampler.method != "grid" else ()
-        points.append(Point(base.name, scenario, values, sample))
+    values, samples = [], []
+    for i, row in enumerate(rows):  # every point checked now, kept as its values: made again when it runs
+        point = {name: _cast(row[j], kinds[name]) for j, name in enumerate(names)}
+        _apply(base, sweep.parameters, point, origin, f"point {i} {point}")
+        values.append(point)
+        samples.append(tuple(float(x) for x in row) if sweep.sampler.method != "grid" else ())
+    paths = {name: sweep.parameters[name].key_paths for name in names}
+    points = SweepPoints(base, paths, values, samples, origin)
     record = Record(
         measures=tuple(sweep.record.measures) if sweep.record.measures else None,
         every=sweep.record.every,
@@ -314,10 +319,10 @@ def sweep_plan(
     design["outcomes"] = list(sweep.sensitivity.outcomes) if sweep.sensitivity else []
     design["overrides"] = overrides
     design["compare_to"] = reference.label if reference is not None else None
-    files = {"sweep.toml": path.read_text(encoding="utf-8"), f"scenarios/{base.name}.toml": base.resolved_toml()}
+    files = {"sweep.toml": read_text(path), f"scenarios/{base.name}.toml": base.resolved_toml()}
     if reference is not None:
         files[f"scenarios/{reference.label}.toml"] = reference.scenario.resolved_toml()
-    return Plan("sweep", sweep.name, tuple(points), sweep.replicates, sweep.seed, record, design, files, reference)
+    return Plan("sweep", sweep.name, points, sweep.replicates, sweep.seed, record, design, files, reference)
 
 
 def _load_relative(name: str, path: Path, origin: str, key: str) -> Scenario:

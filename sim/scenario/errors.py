@@ -26,6 +26,8 @@ class ScenarioError(ValueError):
 
     def __init__(self, source: str, path: str, value: Any, allowed: str) -> None:
         self.source, self.path, self.value, self.allowed = source, path, value, allowed
+        # One line, whatever the file's name holds (a newline or NUL is shown escaped).
+        source = source if source.isprintable() else repr(source)[1:-1]
         shown = "" if value is ... else f" = {_short(value)}"
         where = f"{path}{shown}: " if path else ""
         super().__init__(f"{source}: {where}{allowed}")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 from typing import Annotated, Literal
 
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import AfterValidator, Field, PrivateAttr, model_validator
 
-from sim.scenario.base import MAX_FIRMS, Section, Unit
+from sim.scenario.base import MAX_FIRMS, Label, Section, Unit, check_label
 from sim.vocabulary import DOMAINS, TRAITS, Domain, Role
 
 __all__ = ["DEFAULT_NEEDS", "NamedFirm", "Population", "SizeDistribution", "UnitDistribution", "default_capabilities"]
@@ -77,17 +77,21 @@ DEFAULT_NEEDS: dict[Role, dict[Domain, float]] = {
 }
 
 
+#: A population's name: a printable label short enough that its firms' names ('<name> <k>') are labels too.
+PopulationName = Annotated[str, Field(min_length=1, max_length=60), AfterValidator(check_label)]
+
+
 class Population(Section):
     """Generated firms: counts and trait distributions."""
 
-    name: str = Field(
-        min_length=1, max_length=60, description="Label of this population; generated firms are named '<name> <k>'."
+    name: PopulationName = Field(
+        description="Label of this population, at most 60 characters; generated firms are named '<name> <k>'."
     )
     count: int = Field(ge=0, le=MAX_FIRMS, description="Number of firms at step 0.")
     role: Role = Field(
         "producer", description="Producers sell in niches; service firms carry group members' overheads."
     )
-    niches: list[str] | int = Field(
+    niches: list[Label] | int = Field(
         description="Niches to draw from uniformly: a list of names, or a number of new niches named '<name> niche <k>'.",
     )
     group: bool = Field(False, description="Whether these firms are members of the scenario's group.")
@@ -166,9 +170,9 @@ class Population(Section):
 class NamedFirm(Section):
     """One firm given by name, with its traits set by hand (e.g. a B.I.G. member)."""
 
-    name: str = Field(min_length=1, max_length=80, description="Unique firm name.")
+    name: Label = Field(description="Unique firm name: printable, at most 80 characters.")
     role: Role = Field("producer", description="Producer or service firm.")
-    niche: str = Field(min_length=1, description="The niche it sells in (service firms: a label of their service).")
+    niche: Label = Field(description="The niche it sells in (service firms: a label of their service).")
     size: float = Field(gt=0, le=1e6, description="Employees.")
     competence: Unit
     integrity: Unit

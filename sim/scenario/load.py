@@ -1,7 +1,16 @@
-"""Loading a scenario: built-in names, TOML files, mappings; every failure a :class:`ScenarioError`."""
+"""Loading a scenario: built-in names, TOML files, mappings; every failure a :class:`ScenarioError`.
+
+Files are read safely: only regular files (never a device such as
+``/dev/zero``, a pipe or a socket, which could fill memory or block for
+good), at most :data:`MAX_FILE_BYTES` bytes, decoded as UTF-8 with or without
+a byte-order mark; a file nested too deeply for the TOML parser is an error
+like any other.
+"""
 
 from __future__ import annotations
 
+import os
+import stat
 import tomllib
 from collections.abc import Mapping
 from importlib import resources
@@ -11,7 +20,10 @@ from typing import Any
 from sim.scenario.errors import ScenarioError
 from sim.scenario.schema import Scenario, validate
 
-__all__ = ["builtin_scenarios", "load_scenario", "read_toml"]
+__all__ = ["MAX_FILE_BYTES", "builtin_scenarios", "load_scenario", "read_text", "read_toml"]
+
+#: Largest scenario or sweep file read, in bytes (4 MiB: room for tens of thousands of named firms).
+MAX_FILE_BYTES = 4 * 1024 * 1024
 
 
 def builtin_scenarios() -> dict[str, Path]:
@@ -40,7 +52,8 @@ def load_scenario(scenario: str | Path | Scenario | Mapping[str, Any]) -> Scenar
     Raises
     ------
     ScenarioError
-        When the file is missing, unreadable, not TOML or not a valid scenario.
+        When the file is missing, not a regular file, too large, unreadable,
+        not TOML or not a valid scenario.
     """
     if isinstance(scenario, Scenario):
         return scenario
@@ -52,26 +65,82 @@ def load_scenario(scenario: str | Path | Scenario | Mapping[str, Any]) -> Scenar
         path = builtins[text]
     else:
         path = Path(text)
-        if not path.exists() and not text.endswith(".toml"):
+        if not _exists(path) and not text.endswith(".toml"):
             raise ScenarioError(
                 text, "", ..., f"no such file and no built-in scenario; built-ins are {sorted(builtins)}"
             )
     return validate(read_toml(path), str(path))
 
 
-def read_toml(path: Path) -> dict[str, Any]:
-    """Read a TOML file, turning every failure into a :class:`ScenarioError`."""
+def _exists(path: Path) -> bool:
     try:
-        raw = path.read_bytes()
+        return path.exists()
+    except (OSError, ValueError):  # a name with NUL, or too long
+        return False
+
+
+def read_text(path: Path, limit: int = MAX_FILE_BYTES) -> str:
+    """The text of a small regular file, every failure a :class:`ScenarioError` naming the file.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+    limit : int
+        Most bytes accepted.
+
+    Raises
+    ------
+    ScenarioError
+        When the file is missing, a directory, not a regular file (a device,
+        pipe or socket: these are never read, as they may never end), larger
+        than ``limit``, unreadable, or not UTF-8 text (a byte-order mark is
+        accepted).
+    """
+    source = str(path)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        # Non-blocking, so that opening a pipe with no writer returns at once; a regular file reads as usual.
+        fd = os.open(path, flags)
     except FileNotFoundError:
-        raise ScenarioError(str(path), "", ..., "file not found") from None
+        raise ScenarioError(source, "", ..., "file not found") from None
     except IsADirectoryError:
-        raise ScenarioError(str(path), "", ..., "is a directory, expected a TOML file") from None
+        raise ScenarioError(source, "", ..., "is a directory, expected a TOML file") from None
     except OSError as exc:
-        raise ScenarioError(str(path), "", ..., f"cannot be read ({exc.strerror})") from None
+        raise ScenarioError(source, "", ..., f"cannot be read ({exc.strerror or exc})") from None
+    except ValueError:  # NUL in the name
+        raise ScenarioError(source, "", ..., "is not a valid file name") from None
     try:
-        return tomllib.loads(raw.decode("utf-8"))
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise ScenarioError(source, "", ..., "is a directory, expected a TOML file")
+        if not stat.S_ISREG(info.st_mode):
+            raise ScenarioError(source, "", ..., "is not a regular file (a device, pipe or socket); give a TOML file")
+        too_big = (
+            f"is larger than {limit // 1024 // 1024} MiB ({limit} bytes), the most a scenario or sweep file may be"
+        )
+        if info.st_size > limit:
+            raise ScenarioError(source, "", ..., too_big)
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            raw = handle.read(limit + 1)  # the file may have grown since
+    except OSError as exc:
+        raise ScenarioError(source, "", ..., f"cannot be read ({exc.strerror or exc})") from None
+    finally:
+        os.close(fd)
+    if len(raw) > limit:
+        raise ScenarioError(source, "", ..., too_big)
+    try:
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ScenarioError(str(path), "", ..., "is not UTF-8 text; expected a TOML file") from None
+        raise ScenarioError(source, "", ..., "is not UTF-8 text; expected a TOML file") from None
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Read a TOML file safely (see :func:`read_text`), turning every failure into a :class:`ScenarioError`."""
+    text = read_text(path)
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(str(path), "", ..., f"is not valid TOML ({exc})") from None
+    except RecursionError:
+        raise ScenarioError(str(path), "", ..., "nests arrays or tables too deeply to be read") from None

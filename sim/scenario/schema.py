@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
-from sim.scenario.base import MAX_FIRMS, MAX_STEPS, Section, Unit
+from sim.scenario.base import MAX_FIRM_MONTHS, MAX_FIRMS, MAX_STEPS, MAX_TEXT_LENGTH, FileName, Section, Unit
 from sim.scenario.errors import ScenarioError, pydantic_error, set_path
 from sim.scenario.firms import NamedFirm, Population
 from sim.scenario.parameters import Group, Kreislauf, Market, Measures, Trust
@@ -22,6 +22,7 @@ __all__ = [
     "RemoveSharedServicesEvent",
     "Scenario",
     "TraitChangeEvent",
+    "text_problem",
     "validate",
 ]
 
@@ -91,9 +92,11 @@ Event = Annotated[
 class Scenario(Section):
     """One model world: firms, market, group, Kreislauf and trust parameters, events."""
 
-    name: str = Field(min_length=1, max_length=80, description="Short name.")
+    name: FileName = Field(
+        description="Short name, also used in file and folder names: printable, at most 80 characters, no '/' or '\\'."
+    )
     description: str = Field(
-        "", max_length=2000, description="One line shown by `kreislauf scenarios`, then any detail."
+        "", max_length=MAX_TEXT_LENGTH, description="One line shown by `kreislauf scenarios`, then any detail."
     )
     steps: int = Field(
         120,
@@ -111,6 +114,14 @@ class Scenario(Section):
     populations: list[Population] = Field(default_factory=list, description="Generated firms.")
     events: list[Event] = Field(default_factory=list, description="Scheduled events.")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_text(cls, data: Any) -> Any:
+        problem = text_problem(data)
+        if problem:
+            raise ValueError(problem)
+        return data
+
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
         total = len(self.firms) + sum(p.count for p in self.populations)
@@ -119,6 +130,7 @@ class Scenario(Section):
             raise ValueError(f"{total} firms in all; at most {MAX_FIRMS} are allowed")
         if total == 0:
             raise ValueError("a scenario needs at least one firm (firms or populations)")
+        self._check_work(total)
         names = [f.name for f in self.firms] + [e.firm.name for e in self.events if isinstance(e, JoinEvent) and e.firm]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
@@ -208,6 +220,30 @@ class Scenario(Section):
                 raise ValueError(f"{where} has {len(vec)} culture dimensions; measures.culture_dims is {dims}")
         return self
 
+    def _check_work(self, named_and_counted: int) -> None:
+        """Refuse, before anything is built, a scenario whose firms or work would exhaust memory or time.
+
+        The firms it brings into being (at the start, by events, and the
+        expected entrants: ``market.entry_rate`` a month over the horizon)
+        are at most :data:`MAX_FIRMS`; its firm-months (firms present, the
+        entrants counted from the middle of the horizon on average, times
+        months) at most :data:`MAX_FIRM_MONTHS`.
+        """
+        entrants = self.market.entry_rate * self.steps
+        if named_and_counted + entrants > MAX_FIRMS:
+            raise ValueError(
+                f"market.entry_rate: {self.market.entry_rate:g} entrants a month over {self.steps} months bring "
+                f"about {named_and_counted + entrants:,.0f} firms in all; at most {MAX_FIRMS:,} are allowed: "
+                "lower market.entry_rate, steps or the populations' counts"
+            )
+        work = (named_and_counted + entrants / 2) * self.steps
+        if work > MAX_FIRM_MONTHS:
+            raise ValueError(
+                f"this scenario implies about {work:,.0f} firm-months of work ({named_and_counted:,} firms"
+                f"{f' and about {entrants:,.0f} entrants' if entrants else ''} over {self.steps:,} months); "
+                f"at most {MAX_FIRM_MONTHS:,} are allowed: lower steps, the populations' counts or market.entry_rate"
+            )
+
     def _culture_vectors(self) -> list[tuple[str, list[float] | None]]:
         out: list[tuple[str, list[float] | None]] = [(f"firm {f.name!r}", f.culture) for f in self.firms]
         out += [(f"population {p.name!r}", p.culture) for p in self.populations]
@@ -277,6 +313,40 @@ class Scenario(Section):
         if extra:
             data = {"run": dict(extra), **data}
         return to_toml(data)
+
+
+#: Control characters a description may hold; no other text of a scenario may hold any.
+_LAYOUT = str.maketrans("", "", "\n\t\r")
+
+
+def text_problem(data: Any, path: str = "") -> str | None:
+    """What is wrong with the text in plain scenario data, if anything: too long, or unprintable.
+
+    Every string anywhere in the data is at most :data:`MAX_TEXT_LENGTH`
+    characters and printable (a description may also break lines), so no
+    value can fill memory or break a table, a report or a network file.
+    Walks the data without recursion, so deeply nested data cannot overflow
+    the stack.
+    """
+    stack: list[tuple[str, Any]] = [(path, data)]
+    while stack:
+        where, node = stack.pop()
+        if isinstance(node, str):
+            if len(node) > MAX_TEXT_LENGTH:
+                return f"text at {where or 'top level'} is {len(node)} characters long; at most {MAX_TEXT_LENGTH} are allowed"
+            plain = node.translate(_LAYOUT) if where.endswith("description") else node
+            if not plain.isprintable():
+                return f"text at {where or 'top level'} must be printable (no control characters such as NUL)"
+        elif isinstance(node, Mapping):
+            for key, value in node.items():
+                if isinstance(key, str) and (len(key) > MAX_TEXT_LENGTH or not key.isprintable()):
+                    return (
+                        f"a key at {where or 'top level'} is not a plain name ({len(key)} characters, or unprintable)"
+                    )
+                stack.append((f"{where}.{key}" if where else str(key), value))
+        elif isinstance(node, list | tuple):
+            stack.extend((f"{where}[{k}]", value) for k, value in enumerate(node))
+    return None
 
 
 def validate(data: dict[str, Any], source: str) -> Scenario:

@@ -14,6 +14,8 @@ location, culture, capabilities over :data:`sim.vocabulary.DOMAINS`
 
 from __future__ import annotations
 
+import itertools
+import weakref
 from typing import Annotated, Any
 
 import mesa
@@ -116,6 +118,23 @@ class FirmTable(Table):
         return (1 - digital_weight) * 0.5 * (caps[:, 0] + caps[:, 1]) + digital_weight * caps[:, DIGITAL]
 
 
+class _IdsByModel(weakref.WeakKeyDictionary[mesa.Model, "itertools.count[int]"]):
+    """Each model's counter of agent ids, held weakly: a model nobody uses any more is freed.
+
+    Mesa 3.3 keeps these counters in a class-level dict of ``mesa.Agent``
+    keyed by the model itself, so every model a process ever built stays
+    alive with all its agents. Firms number themselves here instead, from 1
+    per model as Mesa does.
+    """
+
+    def __getitem__(self, model: mesa.Model) -> itertools.count[int]:
+        try:
+            return super().__getitem__(model)
+        except KeyError:
+            counter = self[model] = itertools.count(1)
+            return counter
+
+
 class Firm(mesa.Agent):
     """A firm: the Mesa agent over one row of a :class:`FirmTable`.
 
@@ -134,6 +153,8 @@ class Firm(mesa.Agent):
     niche_names : list of str
         Names of the niches, indexed by the table's ``niche`` column.
     """
+
+    _ids = _IdsByModel()  # (Mesa's own registry would keep every model alive)
 
     def __init__(self, model: mesa.Model, index: int, table: FirmTable, niche_names: list[str]) -> None:
         super().__init__(model)
