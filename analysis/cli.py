@@ -7,7 +7,7 @@
     kreislauf sweep FILE [--workers N] [--scheduler ADDRESS] [--out DIR]
     kreislauf sensitivity RESULTS --outcome NAME [--outcome NAME ...]
     kreislauf report RESULTS [--out FILE]
-    kreislauf live [SCENARIO] [--beside SCENARIO|none] [--port N] [--host ADDRESS] [--no-browser]
+    kreislauf live [SCENARIO] [--beside SCENARIO|none] [--port N] [--host ADDRESS] [--no-browser] [--max-sessions N]
     kreislauf validate FILE
     kreislauf scenarios [--reference]
 
@@ -171,6 +171,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="address to listen on (default 127.0.0.1: this computer only); 0.0.0.0 lets others on the network in",
     )
     live.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    live.add_argument(
+        "--max-sessions",
+        type=_int_in(1, 1000, "--max-sessions"),
+        default=40,
+        help=(
+            "most pages (each its own run) kept at once; when full, pages closed or idle for 30 minutes make way, "
+            "open pages in use never (default 40)"
+        ),
+    )
 
     validate = sub.add_parser(
         "validate",
@@ -296,7 +305,7 @@ def _live(args: argparse.Namespace) -> int:
             f"kreislauf: warning: listening on {args.host}: others on the network can reach the app",
             file=sys.stderr,
         )
-    serve(settings, host=args.host, port=args.port, open_browser=not args.no_browser)
+    serve(settings, host=args.host, port=args.port, open_browser=not args.no_browser, max_sessions=args.max_sessions)
     return 0
 
 

@@ -90,14 +90,16 @@ class Settings:
         """
         names = builtin_scenarios()
         for key, value in (("scenario", self.scenario), ("beside", self.beside)):
-            if (value is not None or key == "scenario") and value not in names:
+            if (value is not None or key == "scenario") and (not isinstance(value, str) or value not in names):
                 raise ScenarioError("live app", key, value, f"must be one of {', '.join(sorted(names))}")
         for control in CONTROLS:
             value = getattr(self, control.name)
             if value is None:
                 continue
             whole = control.step == int(control.step)
-            number_ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+            # An int may be too large for a float (10**400): it is compared as an int, never converted.
+            number_ok = isinstance(value, int | float) and not isinstance(value, bool)
+            number_ok = number_ok and (isinstance(value, int) or math.isfinite(value))
             if not number_ok or (whole and value != int(value)):
                 kind = "a whole number" if whole else "a number"
                 raise ScenarioError(
