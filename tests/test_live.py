@@ -14,7 +14,7 @@ from live_client import Page
 from analysis.live import CONTROLS, Settings
 from analysis.live.lesson import lesson_scenario, scenario_defaults
 from analysis.live.session import Session, SessionStore, StoreFull
-from analysis.live.views import feed_items, firm_report
+from analysis.live.views import feed_items, firm_report, network_data, network_figure, network_patch
 from sim import CooperationModel
 from sim.scenario import ScenarioError
 
@@ -308,3 +308,20 @@ def test_an_emptied_seed_box_is_refused_in_words(page: Page) -> None:
     page.values["control-seed.value"] = None
     response = page.advance("reset.n_clicks", 1)
     assert "seed" in response["message"]["children"] and "empty" in response["message"]["children"]
+
+
+def test_a_patch_fills_the_same_traces_as_the_whole_figure_relationships_drawn_first() -> None:
+    session = Session(Settings(scenario="open_market", beside=None))
+    for _ in range(8):
+        session.step()
+    data = network_data(session.worlds[0])
+    figure = network_figure(data, "t").to_plotly_json()
+    patch = network_patch(data).to_plotly_json()["operations"]
+    by_trace = {(op["location"][1], op["location"][2]): op["params"]["value"] for op in patch}
+    for k, trace in enumerate(figure["data"][:-1]):
+        assert list(trace["x"]) == by_trace[(k, "x")] and list(trace["y"]) == by_trace[(k, "y")]
+    phases = [t["name"].split(",")[0] for t in figure["data"][:-1]]
+    assert phases[:3] == ["relationship"] * 3 and "relationship" not in phases[3:]
+    assert any(by_trace[(k, "x")] for k, p in enumerate(phases) if p != "relationship"), "other phases drawn too"
+    labelled = {n for n, label in zip(session.worlds[0].nodes()["name"], data["labels"], strict=True) if label}
+    assert labelled == {"GEFERTEC", "flying-parts", "Scansonic MI", "Metrolux", "PGS", "Lumics"}

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,10 @@ PHASES = [p for p in Phase if p is not Phase.ENDED]
 #: Integrity a firm falls to in a breach of trust.
 BREACH_INTEGRITY = 0.1
 
+#: Least seconds between two redraws of the running plots while playing (their redraw costs the
+#: browser more than the networks'; a few times a second is enough to follow a line).
+RUNNING_EVERY = 0.4
+
 #: Seconds between an open page's signs of life (a hidden tab may be slowed to one a minute).
 HEARTBEAT = 20
 
@@ -77,14 +82,36 @@ _SHOWN = {"display": "block"}
 _MUTED = {"color": "#444"}
 
 # The page's own script: switching panels, the rate the page reaches, a feed line's link to its phase.
-_RATE_JS = """
-function(version, interval, paused) {
-    const k = window.kreislaufRate = window.kreislaufRate || {times: []};
+# Play, without ever sending a month before the last one is drawn: each response (a new "version")
+# asks for the next month, after what is left of 1/speed seconds since the last request. A fixed
+# clock would pile up requests the browser then discards, and show nothing at all once a month
+# takes longer to draw than the clock's period.
+_PLAY_JS = """
+function(play, pause, tick) {
+    const triggered = dash_clientside.callback_context.triggered.map(t => t.prop_id);
+    const k = window.kreislaufPlay = window.kreislaufPlay || {};
+    if (triggered.includes("play.n_clicks")) {
+        k.sent = performance.now();
+        return [true, (tick || 0) + 1];
+    }
+    return [false, dash_clientside.no_update];
+}
+"""
+_PACE_JS = """
+function(version, playing, speed, tick) {
+    const k = window.kreislaufPlay = window.kreislaufPlay || {};
     const now = performance.now();
-    if (paused) { k.times = []; } else { k.times.push(now); }
-    k.times = k.times.filter(t => now - t < 3000);
-    const chosen = 1000 / interval;
-    if (k.times.length < 4) { return ["", {display: "none"}]; }
+    k.times = (k.times || []).filter(t => now - t < 5000);
+    if (!playing) { k.times = []; return ["", {display: "none"}]; }
+    k.times.push(now);
+    const chosen = Math.min(10, Math.max(1, Number(speed) || 5));
+    const wait = Math.max(0, 1000 / chosen - (now - (k.sent || 0)));
+    clearTimeout(k.timer);
+    k.timer = setTimeout(function () {
+        k.sent = performance.now();
+        dash_clientside.set_props("tick", {data: (tick || 0) + 1});
+    }, wait);
+    if (k.times.length < 3) { return ["", {display: "none"}]; }
     const rate = (k.times.length - 1) / ((now - k.times[0]) / 1000);
     const style = {display: "inline", padding: "2px 6px", borderRadius: "4px"};
     if (rate < 0.85 * chosen) {
@@ -373,7 +400,8 @@ def _layout(store: SessionStore, settings: Settings, scenarios: list[str]) -> ht
             dcc.Store(id="session", data=store.new_id()),
             dcc.Store(id="version", data=0),
             dcc.Store(id="feed-shown", data=[0, 0]),
-            dcc.Interval(id="clock", interval=200, disabled=True),
+            dcc.Store(id="playing", data=False),
+            dcc.Store(id="tick", data=0),
             dcc.Interval(id="heartbeat", interval=HEARTBEAT * 1000),
             dcc.Store(id="alive"),
         ],
@@ -559,7 +587,7 @@ def create_app(settings: Settings | None = None, capacity: int = 40) -> Dash:
         Output("month", "children"),
         Output("version", "data"),
         Output("message", "children"),
-        Output("clock", "disabled", allow_duplicate=True),
+        Output("playing", "data", allow_duplicate=True),
         Output("breach-firm", "options"),
         Output("inspect-firm", "options"),
         Output("feed-firm", "options"),
@@ -569,7 +597,7 @@ def create_app(settings: Settings | None = None, capacity: int = 40) -> Dash:
         Output("feed-1", "children"),
         Output("feed-shown", "data"),
         Input("step", "n_clicks"),
-        Input("clock", "n_intervals"),
+        Input("tick", "data"),
         Input("reset", "n_clicks"),
         Input("color-by", "value"),
         State("session", "data"),
@@ -585,7 +613,7 @@ def create_app(settings: Settings | None = None, capacity: int = 40) -> Dash:
     )
     def advance(step, tick, reset, color_by, sid, version, scenario, beside, switches, kinds, firm, shown, *values):
         sid = checks.session_id(sid)
-        checks.clicks("step", step), checks.clicks("clock", tick), checks.clicks("reset", reset)
+        checks.clicks("step", step), checks.clicks("tick", tick), checks.clicks("reset", reset)
         color_by = checks.choice("color-by", color_by, COLOR_MODES)
         kinds = checks.choices("feed-kinds", kinds, kinds_allowed)
         firm = checks.firm_name("feed-firm", firm)
@@ -600,7 +628,7 @@ def create_app(settings: Settings | None = None, capacity: int = 40) -> Dash:
         try:
             session, created = session_for(sid, scenario, beside, switches, values)
         except StoreFull as exc:
-            return (*[no_update] * 7, f"Cannot start a run: {exc}.", True, *[no_update] * 8)
+            return (*[no_update] * 7, f"Cannot start a run: {exc}.", False, *[no_update] * 8)
         message = ""
         if created and trigger not in (None, "reset"):
             message = (
@@ -609,7 +637,7 @@ def create_app(settings: Settings | None = None, capacity: int = 40) -> Dash:
             trigger = None
         with session.lock:
             if not session.worlds:  # dropped by the store while this request waited for the lock
-                return (*[no_update] * 7, "This page's run was dropped: reload the page.", True, *[no_update] * 8)
+                return (*[no_update] * 7, "This page's run was dropped: reload the page.", False, *[no_update] * 8)
             full = trigger in (None, "reset")
             if trigger == "reset":
                 try:
@@ -617,7 +645,7 @@ def create_app(settings: Settings | None = None, capacity: int = 40) -> Dash:
                 except ScenarioError as exc:
                     message = f"Not applied: {exc}"
                     full = False
-            elif trigger in ("step", "clock"):
+            elif trigger in ("step", "tick"):
                 session.step()
             worlds = session.worlds
             labels = [w.label for w in worlds]
@@ -625,10 +653,16 @@ def create_app(settings: Settings | None = None, capacity: int = 40) -> Dash:
             if full or trigger == "color-by":
                 figures: list[Any] = [network_figure(d, _title(w)) for d, w in zip(data, worlds, strict=True)]
                 running: Any = running_figure(worlds, session.breaches)
+                session.running_sent = time.monotonic()
                 legend: Any = _legend(len(worlds), labels)
             else:
                 figures = [network_patch(d) for d in data]
                 running = running_patch(worlds, session.breaches)
+                now = time.monotonic()
+                if trigger == "tick" and now - session.running_sent < RUNNING_EVERY and not session.finished:
+                    running = no_update  # playing: the four panels are redrawn a few times a second, not every month
+                else:
+                    session.running_sent = now
                 legend = no_update
             figures += [no_update] * (2 - len(figures))
             box = {"flex": "1 1 0", "minWidth": "0", **_PANEL, "display": "block" if len(worlds) > 1 else "none"}
@@ -646,7 +680,7 @@ def create_app(settings: Settings | None = None, capacity: int = 40) -> Dash:
             if full:
                 world_options = [{"label": f" {label}", "value": str(k)} for k, label in enumerate(labels)]
                 world_value = "0"
-        stop = True if session.finished else no_update
+        stop = False if session.finished else no_update
         return (
             figures[0],
             figures[1],
@@ -666,26 +700,6 @@ def create_app(settings: Settings | None = None, capacity: int = 40) -> Dash:
             feed1,
             counts,
         )
-
-    @app.callback(
-        Output("clock", "disabled"),
-        Input("play", "n_clicks"),
-        Input("pause", "n_clicks"),
-        prevent_initial_call=True,
-    )
-    def play_or_pause(play, pause):
-        checks.clicks("play", play), checks.clicks("pause", pause)
-        return ctx.triggered_id != "play"
-
-    @app.callback(Output("clock", "interval"), Input("speed", "value"))
-    def speed(months_per_second):
-        if months_per_second is None:
-            return 200
-        if isinstance(months_per_second, bool) or not isinstance(months_per_second, int | float):
-            raise checks.BadInput("speed", months_per_second, "must be a number from 1 to 10")
-        if not 1 <= months_per_second <= 10:
-            raise checks.BadInput("speed", months_per_second, "must be a number from 1 to 10")
-        return int(1000 / months_per_second)
 
     @app.callback(
         *[Output(f"control-{c.name}", "value") for c in CONTROLS],
@@ -775,12 +789,22 @@ def create_app(settings: Settings | None = None, capacity: int = 40) -> Dash:
         raise PreventUpdate
 
     app.clientside_callback(
-        _RATE_JS,
+        _PLAY_JS,
+        Output("playing", "data"),
+        Output("tick", "data", allow_duplicate=True),
+        Input("play", "n_clicks"),
+        Input("pause", "n_clicks"),
+        State("tick", "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        _PACE_JS,
         Output("rate", "children"),
         Output("rate", "style"),
         Input("version", "data"),
-        State("clock", "interval"),
-        State("clock", "disabled"),
+        State("playing", "data"),
+        State("speed", "value"),
+        State("tick", "data"),
     )
     app.clientside_callback(
         _PANEL_JS,

@@ -199,6 +199,7 @@ class Session:
         self.settings = settings
         self.worlds: list[World] = []
         self.names_shown: list[str] | None = None  # the firm names the page's pickers were last sent
+        self.running_sent = 0.0  # when the page was last sent the running plots (time.monotonic)
         self.reset(settings)
 
     def reset(self, settings: Settings | None = None) -> None:

@@ -207,6 +207,10 @@ def _clean(values: np.ndarray) -> list[float | None]:
     return [None if v != v else round(float(v), 3) for v in values.tolist()]
 
 
+#: The order the edge traces are drawn in: working relationships first and paler, so cooperations in
+#: the other phases (being set up, under evaluation) lie on top and stand out in a dense group.
+_DRAW_ORDER = sorted(range(len(EDGE_KEYS)), key=lambda k: EDGE_KEYS[k][0] != "relationship")
+
 #: Smallest text on the page, in pixels: readable from the back of a lecture hall.
 FONT_SIZE = 14
 
@@ -218,12 +222,14 @@ def network_figure(data: dict[str, Any], title: str) -> go.Figure:
     on the page (HTML that wraps), not in the figure, where it would be cut.
     """
     fig = go.Figure()
-    for (phase, _, _, width, label), (ex, ey) in zip(EDGE_KEYS, data["segments"], strict=True):
+    for k in _DRAW_ORDER:
+        (phase, _, _, width, label), (ex, ey) = EDGE_KEYS[k], data["segments"][k]
         fig.add_trace(
             go.Scatter(
                 x=ex,
                 y=ey,
                 mode="lines",
+                opacity=0.55 if phase == "relationship" else 1.0,
                 line={"color": PHASE_COLORS[phase], "width": width},
                 hoverinfo="skip",
                 name=f"{phase}, {label}",
@@ -285,9 +291,8 @@ def _marker(data: dict[str, Any]) -> dict[str, Any]:
 def network_patch(data: dict[str, Any]) -> Patch:
     """Only what changes in a step: edge segments, and the firms' places, sizes, colours and labels."""
     patch = Patch()
-    for k, (ex, ey) in enumerate(data["segments"]):
-        patch["data"][k]["x"] = ex
-        patch["data"][k]["y"] = ey
+    for trace, k in enumerate(_DRAW_ORDER):
+        patch["data"][trace]["x"], patch["data"][trace]["y"] = data["segments"][k]
     nodes = len(EDGE_KEYS)
     patch["data"][nodes]["x"] = data["x"]
     patch["data"][nodes]["y"] = data["y"]
