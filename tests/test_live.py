@@ -325,3 +325,11 @@ def test_a_patch_fills_the_same_traces_as_the_whole_figure_relationships_drawn_f
     assert any(by_trace[(k, "x")] for k, p in enumerate(phases) if p != "relationship"), "other phases drawn too"
     labelled = {n for n, label in zip(session.worlds[0].nodes()["name"], data["labels"], strict=True) if label}
     assert labelled == {"GEFERTEC", "flying-parts", "Scansonic MI", "Metrolux", "PGS", "Lumics"}
+
+
+def test_an_open_page_reports_that_it_is_open(page: Page) -> None:
+    store = page.app.server.config["kreislauf.sessions"]
+    sid = page.values["session.data"]
+    store._seen[sid] = -1e9  # as if the page had been silent for ages
+    assert page.fire("alive.data", "heartbeat.n_intervals", 1) == {}  # nothing to redraw (204)
+    assert store._seen[sid] > 0

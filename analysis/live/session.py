@@ -387,11 +387,14 @@ class SessionStore:
         if session is not None:
             return session, False
         with self._lock:  # make room first, so a full store refuses before building anything
-            if sid not in self._sessions and not self._make_room(1):
-                raise StoreFull(
-                    f"the server already runs {self.capacity} pages, all open and in use: close a tab, "
-                    "or start the app with a higher --max-sessions"
-                )
+            room, dropped = (True, []) if sid in self._sessions else self._make_room(1)
+        for old in dropped:  # outside the store's lock: a session's lock may be held by a step
+            old.close()
+        if not room:
+            raise StoreFull(
+                f"the server already runs {self.capacity} pages, all open and in use: close a tab, "
+                "or start the app with a higher --max-sessions"
+            )
         fresh = Session(settings)  # outside the store's lock: building a model takes a moment
         with self._lock:
             session = self._sessions.setdefault(sid, fresh)  # another request may have made it meanwhile
@@ -404,15 +407,16 @@ class SessionStore:
             old.close()
         return session, session is fresh
 
-    def _make_room(self, places: int) -> bool:
-        """Whether ``places`` more sessions fit once closed or idle pages are dropped (call under the lock)."""
+    def _make_room(self, places: int) -> tuple[bool, list[Session]]:
+        """Whether ``places`` more sessions fit once closed or idle pages are dropped, and those dropped.
+
+        Call under the store's lock; close the dropped sessions after releasing it.
+        """
         excess = len(self._sessions) + places - self.capacity
         if excess <= 0:
-            return True
+            return True, []
         dropped = self._evict(excess)
-        for old in dropped:
-            old.close()
-        return len(dropped) >= excess
+        return len(dropped) >= excess, dropped
 
     def _evict(self, count: int, keep: str | None = None) -> list[Session]:
         """Drop up to ``count`` sessions: closed pages first, then idle ones, longest unseen first."""
