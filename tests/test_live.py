@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import gc
 import json
+import subprocess
+import sys
 import weakref
+from pathlib import Path
 from typing import Any
 
 import mesa
@@ -334,3 +337,36 @@ def test_an_open_page_reports_that_it_is_open(page: Page) -> None:
     store._seen[sid] = -1e9  # as if the page had been silent for ages
     assert page.fire("alive.data", "heartbeat.n_intervals", 1) == {}  # nothing to redraw (204)
     assert store._seen[sid] > 0
+
+
+def test_a_scenario_file_the_lecturer_named_is_offered_and_no_other(tmp_path: Path) -> None:
+    mine = tmp_path / "my_lesson.toml"
+    mine.write_text((Path(__file__).parent.parent / "scenarios" / "classroom.toml").read_text())
+    other = tmp_path / "other.toml"
+    other.write_text(mine.read_text())
+    page = Page(Settings(scenario="my_lesson", beside=None, files=(("my_lesson", str(mine)),)))
+    assert page.advance(None)["month"]["children"] == "Month 0 of 60"
+    assert "my_lesson" in page.values["scenario.options"] and "classroom" in page.values["scenario.options"]
+    page.values["control-seed.value"] = 3
+    assert page.advance("reset.n_clicks", 1)["message"]["children"] == ""  # reset with the lecturer's file
+    for name in ("my_lesson", "classroom"):
+        page.values["scenario.value"] = name
+        assert page.post(page.body("control-integrity.value", "scenario.value")).status_code == 200
+    for name in (str(other), str(mine), "other"):  # the file's path itself is no name the page offers
+        page.values["scenario.value"] = name
+        assert page.post(page.body("control-integrity.value", "scenario.value")).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["atlantis"], "built-in scenarios"),
+        (["/no/such/file.toml"], "/no/such/file.toml"),
+        (["classroom", "--beside", "/no/such/file.toml"], "/no/such/file.toml"),
+    ],
+)
+def test_live_refuses_a_scenario_it_cannot_run_in_one_line(argv: list[str], expected: str) -> None:
+    command = Path(sys.executable).parent / "kreislauf"
+    done = subprocess.run([str(command), "live", *argv, "--no-browser"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and expected in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1

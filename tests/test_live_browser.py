@@ -331,6 +331,11 @@ def test_the_breach_stays_in_the_feed_marked_and_can_be_filtered(main_lesson: st
         # A line's phase opens the guide at that phase.
         page.click("#feed-world label:has-text('big')")
         page.wait_for_selector("#feed-0", state="visible", timeout=30_000)
-        page.locator("#feed-0 a.phase-link").first.click()
+        link = page.locator("#feed-0 a.phase-link").first
+        try:
+            link.wait_for(state="visible", timeout=60_000)
+        except Exception:  # say what the feed held instead
+            pytest.fail(f"no phase link in the feed: {page.inner_html('#feed-box')[:1000]}")
+        link.click()
         page.wait_for_selector("#panel-guide #guide-relationship", state="visible", timeout=30_000)
         browser.close()

@@ -52,7 +52,7 @@ from analysis.live.views import (
 )
 from sim.chronicle import KINDS
 from sim.cooperation import Phase
-from sim.scenario import ScenarioError, builtin_scenarios
+from sim.scenario import ScenarioError
 
 __all__ = ["HEARTBEAT", "create_app", "network_addresses", "serve"]
 
@@ -178,7 +178,7 @@ def _legend(n_worlds: int, labels: list[str]) -> list[Any]:
 
 
 def _layout(store: SessionStore, settings: Settings, scenarios: list[str]) -> html.Div:
-    defaults = scenario_defaults(settings.scenario)
+    defaults = scenario_defaults(settings.scenario, settings.files)
     values = {
         c.name: getattr(settings, c.name) if getattr(settings, c.name) is not None else defaults[c.name]
         for c in CONTROLS
@@ -466,7 +466,7 @@ def _switch_options(has_group: bool) -> list[dict[str, Any]]:
     ]
 
 
-def _settings(scenario: str, beside: str, switches: list[str], *values: Any) -> Settings:
+def _settings(start: Settings, scenario: str, beside: str, switches: list[str], *values: Any) -> Settings:
     """Settings from the page's controls; a control left at the main scenario's own value changes nothing.
 
     Raises
@@ -477,7 +477,7 @@ def _settings(scenario: str, beside: str, switches: list[str], *values: Any) -> 
     raw = {c.name: v for c, v in zip(CONTROLS, values, strict=True)}
     if raw["seed"] is None:
         raise ScenarioError("live app", "seed", ..., "the box is empty: enter a whole number from 0 to 9999")
-    defaults = scenario_defaults(scenario)
+    defaults = scenario_defaults(scenario, start.files)
     for control in CONTROLS:
         if control.name != "seed" and raw[control.name] == defaults[control.name]:
             raw[control.name] = None  # untouched: the scenario keeps its own value (and a scenario beside it its own)
@@ -488,6 +488,7 @@ def _settings(scenario: str, beside: str, switches: list[str], *values: Any) -> 
             "beside": None if beside == "none" else beside,
             "competition": "competition" in switches,
             "shared_services": "shared_services" in switches,
+            "files": start.files,
         }
     )
 
@@ -521,7 +522,7 @@ def create_app(settings: Settings | None = None, capacity: int = 40) -> Dash:
         Most tabs (sessions) the server keeps models for (``--max-sessions``).
     """
     start = (settings or Settings()).checked()
-    scenarios = sorted(builtin_scenarios())
+    scenarios = sorted(start.catalogue())  # the built-ins and the files named on the command line, no others
     store = SessionStore(capacity)
     app = Dash(
         __name__,
@@ -541,7 +542,7 @@ def create_app(settings: Settings | None = None, capacity: int = 40) -> Dash:
         scenario = checks.choice("scenario", scenario, scenarios)
         beside = checks.choice("beside", beside, [*scenarios, "none"])
         switched = checks.choices("switches", switches, ["competition", "shared_services"])
-        return _settings(scenario, beside, switched, *values)
+        return _settings(start, scenario, beside, switched, *values)
 
     def session_for(sid: str, scenario: Any, beside: Any, switches: Any, values: tuple) -> tuple[Session, bool]:
         """The tab's session, and whether it had to be made (the page just loaded, or the server dropped it)."""
@@ -709,7 +710,7 @@ def create_app(settings: Settings | None = None, capacity: int = 40) -> Dash:
         prevent_initial_call=True,
     )
     def scenario_values(scenario):
-        d = scenario_defaults(checks.choice("scenario", scenario, scenarios))
+        d = scenario_defaults(checks.choice("scenario", scenario, scenarios), start.files)
         switches = [k for k in ("competition", "shared_services") if d[k]]
         return [*(d[c.name] for c in CONTROLS), switches, _switch_options(d["has_group"])]
 
