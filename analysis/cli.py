@@ -8,7 +8,7 @@
     kreislauf sensitivity RESULTS --outcome NAME [--outcome NAME ...]
     kreislauf report RESULTS [--out FILE]
     kreislauf export RESULTS
-    kreislauf live [SCENARIO] [--beside SCENARIO|none] [--port N] [--host ADDRESS] [--no-browser]
+    kreislauf live [SCENARIO] [--beside SCENARIO|none] [--port N] [--host ADDRESS] [--no-browser] [--max-sessions N]
     kreislauf validate FILE
     kreislauf scenarios [--reference]
 
@@ -188,10 +188,17 @@ def build_parser() -> argparse.ArgumentParser:
             "with the B.I.G. beside the open market by default. It listens on 127.0.0.1 only, unless --host says otherwise."
         ),
     )
-    live.add_argument("scenario", nargs="?", help="built-in scenario to start with (default: big, beside open_market)")
+    live.add_argument(
+        "scenario",
+        nargs="?",
+        help="built-in scenario or scenario file (.toml) to start with (default: big, beside open_market)",
+    )
     live.add_argument(
         "--beside",
-        help="built-in scenario shown side by side with it, or 'none' (default: open_market beside big, else none)",
+        help=(
+            "built-in scenario or scenario file shown side by side with it, or 'none' "
+            "(default: open_market beside big, else none)"
+        ),
     )
     live.add_argument("--port", type=_int_in(1, 65535, "--port"), default=8050, help="port to listen on (default 8050)")
     live.add_argument(
@@ -200,6 +207,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="address to listen on (default 127.0.0.1: this computer only); 0.0.0.0 lets others on the network in",
     )
     live.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    live.add_argument(
+        "--max-sessions",
+        type=_int_in(1, 1000, "--max-sessions"),
+        default=40,
+        help=(
+            "most pages (each its own run) kept at once; when full, pages closed or idle for 30 minutes make way, "
+            "open pages in use never (default 40)"
+        ),
+    )
 
     validate = sub.add_parser(
         "validate",
@@ -333,10 +349,26 @@ def _live(args: argparse.Namespace) -> int:
     names = builtin_scenarios()
     scenario = args.scenario or "big"
     beside = args.beside if args.beside is not None else ("open_market" if args.scenario in (None, "big") else "none")
+    files: dict[str, str] = {}  # scenario files named here: the app offers them (and no other file)
     for key, value in (("SCENARIO", scenario), ("--beside", beside)):
-        if value not in names and not (key == "--beside" and value == "none"):
-            raise UsageError(f"{key} = {value!r}: the live app runs built-in scenarios: {', '.join(sorted(names))}")
-    settings = Settings(scenario=scenario, beside=None if beside == "none" else beside).checked()
+        if value in names or (key == "--beside" and value == "none"):
+            continue
+        if not value.endswith(".toml"):
+            raise UsageError(
+                f"{key} = {value!r}: the live app runs built-in scenarios ({', '.join(sorted(names))}) "
+                "or a scenario file (.toml)"
+            )
+        load_scenario(value)  # a bad file ends here, with its one-line message
+        name = Path(value).stem
+        if name in names or files.get(name, value) != value:
+            raise UsageError(f"{key} = {value!r}: its name {name!r} is taken; rename the file")
+        files[name] = value
+    as_name = {v: k for k, v in files.items()}
+    settings = Settings(
+        scenario=as_name.get(scenario, scenario),
+        beside=None if beside == "none" else as_name.get(beside, beside),
+        files=tuple(files.items()),
+    ).checked()
     try:
         family = socket.AF_INET6 if ipaddress.ip_address(args.host).version == 6 else socket.AF_INET
     except ValueError:
@@ -353,7 +385,7 @@ def _live(args: argparse.Namespace) -> int:
             f"kreislauf: warning: listening on {args.host}: others on the network can reach the app",
             file=sys.stderr,
         )
-    serve(settings, host=args.host, port=args.port, open_browser=not args.no_browser)
+    serve(settings, host=args.host, port=args.port, open_browser=not args.no_browser, max_sessions=args.max_sessions)
     return 0
 
 

@@ -37,7 +37,7 @@ from typing import Any, Self
 import pandas as pd
 
 from analysis.plan import RunSpec
-from analysis.runs import NetworkHistory, focal_frame, release_model, simulate
+from analysis.runs import NetworkHistory, focal_frame, simulate
 from analysis.store import RunOutput, run_files
 
 __all__ = [
@@ -105,9 +105,6 @@ def execute(spec: RunSpec) -> RunOutput:
     except Exception as exc:  # a failing run is recorded, never fatal to the experiment
         detail = "".join(traceback.format_exception(exc)).rstrip()
         return RunOutput(spec, error=detail, seconds=time.perf_counter() - start)
-    finally:  # the model is discarded: let it be freed
-        if model is not None:
-            release_model(model)
     return RunOutput(spec, files, seconds=time.perf_counter() - start)
 
 

@@ -49,7 +49,6 @@ __all__ = [
     "RunResult",
     "focal_frame",
     "planned_scenario",
-    "release_model",
     "run_scenario",
     "scenario_file",
     "simulate",
@@ -124,45 +123,17 @@ def simulate(
     history: NetworkHistory | None = None,
     on_step: Callable[[int, int], None] | None = None,
 ) -> CooperationModel:
-    """Run a model of ``scenario`` with ``seed`` to its horizon, recording the network into ``history``.
-
-    A model that raises is released (see :func:`release_model`) before the error goes on, as nothing can use it.
-    """
-    registered = list(mesa.Agent._ids)
-    model = None
-    try:
-        model = CooperationModel(scenario, seed=seed)
+    """Run a model of ``scenario`` with ``seed`` to its horizon, recording the network into ``history``."""
+    model = CooperationModel(scenario, seed=seed)
+    if history is not None:
+        history.record(model)
+    while model.running:
+        model.step()
         if history is not None:
-            history.record(model)
-        while model.running:
-            model.step()
-            if history is not None:
-                history.record(model, last=not model.running)
-            if on_step is not None:
-                on_step(model.steps, scenario.steps)
-    except BaseException:
-        if model is not None:
-            release_model(model)
-        else:  # raised while being built: the entry Mesa made for it is the one that is new
-            known = {id(m) for m in registered}
-            for stale in [m for m in mesa.Agent._ids if id(m) not in known]:
-                release_model(stale)
-        raise
+            history.record(model, last=not model.running)
+        if on_step is not None:
+            on_step(model.steps, scenario.steps)
     return model
-
-
-def release_model(model: mesa.Model) -> None:
-    """Let a finished model be freed: drop the reference Mesa's agent registry keeps to it.
-
-    Mesa 3.3 counts each model's agent ids in the class-level dict
-    ``mesa.Agent._ids``, keyed by the model, so every model a process ever
-    built stays alive with all its agents (0.3 to 1.4 MB a run). Call this once
-    no agent will be added to the model any more (it has run to its horizon
-    and its tables are made); the model is then freed with its last
-    reference. A model released and then stepped on would number its new
-    agents from 1 again, so it is released only where it is discarded.
-    """
-    mesa.Agent._ids.pop(model, None)
 
 
 @dataclass

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import subprocess
+import sys
+import weakref
+from pathlib import Path
 from typing import Any
 
+import mesa
 import pytest
+from live_client import Page
 
-from analysis.live import CONTROLS, Settings, create_app
+from analysis.live import CONTROLS, Settings
 from analysis.live.lesson import lesson_scenario, scenario_defaults
-from analysis.live.session import Session, SessionStore
-from analysis.live.views import feed_items, firm_report
+from analysis.live.session import Session, SessionStore, StoreFull
+from analysis.live.views import feed_items, firm_report, network_data, network_figure, network_patch
 from sim.scenario import ScenarioError
 
 # ---------------------------------------------------------------------------
@@ -72,18 +79,92 @@ def test_the_controls_change_the_scenario_as_they_say() -> None:
 # ---------------------------------------------------------------------------
 
 
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+CLASSROOM = Settings(scenario="classroom", beside=None)
+
+
 def test_tabs_run_their_own_models() -> None:
     store = SessionStore(capacity=2)
-    one, made = store.get("one", Settings(scenario="classroom", beside=None))
-    two, _ = store.get("two", Settings(scenario="classroom", beside=None))
+    one, made = store.get("one", CLASSROOM)
+    two, _ = store.get("two", CLASSROOM)
     assert made and store.get("one", Settings())[0] is one and not store.get("one", Settings())[1]
     for _ in range(3):
         one.step()
     assert one.month == 3 and two.month == 0
     assert one.worlds[0].model is not two.worlds[0].model
-    store.get("three", Settings(scenario="classroom", beside=None))
-    assert "two" not in store and "one" in store and len(store) == 2  # the least recently used goes
-    assert store.find("two") is None  # looking does not make a session
+    assert store.find("three") is None and "three" not in store  # looking does not make a session
+
+
+def test_a_full_store_drops_closed_pages_first_then_idle_ones_never_an_open_page_in_use() -> None:
+    clock = Clock()
+    store = SessionStore(capacity=3, closed_after=120, idle_after=1800, clock=clock)
+    lecturer, _ = store.get("lecturer", CLASSROOM)
+    store.get("closed", CLASSROOM)
+    store.get("open", CLASSROOM)
+    clock.now = 100
+    store.touch("lecturer"), store.touch("open")  # their pages report; the closed one's does not
+    clock.now = 200
+    store.get("newcomer", CLASSROOM)
+    assert "closed" not in store and {"lecturer", "open", "newcomer"} <= set(store._sessions)
+    # All three pages open and in use: a fourth is refused, nobody is dropped.
+    store.touch("lecturer"), store.touch("open")
+    with pytest.raises(StoreFull, match="3 pages"):
+        store.get("fourth", CLASSROOM)
+    assert len(store) == 3 and store.find("lecturer") is lecturer
+    # Open but untouched for half an hour (only the heartbeat): idle, may make way; the lecturer steps.
+    for t in range(300, 2400, 20):
+        clock.now = t
+        store.touch("lecturer"), store.touch("open"), store.touch("newcomer")
+        if t % 600 == 0:
+            store.get("lecturer", CLASSROOM)  # a step: the lecturer's run is in use
+    store.get("fourth", CLASSROOM)
+    assert "lecturer" in store and "fourth" in store and len(store) == 3
+    assert ("open" in store) != ("newcomer" in store)  # the idle one used longest ago went
+
+
+def test_a_dropped_or_reset_session_frees_its_models() -> None:
+    store = SessionStore(capacity=2)
+    session, _ = store.get("a" * 32, Settings(scenario="classroom", beside="open_market"))
+    session.step()
+    models = [weakref.ref(w.model) for w in session.worlds]
+    session.reset()
+    gc.collect()
+    assert all(m() is None for m in models), "a reset releases the old models"
+    models = [weakref.ref(w.model) for w in session.worlds]
+    del session
+    store.drop("a" * 32)
+    gc.collect()
+    assert all(m() is None for m in models), "a dropped session's models are garbage"
+
+
+def test_sessions_keep_memory_bounded_however_many_pages_come_and_go() -> None:
+    clock = Clock()
+    store = SessionStore(capacity=3, closed_after=10, clock=clock)
+    gc.collect()
+    registered = len(mesa.Agent._ids)  # models other tests left behind (their engines do not release them)
+    models: list[weakref.ref] = []
+    for k in range(30):
+        clock.now = 100.0 * k  # each earlier page has closed by the time the next comes
+        session, _ = store.get(f"{k:032x}", CLASSROOM)
+        session.step()
+        models.append(weakref.ref(session.worlds[0].model))
+        session.reset()
+        models.append(weakref.ref(session.worlds[0].model))
+        del session
+    gc.collect()
+    alive = sum(m() is not None for m in models)
+    assert len(store) == 3 and alive == 3, "only the kept sessions' current models live"
+    assert all(m in mesa.Agent._ids for m in (r() for r in models) if m is not None)
+    assert len(mesa.Agent._ids) <= registered + 3, "Mesa's registry holds only the kept sessions' models"
 
 
 def test_side_by_side_worlds_step_together_from_the_same_seed_and_stop_together() -> None:
@@ -137,72 +218,6 @@ def test_the_inspector_shows_a_firms_trust_in_each_partner_by_pillar() -> None:
 # ---------------------------------------------------------------------------
 
 
-class Page:
-    """Calls the app's callbacks the way the browser does, keeping the page's state."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.app = create_app(settings)
-        self.client = self.app.server.test_client()
-        layout = self.client.get("/_dash-layout").get_json()
-        self.values: dict[str, Any] = {}
-        self._collect(layout)
-        self.callbacks = self.client.get("/_dash-dependencies").get_json()
-
-    def _collect(self, node: Any) -> None:
-        if isinstance(node, dict):
-            props = node.get("props", {})
-            if "id" in props and isinstance(props["id"], str):
-                for prop, value in props.items():
-                    self.values[f"{props['id']}.{prop}"] = value
-            for value in props.values():
-                self._collect(value)
-        elif isinstance(node, list):
-            for item in node:
-                self._collect(item)
-
-    def _spec(self, item: dict[str, Any]) -> Any:
-        if item["id"].startswith("{"):
-            ids = [json.loads(item["id"]) | {"index": k} for k in range(2)]
-            return [{"id": i, "property": item["property"]} for i in ids]
-        key = f"{item['id']}.{item['property']}"
-        return {"id": item["id"], "property": item["property"], "value": self.values.get(key)}
-
-    def fire(self, output_prefix: str, changed: str | None, value: Any = None) -> dict[str, Any]:
-        """Set ``changed`` (``id.prop``) to ``value`` and run the callback whose output starts with the prefix.
-
-        With ``changed`` None, the callback runs as when the page loads.
-        """
-        if changed is not None:
-            self.values[changed] = value
-        (cb,) = [c for c in self.callbacks if c["output"].lstrip(".").startswith(output_prefix)]
-        outputs = []
-        for out in cb["output"].strip(".").split("..."):
-            ident, prop = out.split("@")[0].rsplit(".", 1)
-            if ident.startswith("{"):
-                outputs.append([{"id": json.loads(ident) | {"index": k}, "property": prop} for k in range(2)])
-            else:
-                outputs.append({"id": ident, "property": prop})
-        body = {
-            "output": cb["output"],
-            "outputs": outputs if cb["output"].startswith("..") else outputs[0],
-            "inputs": [self._spec(i) for i in cb["inputs"]],
-            "state": [self._spec(s) for s in cb["state"]],
-            "changedPropIds": [changed] if changed else [],
-        }
-        reply = self.client.post("/_dash-update-component", json=body)
-        assert reply.status_code in (200, 204), reply.data[:500]
-        if reply.status_code == 204:
-            return {}
-        response = reply.get_json()["response"]
-        for ident, props in response.items():
-            for prop, value in props.items():
-                self.values[f"{ident}.{prop}"] = value
-        return response
-
-    def advance(self, trigger: str | None, value: Any = None) -> dict[str, Any]:
-        return self.fire('{"index":["ALL"]', trigger, value)
-
-
 @pytest.fixture
 def page() -> Page:
     page = Page(Settings(scenario="classroom", beside=None))
@@ -214,24 +229,29 @@ def test_the_page_starts_at_month_zero_with_a_network_and_running_plots() -> Non
     page = Page(Settings(scenario="classroom", beside=None))
     response = page.advance(None)
     assert response["month"]["children"] == "Month 0 of 60"
-    network = response['{"index":0,"kind":"network"}']["figure"]
+    network = response["network-0"]["figure"]
     assert len(network["data"]) == 16  # 15 edge traces (phase x trust class) and the firms
     assert len(network["data"][-1]["x"]) == 16  # sixteen firms in the classroom
     assert response["network-box-1"]["style"]["display"] == "none"  # one scenario: no second network
 
 
-def test_step_changes_the_figures_data_and_the_feed_grows(page: Page) -> None:
-    feeds = []
+def test_step_changes_the_figures_data_and_the_feed_grows_by_the_new_lines_only(page: Page) -> None:
+    shown = page.values["feed-shown.data"][0]
     for k in range(1, 5):
         response = page.advance("step.n_clicks", k)
         assert response["month"]["children"] == f"Month {k} of 60"
-        patch = response['{"index":0,"kind":"network"}']["figure"]
+        patch = response["network-0"]["figure"]
         assert patch["__dash_patch_update"]  # only the data is sent, not the whole figure
-        feeds.append(len(response["feed"]["children"]))
-    assert feeds[-1] > feeds[0] > 0
+        now = response["feed-shown"]["data"][0]
+        if now > shown:  # the month's lines, prepended (newest first), and nothing else
+            ops = response["feed-0"]["children"]["operations"]
+            assert [op["operation"] for op in ops] == ["Prepend"] * (now - shown)
+            assert all("month " + str(k) in json.dumps(op["params"]["value"]) for op in ops)
+        shown = now
+    assert shown > 0
     running = page.values["running.figure"]
     ys = [op for op in running["operations"] if op["location"][-1] == "y"]
-    assert ys and all(len(op["params"]["value"]) == 5 for op in ys)  # months 0 to 4
+    assert ys and all(len(op["params"]["value"]) == 5 for op in ys[:-1])  # months 0 to 4
 
 
 def test_firm_pickers_are_sent_only_when_the_firms_change() -> None:
@@ -283,12 +303,70 @@ def test_a_page_whose_run_the_server_forgot_starts_again_and_says_so() -> None:
     store = page.app.server.config["kreislauf.sessions"]
     store._sessions.clear()  # as when many tabs pushed it out
     response = page.advance("step.n_clicks", 2)
-    assert "forgotten" in response["message"]["children"]
+    assert "dropped" in response["message"]["children"]
     assert response["month"]["children"] == "Month 0 of 60"
-    assert "data" in response['{"index":0,"kind":"network"}']["figure"]  # drawn whole, not patched
+    assert "data" in response["network-0"]["figure"]  # drawn whole, not patched
 
 
 def test_an_emptied_seed_box_is_refused_in_words(page: Page) -> None:
     page.values["control-seed.value"] = None
     response = page.advance("reset.n_clicks", 1)
     assert "seed" in response["message"]["children"] and "empty" in response["message"]["children"]
+
+
+def test_a_patch_fills_the_same_traces_as_the_whole_figure_relationships_drawn_first() -> None:
+    session = Session(Settings(scenario="open_market", beside=None))
+    for _ in range(8):
+        session.step()
+    data = network_data(session.worlds[0])
+    figure = network_figure(data, "t").to_plotly_json()
+    patch = network_patch(data).to_plotly_json()["operations"]
+    by_trace = {(op["location"][1], op["location"][2]): op["params"]["value"] for op in patch}
+    for k, trace in enumerate(figure["data"][:-1]):
+        assert list(trace["x"]) == by_trace[(k, "x")] and list(trace["y"]) == by_trace[(k, "y")]
+    phases = [t["name"].split(",")[0] for t in figure["data"][:-1]]
+    assert phases[:3] == ["relationship"] * 3 and "relationship" not in phases[3:]
+    assert any(by_trace[(k, "x")] for k, p in enumerate(phases) if p != "relationship"), "other phases drawn too"
+    labelled = {n for n, label in zip(session.worlds[0].nodes()["name"], data["labels"], strict=True) if label}
+    assert labelled == {"GEFERTEC", "flying-parts", "Scansonic MI", "Metrolux", "PGS", "Lumics"}
+
+
+def test_an_open_page_reports_that_it_is_open(page: Page) -> None:
+    store = page.app.server.config["kreislauf.sessions"]
+    sid = page.values["session.data"]
+    store._seen[sid] = -1e9  # as if the page had been silent for ages
+    assert page.fire("alive.data", "heartbeat.n_intervals", 1) == {}  # nothing to redraw (204)
+    assert store._seen[sid] > 0
+
+
+def test_a_scenario_file_the_lecturer_named_is_offered_and_no_other(tmp_path: Path) -> None:
+    mine = tmp_path / "my_lesson.toml"
+    mine.write_text((Path(__file__).parent.parent / "scenarios" / "classroom.toml").read_text())
+    other = tmp_path / "other.toml"
+    other.write_text(mine.read_text())
+    page = Page(Settings(scenario="my_lesson", beside=None, files=(("my_lesson", str(mine)),)))
+    assert page.advance(None)["month"]["children"] == "Month 0 of 60"
+    assert "my_lesson" in page.values["scenario.options"] and "classroom" in page.values["scenario.options"]
+    page.values["control-seed.value"] = 3
+    assert page.advance("reset.n_clicks", 1)["message"]["children"] == ""  # reset with the lecturer's file
+    for name in ("my_lesson", "classroom"):
+        page.values["scenario.value"] = name
+        assert page.post(page.body("control-integrity.value", "scenario.value")).status_code == 200
+    for name in (str(other), str(mine), "other"):  # the file's path itself is no name the page offers
+        page.values["scenario.value"] = name
+        assert page.post(page.body("control-integrity.value", "scenario.value")).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["atlantis"], "built-in scenarios"),
+        (["/no/such/file.toml"], "/no/such/file.toml"),
+        (["classroom", "--beside", "/no/such/file.toml"], "/no/such/file.toml"),
+    ],
+)
+def test_live_refuses_a_scenario_it_cannot_run_in_one_line(argv: list[str], expected: str) -> None:
+    command = Path(sys.executable).parent / "kreislauf"
+    done = subprocess.run([str(command), "live", *argv, "--no-browser"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and expected in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1

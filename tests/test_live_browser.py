@@ -6,6 +6,7 @@ package. Screenshots go to ``tests/artifacts/`` for a person to look at.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import sys
@@ -24,19 +25,20 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
+@contextlib.contextmanager
+def live_server(*args: str) -> Iterator[str]:
+    """``kreislauf live ARGS`` on a free port of 127.0.0.1, until the block ends; its address."""
     port = free_port()
     command = Path(sys.executable).parent / "kreislauf"
     proc = subprocess.Popen(
-        [str(command), "live", "classroom", "--no-browser", "--port", str(port)],
+        [str(command), "live", *args, "--no-browser", "--port", str(port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
     url = f"http://127.0.0.1:{port}/"
     try:
-        for _ in range(200):
+        for _ in range(300):
             try:
                 urllib.request.urlopen(url, timeout=1)
                 break
@@ -48,6 +50,18 @@ def server() -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    with live_server("classroom") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def main_lesson() -> Iterator[str]:
+    with live_server() as url:  # the B.I.G. beside the open market
+        yield url
 
 
 def listening_addresses(port: int) -> set[str]:
@@ -119,9 +133,10 @@ def test_play_pause_and_reset_in_a_real_browser_with_no_request_elsewhere(server
         time.sleep(1.0)
         assert month(page) == paused_at, "pause stops the clock"
         assert network_edges(page) != before, "the network changed as the months went by"
-        feed = page.inner_text("#feed")
+        feed = page.inner_text("#feed-0")
         assert "starts a partner search" in feed or "chooses" in feed
 
+        page.click("#panel label:has-text('Firm inspector')")
         page.click("#inspect-firm")
         page.keyboard.type("Parts")
         page.keyboard.press("Enter")
@@ -136,3 +151,191 @@ def test_play_pause_and_reset_in_a_real_browser_with_no_request_elsewhere(server
     elsewhere = [u for u in requests if not u.startswith(port_prefix)]
     assert not elsewhere, f"requests outside the app's own server: {elsewhere[:5]}"
     assert not errors, errors
+
+
+# ---------------------------------------------------------------------------
+# On a projector: everything on one screen, readable, nothing over anything else
+# ---------------------------------------------------------------------------
+
+#: What a lecturer needs without scrolling: the month, the buttons, the breach, both networks, the plots, the feed.
+ON_SCREEN = [
+    "#month",
+    "#step",
+    "#play",
+    "#pause",
+    "#reset",
+    "#speed",
+    "#breach-firm",
+    "#breach",
+    "#network-0 .main-svg",
+    "#network-1 .main-svg",
+    "#legend",
+    "#running .main-svg",
+    "#feed-box",
+    "#feed-kinds",
+    "#feed-firm",
+]
+
+# Every visible piece of text: HTML elements with text of their own, and the plots' SVG text.
+_TEXTS_JS = """
+() => {
+    const out = [];
+    const shown = (el) => {
+        for (let p = el; p; p = p.parentElement) {
+            const cs = getComputedStyle(p);
+            if (cs.display === "none" || cs.visibility === "hidden" || cs.opacity === "0") return false;
+        }
+        return true;
+    };
+    const elements = [];
+    for (const el of document.querySelectorAll("body *")) {
+        if (el.closest("#feed-box") || el.closest("#panel-guide")) continue;  // scrolled lists: checked apart
+        const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+        if (!own || !shown(el)) continue;
+        // One box per line of text: an inline element that wraps has a box on each line.
+        const rects = [...el.getClientRects()].filter(r => r.width >= 1 && r.height >= 1);
+        if (!rects.length) continue;
+        elements.push(el);
+        const plot = el.closest(".js-plotly-plot");
+        const frame = plot ? plot.getBoundingClientRect() : null;
+        for (const r of rects) {
+            const cut = frame !== null && (r.left < frame.left - 0.5 || r.right > frame.right + 0.5 ||
+                                           r.top < frame.top - 0.5 || r.bottom > frame.bottom + 0.5);
+            out.push({
+                cut: cut,
+                index: elements.length - 1,
+                text: el.textContent.trim().slice(0, 40),
+                size: parseFloat(getComputedStyle(el).fontSize),
+                x: r.left, y: r.top, w: r.width, h: r.height,
+            });
+        }
+    }
+    // Pairs of elements of which neither holds the other may not overlap.
+    const clashes = [];
+    for (let i = 0; i < out.length; i++) {
+        for (let j = i + 1; j < out.length; j++) {
+            const a = out[i], b = out[j];
+            if (a.index === b.index) continue;
+            const ea = elements[a.index], eb = elements[b.index];
+            if (ea.contains(eb) || eb.contains(ea)) continue;
+            const dx = Math.min(a.x + a.w, b.x + b.w) - Math.max(a.x, b.x);
+            const dy = Math.min(a.y + a.h, b.y + b.h) - Math.max(a.y, b.y);
+            if (dx > 1 && dy > 1) clashes.push([a.text, b.text]);
+        }
+    }
+    return {texts: out, clashes: clashes};
+}
+"""
+
+
+def check_projector_page(page, width: int, height: int, selectors: list[str] = ON_SCREEN) -> None:  # type: ignore[no-untyped-def]
+    """The assertions of a projector: in view, readable, nothing over another text."""
+    for selector in selectors:
+        box = page.locator(selector).first.bounding_box()
+        assert box is not None, f"{selector} is not shown"
+        assert box["width"] > 10 and box["height"] > 10, (selector, box)
+        assert box["x"] >= 0 and box["y"] >= 0, (selector, box)
+        assert box["x"] + box["width"] <= width + 0.5 and box["y"] + box["height"] <= height + 0.5, (selector, box)
+    scroll = page.evaluate("() => [document.scrollingElement.scrollWidth, document.scrollingElement.scrollHeight]")
+    assert scroll[0] <= width and scroll[1] <= height, f"the page scrolls: {scroll}"
+    # The networks are big enough to see: each at least a quarter of the screen's height.
+    for k in range(2):
+        assert page.locator(f"#network-{k} .main-svg").first.bounding_box()["height"] >= height / 4
+    found = page.evaluate(_TEXTS_JS)
+    texts = found["texts"]
+    assert len(texts) > 40
+    small = sorted({(t["text"], t["size"]) for t in texts if t["size"] < 14})
+    assert not small, f"text smaller than 14 px: {small[:10]}"
+    outside = [
+        t["text"] for t in texts if t["x"] < -0.5 or t["x"] + t["w"] > width + 0.5 or t["y"] + t["h"] > height + 0.5
+    ]
+    assert not outside, f"text cut off at the screen's edge: {outside[:10]}"
+    cut = [t["text"] for t in texts if t["cut"]]
+    assert not cut, f"text cut off at its plot's edge: {cut[:10]}"
+    clashes = found["clashes"]
+    assert not clashes, f"text over text: {clashes[:10]}"
+
+
+@pytest.mark.parametrize(("width", "height"), [(1280, 720), (1920, 1080)])
+def test_the_main_lesson_fits_a_projector_readable_and_without_overlaps(
+    main_lesson: str, width: int, height: int
+) -> None:
+    sync_playwright = require_chromium()
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.goto(main_lesson)
+        page.wait_for_selector("#month:has-text('Month 0 of 120')", timeout=60_000)
+        page.wait_for_selector("#network-1 .scatterlayer", timeout=60_000)
+        for k in range(1, 4):
+            page.click("#step")
+            page.wait_for_selector(f"#month:has-text('Month {k} ')", timeout=30_000)
+        page.wait_for_timeout(500)
+        check_projector_page(page, width, height)
+        # Every panel on the right fits too.
+        for panel in ("Firm inspector", "Settings", "Guide"):
+            page.click(f"#panel label:has-text('{panel}')")
+            page.wait_for_timeout(200)
+            check_projector_page(page, width, height, [s for s in ON_SCREEN if not s.startswith("#feed")])
+        page.screenshot(path=str(ARTIFACTS / f"live-projector-{width}x{height}.png"))
+        browser.close()
+
+
+def test_the_breach_stays_in_the_feed_marked_and_can_be_filtered(main_lesson: str) -> None:
+    sync_playwright = require_chromium()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.goto(main_lesson)
+        page.wait_for_selector("#month:has-text('Month 0 of 120')", timeout=60_000)
+        for k in range(1, 13):
+            page.click("#step")
+            page.wait_for_selector(f"#month:has-text('Month {k} ')", timeout=30_000)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(ARTIFACTS / "live-main-lesson.png"))  # docs/images/ has a copy
+        page.click("#breach-firm")
+        page.keyboard.type("Metrolux")
+        page.keyboard.press("Enter")
+        page.click("#breach")
+        page.wait_for_selector("#message:has-text('Breach of trust: Metrolux')", timeout=30_000)
+        for k in range(13, 13 + 25):
+            page.click("#step")
+            page.wait_for_selector(f"#month:has-text('Month {k} ')", timeout=30_000)
+        # 24 months after the breach (month 13), it is still in the feed, marked, in both worlds.
+        for k in range(2):
+            breach = page.locator(f"#feed-{k} .feed-breach")
+            assert breach.count() == 1, k
+            assert "month 13" in breach.inner_text() and "Metrolux" in breach.inner_text()
+            assert page.locator(f"#feed-{k} .feed-consequence").count() > 0
+        assert page.locator("#running .shapelayer path").count() >= 4  # the breach's line in every panel
+        # Filtered to the breach and its consequences: only marked lines, the breach itself last (oldest).
+        page.click("#feed-kinds")
+        page.keyboard.type("breach of trust")
+        page.keyboard.press("Enter")
+        page.wait_for_function(
+            "() => document.querySelectorAll('#feed-0 li').length > 0 && "
+            "[...document.querySelectorAll('#feed-0 li')].every(li => /feed-(breach|consequence)/.test(li.className))",
+            timeout=30_000,
+        )
+        lines = page.locator("#feed-0 li")
+        assert "feed-breach" in (lines.last.get_attribute("class") or "")
+        page.keyboard.press("Escape")
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(ARTIFACTS / "live-after-breach.png"))  # docs/images/ has a copy
+        # The world switch shows the open market's feed instead.
+        page.click("#feed-world label:has-text('open_market')")
+        page.wait_for_selector("#feed-1", state="visible", timeout=30_000)
+        assert page.locator("#feed-1").is_visible() and not page.locator("#feed-0").is_visible()
+        # A line's phase opens the guide at that phase.
+        page.click("#feed-world label:has-text('big')")
+        page.wait_for_selector("#feed-0", state="visible", timeout=30_000)
+        link = page.locator("#feed-0 a.phase-link").first
+        try:
+            link.wait_for(state="visible", timeout=60_000)
+        except Exception:  # say what the feed held instead
+            pytest.fail(f"no phase link in the feed: {page.inner_html('#feed-box')[:1000]}")
+        link.click()
+        page.wait_for_selector("#panel-guide #guide-relationship", state="visible", timeout=30_000)
+        browser.close()

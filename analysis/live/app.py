@@ -1,30 +1,48 @@
 """The live classroom app: a Dash page that runs the model and shows the cycle of trust as it turns.
 
-Layout, top to bottom: the controls (scenario, the scenario beside it,
-the teaching sliders, step / play / pause / reset, a breach of trust now),
-the network of each scenario side by side, the running plots, and below
-them the event feed and the firm inspector.
+The page fills the screen without scrolling, from a projector's 1280 x 720
+up: a bar along the top with the month, Step / Play / Pause / Reset, the
+speed and the rate the page reaches, and the breach of trust; below it the
+network of each scenario side by side and the running plots under them; on
+the right a panel that shows, one at a time, the event feed, the firm
+inspector, the settings (scenario, teaching sliders, switches) and the guide's
+questions for each phase.
 
 Every callback finds its tab's :class:`~analysis.live.session.Session` by
-the id the page was served with, works under the session's lock, and turns
-any bad input into a message on the page rather than an error: nothing a
-user does in the page can stop the server or reach another tab's model.
-Dash serves its own scripts and Plotly's from this server; the page makes
-no request elsewhere.
+the id the page was served with and works under the session's lock. What a
+browser sends is checked before use (:mod:`analysis.live.checks`): a request
+the page could not have made gets ``400 Bad Request``, a value the model
+cannot take a message on the page; nothing a user sends can stop the server,
+name a file on it, or reach another tab's model. Dash serves its own scripts
+and Plotly's from this server; the page makes no request elsewhere.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import socket
+import time
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
+import flask
+from dash import Dash, Input, Output, Patch, State, ctx, dcc, html, no_update
+from dash.exceptions import PreventUpdate
 
+from analysis.figures import PHASE_COLORS
+from analysis.live import checks
+from analysis.live.guide import GUIDE, anchor
 from analysis.live.lesson import CONTROLS, Settings, scenario_defaults
-from analysis.live.session import Session, SessionStore
+from analysis.live.session import Session, SessionStore, StoreFull
 from analysis.live.views import (
+    BREACH_FILTER,
     COLOR_MODES,
-    feed_items,
+    DASHES,
+    FEED_PAGE,
+    FONT_SIZE,
+    feed_lines,
     firm_report,
     network_data,
     network_figure,
@@ -33,27 +51,88 @@ from analysis.live.views import (
     running_patch,
 )
 from sim.observe.chronicle import KINDS
-from sim.scenario import ScenarioError, builtin_scenarios
+from sim.scenario import ScenarioError
+from sim.vocabulary import Phase
 
-__all__ = ["create_app", "serve"]
+__all__ = ["HEARTBEAT", "create_app", "network_addresses", "serve"]
 
 log = logging.getLogger(__name__)
+
+#: The five phases of the cycle, in its order.
+PHASES = [p for p in Phase if p is not Phase.ENDED]
 
 #: Integrity a firm falls to in a breach of trust.
 BREACH_INTEGRITY = 0.1
 
+#: Least seconds between two redraws of the running plots while playing (their redraw costs the
+#: browser more than the networks'; a few times a second is enough to follow a line).
+RUNNING_EVERY = 0.4
+
+#: Seconds between an open page's signs of life (a hidden tab may be slowed to one a minute).
+HEARTBEAT = 20
+
+#: The panels on the right, one shown at a time.
+PANELS = {"feed": "What happened", "inspector": "Firm inspector", "settings": "Settings", "guide": "Guide"}
+
 _FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
-_BUTTON = {"marginRight": "6px", "padding": "6px 14px", "fontSize": "15px", "cursor": "pointer"}
-_PANEL = {"border": "1px solid #ddd", "borderRadius": "6px", "padding": "10px", "background": "white"}
+_BUTTON = {"padding": "4px 12px", "fontSize": "16px", "cursor": "pointer"}
+_PANEL = {"border": "1px solid #ddd", "borderRadius": "6px", "background": "white", "boxSizing": "border-box"}
+_HIDDEN = {"display": "none"}
+_SHOWN = {"display": "block"}
+_MUTED = {"color": "#444"}
+
+# The page's own script: switching panels, the rate the page reaches, a feed line's link to its phase.
+# Play, without ever sending a month before the last one is drawn: each response (a new "version")
+# asks for the next month, after what is left of 1/speed seconds since the last request. A fixed
+# clock would pile up requests the browser then discards, and show nothing at all once a month
+# takes longer to draw than the clock's period.
+_PLAY_JS = """
+function(play, pause, tick) {
+    const triggered = dash_clientside.callback_context.triggered.map(t => t.prop_id);
+    const k = window.kreislaufPlay = window.kreislaufPlay || {};
+    if (triggered.includes("play.n_clicks")) {
+        k.sent = performance.now();
+        return [true, (tick || 0) + 1];
+    }
+    return [false, dash_clientside.no_update];
+}
+"""
+_PACE_JS = """
+function(version, playing, speed, tick) {
+    const k = window.kreislaufPlay = window.kreislaufPlay || {};
+    const now = performance.now();
+    k.times = (k.times || []).filter(t => now - t < 5000);
+    if (!playing) { k.times = []; return ["", {display: "none"}]; }
+    k.times.push(now);
+    const chosen = Math.min(10, Math.max(1, Number(speed) || 5));
+    const wait = Math.max(0, 1000 / chosen - (now - (k.sent || 0)));
+    clearTimeout(k.timer);
+    k.timer = setTimeout(function () {
+        k.sent = performance.now();
+        dash_clientside.set_props("tick", {data: (tick || 0) + 1});
+    }, wait);
+    if (k.times.length < 3) { return ["", {display: "none"}]; }
+    const rate = (k.times.length - 1) / ((now - k.times[0]) / 1000);
+    const style = {display: "inline", padding: "2px 6px", borderRadius: "4px"};
+    if (rate < 0.85 * chosen) {
+        return ["falling behind: " + rate.toFixed(1) + " months/s", Object.assign(style, {background: "#FFE7A0"})];
+    }
+    return [rate.toFixed(1) + " months/s", Object.assign(style, {color: "#444"})];
+}
+"""
+_PANEL_STYLE = {"flexDirection": "column", "minHeight": "0", "flex": "1 1 auto", "gap": "6px"}
+_PANEL_JS = """
+function(panel) {
+    const style = STYLE;
+    return ["feed", "inspector", "settings", "guide"].map(
+        p => Object.assign({}, style, {display: p === panel ? "flex" : "none"}));
+}
+""".replace("STYLE", json.dumps(_PANEL_STYLE))
 
 
 def _slider(control: Any, value: float) -> html.Div:
     whole = control.step == int(control.step)
-    marks = (
-        {v: str(v) for v in (control.low, control.high)}
-        if whole
-        else {control.low: str(control.low), control.high: str(control.high)}
-    )
+    marks = {v: {"label": str(v), "style": {"fontSize": f"{FONT_SIZE}px"}} for v in (control.low, control.high)}
     return html.Div(
         [
             html.Label(control.label, htmlFor=f"control-{control.name}", title=control.help, style={"fontWeight": 600}),
@@ -62,168 +141,321 @@ def _slider(control: Any, value: float) -> html.Div:
                 min=control.low,
                 max=control.high,
                 step=control.step,
-                value=value,
+                value=int(value) if whole else value,
                 marks=marks,
-                tooltip={"placement": "bottom", "always_visible": True},
+                tooltip={"placement": "top", "always_visible": False},
                 updatemode="mouseup",
             ),
         ],
-        style={"marginBottom": "14px"},
+        style={"marginBottom": "10px"},
         title=control.help,
     )
 
 
-def _layout(store: SessionStore, settings: Settings) -> html.Div:
-    names = sorted(builtin_scenarios())
-    defaults = scenario_defaults(settings.scenario)
+def _legend(n_worlds: int, labels: list[str]) -> list[Any]:
+    """The networks' and running plots' key, as HTML that wraps instead of being cut."""
+    swatch = [
+        html.Span(
+            [html.Span("\u2501 ", style={"color": PHASE_COLORS[p.label], "fontWeight": 900}), p.label],
+            style={"marginRight": "10px", "whiteSpace": "nowrap"},
+        )
+        for p in PHASES
+    ]
+    styles = [f"{DASHES[k % 3]}: {label}" for k, label in enumerate(labels)] if n_worlds > 1 else []
+    return [
+        html.Span("Phases: ", style={"fontWeight": 600}),
+        *swatch,
+        html.Span("wider: more trust. ", style={"marginRight": "10px"}),
+        html.Span(
+            "Firms: \u25c6 group member, \u25cf other, black ring: a B.I.G. producer; larger: more capital. ",
+            style={"marginRight": "10px"},
+        ),
+        html.Span(
+            "Plots: " + "; ".join(styles) + ("; " if styles else "") + "red dashes: a breach of trust; black ticks: "
+            "exits, entries, events."
+        ),
+    ]
+
+
+def _layout(store: SessionStore, settings: Settings, scenarios: list[str]) -> html.Div:
+    defaults = scenario_defaults(settings.scenario, settings.files)
     values = {
         c.name: getattr(settings, c.name) if getattr(settings, c.name) is not None else defaults[c.name]
         for c in CONTROLS
     }
     sliders = [_slider(c, values[c.name]) for c in CONTROLS if c.name != "seed"]
     seed = next(c for c in CONTROLS if c.name == "seed")
-    controls = html.Div(
+    bar = html.Div(
         [
-            html.Label("Scenario", htmlFor="scenario", style={"fontWeight": 600}),
-            dcc.Dropdown(id="scenario", options=names, value=settings.scenario, clearable=False),
-            html.Label("Beside it (side by side)", htmlFor="beside", style={"fontWeight": 600, "marginTop": "8px"}),
-            dcc.Dropdown(
-                id="beside",
-                options=[{"label": "nothing (one scenario)", "value": "none"}, *names],
-                value=settings.beside or "none",
-                clearable=False,
-            ),
-            html.Hr(),
-            *sliders,
-            html.Label(seed.label, htmlFor="control-seed", style={"fontWeight": 600}),
-            dcc.Input(
-                id="control-seed",
-                type="number",
-                min=seed.low,
-                max=seed.high,
-                step=1,
-                value=values["seed"],
-                debounce=True,
-                style={"width": "100px", "marginLeft": "8px"},
-            ),
-            dcc.Checklist(
-                id="switches",
-                options=_switch_options(defaults["has_group"]),
-                value=[k for k in ("competition", "shared_services") if getattr(settings, k) and defaults["has_group"]],
-                style={"marginTop": "10px"},
-            ),
-            html.P(
-                "Settings take effect when you press Reset.",
-                style={"fontSize": "13px", "color": "#555", "marginTop": "6px"},
-            ),
-            html.Hr(),
+            html.Span(id="month", style={"fontSize": "20px", "fontWeight": 700, "minWidth": "190px"}),
+            html.Button("Step", id="step", style=_BUTTON),
+            html.Button("Play", id="play", style=_BUTTON),
+            html.Button("Pause", id="pause", style=_BUTTON),
+            html.Button("Reset", id="reset", style=_BUTTON, title="start again with the settings"),
+            html.Label("Speed", htmlFor="speed", style={"fontWeight": 600, "marginLeft": "6px"}),
             html.Div(
-                [
-                    html.Button("Step", id="step", style=_BUTTON),
-                    html.Button("Play", id="play", style=_BUTTON),
-                    html.Button("Pause", id="pause", style=_BUTTON),
-                    html.Button("Reset", id="reset", style=_BUTTON),
-                ],
-                style={"marginBottom": "10px"},
+                dcc.Slider(
+                    id="speed",
+                    min=1,
+                    max=10,
+                    step=1,
+                    value=5,
+                    marks={v: {"label": str(v), "style": {"fontSize": f"{FONT_SIZE}px"}} for v in (1, 5, 10)},
+                ),
+                style={"width": "150px"},
+                title="months per second",
             ),
-            html.Label("Speed (months per second)", htmlFor="speed", style={"fontWeight": 600}),
-            dcc.Slider(id="speed", min=1, max=10, step=1, value=5, marks={1: "1", 5: "5", 10: "10"}),
-            html.Hr(),
-            html.Label("Breach of trust now", htmlFor="breach-firm", style={"fontWeight": 600}),
-            dcc.Dropdown(id="breach-firm", placeholder="choose a firm", clearable=False),
-            html.Button("Breach!", id="breach", style={**_BUTTON, "marginTop": "6px"}),
-            html.P(
-                f"The firm's integrity falls to {BREACH_INTEGRITY} at the start of next month: "
-                "watch the broken agreements in the feed and, in the inspector, its partners' trust in it, pillar by pillar.",
-                style={"fontSize": "13px", "color": "#555"},
+            html.Span(id="rate", role="status", style={"display": "none"}),
+            html.Div(style={"flex": "1 1 auto"}),
+            html.Label("Breach of trust:", htmlFor="breach-firm", style={"fontWeight": 600}),
+            html.Div(
+                dcc.Dropdown(
+                    id="breach-firm", placeholder="choose a firm", clearable=False, style={"fontSize": "15px"}
+                ),
+                style={"width": "190px"},
             ),
-            html.Div(id="message", role="status", style={"color": "#A01010", "fontSize": "14px", "minHeight": "20px"}),
+            html.Button(
+                "Breach!",
+                id="breach",
+                style={**_BUTTON, "background": "#C00000", "color": "white", "border": "none", "borderRadius": "4px"},
+                title=f"the firm's integrity falls to {BREACH_INTEGRITY} at the start of next month",
+            ),
         ],
-        style={**_PANEL, "width": "290px", "flex": "0 0 290px"},
+        id="bar",
+        style={
+            "display": "flex",
+            "alignItems": "center",
+            "gap": "8px",
+            "flexWrap": "wrap",
+            "padding": "4px 8px",
+            **_PANEL,
+        },
     )
     networks = html.Div(
         [
             html.Div(
-                dcc.Graph(id={"kind": "network", "index": k}, config={"displaylogo": False}),
+                dcc.Graph(
+                    id=f"network-{k}",
+                    config={"displaylogo": False, "responsive": True, "displayModeBar": False},
+                    style={"height": "100%", "width": "100%"},
+                ),
                 id=f"network-box-{k}",
-                style={"flex": "1 1 0", "minWidth": "0"},
+                style={"flex": "1 1 0", "minWidth": "0", **_PANEL},
             )
             for k in range(2)
         ],
-        style={"display": "flex", "gap": "10px"},
+        style={"display": "flex", "gap": "6px", "flex": "3 1 0", "minHeight": "0"},
     )
-    main = html.Div(
+    left = html.Div(
+        [
+            networks,
+            html.Div(id="legend", style={"fontSize": f"{FONT_SIZE}px", "lineHeight": "1.25", "padding": "2px 4px"}),
+            html.Div(
+                dcc.Graph(
+                    id="running",
+                    config={"displaylogo": False, "responsive": True, "displayModeBar": False},
+                    style={"height": "100%", "width": "100%"},
+                ),
+                id="running-box",
+                style={"flex": "2 1 0", "minHeight": "0", **_PANEL},
+            ),
+        ],
+        style={"display": "flex", "flexDirection": "column", "gap": "4px", "minWidth": "0", "minHeight": "0"},
+    )
+    box = _PANEL_STYLE
+    feed = html.Div(
         [
             html.Div(
                 [
-                    html.Span(id="month", style={"fontSize": "22px", "fontWeight": 700, "marginRight": "24px"}),
-                    html.Label("Colour firms by ", htmlFor="color-by"),
+                    dcc.RadioItems(
+                        id="feed-world", inline=True, inputStyle={"marginRight": "4px", "marginLeft": "8px"}
+                    ),
+                    dcc.Dropdown(id="feed-firm", placeholder="every firm", style={"fontSize": "15px"}),
+                    dcc.Dropdown(
+                        id="feed-kinds",
+                        options=[*KINDS, BREACH_FILTER],
+                        multi=True,
+                        placeholder="every kind of line",
+                        style={"fontSize": "15px"},
+                    ),
+                ],
+                style={"display": "flex", "flexDirection": "column", "gap": "4px"},
+            ),
+            html.Div(
+                [html.Ol(id=f"feed-{k}", reversed=True, className="feed") for k in range(2)],
+                id="feed-box",
+                style={"overflowY": "auto", "flex": "1 1 0", "minHeight": "0", "fontSize": "15px"},
+            ),
+        ],
+        id="panel-feed",
+        style={**box, "display": "flex"},
+    )
+    inspector = html.Div(
+        [
+            dcc.Dropdown(id="inspect-firm", placeholder="choose a firm", style={"fontSize": "15px"}),
+            html.Div(id="inspector", style={"overflowY": "auto", "flex": "1 1 0", "minHeight": "0"}),
+        ],
+        id="panel-inspector",
+        style={**box, "display": "none"},
+    )
+    controls = html.Div(
+        [
+            html.Div(
+                [
+                    html.Label("Scenario", htmlFor="scenario", style={"fontWeight": 600}),
+                    dcc.Dropdown(id="scenario", options=scenarios, value=settings.scenario, clearable=False),
+                    html.Label("Beside it (side by side)", htmlFor="beside", style={"fontWeight": 600}),
+                    dcc.Dropdown(
+                        id="beside",
+                        options=[{"label": "nothing (one scenario)", "value": "none"}, *scenarios],
+                        value=settings.beside or "none",
+                        clearable=False,
+                    ),
+                    html.Hr(),
+                    *sliders,
+                    html.Label(seed.label, htmlFor="control-seed", style={"fontWeight": 600}),
+                    dcc.Input(
+                        id="control-seed",
+                        type="number",
+                        min=seed.low,
+                        max=seed.high,
+                        step=1,
+                        value=values["seed"],
+                        debounce=True,
+                        style={"width": "100px", "marginLeft": "8px", "fontSize": "15px"},
+                    ),
+                    dcc.Checklist(
+                        id="switches",
+                        options=_switch_options(defaults["has_group"]),
+                        value=[
+                            k
+                            for k in ("competition", "shared_services")
+                            if getattr(settings, k) and defaults["has_group"]
+                        ],
+                        style={"marginTop": "8px"},
+                    ),
+                    html.P("Settings take effect when you press Reset.", style={**_MUTED, "margin": "6px 0"}),
+                    html.Hr(),
+                    html.Label("Colour firms by", htmlFor="color-by", style={"fontWeight": 600}),
                     dcc.RadioItems(
                         id="color-by",
                         options=[{"label": f" {label}", "value": key} for key, label in COLOR_MODES.items()],
                         value="role",
-                        inline=True,
-                        inputStyle={"marginLeft": "12px"},
                     ),
                 ],
-                style={"display": "flex", "alignItems": "center", "flexWrap": "wrap", "marginBottom": "6px"},
-            ),
-            networks,
-            dcc.Graph(id="running", config={"displaylogo": False}),
-            html.Div(
-                [
-                    html.Div(
-                        [
-                            html.H3("What just happened", style={"margin": "0 0 6px 0"}),
-                            dcc.Checklist(
-                                id="feed-kinds",
-                                options=[{"label": f" {k}", "value": k} for k in KINDS],
-                                value=list(KINDS),
-                                inline=True,
-                                inputStyle={"marginLeft": "10px"},
-                                style={"fontSize": "13px"},
-                            ),
-                            html.Ul(
-                                id="feed",
-                                style={
-                                    "height": "360px",
-                                    "overflowY": "auto",
-                                    "paddingLeft": "18px",
-                                    "fontSize": "14px",
-                                },
-                            ),
-                        ],
-                        style={**_PANEL, "flex": "3 1 0"},
-                    ),
-                    html.Div(
-                        [
-                            html.H3("Firm inspector", style={"margin": "0 0 6px 0"}),
-                            dcc.Dropdown(id="inspect-firm", placeholder="choose a firm"),
-                            html.Div(
-                                id="inspector", style={"fontSize": "14px", "height": "330px", "overflowY": "auto"}
-                            ),
-                        ],
-                        style={**_PANEL, "flex": "2 1 0"},
-                    ),
-                ],
-                style={"display": "flex", "gap": "10px", "marginTop": "10px"},
-            ),
+                style={"overflowY": "auto", "flex": "1 1 0", "minHeight": "0", "paddingRight": "4px"},
+            )
         ],
-        style={"flex": "1 1 auto", "minWidth": "0"},
+        id="panel-settings",
+        style={**box, "display": "none"},
+    )
+    guide = html.Div(
+        html.Div(_guide(), style={"overflowY": "auto", "flex": "1 1 0", "minHeight": "0", "paddingRight": "4px"}),
+        id="panel-guide",
+        style={**box, "display": "none"},
+    )
+    right = html.Div(
+        [
+            dcc.RadioItems(
+                id="panel",
+                options=[{"label": label, "value": key} for key, label in PANELS.items()],
+                value="feed",
+                inline=True,
+                className="panel-tabs",
+                labelStyle={"marginRight": "10px", "fontWeight": 600},
+                inputStyle={"marginRight": "4px"},
+            ),
+            html.Div(id="message", role="status", style={"color": "#A01010", "maxHeight": "66px", "overflowY": "auto"}),
+            feed,
+            inspector,
+            controls,
+            guide,
+        ],
+        id="side",
+        style={
+            "display": "flex",
+            "flexDirection": "column",
+            "gap": "4px",
+            "minWidth": "0",
+            "minHeight": "0",
+            "padding": "6px",
+            **_PANEL,
+        },
     )
     return html.Div(
         [
-            html.H1(
-                "kreislauf live: the cycle of trust",
-                style={"fontSize": "24px", "margin": "0 0 10px 0"},
+            bar,
+            html.Div(
+                [left, right],
+                id="body",
+                style={
+                    "display": "grid",
+                    "gridTemplateColumns": "minmax(0, 1fr) clamp(340px, 31vw, 640px)",
+                    "gridTemplateRows": "minmax(0, 1fr)",
+                    "gap": "6px",
+                    "flex": "1 1 auto",
+                    "minHeight": "0",
+                },
             ),
-            html.Div([controls, main], style={"display": "flex", "gap": "12px", "alignItems": "flex-start"}),
             dcc.Store(id="session", data=store.new_id()),
             dcc.Store(id="version", data=0),
-            dcc.Interval(id="clock", interval=200, disabled=True),
+            dcc.Store(id="feed-shown", data=[0, 0]),
+            dcc.Store(id="playing", data=False),
+            dcc.Store(id="tick", data=0),
+            dcc.Interval(id="heartbeat", interval=HEARTBEAT * 1000),
+            dcc.Store(id="alive"),
         ],
-        style={"fontFamily": _FONT, "padding": "12px", "background": "#f6f6f6"},
+        style={
+            "fontFamily": _FONT,
+            "fontSize": f"{FONT_SIZE + 1}px",
+            "padding": "6px",
+            "background": "#f2f2f2",
+            "height": "100vh",
+            "boxSizing": "border-box",
+            "display": "flex",
+            "flexDirection": "column",
+            "gap": "6px",
+            "overflow": "hidden",
+        },
     )
+
+
+def _guide() -> list[Any]:
+    """The Guide panel: each phase's central questions (English, then the guide's German), and the model's part."""
+    out: list[Any] = [
+        html.P(
+            "The guide's central questions for each phase of the Kreislauf des Vertrauens, and what the model "
+            "does for them. Each line of the feed links here to its phase.",
+            style=_MUTED,
+        )
+    ]
+    for phase in GUIDE:
+        out.append(
+            html.Section(
+                [
+                    html.H3(
+                        [
+                            html.Span("\u25a0 ", style={"color": PHASE_COLORS[phase.kind]}),
+                            f"{phase.english} ",
+                            html.I(f"({phase.german})"),
+                        ],
+                        style={"margin": "10px 0 4px 0", "fontSize": "17px"},
+                    ),
+                    html.Ul(
+                        [
+                            html.Li([english, html.Br(), html.I(german, lang="de", style=_MUTED)])
+                            for english, german in phase.questions
+                        ],
+                        style={"margin": "0", "paddingLeft": "20px"},
+                    ),
+                    html.P([html.B("In the model: "), phase.model], style={"margin": "4px 0"}),
+                    html.P([html.B("Shown by: "), phase.shown_by], style={"margin": "4px 0"}),
+                ],
+                id=anchor(phase.kind),
+                className="guide-phase",
+            )
+        )
+    return out
 
 
 def _switch_options(has_group: bool) -> list[dict[str, Any]]:
@@ -234,7 +466,7 @@ def _switch_options(has_group: bool) -> list[dict[str, Any]]:
     ]
 
 
-def _settings(scenario: str, beside: str, switches: list[str] | None, *values: Any) -> Settings:
+def _settings(start: Settings, scenario: str, beside: str, switches: list[str], *values: Any) -> Settings:
     """Settings from the page's controls; a control left at the main scenario's own value changes nothing.
 
     Raises
@@ -245,23 +477,41 @@ def _settings(scenario: str, beside: str, switches: list[str] | None, *values: A
     raw = {c.name: v for c, v in zip(CONTROLS, values, strict=True)}
     if raw["seed"] is None:
         raise ScenarioError("live app", "seed", ..., "the box is empty: enter a whole number from 0 to 9999")
-    defaults = scenario_defaults(scenario) if scenario in builtin_scenarios() else {}
+    defaults = scenario_defaults(scenario, start.files)
     for control in CONTROLS:
-        if control.name != "seed" and control.name in defaults and raw[control.name] == defaults[control.name]:
+        if control.name != "seed" and raw[control.name] == defaults[control.name]:
             raw[control.name] = None  # untouched: the scenario keeps its own value (and a scenario beside it its own)
-    switches = switches or []
     return Settings.from_controls(
         {
             **raw,
             "scenario": scenario,
-            "beside": None if beside in (None, "none") else beside,
+            "beside": None if beside == "none" else beside,
             "competition": "competition" in switches,
             "shared_services": "shared_services" in switches,
+            "files": start.files,
         }
     )
 
 
-def create_app(settings: Settings | None = None, capacity: int = 12) -> Dash:
+def _guard_requests(app: Dash) -> None:
+    """Refuse, before Dash reads it, a callback request the page could not have sent (400, one log line)."""
+    server = app.server
+    server.config["MAX_CONTENT_LENGTH"] = checks.MAX_BODY
+    update = app.config.routes_pathname_prefix + "_dash-update-component"
+
+    @server.before_request
+    def _check() -> Any:
+        if flask.request.path != update:
+            return None
+        body = flask.request.get_json(silent=True)
+        why = checks.check_request(body, app.callback_map)
+        if why is not None:
+            log.info("refused a malformed callback request: %s", why)
+            return flask.Response(f"live app: malformed request: {why}", status=400, mimetype="text/plain")
+        return None
+
+
+def create_app(settings: Settings | None = None, capacity: int = 40) -> Dash:
     """The live app, ready to run (``app.run(host="127.0.0.1", port=8050)``).
 
     Parameters
@@ -269,41 +519,86 @@ def create_app(settings: Settings | None = None, capacity: int = 12) -> Dash:
     settings : Settings, optional
         What a new tab starts with (default: the B.I.G. beside the open market).
     capacity : int
-        Most tabs (sessions) the server keeps models for.
+        Most tabs (sessions) the server keeps models for (``--max-sessions``).
     """
     start = (settings or Settings()).checked()
+    scenarios = sorted(start.catalogue())  # the built-ins and the files named on the command line, no others
     store = SessionStore(capacity)
-    app = Dash(__name__, title="kreislauf live", serve_locally=True, update_title="kreislauf live")
-    app.layout = lambda: _layout(store, start)
+    app = Dash(
+        __name__,
+        title="kreislauf live",
+        serve_locally=True,
+        update_title="",
+        assets_folder=str(Path(__file__).with_name("assets")),
+    )
+    app.layout = lambda: _layout(store, start, scenarios)
     app.server.config["kreislauf.sessions"] = store
+    _guard_requests(app)
     control_states = [State(f"control-{c.name}", "value") for c in CONTROLS]
+    kinds_allowed = [*KINDS, BREACH_FILTER]
 
-    def session_for(
-        sid: str, scenario: str, beside: str, switches: list[str] | None, values: tuple
-    ) -> tuple[Session, bool]:
-        """The tab's session, and whether it had to be made (the page just loaded, or the server forgot it)."""
-        session = store.find(sid)
+    def settings_from(scenario: Any, beside: Any, switches: Any, values: tuple) -> Settings:
+        """The page's settings, its choices checked against what it offers (ScenarioError for a bad number)."""
+        scenario = checks.choice("scenario", scenario, scenarios)
+        beside = checks.choice("beside", beside, [*scenarios, "none"])
+        switched = checks.choices("switches", switches, ["competition", "shared_services"])
+        return _settings(start, scenario, beside, switched, *values)
+
+    def session_for(sid: str, scenario: Any, beside: Any, switches: Any, values: tuple) -> tuple[Session, bool]:
+        """The tab's session, and whether it had to be made (the page just loaded, or the server dropped it)."""
+        session = store.find(sid, used=True)
         if session is not None:
             return session, False
         try:
-            wanted = _settings(scenario, beside, switches, *values)
+            wanted = settings_from(scenario, beside, switches, values)
         except ScenarioError:
             wanted = start
         return store.get(sid, wanted)
 
+    def feed_outputs(session: Session, shown: Any, firm: str | None, kinds: list[str], full: bool) -> tuple:
+        """The two feed lists (whole, or the new lines only as a patch) and how many lines each page list holds."""
+        out: list[Any] = []
+        counts = []
+        for k in range(2):
+            if k >= len(session.worlds):
+                out.append([] if full else no_update)
+                counts.append(0)
+                continue
+            world = session.worlds[k]
+            start = 0 if full else min(max(0, shown[k]), len(world.feed))
+            lines = feed_lines(world, start, kinds, firm)
+            if full:
+                out.append([_feed_line(it) for it in reversed(lines[-FEED_PAGE:])])
+            elif lines:
+                patch = Patch()
+                for it in lines:
+                    patch.prepend(_feed_line(it))
+                out.append(patch)
+            else:
+                out.append(no_update)
+            counts.append(len(world.feed))
+        return out[0], out[1], counts
+
     @app.callback(
-        Output({"kind": "network", "index": ALL}, "figure"),
+        Output("network-0", "figure"),
+        Output("network-1", "figure"),
         Output("network-box-1", "style"),
         Output("running", "figure"),
+        Output("legend", "children"),
         Output("month", "children"),
         Output("version", "data"),
         Output("message", "children"),
-        Output("clock", "disabled", allow_duplicate=True),
+        Output("playing", "data", allow_duplicate=True),
         Output("breach-firm", "options"),
         Output("inspect-firm", "options"),
-        Output("feed", "children"),
+        Output("feed-firm", "options"),
+        Output("feed-world", "options"),
+        Output("feed-world", "value"),
+        Output("feed-0", "children"),
+        Output("feed-1", "children"),
+        Output("feed-shown", "data"),
         Input("step", "n_clicks"),
-        Input("clock", "n_intervals"),
+        Input("tick", "data"),
         Input("reset", "n_clicks"),
         Input("color-by", "value"),
         State("session", "data"),
@@ -312,64 +607,100 @@ def create_app(settings: Settings | None = None, capacity: int = 12) -> Dash:
         State("beside", "value"),
         State("switches", "value"),
         State("feed-kinds", "value"),
+        State("feed-firm", "value"),
+        State("feed-shown", "data"),
         *control_states,
         prevent_initial_call="initial_duplicate",
     )
-    def advance(_step, _tick, _reset, color_by, sid, version, scenario, beside, switches, kinds, *values):
+    def advance(step, tick, reset, color_by, sid, version, scenario, beside, switches, kinds, firm, shown, *values):
+        sid = checks.session_id(sid)
+        checks.clicks("step", step), checks.clicks("tick", tick), checks.clicks("reset", reset)
+        color_by = checks.choice("color-by", color_by, COLOR_MODES)
+        kinds = checks.choices("feed-kinds", kinds, kinds_allowed)
+        firm = checks.firm_name("feed-firm", firm)
+        version = checks.clicks("version", version)
+        shown = [
+            checks.clicks("feed-shown", n) for n in (shown if isinstance(shown, list) and len(shown) == 2 else [-1])
+        ]
+        scenario = checks.choice("scenario", scenario, scenarios)  # checked on every call, used on reset
+        beside = checks.choice("beside", beside, [*scenarios, "none"])
+        switches = checks.choices("switches", switches, ["competition", "shared_services"])
         trigger = ctx.triggered_id
-        session, created = session_for(sid, scenario, beside, switches, values)
+        try:
+            session, created = session_for(sid, scenario, beside, switches, values)
+        except StoreFull as exc:
+            return (*[no_update] * 7, f"Cannot start a run: {exc}.", False, *[no_update] * 8)
         message = ""
         if created and trigger not in (None, "reset"):
-            message = "The server had forgotten this page's run (too many tabs, or a restart): it starts again."
+            message = (
+                "The server had dropped this page's run (the page was closed or idle, or a restart): it starts again."
+            )
             trigger = None
         with session.lock:
+            if not session.worlds:  # dropped by the store while this request waited for the lock
+                return (*[no_update] * 7, "This page's run was dropped: reload the page.", False, *[no_update] * 8)
             full = trigger in (None, "reset")
             if trigger == "reset":
                 try:
-                    session.reset(_settings(scenario, beside, switches, *values))
+                    session.reset(settings_from(scenario, beside, switches, values))
                 except ScenarioError as exc:
                     message = f"Not applied: {exc}"
                     full = False
-            elif trigger in ("step", "clock"):
+            elif trigger in ("step", "tick"):
                 session.step()
             worlds = session.worlds
-            data = [network_data(w, color_by or "role") for w in worlds]
-            if full:
-                figures = [network_figure(d, _title(w)) for d, w in zip(data, worlds, strict=True)]
-                running = running_figure(worlds)
+            labels = [w.label for w in worlds]
+            data = [network_data(w, color_by) for w in worlds]
+            if full or trigger == "color-by":
+                figures: list[Any] = [network_figure(d, _title(w)) for d, w in zip(data, worlds, strict=True)]
+                running: Any = running_figure(worlds, session.breaches)
+                session.running_sent = time.monotonic()
+                legend: Any = _legend(len(worlds), labels)
             else:
                 figures = [network_patch(d) for d in data]
-                running = running_patch(worlds)
+                running = running_patch(worlds, session.breaches)
+                now = time.monotonic()
+                if trigger == "tick" and now - session.running_sent < RUNNING_EVERY and not session.finished:
+                    running = no_update  # playing: the four panels are redrawn a few times a second, not every month
+                else:
+                    session.running_sent = now
+                legend = no_update
             figures += [no_update] * (2 - len(figures))
-            box = {"flex": "1 1 0", "minWidth": "0", "display": "block" if len(worlds) > 1 else "none"}
+            box = {"flex": "1 1 0", "minWidth": "0", **_PANEL, "display": "block" if len(worlds) > 1 else "none"}
             month = f"Month {session.month} of {session.horizon}"
             if session.finished:
-                month += " (the end: press Reset)"
+                month += " (the end)"
             names = session.firm_names()
             if full or names != session.names_shown:
                 session.names_shown = names
             else:  # the pickers' lists are sent again only when firms enter or leave
                 names = no_update
-            feed = _feed(session, kinds)
-        stop = True if session.finished else no_update
-        return figures, box, running, month, (version or 0) + 1, message, stop, names, names, feed
-
-    @app.callback(
-        Output("clock", "disabled"),
-        Input("play", "n_clicks"),
-        Input("pause", "n_clicks"),
-        prevent_initial_call=True,
-    )
-    def play_or_pause(_play, _pause):
-        return ctx.triggered_id != "play"
-
-    @app.callback(Output("clock", "interval"), Input("speed", "value"))
-    def speed(months_per_second):
-        try:
-            value = min(10.0, max(1.0, float(months_per_second)))
-        except (TypeError, ValueError):
-            value = 5.0
-        return int(1000 / value)
+            feed0, feed1, counts = feed_outputs(session, shown, firm, kinds, full)
+            world_options: Any = no_update
+            world_value: Any = no_update
+            if full:
+                world_options = [{"label": f" {label}", "value": str(k)} for k, label in enumerate(labels)]
+                world_value = "0"
+        stop = False if session.finished else no_update
+        return (
+            figures[0],
+            figures[1],
+            box,
+            running,
+            legend,
+            month,
+            version + 1,
+            message,
+            stop,
+            names,
+            names,
+            names,
+            world_options,
+            world_value,
+            feed0,
+            feed1,
+            counts,
+        )
 
     @app.callback(
         *[Output(f"control-{c.name}", "value") for c in CONTROLS],
@@ -379,25 +710,34 @@ def create_app(settings: Settings | None = None, capacity: int = 12) -> Dash:
         prevent_initial_call=True,
     )
     def scenario_values(scenario):
-        try:
-            d = scenario_defaults(scenario)
-        except ScenarioError:
-            return [no_update] * (len(CONTROLS) + 2)
+        d = scenario_defaults(checks.choice("scenario", scenario, scenarios), start.files)
         switches = [k for k in ("competition", "shared_services") if d[k]]
         return [*(d[c.name] for c in CONTROLS), switches, _switch_options(d["has_group"])]
 
     @app.callback(
-        Output("feed", "children", allow_duplicate=True),
+        Output("feed-0", "children", allow_duplicate=True),
+        Output("feed-1", "children", allow_duplicate=True),
+        Output("feed-shown", "data", allow_duplicate=True),
         Input("feed-kinds", "value"),
+        Input("feed-firm", "value"),
         State("session", "data"),
         prevent_initial_call=True,
     )
-    def feed(kinds, sid):
-        session = store.find(sid)
+    def feed_filter(kinds, firm, sid):
+        kinds = checks.choices("feed-kinds", kinds, kinds_allowed)
+        firm = checks.firm_name("feed-firm", firm)
+        session = store.find(checks.session_id(sid))
         if session is None:
-            return []
+            raise PreventUpdate
         with session.lock:
-            return _feed(session, kinds)
+            return feed_outputs(session, None, firm, kinds, full=True)
+
+    @app.callback(Output("feed-0", "style"), Output("feed-1", "style"), Input("feed-world", "value"))
+    def feed_world(world):
+        if world is None:
+            return _SHOWN, _HIDDEN
+        shown = checks.choice("feed-world", world, ["0", "1"])
+        return (_SHOWN, _HIDDEN) if shown == "0" else (_HIDDEN, _SHOWN)
 
     @app.callback(
         Output("inspector", "children"),
@@ -406,7 +746,8 @@ def create_app(settings: Settings | None = None, capacity: int = 12) -> Dash:
         State("session", "data"),
     )
     def inspect(name, _version, sid):
-        session = store.find(sid)
+        name = checks.firm_name("inspect-firm", name)
+        session = store.find(checks.session_id(sid))
         if not name or session is None:
             if ctx.triggered_id == "version" and not name:
                 return no_update  # nothing chosen: nothing to redraw as the months go by
@@ -423,55 +764,86 @@ def create_app(settings: Settings | None = None, capacity: int = 12) -> Dash:
         State("session", "data"),
         prevent_initial_call=True,
     )
-    def breach(_clicks, firm, sid):
+    def breach(clicks, firm, sid):
+        checks.clicks("breach", clicks)
+        firm = checks.firm_name("breach-firm", firm)
+        sid = checks.session_id(sid)
         if not firm:
             return "Choose a firm for the breach of trust first."
-        session = store.find(sid)
+        session = store.find(sid, used=True)
         if session is None:
-            return "The server had forgotten this page's run: press Reset."
+            return "The server had dropped this page's run: press Reset."
         try:
-            where = session.breach(str(firm), BREACH_INTEGRITY)
+            where = session.breach(firm, BREACH_INTEGRITY)
         except ScenarioError as exc:
             return f"Not applied: {exc}"
         return (
-            f"Breach of trust: {firm}'s integrity falls to {BREACH_INTEGRITY} at the start of next month "
-            f"({' and '.join(where)}); it will break agreements far more often."
+            f"Breach of trust: {firm}'s integrity falls to {BREACH_INTEGRITY} in month {session.month + 1} "
+            f"({' and '.join(where)}); it will break agreements far more often. The feed marks the breach and "
+            "what follows from it in red."
         )
 
+    @app.callback(Output("alive", "data"), Input("heartbeat", "n_intervals"), State("session", "data"))
+    def heartbeat(ticks, sid):
+        checks.clicks("heartbeat", ticks)
+        store.touch(checks.session_id(sid))
+        raise PreventUpdate
+
+    app.clientside_callback(
+        _PLAY_JS,
+        Output("playing", "data"),
+        Output("tick", "data", allow_duplicate=True),
+        Input("play", "n_clicks"),
+        Input("pause", "n_clicks"),
+        State("tick", "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        _PACE_JS,
+        Output("rate", "children"),
+        Output("rate", "style"),
+        Input("version", "data"),
+        State("playing", "data"),
+        State("speed", "value"),
+        State("tick", "data"),
+    )
+    app.clientside_callback(
+        _PANEL_JS,
+        Output("panel-feed", "style"),
+        Output("panel-inspector", "style"),
+        Output("panel-settings", "style"),
+        Output("panel-guide", "style"),
+        Input("panel", "value"),
+    )
     return app
 
 
-def _feed(session: Session, kinds: list[str] | None) -> list[html.Li]:
-    """The event feed's lines, newest first (call under the session's lock)."""
-    several = len(session.worlds) > 1
-    items = feed_items(session.worlds, kinds if kinds is not None else list(KINDS))
-    return [
-        html.Li(
-            [
-                html.Span(f"month {it['step']} ", style={"color": "#555"}),
-                html.Span(f"[{it['world']}] " if several else "", style={"color": "#555"}),
-                html.Span(
-                    it["kind"],
-                    style={
-                        "background": it["color"],
-                        "color": "white",
-                        "padding": "0 5px",
-                        "borderRadius": "3px",
-                        "fontSize": "12px",
-                    },
-                ),
-                " ",
-                it["text"],
-            ],
-            className=f"feed-{it['kind'].replace(' ', '-')}",
-        )
-        for it in items
-    ]
+def _feed_line(it: Mapping[str, Any]) -> html.Li:
+    """One line of the feed: month, kind (a link to the phase in the Guide panel), text; a breach marked."""
+    kind = it["kind"]
+    badge = {"background": it["color"], "color": "white", "padding": "0 5px", "borderRadius": "3px"}
+    guide_kinds = {p.kind for p in GUIDE}
+    label: Any = (
+        html.A(kind, href=f"#{anchor(kind)}", className="phase-link", style={**badge, "textDecoration": "none"})
+        if kind in guide_kinds
+        else html.Span(kind, style=badge)
+    )
+    mark = it.get("mark", "")
+    parts: list[Any] = [html.Span(f"month {it['step']} ", style=_MUTED), label, " ", it["text"]]
+    style: dict[str, Any] = {"margin": "2px 0"}
+    if mark == "breach":
+        parts.insert(0, html.B("\u26a0 breach of trust: ", style={"color": "#C00000"}))
+        style.update(background="#FFE0E0", fontWeight=600)
+    elif mark == "consequence":
+        style.update(borderLeft="4px solid #C00000", paddingLeft="4px")
+    return html.Li(
+        parts, className=f"feed-line feed-{kind.replace(' ', '-')}{' feed-' + mark if mark else ''}", style=style
+    )
 
 
 def _title(world: Any) -> str:
-    scenario = world.model.scenario
-    return f"{scenario.name}: {scenario.summary()[:70]}"
+    """A network's title: the scenario's name and its firms in the market (short enough never to be cut)."""
+    return f"{world.label}: {len(world.model.firms.alive_idx)} firms"
 
 
 def _inspector(label: str, report: dict[str, Any]) -> html.Div:
@@ -486,7 +858,7 @@ def _inspector(label: str, report: dict[str, Any]) -> html.Div:
                     [html.Tr([html.Td(r.get(c, ""), style={"paddingRight": "8px"}) for c in columns]) for r in rows]
                 ),
             ],
-            style={"borderCollapse": "collapse", "fontSize": "13px"},
+            style={"borderCollapse": "collapse", "fontSize": f"{FONT_SIZE}px"},
         )
 
     status = "" if report["alive"] else " (has left the market)"
@@ -509,10 +881,39 @@ def _inspector(label: str, report: dict[str, Any]) -> html.Div:
             table(report["cooperations"]) if report["cooperations"] else html.P("none open now"),
         ],
         className="inspector-firm",
+        style={"overflowX": "auto"},
     )
 
 
-def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8050, open_browser: bool = True) -> None:
+def network_addresses() -> list[str]:
+    """The IPv4 addresses of this computer that others on its networks can reach (loopback left out).
+
+    Read from the host name and from the address the system would use to
+    reach the outside (no packet is sent), so it works offline too; empty
+    when the computer has no network.
+    """
+    found: list[str] = []
+    try:
+        for info in socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET):
+            found.append(str(info[4][0]))
+    except OSError:
+        pass
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # a documentation address: connect() on UDP sends nothing
+            found.append(probe.getsockname()[0])
+        except OSError:
+            pass
+    return [a for a in dict.fromkeys(found) if not a.startswith("127.") and a != "0.0.0.0"]
+
+
+def serve(
+    settings: Settings,
+    host: str = "127.0.0.1",
+    port: int = 8050,
+    open_browser: bool = True,
+    max_sessions: int = 40,
+) -> None:
     """Run the live app until interrupted (debug mode off), opening the browser at it.
 
     Parameters
@@ -525,8 +926,10 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8050, open_br
         Port to listen on.
     open_browser : bool
         Open the default browser at the app once the server is up.
+    max_sessions : int
+        Most pages (each with its own run) the server keeps at once.
     """
-    app = create_app(settings)
+    app = create_app(settings, capacity=max_sessions)
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
     if open_browser:
         import threading
@@ -534,5 +937,13 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8050, open_br
 
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
     print(f"kreislauf live: open {url} in a browser (Ctrl-C stops it)", flush=True)
+    if host in ("0.0.0.0", "::"):
+        others = network_addresses()
+        if others:
+            where = ", ".join(f"http://{a}:{port}/" for a in others)
+            print(f"kreislauf live: students open {where}", flush=True)
+        else:
+            print("kreislauf live: this computer has no network address others could reach", flush=True)
+    print(f"kreislauf live: at most {max_sessions} pages at once (--max-sessions)", flush=True)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    app.run(host=host, port=port, debug=False)
+    app.run(host=host, port=port, debug=False, threaded=True)

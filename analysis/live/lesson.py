@@ -79,6 +79,12 @@ class Settings:
     seed: int = 1
     competition: bool = False
     shared_services: bool = True
+    #: Scenario files the lecturer named on the command line: (name offered in the app, path).
+    files: tuple[tuple[str, str], ...] = ()
+
+    def catalogue(self) -> dict[str, str]:
+        """The scenarios these settings may name: the built-ins and the lecturer's files, name to source."""
+        return {**{name: name for name in builtin_scenarios()}, **dict(self.files)}
 
     def checked(self) -> Settings:
         """These settings if every value is allowed.
@@ -88,16 +94,18 @@ class Settings:
         ScenarioError
             Naming the control, the value and the allowed range.
         """
-        names = builtin_scenarios()
+        names = self.catalogue()
         for key, value in (("scenario", self.scenario), ("beside", self.beside)):
-            if (value is not None or key == "scenario") and value not in names:
+            if (value is not None or key == "scenario") and (not isinstance(value, str) or value not in names):
                 raise ScenarioError("live app", key, value, f"must be one of {', '.join(sorted(names))}")
         for control in CONTROLS:
             value = getattr(self, control.name)
             if value is None:
                 continue
             whole = control.step == int(control.step)
-            number_ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+            # An int may be too large for a float (10**400): it is compared as an int, never converted.
+            number_ok = isinstance(value, int | float) and not isinstance(value, bool)
+            number_ok = number_ok and (isinstance(value, int) or math.isfinite(value))
             if not number_ok or (whole and value != int(value)):
                 kind = "a whole number" if whole else "a number"
                 raise ScenarioError(
@@ -132,9 +140,17 @@ def _mean_integrity(scenario: Scenario) -> float:
     return total / count if count else 0.5
 
 
-def scenario_defaults(name: str) -> dict[str, Any]:
-    """The values the controls show for a scenario before the lecturer moves them."""
-    scenario = load_scenario(name)
+def scenario_defaults(name: str, files: tuple[tuple[str, str], ...] = ()) -> dict[str, Any]:
+    """The values the controls show for a scenario before the lecturer moves them.
+
+    Parameters
+    ----------
+    name : str
+        A built-in scenario, or the name of one of ``files``.
+    files : tuple of (str, str)
+        The lecturer's scenario files (:attr:`Settings.files`).
+    """
+    scenario = load_scenario(dict(files).get(name, name))
     group = scenario.group
     return {
         "integrity": round(_mean_integrity(scenario), 2),
@@ -148,7 +164,7 @@ def scenario_defaults(name: str) -> dict[str, Any]:
 
 
 def lesson_scenario(name: str, settings: Settings) -> Scenario:
-    """The built-in scenario ``name`` with the lecturer's settings applied.
+    """The scenario ``name`` (built in, or a file the lecturer named) with the lecturer's settings applied.
 
     - integrity: every firm's integrity shifted by the same amount, the
       chosen value minus the mean integrity of the lecturer's main scenario
@@ -168,10 +184,11 @@ def lesson_scenario(name: str, settings: Settings) -> Scenario:
     ScenarioError
         If the result is not a valid scenario.
     """
-    scenario = load_scenario(name)
+    files = dict(settings.files)
+    scenario = load_scenario(files.get(name, name))
     overrides: dict[str, Any] = {}
     if settings.integrity is not None:
-        shift = settings.integrity - _mean_integrity(load_scenario(settings.scenario))
+        shift = settings.integrity - _mean_integrity(load_scenario(files.get(settings.scenario, settings.scenario)))
         for k, firm in enumerate(scenario.firms):
             overrides[f"firms.{k}.integrity"] = round(min(1.0, max(0.0, firm.integrity + shift)), 6)
         for k, pop in enumerate(scenario.populations):

@@ -3,18 +3,29 @@
 Each tab gets its own :class:`Session` (made when the page loads, found again
 by the id the page carries), so tabs on one server never share or corrupt a
 model. A session holds one :class:`World` per scenario shown (two side by
-side), each a model with its :class:`~sim.observe.chronicle.Chronicle` and the fixed
-positions of its firms, and steps them together under one lock. The
-:class:`SessionStore` keeps a bounded number of sessions, forgetting the ones
-used least recently.
+side), each a model with its :class:`~sim.observe.chronicle.Chronicle`, the whole
+run's feed and the fixed positions of its firms, and steps them together
+under one lock.
+
+The :class:`SessionStore` keeps at most ``capacity`` sessions (``kreislauf
+live --max-sessions``). Each open page reports every few seconds that it is
+still open; when the store is full, it drops a session whose page has closed
+(no report for :attr:`SessionStore.closed_after` seconds) or, failing that,
+one nobody has stepped or reset for :attr:`SessionStore.idle_after` seconds,
+never an open page in use and never the newest. If there is none, the new
+page is refused with a message instead. A dropped or reset session's models
+are released (:func:`release`), so memory stays bounded by the number of
+sessions.
 """
 
 from __future__ import annotations
 
 import math
 import threading
+import time
 import uuid
-from collections import OrderedDict, deque
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,10 +38,10 @@ from sim.observe.chronicle import Chronicle, Entry
 from sim.observe.network import edge_frame, node_frame
 from sim.scenario import ScenarioError, TraitChangeEvent
 
-__all__ = ["Session", "SessionStore", "World"]
+__all__ = ["Session", "SessionStore", "StoreFull", "World"]
 
-#: Lines of the event feed kept per world.
-FEED_LENGTH = 400
+#: Kinds of feed line counted as marks on the running plots' time axis.
+_MARKED = {"exit": "exits", "market": "firms entering or leaving", "event": "events"}
 
 
 @dataclass
@@ -41,7 +52,15 @@ class World:
     model: CooperationModel
     chronicle: Chronicle
     positions: dict[int, tuple[float, float]]
-    feed: deque[Entry] = field(default_factory=lambda: deque(maxlen=FEED_LENGTH))
+    feed: list[Entry] = field(default_factory=list)
+    #: Breaches of trust: (firm index, month it takes effect).
+    breaches: list[tuple[int, int]] = field(default_factory=list)
+    #: Per month, how many exits, entries or departures and events it brought.
+    marks: dict[int, Counter[str]] = field(default_factory=dict)
+    #: The scenario's focal firms (the six B.I.G. producers where present).
+    focal: frozenset[str] = frozenset()
+    #: Firms drawn with their name: those the scenario names, and the focal firms.
+    labelled: frozenset[str] = frozenset()
 
     @classmethod
     def build(cls, name: str, settings: Settings) -> World:
@@ -57,15 +76,54 @@ class World:
         scenario = lesson_scenario(name, settings)
         model = CooperationModel(scenario, seed=settings.seed, record_events=True)
         nodes = pd.DataFrame(node_frame(model))
-        return cls(name, model, Chronicle(model), layout_positions(nodes))
+        focal = frozenset(scenario.measures.focal_firms) & frozenset(model.firms.names)
+        world = cls(
+            name,
+            model,
+            Chronicle(model),
+            layout_positions(nodes),
+            focal=focal,
+            labelled=focal | {f.name for f in scenario.firms},
+        )
+        for event in scenario.events:  # a breach the scenario schedules is marked like one made in class
+            if event.kind == "trait_change" and event.trait == "integrity" and event.firm in model.firms.names:
+                world.breaches.append((model.firms.index_of(event.firm), int(event.step)))
+        return world
 
     def step(self) -> None:
-        """One month; the chronicle's lines of it go into the feed."""
+        """One month; the chronicle's lines of it go into the feed (the whole run's lines are kept)."""
         if self.finished:
             return
         self.model.step()
-        self.feed.extend(self.chronicle.read())
+        lines = self.chronicle.read()
+        self.feed.extend(lines)
+        counts = Counter(_MARKED[e.kind] for e in lines if e.kind in _MARKED)
+        if counts:
+            self.marks[int(self.model.steps)] = counts
         self._place_newcomers()
+
+    def mark(self, entry: Entry) -> str:
+        """How the feed marks a line: ``"breach"``, ``"consequence"`` or ``""``.
+
+        ``"breach"`` is the line of the breach itself; ``"consequence"`` a
+        later line about what the breached firm did or suffered.
+        """
+        for firm, month in self.breaches:
+            if entry.step < month:
+                continue
+            name = self.model.firms.names[firm]
+            if entry.kind == "event" and entry.step == month and name in entry.text and "integrity" in entry.text:
+                return "breach"
+            if firm in entry.firms:
+                return "consequence"
+        return ""
+
+    def concerns(self, entry: Entry, firm: str) -> bool:
+        """Whether a feed line is about the firm named ``firm``."""
+        firms = self.model.firms
+        if firm in firms.names and firms.index_of(firm) in entry.firms:
+            return True
+        return not entry.firms and firm in entry.text  # scheduled events name their firms in words only
 
     @property
     def finished(self) -> bool:
@@ -123,6 +181,7 @@ class Session:
         self.settings = settings
         self.worlds: list[World] = []
         self.names_shown: list[str] | None = None  # the firm names the page's pickers were last sent
+        self.running_sent = 0.0  # when the page was last sent the running plots (time.monotonic)
         self.reset(settings)
 
     def reset(self, settings: Settings | None = None) -> None:
@@ -139,7 +198,19 @@ class Session:
             names = [self.settings.scenario]
             if self.settings.beside and self.settings.beside != self.settings.scenario:
                 names.append(self.settings.beside)
-            self.worlds = [World.build(name, self.settings) for name in names]
+            worlds = [World.build(name, self.settings) for name in names]
+            self.close()
+            self.worlds = worlds
+
+    def close(self) -> None:
+        """Let go of the worlds' models (they are freed with their last reference); the session shows nothing until reset."""
+        with self.lock:
+            self.worlds = []
+
+    @property
+    def breaches(self) -> list[tuple[str, str, int]]:
+        """Every breach of trust in the worlds: (world, firm, month it takes effect)."""
+        return [(w.label, w.model.firms.names[f], m) for w in self.worlds for f, m in w.breaches]
 
     def firm_names(self) -> list[str]:
         """The firms in the market in any world, by name."""
@@ -147,13 +218,13 @@ class Session:
 
     @property
     def month(self) -> int:
-        """The month the worlds have reached."""
-        return int(self.worlds[0].model.steps)
+        """The month the worlds have reached (0 for a closed session)."""
+        return int(self.worlds[0].model.steps) if self.worlds else 0
 
     @property
     def horizon(self) -> int:
         """The last month of the run: the shortest horizon of the worlds, so they stay in step."""
-        return min(int(w.model.scenario.steps) for w in self.worlds)
+        return min((int(w.model.scenario.steps) for w in self.worlds), default=0)
 
     @property
     def finished(self) -> bool:
@@ -195,6 +266,8 @@ class Session:
         """
         event = TraitChangeEvent(kind="trait_change", step=1, firm=firm, trait="integrity", value=integrity)
         with self.lock:
+            if not self.worlds:
+                raise ScenarioError("live app", "breach", firm, "this page's run was dropped: reload the page")
             if self.finished:
                 raise ScenarioError("live app", "breach", firm, "the run has ended: press Reset first")
             worlds = [w for w in self.worlds if w.alive(firm)]
@@ -204,37 +277,79 @@ class Session:
             chosen = [w for w in worlds if w is worlds[0] or (named and w.named(firm))]
             for world in chosen:  # every check is done: none of these can refuse
                 world.model.intervene(event)
+                world.breaches.append((world.model.firms.index_of(firm), self.month + 1))
             return [w.label for w in chosen]
 
 
+class StoreFull(Exception):
+    """Every place in the store is taken by an open page in use: a new page cannot get a model."""
+
+
 class SessionStore:
-    """The sessions of one server, by id, at most ``capacity`` of them (least recently used go first).
+    """The sessions of one server, by id: at most ``capacity``, open pages in use always kept.
 
     Parameters
     ----------
     capacity : int
         Most sessions kept; each holds one or two models.
+    closed_after : float
+        Seconds without a sign of life (the page reports every
+        :data:`~analysis.live.app.HEARTBEAT` seconds while open) after which
+        a page counts as closed.
+    idle_after : float
+        Seconds without a step or reset after which an open page counts as
+        idle and may make way for a new one.
+    clock : callable
+        Seconds now (``time.monotonic``; tests pass their own).
     """
 
-    def __init__(self, capacity: int = 12) -> None:
+    def __init__(
+        self,
+        capacity: int = 40,
+        closed_after: float = 120.0,
+        idle_after: float = 1800.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if capacity < 1:
+            raise ValueError(f"capacity = {capacity}: must be at least 1")
         self.capacity = capacity
-        self._sessions: OrderedDict[str, Session] = OrderedDict()
+        self.closed_after = closed_after
+        self.idle_after = idle_after
+        self.clock = clock
+        self._sessions: dict[str, Session] = {}
+        self._seen: dict[str, float] = {}  # last sign of life from the page
+        self._used: dict[str, float] = {}  # last step, play tick or reset
         self._lock = threading.Lock()
 
     def new_id(self) -> str:
         """A fresh session id for a page that has just loaded."""
         return uuid.uuid4().hex
 
-    def find(self, sid: str) -> Session | None:
-        """The session ``sid`` if the store has it (never makes one)."""
+    def find(self, sid: str, used: bool = False) -> Session | None:
+        """The session ``sid`` if the store has it (never makes one); the page counts as seen.
+
+        Parameters
+        ----------
+        sid : str
+            The id the page carries.
+        used : bool
+            Whether the page is stepping or resetting its run (not only looking).
+        """
         with self._lock:
             session = self._sessions.get(sid)
             if session is not None:
-                self._sessions.move_to_end(sid)
+                now = self.clock()
+                self._seen[sid] = now
+                if used:
+                    self._used[sid] = now
             return session
 
+    def touch(self, sid: str) -> bool:
+        """The page ``sid`` is still open; whether the store has its session."""
+        return self.find(sid) is not None
+
     def get(self, sid: str, settings: Settings) -> tuple[Session, bool]:
-        """The session ``sid``, and whether it was made just now with ``settings`` (new, or forgotten before).
+        """The session ``sid``, and whether it was made just now with ``settings`` (new, or dropped before).
 
         Parameters
         ----------
@@ -242,17 +357,69 @@ class SessionStore:
             The id the page carries.
         settings : Settings
             What to build a new session with.
+
+        Raises
+        ------
+        StoreFull
+            If the store is full of open pages in use.
         """
-        session = self.find(sid)
+        session = self.find(sid, used=True)
         if session is not None:
             return session, False
+        with self._lock:  # make room first, so a full store refuses before building anything
+            room, dropped = (True, []) if sid in self._sessions else self._make_room(1)
+        for old in dropped:  # outside the store's lock: a session's lock may be held by a step
+            old.close()
+        if not room:
+            raise StoreFull(
+                f"the server already runs {self.capacity} pages, all open and in use: close a tab, "
+                "or start the app with a higher --max-sessions"
+            )
         fresh = Session(settings)  # outside the store's lock: building a model takes a moment
         with self._lock:
             session = self._sessions.setdefault(sid, fresh)  # another request may have made it meanwhile
-            self._sessions.move_to_end(sid)
-            while len(self._sessions) > self.capacity:
-                self._sessions.popitem(last=False)
+            now = self.clock()
+            self._seen[sid] = self._used[sid] = now
+            dropped = self._evict(len(self._sessions) - self.capacity, keep=sid)
+        if session is not fresh:
+            fresh.close()
+        for old in dropped:
+            old.close()
         return session, session is fresh
+
+    def _make_room(self, places: int) -> tuple[bool, list[Session]]:
+        """Whether ``places`` more sessions fit once closed or idle pages are dropped, and those dropped.
+
+        Call under the store's lock; close the dropped sessions after releasing it.
+        """
+        excess = len(self._sessions) + places - self.capacity
+        if excess <= 0:
+            return True, []
+        dropped = self._evict(excess)
+        return len(dropped) >= excess, dropped
+
+    def _evict(self, count: int, keep: str | None = None) -> list[Session]:
+        """Drop up to ``count`` sessions: closed pages first, then idle ones, longest unseen first."""
+        if count <= 0:
+            return []
+        now = self.clock()
+        closed = [s for s in self._sessions if s != keep and now - self._seen[s] > self.closed_after]
+        idle = [s for s in self._sessions if s != keep and s not in closed and now - self._used[s] > self.idle_after]
+        victims = sorted(closed, key=self._seen.__getitem__) + sorted(idle, key=self._used.__getitem__)
+        dropped = []
+        for sid in victims[:count]:
+            dropped.append(self._sessions.pop(sid))
+            del self._seen[sid], self._used[sid]
+        return dropped
+
+    def drop(self, sid: str) -> None:
+        """Forget the session ``sid`` and release its models."""
+        with self._lock:
+            session = self._sessions.pop(sid, None)
+            self._seen.pop(sid, None)
+            self._used.pop(sid, None)
+        if session is not None:
+            session.close()
 
     def __contains__(self, sid: str) -> bool:
         return sid in self._sessions

@@ -24,7 +24,6 @@ from analysis.figures import (
     PHASE_COLORS,
     ROLE_COLORS,
     edge_segments,
-    phase_key,
     scenario_colors,
 )
 from analysis.live.session import World
@@ -32,14 +31,18 @@ from sim.observe.chronicle import Entry
 from sim.vocabulary import DOMAINS, LIVE_PHASES, PILLARS, TRAITS, Phase
 
 __all__ = [
+    "BREACH_FILTER",
     "COLOR_MODES",
+    "FONT_SIZE",
     "feed_items",
+    "feed_lines",
     "firm_report",
     "network_data",
     "network_figure",
     "network_patch",
     "running_figure",
     "running_patch",
+    "short_label",
 ]
 
 #: Ways to colour the firms.
@@ -50,13 +53,15 @@ COLOR_MODES = {
     "trust": "trust partners place in it",
 }
 
-#: Running plots: (measure, panel title, unit).
+#: Running plots: (measure, panel title).
 PANELS = (
-    ("phases", "Cooperations by phase", "cooperations"),
-    ("mean_trust", "Mean trust between partners", "trust, 0 to 1"),
-    ("value_created", "Value created by cooperations", "k EUR per month"),
-    ("digital_maturity", "Digital maturity", "mean level, 0 to 1"),
+    ("phases", "Cooperations by phase"),
+    ("mean_trust", "Mean trust (0 to 1)"),
+    ("value_created", "Value created (k EUR/month)"),
+    ("digital_maturity", "Digital maturity (0 to 1)"),
 )
+#: Line styles of the worlds in the running plots: the first solid, the second dotted.
+DASHES = ("solid", "dot", "dash")
 _PHASES = [p for p in Phase if p is not Phase.ENDED]
 
 
@@ -65,8 +70,82 @@ _PHASES = [p for p in Phase if p is not Phase.ENDED]
 # ---------------------------------------------------------------------------
 
 
+def short_label(name: str) -> str:
+    """The label drawn beside a firm: its name, the group's service firms by their initials ("B.I.G. CS")."""
+    words = name.split()
+    if len(words) > 2 and words[0] == "B.I.G.":
+        return "B.I.G. " + "".join(w[0] for w in words[1:])
+    return name
+
+
+#: Label size in the network's units, as drawn on a projector (about 110 pixels a unit): a character's
+#: width, a line's height, and the gap between a marker's centre and its label.
+_CHAR, _LINE, _GAP = 0.078, 0.16, 0.1
+
+#: Where a label may go, in order of preference after the outward one.
+_PLACES = ("top center", "bottom center", "middle right", "middle left", "top right", "top left", "bottom right")
+
+
+def _label_box(x: float, y: float, text: str, place: str) -> tuple[float, float, float, float]:
+    """The box (left, bottom, right, top) a label takes at a Plotly text position beside a marker."""
+    width = _CHAR * len(text)
+    vertical, horizontal = place.split()
+    if horizontal == "right":
+        left = x + _GAP
+    elif horizontal == "left":
+        left = x - _GAP - width
+    else:
+        left = x - width / 2
+    if vertical == "top":
+        bottom = y + _GAP
+    elif vertical == "bottom":
+        bottom = y - _GAP - _LINE
+    else:
+        bottom = y - _LINE / 2
+    return left, bottom, left + width, bottom + _LINE
+
+
+def label_places(x: list[float], y: list[float], labels: list[str]) -> list[str]:
+    """A Plotly text position for each firm's label, so that no label covers another.
+
+    Each label goes outwards from the centre of the circle of niches if that
+    is free, else to the first free place around its marker (labels placed
+    earlier keep theirs); empty labels need no place.
+    """
+    taken: list[tuple[float, float, float, float]] = []
+    places = []
+    for px, py, text in zip(x, y, labels, strict=True):
+        if not text:
+            places.append("top center")
+            continue
+        outward = (
+            "middle right"
+            if px > 0.35
+            else "middle left"
+            if px < -0.35
+            else "top center"
+            if py >= 0
+            else "bottom center"
+        )
+        for place in (outward, *(p for p in _PLACES if p != outward)):
+            box = _label_box(px, py, text, place)
+            if not any(box[0] < t[2] and t[0] < box[2] and box[1] < t[3] and t[1] < box[3] for t in taken):
+                break
+        else:
+            place = outward
+        taken.append(_label_box(px, py, text, place))
+        places.append(place)
+    return places
+
+
 def network_data(world: World, color_by: str = "role") -> dict[str, Any]:
-    """The network now, as plain arrays: edge segments per trace, firms' places, sizes, colours and labels."""
+    """The network now, as plain arrays: edge segments per trace, firms' places, sizes, colours and labels.
+
+    Only the firms the scenario names (the B.I.G.'s, say) and its focal
+    firms carry a label; the others show their name on hover. The focal
+    firms (the six B.I.G. producers, in every scenario that has them) are
+    ringed in black.
+    """
     nodes, edges = world.nodes(), world.edges()
     firms = nodes["firm"].to_numpy()
     index = {int(f): k for k, f in enumerate(firms)}
@@ -88,11 +167,13 @@ def network_data(world: World, color_by: str = "role") -> dict[str, Any]:
         color = nodes["trust_received"].round(3).tolist()  # NaN (no partners): drawn grey by Plotly
     else:
         color = [ROLE_COLORS.get(str(r), "#777") for r in nodes["role"]]
+    names = nodes["name"].tolist()
+    focal = world.focal
     hover = [
-        f"<b>{n}</b><br>{r}{', group member' if m else ''}<br>niche: {ni}<br>capital: {c:,.0f} k EUR"
-        f"<br>digital maturity: {d:.2f}"
+        f"<b>{n}</b>{' (a B.I.G. producer)' if n in focal else ''}<br>{r}{', group member' if m else ''}"
+        f"<br>niche: {ni}<br>capital: {c:,.0f} k EUR<br>digital maturity: {d:.2f}"
         for n, r, m, ni, c, d in zip(
-            nodes["name"],
+            names,
             nodes["role"],
             nodes["member"],
             nodes["niche"],
@@ -101,6 +182,8 @@ def network_data(world: World, color_by: str = "role") -> dict[str, Any]:
             strict=True,
         )
     ]
+    labelled = world.labelled
+    labels = [short_label(n) if n in labelled else "" for n in names]
     return {
         "segments": [(_clean(ex), _clean(ey)) for ex, ey in segments],
         "x": x.round(3).tolist(),
@@ -109,7 +192,9 @@ def network_data(world: World, color_by: str = "role") -> dict[str, Any]:
         "color": color,
         "continuous": color_by in ("digital", "trust"),
         "hover": hover,
-        "names": nodes["name"].tolist() if len(nodes) <= 40 else None,
+        "labels": labels,
+        "textposition": label_places(x.tolist(), y.tolist(), labels),
+        "ring": [3.0 if n in focal else 0.5 for n in names],
         "firms": [int(f) for f in firms],
         "symbol": ["diamond" if m else "circle" for m in nodes["member"]],
     }
@@ -120,42 +205,56 @@ def _clean(values: np.ndarray) -> list[float | None]:
     return [None if v != v else round(float(v), 3) for v in values.tolist()]
 
 
+#: The order the edge traces are drawn in: working relationships first and paler, so cooperations in
+#: the other phases (being set up, under evaluation) lie on top and stand out in a dense group.
+_DRAW_ORDER = sorted(range(len(EDGE_KEYS)), key=lambda k: EDGE_KEYS[k][0] != "relationship")
+
+#: Smallest text on the page, in pixels: readable from the back of a lecture hall.
+FONT_SIZE = 14
+
+
 def network_figure(data: dict[str, Any], title: str) -> go.Figure:
-    """The network as a figure: one line trace per phase and trust class, then the firms."""
+    """The network as a figure: one line trace per phase and trust class, then the firms.
+
+    The figure has no fixed size: it fills its box on the page. Its legend is
+    on the page (HTML that wraps), not in the figure, where it would be cut.
+    """
     fig = go.Figure()
-    for (phase, _, _, width, label), (ex, ey) in zip(EDGE_KEYS, data["segments"], strict=True):
+    for k in _DRAW_ORDER:
+        (phase, _, _, width, label), (ex, ey) = EDGE_KEYS[k], data["segments"][k]
         fig.add_trace(
             go.Scatter(
                 x=ex,
                 y=ey,
                 mode="lines",
+                opacity=0.55 if phase == "relationship" else 1.0,
                 line={"color": PHASE_COLORS[phase], "width": width},
                 hoverinfo="skip",
                 name=f"{phase}, {label}",
                 showlegend=False,
             )
         )
-    fig.add_trace(go.Scatter(mode="markers", hoverinfo="text", name="firms", showlegend=False))
-    _set_nodes(fig.data[-1], data)
-    fig.add_annotation(
-        text=f"cooperations: {phase_key(p.label for p in LIVE_PHASES)}; wider: more trust. Firms: &#9670; group member, &#9679; other",
-        x=0,
-        y=-0.02,
-        xref="paper",
-        yref="paper",
-        xanchor="left",
-        yanchor="top",
-        showarrow=False,
-        font={"size": 11},
+    fig.add_trace(
+        go.Scatter(
+            mode="markers+text",
+            hoverinfo="text",
+            name="firms",
+            showlegend=False,
+            cliponaxis=False,
+            textfont={"size": FONT_SIZE, "color": "#222"},
+        )
     )
+    _set_nodes(fig.data[-1], data)
     fig.update_layout(
-        title={"text": title, "x": 0.01},
-        margin={"l": 10, "r": 10, "t": 40, "b": 30},
-        height=460,
+        title={"text": title, "x": 0.01, "y": 0.98, "yanchor": "top", "font": {"size": 16}},
+        font={"size": FONT_SIZE},
+        margin={"l": 4, "r": 4, "t": 30, "b": 4},
+        autosize=True,
         plot_bgcolor="white",
         paper_bgcolor="white",
-        xaxis={"visible": False, "range": [-1.35, 1.35]},
-        yaxis={"visible": False, "range": [-1.3, 1.3], "scaleanchor": "x"},
+        # Room beside the circle for the labels of firms on its left and right (Plotly would cut them).
+        xaxis={"visible": False, "range": [-2.05, 2.05]},
+        yaxis={"visible": False, "range": [-1.45, 1.45], "scaleanchor": "x"},
         uirevision="keep",  # zoom and pan survive updates
     )
     return fig
@@ -164,9 +263,7 @@ def network_figure(data: dict[str, Any], title: str) -> go.Figure:
 def _set_nodes(trace: Any, data: dict[str, Any]) -> None:
     trace.x, trace.y, trace.hovertext = data["x"], data["y"], data["hover"]
     trace.marker = _marker(data)
-    if data["names"] is not None:
-        trace.mode, trace.text, trace.textposition = "markers+text", data["names"], "top center"
-        trace.textfont = {"size": 10}
+    trace.text, trace.textposition = data["labels"], data["textposition"]
 
 
 def _marker(data: dict[str, Any]) -> dict[str, Any]:
@@ -174,10 +271,16 @@ def _marker(data: dict[str, Any]) -> dict[str, Any]:
         "size": data["size"],
         "color": data["color"],
         "symbol": data["symbol"],
-        "line": {"width": 0.5, "color": "#333"},
+        "line": {"width": data["ring"], "color": "#111"},
     }
     if data["continuous"]:
-        marker.update(colorscale="Viridis", cmin=0, cmax=1, showscale=True, colorbar={"thickness": 10, "len": 0.6})
+        marker.update(
+            colorscale="Viridis",
+            cmin=0,
+            cmax=1,
+            showscale=True,
+            colorbar={"thickness": 10, "len": 0.6, "tickfont": {"size": FONT_SIZE}},
+        )
     else:
         marker.update(showscale=False)
     return marker
@@ -186,16 +289,15 @@ def _marker(data: dict[str, Any]) -> dict[str, Any]:
 def network_patch(data: dict[str, Any]) -> Patch:
     """Only what changes in a step: edge segments, and the firms' places, sizes, colours and labels."""
     patch = Patch()
-    for k, (ex, ey) in enumerate(data["segments"]):
-        patch["data"][k]["x"] = ex
-        patch["data"][k]["y"] = ey
+    for trace, k in enumerate(_DRAW_ORDER):
+        patch["data"][trace]["x"], patch["data"][trace]["y"] = data["segments"][k]
     nodes = len(EDGE_KEYS)
     patch["data"][nodes]["x"] = data["x"]
     patch["data"][nodes]["y"] = data["y"]
     patch["data"][nodes]["hovertext"] = data["hover"]
     patch["data"][nodes]["marker"] = _marker(data)
-    if data["names"] is not None:
-        patch["data"][nodes]["text"] = data["names"]
+    patch["data"][nodes]["text"] = data["labels"]
+    patch["data"][nodes]["textposition"] = data["textposition"]
     return patch
 
 
@@ -208,16 +310,54 @@ def _series(world: World) -> dict[str, list[float]]:
     """The measures the running plots show, month by month so far, in the order of the figure's traces."""
     raw = world.model.datacollector.model_vars
     out = {f"phase {p.label}": list(raw[f"phase_{p.name.lower()}"]) for p in _PHASES}
-    for measure, _, _ in PANELS[1:]:
+    for measure, _ in PANELS[1:]:
         out[measure] = [None if v != v else v for v in raw[measure]]  # NaN (no partners yet) as a gap
     return out
 
 
-def running_figure(worlds: list[World]) -> go.Figure:
-    """Four panels: cooperations by phase, mean trust, value created, digital maturity; worlds by line style."""
-    fig = make_subplots(rows=2, cols=2, subplot_titles=[title for _, title, _ in PANELS], vertical_spacing=0.16)
+def _marks(world: World) -> dict[str, Any]:
+    """The months with exits, firms entering or leaving, and events: markers on the first panel's floor."""
+    months = sorted(world.marks)
+    text = ["; ".join(f"{n} {what}" for what, n in sorted(world.marks[m].items())) + f" in month {m}" for m in months]
+    return {"x": months, "y": [0] * len(months), "text": text}
+
+
+def _x_range(worlds: list[World]) -> list[float]:
+    """The months axis: from 0 to the month reached (at least a year, so month 0 is not a lone point)."""
+    return [0, max(12, max(int(w.model.steps) for w in worlds))]
+
+
+def _breach_lines(breaches: list[tuple[str, str, int]]) -> list[dict[str, Any]]:
+    """A red vertical line in every panel at each breach of trust's month."""
+    shapes = []
+    for _, _, month in breaches:
+        for k in range(len(PANELS)):
+            axis = "" if k == 0 else str(k + 1)
+            shapes.append(
+                {
+                    "type": "line",
+                    "x0": month,
+                    "x1": month,
+                    "xref": f"x{axis}",
+                    "yref": f"y{axis} domain",
+                    "y0": 0,
+                    "y1": 1,
+                    "line": {"color": "#C00000", "width": 2, "dash": "dash"},
+                }
+            )
+    return shapes
+
+
+def running_figure(worlds: list[World], breaches: list[tuple[str, str, int]] | None = None) -> go.Figure:
+    """Four panels in a row: cooperations by phase, mean trust, value created, digital maturity.
+
+    Worlds differ by line style (see :data:`DASHES`); a breach of trust is a
+    red dashed line in every panel; months with exits, entries, departures or
+    events carry a black tick on the floor of the first panel (hover for what
+    happened). The legend is on the page, not in the figure.
+    """
+    fig = make_subplots(rows=1, cols=4, subplot_titles=[title for _, title in PANELS], horizontal_spacing=0.06)
     colors = scenario_colors([w.label for w in worlds])
-    dashes = ["solid", "dot", "dash"]
     for k, w in enumerate(worlds):
         series = _series(w)
         months = list(range(len(series["mean_trust"])))
@@ -227,48 +367,58 @@ def running_figure(worlds: list[World]) -> go.Figure:
                     x=months,
                     y=series[f"phase {p.label}"],
                     mode="lines",
-                    line={"color": PHASE_COLORS[p.label], "dash": dashes[k % 3], "width": 2},
+                    line={"color": PHASE_COLORS[p.label], "dash": DASHES[k % 3], "width": 2},
                     name=f"{p.label} ({w.label})",
-                    legendgroup=w.label,
                     hovertemplate=f"{w.label}, {p.label}: %{{y}} in month %{{x}}<extra></extra>",
-                    showlegend=len(worlds) == 1 or k == 0,
                 ),
                 row=1,
                 col=1,
             )
-        for j, (measure, _, _) in enumerate(PANELS[1:], start=1):
+        for j, (measure, _) in enumerate(PANELS[1:], start=2):
             fig.add_trace(
                 go.Scatter(
                     x=months,
                     y=series[measure],
                     mode="lines",
-                    line={"color": colors[w.label], "dash": dashes[k % 3], "width": 2},
+                    line={"color": colors[w.label], "dash": DASHES[k % 3], "width": 2},
                     name=w.label,
-                    legendgroup=w.label,
-                    showlegend=j == 1,
                     hovertemplate=f"{w.label}: %{{y:.3g}} in month %{{x}}<extra></extra>",
                 ),
-                row=1 + j // 2,
-                col=1 + j % 2,
+                row=1,
+                col=j,
             )
-    for k, (_, _, unit) in enumerate(PANELS):
-        fig.update_yaxes(title_text=unit, row=1 + k // 2, col=1 + k % 2, rangemode="tozero")
-        fig.update_xaxes(title_text="month", row=1 + k // 2, col=1 + k % 2)
-    style = " and ".join(f"{dashes[k % 3]} lines: {w.label}" for k, w in enumerate(worlds))
+        marks = _marks(w)
+        fig.add_trace(
+            go.Scatter(
+                x=marks["x"],
+                y=marks["y"],
+                hovertext=marks["text"],
+                mode="markers",
+                marker={"symbol": "line-ns-open", "size": 10, "color": "#111", "line": {"width": 2}},
+                name=f"events ({w.label})",
+                hovertemplate=f"{w.label}: %{{hovertext}}<extra></extra>",
+            ),
+            row=1,
+            col=1,
+        )
+    fig.update_yaxes(rangemode="tozero", tickfont={"size": FONT_SIZE}, ticklabelstandoff=6)
+    fig.update_xaxes(range=_x_range(worlds), tickfont={"size": FONT_SIZE})
+    fig.update_annotations(font={"size": 15})
     fig.update_layout(
-        height=520,
-        margin={"l": 50, "r": 10, "t": 40, "b": 40},
+        autosize=True,
+        margin={"l": 36, "r": 8, "t": 26, "b": 24},
         plot_bgcolor="white",
         paper_bgcolor="white",
-        legend={"font": {"size": 10}},
-        title={"text": style if len(worlds) > 1 else "", "font": {"size": 11}, "x": 0.01},
+        font={"size": FONT_SIZE},
+        showlegend=False,
+        shapes=_breach_lines(breaches or []),
         uirevision="keep",
     )
     return fig
 
 
-def running_patch(worlds: list[World]) -> Patch:
-    """The running plots' data so far, trace by trace."""
+def running_patch(worlds: list[World], breaches: list[tuple[str, str, int]] | None = None) -> Patch:
+    """The running plots' data so far, trace by trace, with the months axis and the breach lines."""
     patch = Patch()
     k = 0
     for w in worlds:
@@ -278,6 +428,16 @@ def running_patch(worlds: list[World]) -> Patch:
             patch["data"][k]["x"] = months
             patch["data"][k]["y"] = values
             k += 1
+        marks = _marks(w)
+        patch["data"][k]["x"], patch["data"][k]["y"], patch["data"][k]["hovertext"] = (
+            marks["x"],
+            marks["y"],
+            marks["text"],
+        )
+        k += 1
+    for j in range(len(PANELS)):
+        patch["layout"][f"xaxis{'' if j == 0 else j + 1}"]["range"] = _x_range(worlds)
+    patch["layout"]["shapes"] = _breach_lines(breaches or [])
     return patch
 
 
@@ -286,8 +446,57 @@ def running_patch(worlds: list[World]) -> Patch:
 # ---------------------------------------------------------------------------
 
 
+#: The feed's filter for the breach of trust and what followed from it (beside the kinds of line).
+BREACH_FILTER = "breach of trust and its consequences"
+
+#: Most lines the page is sent at once (a whole run of a large market can have thousands; filters narrow it).
+FEED_PAGE = 1500
+
+
+def feed_lines(
+    world: World,
+    start: int = 0,
+    kinds: list[str] | None = None,
+    firm: str | None = None,
+) -> list[dict[str, Any]]:
+    """The world's feed from line ``start`` on that passes the filters, oldest first, as records for the page.
+
+    Parameters
+    ----------
+    world : World
+        The world whose feed it is.
+    start : int
+        The first line of the feed to consider (lines before it were sent already).
+    kinds : list of str, optional
+        Kinds of line to keep (:data:`sim.observe.chronicle.KINDS`, and
+        :data:`BREACH_FILTER` for the breach's lines); all if None or empty.
+    firm : str, optional
+        Keep only lines about this firm.
+
+    Returns
+    -------
+    list of dict
+        ``world``, ``step``, ``kind``, ``text``, ``color`` and ``mark``
+        (``"breach"``, ``"consequence"`` or ``""``, see :meth:`World.mark`).
+    """
+    wanted = set(kinds or [])
+    breach_only = BREACH_FILTER in wanted
+    wanted.discard(BREACH_FILTER)
+    out = []
+    for entry in world.feed[start:]:
+        if wanted and entry.kind not in wanted:
+            continue
+        if firm and not world.concerns(entry, firm):
+            continue
+        mark = world.mark(entry) if world.breaches else ""
+        if breach_only and not mark:
+            continue
+        out.append({**_record(world.label, entry), "mark": mark})
+    return out
+
+
 def feed_items(worlds: list[World], kinds: list[str] | None = None, limit: int = 60) -> list[dict[str, Any]]:
-    """The latest lines of every world's feed, newest first, as plain records for the page."""
+    """The latest lines of every world's feed, newest first, as plain records (for notebooks and benchmarks)."""
     items = []
     for k, w in enumerate(worlds):
         for order, entry in enumerate(w.feed):
