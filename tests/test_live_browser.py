@@ -7,6 +7,7 @@ package. Screenshots go to ``tests/artifacts/`` for a person to look at.
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import subprocess
 import sys
@@ -14,9 +15,31 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from browser import ARGS, ARTIFACTS, CHROMIUM, require_chromium
+
+
+def pick_option(page: Any, dropdown: str, text: str, attempts: int = 3) -> None:
+    """Choose the option of a Dash dropdown that matches ``text``, once its list shows it.
+
+    The list is drawn a moment after typing, and a dropdown redrawn by a
+    callback meanwhile loses what was typed: then the list is opened again.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    option = page.get_by_role("option", name=re.compile(re.escape(text), re.IGNORECASE)).first
+    for attempt in range(attempts):
+        page.click(dropdown)
+        page.keyboard.type(text)
+        try:
+            option.click(timeout=10_000)
+            return
+        except PlaywrightTimeout:
+            if attempt == attempts - 1:
+                raise
+            page.keyboard.press("Escape")
 
 
 def free_port() -> int:
@@ -311,9 +334,7 @@ def test_the_breach_stays_in_the_feed_marked_and_can_be_filtered(main_lesson: st
             assert page.locator(f"#feed-{k} .feed-consequence").count() > 0
         assert page.locator("#running .shapelayer path").count() >= 4  # the breach's line in every panel
         # Filtered to the breach and its consequences: only marked lines, the breach itself last (oldest).
-        page.click("#feed-kinds")
-        page.keyboard.type("breach of trust")
-        page.keyboard.press("Enter")
+        pick_option(page, "#feed-kinds", "breach of trust")
         page.wait_for_function(
             "() => document.querySelectorAll('#feed-0 li').length > 0 && "
             "[...document.querySelectorAll('#feed-0 li')].every(li => /feed-(breach|consequence)/.test(li.className))",
