@@ -32,7 +32,7 @@ from sim.market import Market
 from sim.observe import log, network
 from sim.observe.measures import FOCAL_COLUMNS, Collector, Measures
 from sim.population import Demography
-from sim.scenario import Event, Scenario, ScenarioError, load_scenario
+from sim.scenario import Event, Scenario, ScenarioError, load_for_run
 from sim.state.firms import Firm, FirmTable
 from sim.state.ledger import TrustLedger
 from sim.state.world import World
@@ -82,21 +82,10 @@ class CooperationModel(mesa.Model):
         **overrides: Any,
     ) -> None:
         """Build the world ``scenario`` describes, seeded by ``seed``, with ``overrides`` applied (see the class)."""
-        loaded = load_scenario(scenario)
-        if "steps" in overrides:  # a shorter horizon leaves out later events, as `kreislauf run --steps` does
-            steps = overrides.pop("steps")
-            if isinstance(steps, bool) or not isinstance(steps, int | np.integer):
-                raise ScenarioError("argument", "steps", steps, "must be a whole number of months")
-            loaded = loaded.until(int(steps))
-        if overrides:
-            loaded = loaded.with_overrides({key.replace("__", "."): value for key, value in overrides.items()})
-        if seed is None:  # fresh entropy, kept so that the run can be repeated
-            seed = int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> np.uint64(1))
-        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-            raise ScenarioError("argument", "seed", seed, "must be a non-negative integer")
-        super().__init__(seed=int(seed))
+        loaded, seed = load_for_run(scenario, seed, overrides)
+        super().__init__(seed=seed)
         self.scenario = loaded
-        self.seed = int(seed)
+        self.seed = seed
 
         self.world = world = World(loaded, self.seed, record_events)
         self.kreislauf = Kreislauf(world)

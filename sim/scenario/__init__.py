@@ -38,7 +38,7 @@ from sim.scenario.firms import (
     UnitDistribution,
     default_capabilities,
 )
-from sim.scenario.load import builtin_scenarios, load_scenario, read_toml
+from sim.scenario.load import builtin_scenarios, load_for_run, load_scenario, read_toml
 from sim.scenario.parameters import Group, Kreislauf, Market, Measures, ScoreWeights, Trust
 from sim.scenario.reference import reference_markdown
 from sim.scenario.schema import (
@@ -79,6 +79,7 @@ __all__ = [
     "UnitDistribution",
     "builtin_scenarios",
     "default_capabilities",
+    "load_for_run",
     "load_scenario",
     "pydantic_error",
     "read_toml",

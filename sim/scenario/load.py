@@ -17,10 +17,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from sim.scenario.errors import ScenarioError
 from sim.scenario.schema import Scenario, validate
 
-__all__ = ["MAX_FILE_BYTES", "builtin_scenarios", "load_scenario", "read_text", "read_toml"]
+__all__ = ["MAX_FILE_BYTES", "builtin_scenarios", "load_for_run", "load_scenario", "read_text", "read_toml"]
 
 #: Largest scenario or sweep file read, in bytes (4 MiB: room for tens of thousands of named firms).
 MAX_FILE_BYTES = 4 * 1024 * 1024
@@ -70,6 +72,36 @@ def load_scenario(scenario: str | Path | Scenario | Mapping[str, Any]) -> Scenar
                 text, "", ..., f"no such file and no built-in scenario; built-ins are {sorted(builtins)}"
             )
     return validate(read_toml(path), str(path))
+
+
+def load_for_run(
+    scenario: str | Path | Scenario | Mapping[str, Any], seed: int | None, overrides: Mapping[str, Any]
+) -> tuple[Scenario, int]:
+    """The scenario and seed of one run: loaded, its horizon and parameters overridden, the seed checked or drawn.
+
+    ``overrides`` name parameters by key path with ``__`` between levels;
+    ``steps`` shortens the horizon and leaves out later events, as
+    ``kreislauf run --steps`` does. Without a seed, fresh entropy is drawn.
+
+    Raises
+    ------
+    ScenarioError
+        If the scenario, an override or the seed is not valid.
+    """
+    loaded = load_scenario(scenario)
+    overrides = dict(overrides)
+    if "steps" in overrides:
+        steps = overrides.pop("steps")
+        if isinstance(steps, bool) or not isinstance(steps, int | np.integer):
+            raise ScenarioError("argument", "steps", steps, "must be a whole number of months")
+        loaded = loaded.until(int(steps))
+    if overrides:
+        loaded = loaded.with_overrides({key.replace("__", "."): value for key, value in overrides.items()})
+    if seed is None:  # fresh entropy, kept by the caller so that the run can be repeated
+        seed = int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> np.uint64(1))
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ScenarioError("argument", "seed", seed, "must be a non-negative integer")
+    return loaded, int(seed)
 
 
 def _exists(path: Path) -> bool:
