@@ -37,6 +37,7 @@ from plotly.offline import get_plotlyjs
 import sim
 from analysis import figures
 from analysis.experiments import CHANGE_SUFFIX, SAME_FIRMS, Experiment
+from analysis.runs import write_text
 from analysis.statistics import NEAR_ZERO_SD, PAIRED_D, crossings, run_outcomes, summary_table
 from analysis.store import FolderError
 from analysis.tables import decimals, plural
@@ -163,11 +164,7 @@ def write_report(folder: str | Path, path: str | Path | None = None) -> Path:
     """
     folder = Path(folder)
     target = Path(path) if path is not None else folder / "report.html"
-    text = build_report(folder, target.parent)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, target)
-    return target
+    return write_text(target, build_report(folder, target.parent))
 
 
 def build_report(folder: str | Path, beside: str | Path | None = None) -> str:

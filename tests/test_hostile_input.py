@@ -347,6 +347,18 @@ def test_temporary_names_are_unique_and_those_of_dead_processes_are_cleaned(tmp_
     assert not stale.exists() and not stale_run.exists() and alive.exists()
 
 
+def test_the_report_is_written_under_a_temporary_name_of_its_own(tmp_path: Path) -> None:
+    # A fixed temporary name (".report.html.tmp") made two commands writing one
+    # folder collide; a directory of that name ended the report in a traceback.
+    out = tmp_path / "c"
+    assert small_compare(out, "--quiet").returncode == 0
+    (out / ".report.html.tmp").mkdir()
+    result = kreislauf("report", str(out))
+    assert result.returncode == 0, result.stderr
+    assert (out / "report.html").stat().st_size > 0
+    assert [p.name for p in out.glob(".report.html.*")] == [".report.html.tmp"]  # only the obstacle is left
+
+
 def test_csv_tables_come_from_parquet_with_no_hidden_copy_and_export_remakes_them(tmp_path: Path) -> None:
     out = tmp_path / "c"
     assert small_compare(out, "--quiet").returncode == 0
