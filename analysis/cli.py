@@ -528,7 +528,7 @@ def summary_table(result: RunResult) -> str:
     m, log = result.measures, result.cooperations
     last = m.iloc[-1]
     year = m.iloc[-12:] if len(m) > 12 else m
-    partnered = log[log["partner_id"] >= 0] if len(log) else log
+    partnered = log[log["partner_id"].notna()] if len(log) else log
     lines = [
         f"{result.scenario.name} (seed {result.seed}, {len(m) - 1} months)",
         "",

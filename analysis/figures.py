@@ -756,7 +756,7 @@ def _flows(log: pd.DataFrame) -> dict[tuple[str, str], int]:
         if n:
             flows[(a, b)] = flows.get((a, b), 0) + int(n)
 
-    partnered = log["partner_id"] >= 0
+    partnered = log["partner_id"].notna()
     searched = (log["months_partner_search"] > 0) | partnered | (log["outcome"] == "no_partner")
     related = log["months_relationship"] > 0
     evaluated = log["evaluations"] > 0
@@ -774,7 +774,7 @@ def _flows(log: pd.DataFrame) -> dict[tuple[str, str], int]:
         last[reached[k]] = k
     for (stage, outcome, reason), n in (
         pd.DataFrame({"stage": last, "outcome": log["outcome"].to_numpy(), "reason": log["reason"].to_numpy()})
-        .value_counts(sort=False)
+        .value_counts(sort=False, dropna=False)  # open cooperations have no reason
         .items()
     ):
         add(_STAGES[stage], _outcome_label(str(outcome), str(reason)), int(n))

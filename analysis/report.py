@@ -596,9 +596,9 @@ def _common_sections(
         ]
         sections.append(Section("The cooperation network", networks))
     sections.append(Section("Through the cycle of trust", [Item(figures.phase_flows(log), _CAPTIONS["flows"])]))
-    partnered = log[log["partner_id"] >= 0] if len(log) else pd.DataFrame(columns=["partner_id", "started", "ended"])
+    partnered = log[log["partner_id"].notna()] if len(log) else pd.DataFrame(columns=["partner_id", "started", "ended"])
     end = int(measures["step"].max()) if len(measures) else 0
-    lifetimes = partnered.assign(months=partnered["ended"].where(partnered["ended"] >= 0, end) - partnered["started"])
+    lifetimes = partnered.assign(months=partnered["ended"].fillna(end).astype("int64") - partnered["started"])
     last_edges = edges[edges["step"] == edges.groupby("scenario")["step"].transform("max")] if len(edges) else edges
     sections.append(
         Section(

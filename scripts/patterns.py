@@ -36,7 +36,7 @@ def main() -> None:
         while model.running:
             model.step()
         log = model.cooperation_log()
-        partnered += int((log["partner"] != "").sum())
+        partnered += int(log["partner"].notna().sum())
         reasons.update(log.loc[log["outcome"] == "exit", "reason"])
         degrees += [d for _, d in model.graph.degree()]
     print(f"{args.scenario}, seeds 1-{args.seeds}: {partnered} cooperations found a partner; exits after evaluation:")

@@ -173,8 +173,8 @@ def test_phase_flows_count_cooperations_by_hand() -> None:
         "months_partner_search": 1,
         "months_relationship": 0,
         "evaluations": 0,
-        "partner_id": -1,
-        "reason": "",
+        "partner_id": pd.NA,
+        "reason": pd.NA,
     }
     log = pd.DataFrame(
         [
@@ -216,9 +216,9 @@ def test_phase_flows_are_per_run() -> None:
             "months_partner_search": [1, 1],
             "months_relationship": [0, 0],
             "evaluations": [0, 0],
-            "partner_id": [-1, -1],
+            "partner_id": pd.array([pd.NA, pd.NA], dtype="Int64"),
             "outcome": ["no_partner"] * 2,
-            "reason": [""] * 2,
+            "reason": [pd.NA] * 2,
         }
     )
     assert set(figures.phase_flows(log).data[0].link.value) == {1.0}  # two runs, one each

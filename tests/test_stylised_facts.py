@@ -71,7 +71,7 @@ def test_higher_integrity_means_fewer_exits_and_defections() -> None:
 def test_familiarity_bias_lowers_partners_fit() -> None:
     def partnered(bias: float, seed: int) -> pd.DataFrame:
         log = run("open_market", seed, steps=72, kreislauf__familiarity_bias=bias).cooperation_log()
-        return log[log["partner_id"] >= 0]
+        return log[log["partner_id"].notna()]
 
     biased = [partnered(0.9, seed) for seed in SEEDS]
     # Choice by choice: the hasty pick of an acquaintance fits worse than a

@@ -50,11 +50,15 @@ class _Rows:
         values = getattr(self.t, name)[self.ids]
         return (values if side is None else values[:, side]).tolist()
 
+    def known(self, name: str) -> list[int | None]:
+        """A column where -1 means "none yet": missing values instead."""
+        return [x if x >= 0 else None for x in getattr(self.t, name)[self.ids].tolist()]
+
     def months_in(self, phase: Phase) -> list[int]:
         return self.months[:, phase].tolist()
 
-    def firm(self, name: str) -> list[str]:
-        return [self.names[i] if i >= 0 else "" for i in getattr(self.t, name)[self.ids].tolist()]
+    def firm(self, name: str) -> list[str | None]:
+        return [self.names[i] if i >= 0 else None for i in getattr(self.t, name)[self.ids].tolist()]
 
 
 @dataclass(frozen=True)
@@ -89,11 +93,11 @@ def _total(name: str, meaning: str) -> LogColumn:
 COLUMNS: list[LogColumn] = [
     LogColumn("id", "int64", "cooperation id", lambda r: r.ids.tolist()),
     LogColumn("initiator", "str", "firm that searched", lambda r: r.firm("a")),
-    LogColumn("partner", "str", "firm that agreed ('' if none)", lambda r: r.firm("b")),
+    LogColumn("partner", "str", "firm that agreed (missing if none)", lambda r: r.firm("b")),
     LogColumn("initiator_id", "int64", "its index", lambda r: r.col("a")),
-    LogColumn("partner_id", "int64", "its index (-1 if none)", lambda r: r.col("b")),
+    LogColumn("partner_id", "Int64", "its index (missing if none)", lambda r: r.known("b")),
     _column("started", "int64", "month the needs assessment opened"),
-    _column("ended", "int64", "month it ended (-1: open)"),
+    LogColumn("ended", "Int64", "month it ended (missing while open)", lambda r: r.known("ended")),
     *[
         LogColumn(f"months_{p.name.lower()}", "int64", f"months in {p.label}", partial(_Rows.months_in, phase=p))
         for p in Phase
@@ -103,8 +107,13 @@ COLUMNS: list[LogColumn] = [
     LogColumn("value_initiator", "float64", "value received by the initiator", lambda r: r.col("shares", 0)),
     LogColumn("value_partner", "float64", "value received by the partner", lambda r: r.col("shares", 1)),
     LogColumn("outcome", "str", "exit, continue, ongoing, no_partner or dissolved", lambda r: r.outcome),
-    LogColumn("reason", "str", "why it ended", lambda r: [Reason(x).label for x in r.col("reason")]),
-    LogColumn("exited_by", "str", "the firm that left at evaluation", lambda r: r.firm("exited_by")),
+    LogColumn(
+        "reason",
+        "str",
+        "why it ended (missing while open)",
+        lambda r: [Reason(x).label or None for x in r.col("reason")],
+    ),
+    LogColumn("exited_by", "str", "the firm that left at evaluation (missing if none)", lambda r: r.firm("exited_by")),
     _column("evaluations", "int64", "evaluations held"),
     *_both(
         "expected", "float64", "expected monthly net benefit at the last evaluation (NaN before)", "judged_expected"
@@ -158,8 +167,10 @@ def log_frame(ended: pd.DataFrame, world: World, include_open: bool = True) -> p
 
     Open cooperations still in needs assessment or partner search are left
     out (they have no partner yet); live ones have outcome ``continue`` or
-    ``ongoing``. An empty log is typed like a full one, so every run's log
-    has one schema.
+    ``ongoing``. What a cooperation does not have (a partner, an end, a
+    reason, a firm that left) is a missing value. Every log, an empty one
+    too, has the types of :data:`COOPERATION_TYPES`, so every run's log has
+    one schema.
     """
     df = ended
     if include_open:
@@ -168,4 +179,4 @@ def log_frame(ended: pd.DataFrame, world: World, include_open: bool = True) -> p
         df = pd.concat([df, extra], ignore_index=True) if len(df) else extra
     if not len(df):
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in COOPERATION_TYPES.items()})
-    return df.astype({"id": "int64"}).sort_values("id", kind="stable").reset_index(drop=True)
+    return df.astype(COOPERATION_TYPES).sort_values("id", kind="stable").reset_index(drop=True)
