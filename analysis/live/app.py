@@ -30,6 +30,7 @@ from typing import Any
 import flask
 from dash import Dash, Input, Output, Patch, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
+from werkzeug.serving import make_server
 
 from analysis.figures import PHASE_COLORS
 from analysis.live import checks
@@ -946,4 +947,5 @@ def serve(
             print("kreislauf live: this computer has no network address others could reach", flush=True)
     print(f"kreislauf live: at most {max_sessions} pages at once (--max-sessions)", flush=True)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    app.run(host=host, port=port, debug=False, threaded=True)
+    # Werkzeug's server as Dash's run would start it (threaded, no debugger), without its and Flask's banners.
+    make_server(host, port, app.server, threaded=True).serve_forever()
