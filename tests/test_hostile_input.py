@@ -10,7 +10,6 @@ written outside the folder the command was given.
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import subprocess
 import sys
@@ -18,8 +17,8 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
+from test_cli import kreislauf
 
-from analysis.cli import main
 from sim import CooperationModel
 from sim.observe.network import write_network
 from sim.scenario import ScenarioError, load_scenario
@@ -27,17 +26,6 @@ from sim.scenario.load import MAX_FILE_BYTES
 
 ROOT = Path(__file__).resolve().parents[1]
 CLASSROOM = (ROOT / "scenarios" / "classroom.toml").read_text(encoding="utf-8")
-
-
-def kreislauf(*args: str) -> subprocess.CompletedProcess[str]:
-    """Run the command in this process, as the console script would."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main(list(args))
-        except SystemExit as exc:  # argparse's usage errors
-            code = int(exc.code or 0)
-    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
 
 
 def assert_one_line(result: subprocess.CompletedProcess[str], code: int, *fragments: str) -> None:
