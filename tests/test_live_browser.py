@@ -24,16 +24,22 @@ from browser import ARGS, ARTIFACTS, CHROMIUM, require_chromium
 def pick_option(page: Any, dropdown: str, text: str, attempts: int = 3) -> None:
     """Choose the option of a Dash dropdown that matches ``text``, once its list shows it.
 
-    The list is drawn a moment after typing, and a dropdown redrawn by a
+    The text goes into the open list's search box, not to whatever has the
+    focus: typed before the list has opened (a slow machine), the keys reach the
+    dropdown's button, whose space bar closes it again. A dropdown redrawn by a
     callback meanwhile loses what was typed: then the list is opened again.
     """
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
+    trigger = page.locator(dropdown)
+    search = page.locator(".dash-dropdown-search")
     option = page.get_by_role("option", name=re.compile(re.escape(text), re.IGNORECASE)).first
     for attempt in range(attempts):
-        page.click(dropdown)
-        page.keyboard.type(text)
         try:
+            if trigger.get_attribute("aria-expanded") != "true":
+                trigger.click()
+            search.wait_for(state="visible", timeout=10_000)
+            search.fill(text)
             option.click(timeout=10_000)
             return
         except PlaywrightTimeout:
@@ -160,9 +166,7 @@ def test_play_pause_and_reset_in_a_real_browser_with_no_request_elsewhere(server
         assert "starts a partner search" in feed or "chooses" in feed
 
         page.click("#panel label:has-text('Firm inspector')")
-        page.click("#inspect-firm")
-        page.keyboard.type("Parts")
-        page.keyboard.press("Enter")
+        pick_option(page, "#inspect-firm", "Parts")
         page.wait_for_selector(".inspector-firm", timeout=10_000)
         page.screenshot(path=str(ARTIFACTS / "live-playing.png"), full_page=True)
 
@@ -318,9 +322,7 @@ def test_the_breach_stays_in_the_feed_marked_and_can_be_filtered(main_lesson: st
         ARTIFACTS.mkdir(exist_ok=True)
         page.wait_for_timeout(500)
         page.screenshot(path=str(ARTIFACTS / "live-main-lesson.png"))  # docs/images/ has a copy
-        page.click("#breach-firm")
-        page.keyboard.type("Metrolux")
-        page.keyboard.press("Enter")
+        pick_option(page, "#breach-firm", "Metrolux")
         page.click("#breach")
         page.wait_for_selector("#message:has-text('Breach of trust: Metrolux')", timeout=30_000)
         for k in range(13, 13 + 25):
