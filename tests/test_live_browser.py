@@ -359,6 +359,13 @@ def test_the_breach_stays_in_the_feed_marked_and_can_be_filtered(main_lesson: st
             link.wait_for(state="visible", timeout=60_000)
         except Exception:  # say what the feed held instead
             pytest.fail(f"no phase link in the feed: {page.inner_html('#feed-box')[:1000]}")
+        target = link.get_attribute("href")
+        assert target and target.startswith("#guide-"), target
         link.click()
-        page.wait_for_selector("#panel-guide #guide-relationship", state="visible", timeout=30_000)
+        page.wait_for_selector(f"#panel-guide {target}", state="visible", timeout=30_000)
+        # An exit names the phase it belongs to (evaluation), as a link to that phase.
+        page.click("#panel label:has-text('What happened')")
+        exit_line = page.locator("#feed-0 li.feed-exit").first
+        exit_line.wait_for(state="visible", timeout=30_000)
+        assert exit_line.locator("a.phase-link").count() == 1
         browser.close()

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import flask
-from dash import Dash, Input, Output, Patch, State, ctx, dcc, html, no_update
+from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 from werkzeug.serving import make_server
 
@@ -119,6 +119,66 @@ function(version, playing, speed, tick) {
         return ["falling behind: " + rate.toFixed(1) + " months/s", Object.assign(style, {background: "#FFE7A0"})];
     }
     return [rate.toFixed(1) + " months/s", Object.assign(style, {color: "#444"})];
+}
+"""
+# The feed, drawn by the page's own script from the lines the server sends (never as Dash components:
+# a whole run's feed is thousands of lines, and Dash re-reads every component of the page on each
+# update, which made each month slower than the last). Text goes in as text, never as HTML.
+_FEED_JS = """
+function(payload) {
+    const k = window.kreislaufFeed = window.kreislaufFeed || {have: [0, 0]};
+    if (!payload || !payload.worlds) { return dash_clientside.no_update; }
+    const el = (tag, cls, text) => {
+        const e = document.createElement(tag);
+        if (cls) { e.className = cls; }
+        if (text !== undefined) { e.textContent = text; }
+        return e;
+    };
+    const line = (r) => {
+        const [month, kind, color, phase, anchor, phaseColor, text, mark] = r;
+        const li = el("li", "feed-line feed-" + kind.replace(/ /g, "-") + (mark ? " feed-" + mark : ""));
+        if (mark === "breach") { li.appendChild(el("b", "feed-breach-label", "\u26a0 breach of trust: ")); }
+        li.appendChild(el("span", "feed-month", "month " + month + " "));
+        const linked = phase && phase === kind;
+        const badge = el(linked ? "a" : "span", "feed-kind" + (linked ? " phase-link" : ""), kind);
+        badge.style.background = color;
+        if (linked) { badge.href = "#" + anchor; badge.title = "the guide's questions for this phase"; }
+        li.appendChild(badge);
+        if (phase && !linked) {
+            const link = el("a", "feed-phase phase-link", phase);
+            link.href = "#" + anchor;
+            link.style.color = phaseColor;
+            link.title = "the phase it belongs to: the guide's questions for it";
+            li.appendChild(document.createTextNode(" "));
+            li.appendChild(link);
+        }
+        li.appendChild(document.createTextNode(" " + text));
+        return li;
+    };
+    let missed = false;
+    payload.worlds.forEach(function (part, w) {
+        const list = document.getElementById("feed-" + w);
+        if (!list) { return; }
+        if (payload.replace) {
+            list.replaceChildren();
+        } else if (part.from !== k.have[w]) {
+            missed = true;  // a part never drawn: ask for the whole feed again
+            return;
+        }
+        const lines = document.createDocumentFragment();
+        for (let i = part.lines.length - 1; i >= 0; i--) { lines.appendChild(line(part.lines[i])); }
+        list.prepend(lines);  // newest first
+        k.have[w] = part.to;
+    });
+    if (missed) { dash_clientside.set_props("feed-refresh", {data: Date.now() % 1000000000}); }
+    return k.have[0] + k.have[1];
+}
+"""
+# The inspector follows the months only while it is shown with a firm chosen (a request a month otherwise).
+_INSPECT_JS = """
+function(version, panel, firm, tick) {
+    if (!firm || panel !== "inspector") { return dash_clientside.no_update; }
+    return (tick || 0) + 1;
 }
 """
 _PANEL_STYLE = {"flexDirection": "column", "minHeight": "0", "flex": "1 1 auto", "gap": "6px"}
@@ -401,6 +461,10 @@ def _layout(store: SessionStore, settings: Settings, scenarios: list[str]) -> ht
             dcc.Store(id="session", data=store.new_id()),
             dcc.Store(id="version", data=0),
             dcc.Store(id="feed-shown", data=[0, 0]),
+            dcc.Store(id="feed-new"),
+            dcc.Store(id="feed-refresh", data=0),
+            dcc.Store(id="feed-drawn"),
+            dcc.Store(id="inspect-tick", data=0),
             dcc.Store(id="playing", data=False),
             dcc.Store(id="tick", data=0),
             dcc.Interval(id="heartbeat", interval=HEARTBEAT * 1000),
@@ -557,28 +621,30 @@ def create_app(settings: Settings | None = None, capacity: int = 40) -> Dash:
         return store.get(sid, wanted)
 
     def feed_outputs(session: Session, shown: Any, firm: str | None, kinds: list[str], full: bool) -> tuple:
-        """The two feed lists (whole, or the new lines only as a patch) and how many lines each page list holds."""
-        out: list[Any] = []
+        """The feeds' new lines as data for the page's own script (:data:`_FEED_JS`), and the lines sent so far.
+
+        Each world's part says from which line of its feed it starts and where
+        it ends, so the page can tell a missed part (and asks for the whole
+        feed again); ``replace`` says the lines replace the list (a reset, a
+        filter) rather than go on top of it. Nothing is sent when no line is new.
+        """
+        parts = []
         counts = []
         for k in range(2):
             if k >= len(session.worlds):
-                out.append([] if full else no_update)
+                parts.append({"from": 0, "to": 0, "lines": []})
                 counts.append(0)
                 continue
             world = session.worlds[k]
             start = 0 if full else min(max(0, shown[k]), len(world.feed))
             lines = feed_lines(world, start, kinds, firm)
             if full:
-                out.append([_feed_line(it) for it in reversed(lines[-FEED_PAGE:])])
-            elif lines:
-                patch = Patch()
-                for it in lines:
-                    patch.prepend(_feed_line(it))
-                out.append(patch)
-            else:
-                out.append(no_update)
+                lines = lines[-FEED_PAGE:]
+            parts.append({"from": start, "to": len(world.feed), "lines": [_feed_record(it) for it in lines]})
             counts.append(len(world.feed))
-        return out[0], out[1], counts
+        if not full and not any(part["lines"] for part in parts):
+            return no_update, counts
+        return {"replace": full, "worlds": parts}, counts
 
     @app.callback(
         Output("network-0", "figure"),
@@ -595,8 +661,7 @@ def create_app(settings: Settings | None = None, capacity: int = 40) -> Dash:
         Output("feed-firm", "options"),
         Output("feed-world", "options"),
         Output("feed-world", "value"),
-        Output("feed-0", "children"),
-        Output("feed-1", "children"),
+        Output("feed-new", "data"),
         Output("feed-shown", "data"),
         Input("step", "n_clicks"),
         Input("tick", "data"),
@@ -630,7 +695,7 @@ def create_app(settings: Settings | None = None, capacity: int = 40) -> Dash:
         try:
             session, created = session_for(sid, scenario, beside, switches, values)
         except StoreFull as exc:
-            return (*[no_update] * 7, f"Cannot start a run: {exc}.", False, *[no_update] * 8)
+            return (*[no_update] * 7, f"Cannot start a run: {exc}.", False, *[no_update] * 7)
         message = ""
         if created and trigger not in (None, "reset"):
             message = (
@@ -639,7 +704,7 @@ def create_app(settings: Settings | None = None, capacity: int = 40) -> Dash:
             trigger = None
         with session.lock:
             if not session.worlds:  # dropped by the store while this request waited for the lock
-                return (*[no_update] * 7, "This page's run was dropped: reload the page.", False, *[no_update] * 8)
+                return (*[no_update] * 7, "This page's run was dropped: reload the page.", False, *[no_update] * 7)
             full = trigger in (None, "reset")
             if trigger == "reset":
                 try:
@@ -676,7 +741,7 @@ def create_app(settings: Settings | None = None, capacity: int = 40) -> Dash:
                 session.names_shown = names
             else:  # the pickers' lists are sent again only when firms enter or leave
                 names = no_update
-            feed0, feed1, counts = feed_outputs(session, shown, firm, kinds, full)
+            feed, counts = feed_outputs(session, shown, firm, kinds, full)
             world_options: Any = no_update
             world_value: Any = no_update
             if full:
@@ -698,8 +763,7 @@ def create_app(settings: Settings | None = None, capacity: int = 40) -> Dash:
             names,
             world_options,
             world_value,
-            feed0,
-            feed1,
+            feed,
             counts,
         )
 
@@ -716,15 +780,17 @@ def create_app(settings: Settings | None = None, capacity: int = 40) -> Dash:
         return [*(d[c.name] for c in CONTROLS), switches, _switch_options(d["has_group"])]
 
     @app.callback(
-        Output("feed-0", "children", allow_duplicate=True),
-        Output("feed-1", "children", allow_duplicate=True),
+        Output("feed-new", "data", allow_duplicate=True),
         Output("feed-shown", "data", allow_duplicate=True),
         Input("feed-kinds", "value"),
         Input("feed-firm", "value"),
+        Input("feed-refresh", "data"),
         State("session", "data"),
         prevent_initial_call=True,
     )
-    def feed_filter(kinds, firm, sid):
+    def feed_filter(kinds, firm, refresh, sid):
+        """The whole feed again: for a new filter, or when the page missed a part (``feed-refresh``)."""
+        checks.clicks("feed-refresh", refresh)
         kinds = checks.choices("feed-kinds", kinds, kinds_allowed)
         firm = checks.firm_name("feed-firm", firm)
         session = store.find(checks.session_id(sid))
@@ -743,14 +809,15 @@ def create_app(settings: Settings | None = None, capacity: int = 40) -> Dash:
     @app.callback(
         Output("inspector", "children"),
         Input("inspect-firm", "value"),
-        Input("version", "data"),
+        Input("inspect-tick", "data"),
         State("session", "data"),
     )
-    def inspect(name, _version, sid):
+    def inspect(name, tick, sid):
+        checks.clicks("inspect-tick", tick)
         name = checks.firm_name("inspect-firm", name)
         session = store.find(checks.session_id(sid))
         if not name or session is None:
-            if ctx.triggered_id == "version" and not name:
+            if ctx.triggered_id == "inspect-tick" and not name:
                 return no_update  # nothing chosen: nothing to redraw as the months go by
             return html.P("Choose a firm to see its traits and its trust in each partner, pillar by pillar.")
         with session.lock:
@@ -809,6 +876,21 @@ def create_app(settings: Settings | None = None, capacity: int = 40) -> Dash:
         State("tick", "data"),
     )
     app.clientside_callback(
+        _FEED_JS,
+        Output("feed-drawn", "data"),
+        Input("feed-new", "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        _INSPECT_JS,
+        Output("inspect-tick", "data"),
+        Input("version", "data"),
+        Input("panel", "value"),
+        State("inspect-firm", "value"),
+        State("inspect-tick", "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
         _PANEL_JS,
         Output("panel-feed", "style"),
         Output("panel-inspector", "style"),
@@ -819,27 +901,24 @@ def create_app(settings: Settings | None = None, capacity: int = 40) -> Dash:
     return app
 
 
-def _feed_line(it: Mapping[str, Any]) -> html.Li:
-    """One line of the feed: month, kind (a link to the phase in the Guide panel), text; a breach marked."""
-    kind = it["kind"]
-    badge = {"background": it["color"], "color": "white", "padding": "0 5px", "borderRadius": "3px"}
-    guide_kinds = {p.kind for p in GUIDE}
-    label: Any = (
-        html.A(kind, href=f"#{anchor(kind)}", className="phase-link", style={**badge, "textDecoration": "none"})
-        if kind in guide_kinds
-        else html.Span(kind, style=badge)
-    )
-    mark = it.get("mark", "")
-    parts: list[Any] = [html.Span(f"month {it['step']} ", style=_MUTED), label, " ", it["text"]]
-    style: dict[str, Any] = {"margin": "2px 0"}
-    if mark == "breach":
-        parts.insert(0, html.B("\u26a0 breach of trust: ", style={"color": "#C00000"}))
-        style.update(background="#FFE0E0", fontWeight=600)
-    elif mark == "consequence":
-        style.update(borderLeft="4px solid #C00000", paddingLeft="4px")
-    return html.Li(
-        parts, className=f"feed-line feed-{kind.replace(' ', '-')}{' feed-' + mark if mark else ''}", style=style
-    )
+def _feed_record(it: Mapping[str, Any]) -> list[Any]:
+    """One line of the feed as the page's script (:data:`_FEED_JS`) draws it.
+
+    ``[month, kind, kind's colour, phase, phase's anchor in the Guide panel,
+    phase's colour, text, mark]``; phase, anchor and colour are empty for a
+    line of no phase (an event, a firm entering or leaving the market).
+    """
+    phase = it.get("phase") or ""
+    return [
+        it["step"],
+        it["kind"],
+        it["color"],
+        phase,
+        anchor(phase) if phase else "",
+        PHASE_COLORS.get(phase, ""),
+        it["text"],
+        it["mark"],
+    ]
 
 
 def _title(world: Any) -> str:

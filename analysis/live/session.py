@@ -61,6 +61,8 @@ class World:
     focal: frozenset[str] = frozenset()
     #: Firms drawn with their name: those the scenario names, and the focal firms.
     labelled: frozenset[str] = frozenset()
+    #: Where the labels go, for the firms and labels it was worked out for (firms never move).
+    label_places: tuple[tuple, list[str]] | None = None
 
     @classmethod
     def build(cls, name: str, settings: Settings) -> World:

@@ -28,6 +28,7 @@ from analysis.figures import (
 )
 from analysis.live.session import World
 from sim.observe.chronicle import Entry
+from sim.observe.network import edge_frame, node_frame
 from sim.vocabulary import DOMAINS, LIVE_PHASES, PILLARS, TRAITS, Phase
 
 __all__ = [
@@ -141,51 +142,54 @@ def label_places(x: list[float], y: list[float], labels: list[str]) -> list[str]
 def network_data(world: World, color_by: str = "role") -> dict[str, Any]:
     """The network now, as plain arrays: edge segments per trace, firms' places, sizes, colours and labels.
 
+    The segments come per edge trace of the live figure (the phases with two
+    partners, by trust class, in drawing order).
+
     Only the firms the scenario names (the B.I.G.'s, say) and its focal
     firms carry a label; the others show their name on hover. The focal
     firms (the six B.I.G. producers, in every scenario that has them) are
     ringed in black.
     """
-    nodes, edges = world.nodes(), world.edges()
-    firms = nodes["firm"].to_numpy()
-    index = {int(f): k for k, f in enumerate(firms)}
+    nodes, edges = node_frame(world.model), edge_frame(world.model)  # plain arrays: no table is needed here
+    firms = np.asarray(nodes["firm"], dtype=np.int64)
     x = np.array([world.positions[int(f)][0] for f in firms], dtype=float)
     y = np.array([world.positions[int(f)][1] for f in firms], dtype=float)
-    if len(edges):
-        a = edges["a"].map(index).to_numpy()
-        b = edges["b"].map(index).to_numpy()
-        segments = edge_segments(a, b, edges["phase"], edges["trust"], x, y)
+    if len(edges["a"]):
+        order = np.argsort(firms)  # alive_idx is sorted already; argsort keeps this right if it were not
+        a = order[np.searchsorted(firms, edges["a"], sorter=order)]
+        b = order[np.searchsorted(firms, edges["b"], sorter=order)]
+        segments = edge_segments(a, b, list(edges["phase"]), np.asarray(edges["trust"], dtype=float), x, y)
     else:
         segments = edge_segments(np.zeros(0, int), np.zeros(0, int), [], np.zeros(0), x, y)
-    capital = np.clip(nodes["capital"].to_numpy(), 0, None)
+    capital_now = np.asarray(nodes["capital"], dtype=float)
+    capital = np.clip(capital_now, 0, None)
     size = 8 + 20 * np.sqrt(capital / max(float(capital.max()) if len(capital) else 1.0, 1e-9))
+    member = np.asarray(nodes["member"], dtype=bool)
+    digital = np.asarray(nodes["digital"], dtype=float)
     if color_by == "group":
-        color: list[Any] = [GROUP_COLORS[bool(m)] for m in nodes["member"]]
+        color: list[Any] = [GROUP_COLORS[bool(m)] for m in member]
     elif color_by == "digital":
-        color = nodes["digital"].round(3).tolist()
+        color = digital.round(3).tolist()
     elif color_by == "trust":
-        color = nodes["trust_received"].round(3).tolist()  # NaN (no partners): drawn grey by Plotly
+        color = [None if v != v else v for v in np.asarray(nodes["trust_received"]).round(3).tolist()]  # grey
     else:
         color = [ROLE_COLORS.get(str(r), "#777") for r in nodes["role"]]
-    names = nodes["name"].tolist()
+    names = list(nodes["name"])
     focal = world.focal
     hover = [
         f"<b>{n}</b>{' (a B.I.G. producer)' if n in focal else ''}<br>{r}{', group member' if m else ''}"
         f"<br>niche: {ni}<br>capital: {c:,.0f} k EUR<br>digital maturity: {d:.2f}"
         for n, r, m, ni, c, d in zip(
-            names,
-            nodes["role"],
-            nodes["member"],
-            nodes["niche"],
-            nodes["capital"],
-            nodes["digital"],
-            strict=True,
+            names, nodes["role"], member.tolist(), nodes["niche"], capital_now.tolist(), digital.tolist(), strict=True
         )
     ]
     labelled = world.labelled
     labels = [short_label(n) if n in labelled else "" for n in names]
+    key = (tuple(firms.tolist()), tuple(labels))
+    if world.label_places is None or world.label_places[0] != key:  # firms never move: placed again only
+        world.label_places = (key, label_places(x.tolist(), y.tolist(), labels))  # when firms come or go
     return {
-        "segments": [(_clean(ex), _clean(ey)) for ex, ey in segments],
+        "segments": [(_clean(ex), _clean(ey)) for ex, ey in (segments[k] for k in _LIVE_KEYS)],
         "x": x.round(3).tolist(),
         "y": y.round(3).tolist(),
         "size": size.round(1).tolist(),
@@ -193,10 +197,10 @@ def network_data(world: World, color_by: str = "role") -> dict[str, Any]:
         "continuous": color_by in ("digital", "trust"),
         "hover": hover,
         "labels": labels,
-        "textposition": label_places(x.tolist(), y.tolist(), labels),
+        "textposition": world.label_places[1],
         "ring": [3.0 if n in focal else 0.5 for n in names],
         "firms": [int(f) for f in firms],
-        "symbol": ["diamond" if m else "circle" for m in nodes["member"]],
+        "symbol": ["diamond" if m else "circle" for m in member.tolist()],
     }
 
 
@@ -205,9 +209,14 @@ def _clean(values: np.ndarray) -> list[float | None]:
     return [None if v != v else round(float(v), 3) for v in values.tolist()]
 
 
-#: The order the edge traces are drawn in: working relationships first and paler, so cooperations in
-#: the other phases (being set up, under evaluation) lie on top and stand out in a dense group.
-_DRAW_ORDER = sorted(range(len(EDGE_KEYS)), key=lambda k: EDGE_KEYS[k][0] != "relationship")
+#: The edge traces drawn: those of the phases in which a cooperation has two partners (the others
+#: never have an edge; each trace costs the browser a redraw), working relationships first and
+#: paler, so cooperations being set up or under evaluation lie on top and stand out in a dense group.
+#: ``network_data``'s segments come in this order.
+_LIVE_KEYS = sorted(
+    (k for k, key in enumerate(EDGE_KEYS) if key[0] in {p.label for p in LIVE_PHASES}),
+    key=lambda k: EDGE_KEYS[k][0] != "relationship",
+)
 
 #: Smallest text on the page, in pixels: readable from the back of a lecture hall.
 FONT_SIZE = 14
@@ -220,8 +229,8 @@ def network_figure(data: dict[str, Any], title: str) -> go.Figure:
     on the page (HTML that wraps), not in the figure, where it would be cut.
     """
     fig = go.Figure()
-    for k in _DRAW_ORDER:
-        (phase, _, _, width, label), (ex, ey) = EDGE_KEYS[k], data["segments"][k]
+    for k, (ex, ey) in zip(_LIVE_KEYS, data["segments"], strict=True):
+        phase, _, _, width, label = EDGE_KEYS[k]
         fig.add_trace(
             go.Scatter(
                 x=ex,
@@ -289,9 +298,9 @@ def _marker(data: dict[str, Any]) -> dict[str, Any]:
 def network_patch(data: dict[str, Any]) -> Patch:
     """Only what changes in a step: edge segments, and the firms' places, sizes, colours and labels."""
     patch = Patch()
-    for trace, k in enumerate(_DRAW_ORDER):
-        patch["data"][trace]["x"], patch["data"][trace]["y"] = data["segments"][k]
-    nodes = len(EDGE_KEYS)
+    for trace, (ex, ey) in enumerate(data["segments"]):
+        patch["data"][trace]["x"], patch["data"][trace]["y"] = ex, ey
+    nodes = len(data["segments"])
     patch["data"][nodes]["x"] = data["x"]
     patch["data"][nodes]["y"] = data["y"]
     patch["data"][nodes]["hovertext"] = data["hover"]
@@ -470,13 +479,16 @@ def feed_lines(
     kinds : list of str, optional
         Kinds of line to keep (:data:`sim.observe.chronicle.KINDS`, and
         :data:`BREACH_FILTER` for the breach's lines); all if None or empty.
+        A phase keeps the lines of that phase whatever their kind (choosing
+        ``"evaluation"`` keeps the exits after evaluation too).
     firm : str, optional
         Keep only lines about this firm.
 
     Returns
     -------
     list of dict
-        ``world``, ``step``, ``kind``, ``text``, ``color`` and ``mark``
+        ``world``, ``step``, ``kind``, ``phase`` (the phase of the cycle the
+        line belongs to, or None), ``text``, ``color`` and ``mark``
         (``"breach"``, ``"consequence"`` or ``""``, see :meth:`World.mark`).
     """
     wanted = set(kinds or [])
@@ -484,7 +496,7 @@ def feed_lines(
     wanted.discard(BREACH_FILTER)
     out = []
     for entry in world.feed[start:]:
-        if wanted and entry.kind not in wanted:
+        if wanted and entry.kind not in wanted and entry.phase not in wanted:
             continue
         if firm and not world.concerns(entry, firm):
             continue
@@ -512,6 +524,7 @@ def _record(label: str, entry: Entry) -> dict[str, Any]:
         "world": label,
         "step": entry.step,
         "kind": entry.kind,
+        "phase": entry.phase,
         "text": entry.text,
         "color": PHASE_COLORS.get(entry.kind, {"exit": "#EE6677", "event": "#000000"}.get(entry.kind, "#777777")),
     }
