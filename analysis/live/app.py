@@ -174,6 +174,16 @@ function(payload) {
     return k.have[0] + k.have[1];
 }
 """
+# The sizes of the network's and the running plots' boxes, sent when they change (a window resized,
+# the browser zoomed): labels keep 14 px, so the server places them and sets the axes for the room
+# there is. live.js reports a resize in the same way.
+_SIZES_JS = """
+function(version, known) {
+    const sizes = window.kreislaufSizes ? window.kreislaufSizes() : null;
+    if (!sizes || JSON.stringify(sizes) === JSON.stringify(known)) { return dash_clientside.no_update; }
+    return sizes;
+}
+"""
 # The inspector follows the months only while it is shown with a firm chosen (a request a month otherwise).
 _INSPECT_JS = """
 function(version, panel, firm, tick) {
@@ -215,13 +225,15 @@ def _slider(control: Any, value: float) -> html.Div:
 
 def _legend(n_worlds: int, labels: list[str]) -> list[Any]:
     """The networks' and running plots' key, as HTML that wraps instead of being cut."""
-    swatch = [
-        html.Span(
-            [html.Span("\u2501 ", style={"color": PHASE_COLORS[p.label], "fontWeight": 900}), p.label],
-            style={"marginRight": "10px", "whiteSpace": "nowrap"},
-        )
-        for p in PHASES
-    ]
+    swatch: list[Any] = []
+    for p in PHASES:  # each swatch whole, with a space after it where a narrow screen may break the line
+        swatch += [
+            html.Span(
+                [html.Span("\u2501 ", style={"color": PHASE_COLORS[p.label], "fontWeight": 900}), p.label],
+                style={"marginRight": "6px", "whiteSpace": "nowrap"},
+            ),
+            " ",
+        ]
     styles = [f"{DASHES[k % 3]}: {label}" for k, label in enumerate(labels)] if n_worlds > 1 else []
     return [
         html.Span("Phases: ", style={"fontWeight": 600}),
@@ -310,7 +322,16 @@ def _layout(store: SessionStore, settings: Settings, scenarios: list[str]) -> ht
     left = html.Div(
         [
             networks,
-            html.Div(id="legend", style={"fontSize": f"{FONT_SIZE}px", "lineHeight": "1.25", "padding": "2px 4px"}),
+            html.Div(
+                [
+                    # Shown only on a short screen (a projector at 150% zoom), where the key folds away so
+                    # the networks keep their room: live.css and live.js.
+                    html.Button("Key", id="legend-toggle", className="legend-toggle", title="show or hide the key"),
+                    html.Div(id="legend", className="legend-body"),
+                ],
+                id="legend-box",
+                style={"fontSize": f"{FONT_SIZE}px", "lineHeight": "1.25", "padding": "2px 4px"},
+            ),
             html.Div(
                 dcc.Graph(
                     id="running",
@@ -451,7 +472,9 @@ def _layout(store: SessionStore, settings: Settings, scenarios: list[str]) -> ht
                 id="body",
                 style={
                     "display": "grid",
-                    "gridTemplateColumns": "minmax(0, 1fr) clamp(340px, 31vw, 640px)",
+                    # The panel on the right takes a third of the width at most: at 150% zoom (853 CSS pixels
+                    # across a 1280 projector) a fixed width would squeeze the networks.
+                    "gridTemplateColumns": "minmax(0, 1fr) clamp(250px, 31vw, 640px)",
                     "gridTemplateRows": "minmax(0, 1fr)",
                     "gap": "6px",
                     "flex": "1 1 auto",
@@ -465,6 +488,7 @@ def _layout(store: SessionStore, settings: Settings, scenarios: list[str]) -> ht
             dcc.Store(id="feed-refresh", data=0),
             dcc.Store(id="feed-drawn"),
             dcc.Store(id="inspect-tick", data=0),
+            dcc.Store(id="box-sizes"),
             dcc.Store(id="playing", data=False),
             dcc.Store(id="tick", data=0),
             dcc.Interval(id="heartbeat", interval=HEARTBEAT * 1000),
@@ -667,6 +691,7 @@ def create_app(settings: Settings | None = None, capacity: int = 40) -> Dash:
         Input("tick", "data"),
         Input("reset", "n_clicks"),
         Input("color-by", "value"),
+        Input("box-sizes", "data"),
         State("session", "data"),
         State("version", "data"),
         State("scenario", "value"),
@@ -678,8 +703,12 @@ def create_app(settings: Settings | None = None, capacity: int = 40) -> Dash:
         *control_states,
         prevent_initial_call="initial_duplicate",
     )
-    def advance(step, tick, reset, color_by, sid, version, scenario, beside, switches, kinds, firm, shown, *values):
+    def advance(
+        step, tick, reset, color_by, sizes, sid, version, scenario, beside, switches, kinds, firm, shown, *values
+    ):
         sid = checks.session_id(sid)
+        sizes = checks.box_sizes("box-sizes", sizes)
+        box = sizes.get("network")
         checks.clicks("step", step), checks.clicks("tick", tick), checks.clicks("reset", reset)
         color_by = checks.choice("color-by", color_by, COLOR_MODES)
         kinds = checks.choices("feed-kinds", kinds, kinds_allowed)
@@ -716,10 +745,13 @@ def create_app(settings: Settings | None = None, capacity: int = 40) -> Dash:
                 session.step()
             worlds = session.worlds
             labels = [w.label for w in worlds]
-            data = [network_data(w, color_by) for w in worlds]
-            if full or trigger == "color-by":
+            data = [network_data(w, color_by, box) for w in worlds]
+            # Whole figures when the page starts, the colours change, or the page's boxes changed size since
+            # the figures were drawn (whatever else the request brought along: requests can merge).
+            if full or trigger == "color-by" or sizes != session.sizes_drawn:
+                session.sizes_drawn = sizes
                 figures: list[Any] = [network_figure(d, _title(w)) for d, w in zip(data, worlds, strict=True)]
-                running: Any = running_figure(worlds, session.breaches)
+                running: Any = running_figure(worlds, session.breaches, sizes.get("running"))
                 session.running_sent = time.monotonic()
                 legend: Any = _legend(len(worlds), labels)
             else:
@@ -874,6 +906,13 @@ def create_app(settings: Settings | None = None, capacity: int = 40) -> Dash:
         State("playing", "data"),
         State("speed", "value"),
         State("tick", "data"),
+    )
+    app.clientside_callback(
+        _SIZES_JS,
+        Output("box-sizes", "data"),
+        Input("version", "data"),
+        State("box-sizes", "data"),
+        prevent_initial_call=True,
     )
     app.clientside_callback(
         _FEED_JS,

@@ -61,8 +61,8 @@ class World:
     focal: frozenset[str] = frozenset()
     #: Firms drawn with their name: those the scenario names, and the focal firms.
     labelled: frozenset[str] = frozenset()
-    #: Where the labels go, for the firms and labels it was worked out for (firms never move).
-    label_places: tuple[tuple, list[str]] | None = None
+    #: The labels shown, where they go and the axes' ranges, for the firms, labels and box they were worked out for.
+    label_places: tuple[tuple, tuple[list[str], list[str], list[float], list[float]]] | None = None
 
     @classmethod
     def build(cls, name: str, settings: Settings) -> World:
@@ -184,6 +184,7 @@ class Session:
         self.worlds: list[World] = []
         self.names_shown: list[str] | None = None  # the firm names the page's pickers were last sent
         self.running_sent = 0.0  # when the page was last sent the running plots (time.monotonic)
+        self.sizes_drawn: dict[str, tuple[float, float]] = {}  # the page's box sizes the figures were drawn for
         self.reset(settings)
 
     def reset(self, settings: Settings | None = None) -> None:
