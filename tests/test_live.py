@@ -6,6 +6,7 @@ import gc
 import json
 import subprocess
 import sys
+import threading
 import weakref
 from pathlib import Path
 from typing import Any
@@ -130,6 +131,31 @@ def test_a_full_store_drops_closed_pages_first_then_idle_ones_never_an_open_page
     store.get("fourth", CLASSROOM)
     assert "lecturer" in store and "fourth" in store and len(store) == 3
     assert ("open" in store) != ("newcomer" in store)  # the idle one used longest ago went
+
+
+def test_pages_loading_at_the_same_moment_never_take_more_places_than_there_are() -> None:
+    # Each page's model is built outside the store's lock; a place is held for it first, so eight pages
+    # loading at once on a store of three get three runs and five clear refusals.
+    store = SessionStore(capacity=3)
+    settings = Settings(scenario="classroom", beside=None).checked()
+    start = threading.Barrier(8)
+    outcome: list[str] = []
+
+    def load() -> None:
+        start.wait()
+        try:
+            store.get(store.new_id(), settings)
+            outcome.append("run")
+        except StoreFull:
+            outcome.append("refused")
+
+    threads = [threading.Thread(target=load) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcome) == ["refused"] * 5 + ["run"] * 3
+    assert len(store) == 3 and store.report()["pages"] == 3
 
 
 def test_a_dropped_or_reset_session_frees_its_models() -> None:

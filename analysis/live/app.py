@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -55,7 +56,7 @@ from sim.observe.chronicle import KINDS
 from sim.scenario import ScenarioError
 from sim.vocabulary import Phase
 
-__all__ = ["HEARTBEAT", "create_app", "network_addresses", "serve"]
+__all__ = ["HEARTBEAT", "create_app", "load_line", "network_addresses", "serve"]
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,9 @@ RUNNING_EVERY = 0.4
 
 #: Seconds between an open page's signs of life (a hidden tab may be slowed to one a minute).
 HEARTBEAT = 20
+
+#: Least seconds between two lines on the terminal about the pages and the server's memory.
+LOAD_EVERY = 30.0
 
 #: The panels on the right, one shown at a time.
 PANELS = {"feed": "What happened", "inspector": "Firm inspector", "settings": "Settings", "guide": "Guide"}
@@ -600,7 +604,7 @@ def _guard_requests(app: Dash) -> None:
         return None
 
 
-def create_app(settings: Settings | None = None, capacity: int = 40) -> Dash:
+def create_app(settings: Settings | None = None, capacity: int = 60) -> Dash:
     """The live app, ready to run (``app.run(host="127.0.0.1", port=8050)``).
 
     Parameters
@@ -623,6 +627,12 @@ def create_app(settings: Settings | None = None, capacity: int = 40) -> Dash:
     app.layout = lambda: _layout(store, start, scenarios)
     app.server.config["kreislauf.sessions"] = store
     _guard_requests(app)
+
+    @app.server.route("/health")
+    def health() -> flask.Response:
+        """The server's pages and memory, as JSON: for the lecturer or an administrator (``/health``)."""
+        return flask.jsonify(store.report())
+
     control_states = [State(f"control-{c.name}", "value") for c in CONTROLS]
     kinds_allowed = [*KINDS, BREACH_FILTER]
 
@@ -1026,12 +1036,33 @@ def network_addresses() -> list[str]:
     return [a for a in dict.fromkeys(found) if not a.startswith("127.") and a != "0.0.0.0"]
 
 
+def load_line(report: Mapping[str, Any]) -> str:
+    """One line on the terminal about the server's load (see :meth:`SessionStore.report`)."""
+    line = f"kreislauf live: {report['pages']} of at most {report['capacity']} pages have a run"
+    if report["memory_mb"] is not None:
+        line += f"; server memory {report['memory_mb']:.0f} MB"
+        if report["mb_per_page"] is not None:
+            line += f" (about {report['mb_per_page']:.1f} MB a page)"
+    return line
+
+
+def _report_load(store: SessionStore, every: float = LOAD_EVERY) -> None:
+    """Print :func:`load_line` whenever the number of pages has changed, at most every ``every`` seconds."""
+    told = 0
+    while True:
+        time.sleep(every)
+        if len(store) != told:
+            report = store.report()
+            told = int(report["pages"])  # type: ignore[call-overload]
+            print(load_line(report), flush=True)
+
+
 def serve(
     settings: Settings,
     host: str = "127.0.0.1",
     port: int = 8050,
     open_browser: bool = True,
-    max_sessions: int = 40,
+    max_sessions: int = 60,
 ) -> None:
     """Run the live app until interrupted (debug mode off), opening the browser at it.
 
@@ -1051,7 +1082,6 @@ def serve(
     app = create_app(settings, capacity=max_sessions)
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
     if open_browser:
-        import threading
         import webbrowser
 
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
@@ -1063,7 +1093,11 @@ def serve(
             print(f"kreislauf live: students open {where}", flush=True)
         else:
             print("kreislauf live: this computer has no network address others could reach", flush=True)
-    print(f"kreislauf live: at most {max_sessions} pages at once (--max-sessions)", flush=True)
+    print(
+        f"kreislauf live: at most {max_sessions} pages at once (--max-sessions); pages and memory at {url}health",
+        flush=True,
+    )
+    threading.Thread(target=_report_load, args=(app.server.config["kreislauf.sessions"],), daemon=True).start()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     # Werkzeug's server as Dash's run would start it (threaded, no debugger), without its and Flask's banners.
     make_server(host, port, app.server, threaded=True).serve_forever()

@@ -260,7 +260,7 @@ def network_view(
     height = max(height - _MARGIN["t"] - _MARGIN["b"], 40.0)
     radii = radii or [_MARKER_PX] * len(x)
     required = required if required is not None else [True] * len(x)
-    best: tuple[tuple[int, int, float], list[str], list[float], list[float]] | None = None
+    best: tuple[tuple[int, float, int], list[str], list[float], list[float]] | None = None
     for sideways in (True, False):  # labels beside their firms, or above and below
         unit, places, clashes, xrange, yrange = _fit(x, y, labels, width, height, sideways, radii, required)
         shown = sum(1 for t, p in zip(labels, places, strict=True) if t and p)
