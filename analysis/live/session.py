@@ -61,8 +61,8 @@ class World:
     focal: frozenset[str] = frozenset()
     #: Firms drawn with their name: those the scenario names, and the focal firms.
     labelled: frozenset[str] = frozenset()
-    #: The labels shown, where they go and the axes' ranges, for the firms, labels and box they were worked out for.
-    label_places: tuple[tuple, tuple[list[str], list[str], list[float], list[float]]] | None = None
+    #: Each named firm's label shown and its place, and the axes' ranges, for the named firms and box they fit.
+    label_places: tuple[tuple, tuple[dict[int, tuple[str, str]], list[float], list[float]]] | None = None
 
     @classmethod
     def build(cls, name: str, settings: Settings) -> World:

@@ -308,7 +308,7 @@ def _fit(
 
     low, high = 4.0, 400.0
     found = attempt(low)
-    for _ in range(14):
+    for _ in range(9):  # to within 1% of the scale
         mid = (low * high) ** 0.5
         tried = attempt(mid)
         if tried[0]:
@@ -365,14 +365,19 @@ def network_data(world: World, color_by: str = "role", box: tuple[float, float] 
     ]
     labelled = world.labelled
     labels = [short_label(n) if n in labelled else "" for n in names]
-    # Firms never move: labels are placed again only when firms come or go or the box changes size, with the
-    # markers' sizes of that month (they grow slowly with capital), so labels stay put while the months play.
-    key = (tuple(firms.tolist()), tuple(labels), box)
+    # Firms never move: labels are placed again only when a named firm comes or goes or the box changes size
+    # (with the markers of that month: they grow slowly with capital), so labels stay put while months play.
+    ids = firms.tolist()
+    key = (tuple(f for f, t in zip(ids, labels, strict=True) if t), box)
     if world.label_places is None or world.label_places[0] != key:
         radii = [float(r) for r in np.ceil(size / 2)]
         required = [n in focal for n in names]  # the B.I.G. producers always named; others where there is room
-        world.label_places = (key, network_view(x.tolist(), y.tolist(), labels, box, radii, required))
-    labels, places, xrange, yrange = world.label_places[1]
+        shown, places, xrange, yrange = network_view(x.tolist(), y.tolist(), labels, box, radii, required)
+        where = {f: (t, p) for f, t, p in zip(ids, shown, places, strict=True) if t}
+        world.label_places = (key, (where, xrange, yrange))
+    where, xrange, yrange = world.label_places[1]
+    labels = [where[f][0] if f in where else "" for f in ids]
+    places = [where[f][1] if f in where else "top center" for f in ids]
     return {
         "segments": [(_clean(ex), _clean(ey)) for ex, ey in (segments[k] for k in _LIVE_KEYS)],
         "x": x.round(3).tolist(),
