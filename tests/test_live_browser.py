@@ -180,6 +180,34 @@ def test_play_pause_and_reset_in_a_real_browser_with_no_request_elsewhere(server
     assert not errors, errors
 
 
+def test_the_page_says_when_it_falls_behind_the_chosen_speed(server: str) -> None:
+    # Every month's answer is held back 0.4 s on its way, so the page cannot show more than 2.5 months a
+    # second, whatever the machine: at speed 10 it must say it falls behind, and the rate it names.
+    sync_playwright = require_chromium()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.goto(server)
+        page.wait_for_selector("#month:has-text('Month 0 of 60')", timeout=30_000)
+
+        def slow(route) -> None:  # type: ignore[no-untyped-def]
+            time.sleep(0.4)
+            route.continue_()
+
+        page.route(re.compile(r".*_dash-update-component.*"), slow)
+        page.focus("#speed [role=slider]")
+        page.keyboard.press("End")  # speed 10
+        page.click("#play")
+        page.wait_for_selector("#rate:has-text('falling behind')", timeout=60_000)
+        said = page.inner_text("#rate")
+        page.click("#pause")
+        page.wait_for_selector("#rate", state="hidden", timeout=30_000)  # paused: no rate shown
+        browser.close()
+    found = re.search(r"falling behind: ([0-9.]+) months/s", said)
+    assert found, said
+    assert 0 < float(found.group(1)) <= 2.6, said  # one month in flight at a time: at most 1 / 0.4 s
+
+
 # ---------------------------------------------------------------------------
 # On a projector: everything on one screen, readable, nothing over anything else
 # ---------------------------------------------------------------------------

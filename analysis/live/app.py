@@ -97,27 +97,41 @@ function(play, pause, tick) {
     const k = window.kreislaufPlay = window.kreislaufPlay || {};
     if (triggered.includes("play.n_clicks")) {
         k.sent = performance.now();
-        return [true, (tick || 0) + 1];
+        k.sentTick = (tick || 0) + 1;
+        k.shown = [];
+        return [true, k.sentTick];
     }
+    clearTimeout(k.timer);  // paused: the month waiting to be asked for is not
+    k.scheduled = k.sentTick;
     return [false, dash_clientside.no_update];
 }
 """
 _PACE_JS = """
-function(version, playing, speed, tick) {
+function(version, drawnTick, playing, speed, month) {
     const k = window.kreislaufPlay = window.kreislaufPlay || {};
     const now = performance.now();
-    k.times = (k.times || []).filter(t => now - t < 5000);
-    if (!playing) { k.times = []; return ["", {display: "none"}]; }
-    k.times.push(now);
+    if (!playing) { clearTimeout(k.timer); k.shown = []; return ["", {display: "none"}]; }
+    // The next month is asked for once the last one asked for is drawn, and only once: another redraw
+    // meanwhile (a Step, a resize) must not start a second chain of months.
+    if (drawnTick === k.sentTick && k.scheduled !== k.sentTick) {
+        k.scheduled = k.sentTick;
+        const chosen = Math.min(10, Math.max(1, Number(speed) || 5));
+        const wait = Math.max(0, 1000 / chosen - (now - (k.sent || 0)));
+        clearTimeout(k.timer);
+        k.timer = setTimeout(function () {
+            k.sent = performance.now();
+            k.sentTick = k.scheduled + 1;
+            dash_clientside.set_props("tick", {data: k.sentTick});
+        }, wait);
+    }
+    // The rate shown is months drawn per second over the last five seconds, once two seconds are seen.
+    const reached = parseInt(String(month || "").split(" ")[1], 10);
+    k.shown = (k.shown || []).filter(p => now - p[0] < 5000);
+    if (!isNaN(reached)) { k.shown.push([now, reached]); }
+    const first = k.shown[0], last = k.shown[k.shown.length - 1];
+    if (!first || last[0] - first[0] < 2000) { return dash_clientside.no_update; }
+    const rate = (last[1] - first[1]) / ((last[0] - first[0]) / 1000);
     const chosen = Math.min(10, Math.max(1, Number(speed) || 5));
-    const wait = Math.max(0, 1000 / chosen - (now - (k.sent || 0)));
-    clearTimeout(k.timer);
-    k.timer = setTimeout(function () {
-        k.sent = performance.now();
-        dash_clientside.set_props("tick", {data: (tick || 0) + 1});
-    }, wait);
-    if (k.times.length < 3) { return ["", {display: "none"}]; }
-    const rate = (k.times.length - 1) / ((now - k.times[0]) / 1000);
     const style = {display: "inline", padding: "2px 6px", borderRadius: "4px"};
     if (rate < 0.85 * chosen) {
         return ["falling behind: " + rate.toFixed(1) + " months/s", Object.assign(style, {background: "#FFE7A0"})];
@@ -178,11 +192,12 @@ function(payload) {
     return k.have[0] + k.have[1];
 }
 """
-# The sizes of the network's and the running plots' boxes, sent when they change (a window resized,
-# the browser zoomed): labels keep 14 px, so the server places them and sets the axes for the room
-# there is. live.js reports a resize in the same way.
+# The sizes of the network's and the running plots' boxes, sent once the page is drawn: labels keep
+# 14 px, so the server places them and sets the axes for the room there is. live.js reports a resize
+# or zoom later on; measuring here every month would make the browser lay the page out once more.
 _SIZES_JS = """
 function(version, known) {
+    if (known) { return dash_clientside.no_update; }
     const sizes = window.kreislaufSizes ? window.kreislaufSizes() : null;
     if (!sizes || JSON.stringify(sizes) === JSON.stringify(known)) { return dash_clientside.no_update; }
     return sizes;
@@ -493,6 +508,7 @@ def _layout(store: SessionStore, settings: Settings, scenarios: list[str]) -> ht
             dcc.Store(id="feed-drawn"),
             dcc.Store(id="inspect-tick", data=0),
             dcc.Store(id="box-sizes"),
+            dcc.Store(id="drawn-tick", data=0),
             dcc.Store(id="playing", data=False),
             dcc.Store(id="tick", data=0),
             dcc.Interval(id="heartbeat", interval=HEARTBEAT * 1000),
@@ -697,6 +713,7 @@ def create_app(settings: Settings | None = None, capacity: int = 60) -> Dash:
         Output("feed-world", "value"),
         Output("feed-new", "data"),
         Output("feed-shown", "data"),
+        Output("drawn-tick", "data"),
         Input("step", "n_clicks"),
         Input("tick", "data"),
         Input("reset", "n_clicks"),
@@ -734,7 +751,7 @@ def create_app(settings: Settings | None = None, capacity: int = 60) -> Dash:
         try:
             session, created = session_for(sid, scenario, beside, switches, values)
         except StoreFull as exc:
-            return (*[no_update] * 7, f"Cannot start a run: {exc}.", False, *[no_update] * 7)
+            return (*[no_update] * 7, f"Cannot start a run: {exc}.", False, *[no_update] * 8)
         message = ""
         if created and trigger not in (None, "reset"):
             message = (
@@ -743,7 +760,7 @@ def create_app(settings: Settings | None = None, capacity: int = 60) -> Dash:
             trigger = None
         with session.lock:
             if not session.worlds:  # dropped by the store while this request waited for the lock
-                return (*[no_update] * 7, "This page's run was dropped: reload the page.", False, *[no_update] * 7)
+                return (*[no_update] * 7, "This page's run was dropped: reload the page.", False, *[no_update] * 8)
             full = trigger in (None, "reset")
             if trigger == "reset":
                 try:
@@ -807,6 +824,7 @@ def create_app(settings: Settings | None = None, capacity: int = 60) -> Dash:
             world_value,
             feed,
             counts,
+            checks.clicks("tick", tick),  # the month the page asked for last is drawn: it may ask for the next
         )
 
     @app.callback(
@@ -913,9 +931,10 @@ def create_app(settings: Settings | None = None, capacity: int = 60) -> Dash:
         Output("rate", "children"),
         Output("rate", "style"),
         Input("version", "data"),
+        State("drawn-tick", "data"),
         State("playing", "data"),
         State("speed", "value"),
-        State("tick", "data"),
+        State("month", "children"),
     )
     app.clientside_callback(
         _SIZES_JS,
