@@ -15,6 +15,14 @@ the page could not have made gets ``400 Bad Request``, a value the model
 cannot take a message on the page; nothing a user sends can stop the server,
 name a file on it, or reach another tab's model. Dash serves its own scripts
 and Plotly's from this server; the page makes no request elsewhere.
+
+What keeps play fluid: each month the server sends only what changed (the
+networks' and the running plots' data as patches, the feed's new lines as
+plain data that the page's own script draws, never as Dash components); the
+page asks for the next month once the last is drawn and shows the rate it
+reaches; it reports the sizes of its boxes once and on resize, and the
+server places labels and sets the axes for that room. ``/health`` tells a
+lecturer or an administrator the pages kept and the server's memory.
 """
 
 from __future__ import annotations

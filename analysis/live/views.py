@@ -2,9 +2,11 @@
 
 Each view comes in two forms: a whole figure, built when a session starts or
 is reset, and the new data alone (:class:`dash.Patch`), sent every step. The
-figures keep a fixed set of traces (one per Kreislauf phase and trust class
-for the edges, one for the firms), so a step only replaces their coordinates,
-sizes and colours: the picture stays calm and the page redraws fast.
+figures keep a fixed set of traces (one per phase with two partners and
+trust class for the edges, one for the firms), so a step only replaces their
+coordinates, sizes and colours: the picture stays calm and the page redraws
+fast. Labels keep 14 px at any size of the picture: :func:`network_view`
+places them and sets the axes for the room the page reports.
 Colours, widths and the layout of firms are those of the report
 (:mod:`analysis.figures`).
 """
