@@ -210,10 +210,10 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument(
         "--max-sessions",
         type=_int_in(1, 1000, "--max-sessions"),
-        default=40,
+        default=60,
         help=(
             "most pages (each its own run) kept at once; when full, pages closed or idle for 30 minutes make way, "
-            "open pages in use never (default 40)"
+            "open pages in use never (default 60: a class of 40, the lecturer and spare tabs)"
         ),
     )
 

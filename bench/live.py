@@ -25,7 +25,8 @@ Measures, on the main lesson (the B.I.G. beside the open market) by default:
   (60), as the page sends it (Dash's HTTP API). Reported: errors, whether the
   lecturer's run stayed intact (never dropped, at the month it stepped to),
   the median and 95th percentile of the callback latency, and the server's
-  memory before, with every page open, and at the end (per session too).
+  memory before, with every page open, and at the end (per session too),
+  beside what the server reports of itself at ``/health``.
 
 A table goes to stderr; the last line of stdout is one JSON object. Figures
 depend on the machine and on what else runs on it: say under what load they
@@ -280,6 +281,8 @@ def class_load(url: str, pid: int, students: int = 40, seconds: float = 60.0, in
     for t in threads:
         t.join()
     after = rss_mb(pid)
+    with urllib.request.urlopen(url + "health", timeout=60) as reply:  # what the server says of itself
+        health = json.loads(reply.read())
     latencies = sorted(x for p in pages for x in p.latencies)
     errors = [e for p in pages for e in p.errors]
     words = lecturer.month.split()  # "Month 60 of 60 (the end)"
@@ -301,6 +304,7 @@ def class_load(url: str, pid: int, students: int = 40, seconds: float = 60.0, in
         "rss_loaded_mb": round(loaded, 1),
         "rss_after_mb": round(after, 1),
         "mb_per_session": round((loaded - before) / (students + 1), 2),
+        "server_says": health,
     }
 
 
@@ -325,7 +329,8 @@ def main() -> None:
             f"{result['steps']} steps, {result['errors']} errors, lecturer intact: {result['lecturer_intact']}; "
             f"latency p50 {result['step_p50_ms']} ms, p95 {result['step_p95_ms']} ms (first load p50 "
             f"{result['load_p50_ms']} ms); memory {result['rss_before_mb']} -> {result['rss_loaded_mb']} -> "
-            f"{result['rss_after_mb']} MB ({result['mb_per_session']} MB per session)",
+            f"{result['rss_after_mb']} MB ({result['mb_per_session']} MB per session); the server's /health: "
+            f"{result['server_says']}",
             file=sys.stderr,
         )
         print(json.dumps({"scenario": args.scenario, "beside": beside, **result}))

@@ -6,6 +6,7 @@ import gc
 import json
 import subprocess
 import sys
+import threading
 import weakref
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,8 @@ from live_client import Page
 from analysis.live import CONTROLS, Settings
 from analysis.live.lesson import lesson_scenario, scenario_defaults
 from analysis.live.session import Session, SessionStore, StoreFull
-from analysis.live.views import feed_items, firm_report, network_data, network_figure, network_patch
+from analysis.live.views import feed_items, feed_lines, firm_report, network_data, network_figure, network_patch
+from sim.observe.chronicle import PHASES
 from sim.scenario import ScenarioError
 
 # ---------------------------------------------------------------------------
@@ -131,6 +133,31 @@ def test_a_full_store_drops_closed_pages_first_then_idle_ones_never_an_open_page
     assert ("open" in store) != ("newcomer" in store)  # the idle one used longest ago went
 
 
+def test_pages_loading_at_the_same_moment_never_take_more_places_than_there_are() -> None:
+    # Each page's model is built outside the store's lock; a place is held for it first, so eight pages
+    # loading at once on a store of three get three runs and five clear refusals.
+    store = SessionStore(capacity=3)
+    settings = Settings(scenario="classroom", beside=None).checked()
+    start = threading.Barrier(8)
+    outcome: list[str] = []
+
+    def load() -> None:
+        start.wait()
+        try:
+            store.get(store.new_id(), settings)
+            outcome.append("run")
+        except StoreFull:
+            outcome.append("refused")
+
+    threads = [threading.Thread(target=load) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcome) == ["refused"] * 5 + ["run"] * 3
+    assert len(store) == 3 and store.report()["pages"] == 3
+
+
 def test_a_dropped_or_reset_session_frees_its_models() -> None:
     store = SessionStore(capacity=2)
     session, _ = store.get("a" * 32, Settings(scenario="classroom", beside="open_market"))
@@ -228,7 +255,7 @@ def test_the_page_starts_at_month_zero_with_a_network_and_running_plots() -> Non
     response = page.advance(None)
     assert response["month"]["children"] == "Month 0 of 60"
     network = response["network-0"]["figure"]
-    assert len(network["data"]) == 16  # 15 edge traces (phase x trust class) and the firms
+    assert len(network["data"]) == 10  # 9 edge traces (the three phases with two partners x trust class), the firms
     assert len(network["data"][-1]["x"]) == 16  # sixteen firms in the classroom
     assert response["network-box-1"]["style"]["display"] == "none"  # one scenario: no second network
 
@@ -241,10 +268,14 @@ def test_step_changes_the_figures_data_and_the_feed_grows_by_the_new_lines_only(
         patch = response["network-0"]["figure"]
         assert patch["__dash_patch_update"]  # only the data is sent, not the whole figure
         now = response["feed-shown"]["data"][0]
-        if now > shown:  # the month's lines, prepended (newest first), and nothing else
-            ops = response["feed-0"]["children"]["operations"]
-            assert [op["operation"] for op in ops] == ["Prepend"] * (now - shown)
-            assert all("month " + str(k) in json.dumps(op["params"]["value"]) for op in ops)
+        if now > shown:  # the month's lines, as data going on top of the list, and nothing else
+            feed = response["feed-new"]["data"]
+            assert feed["replace"] is False
+            part = feed["worlds"][0]
+            assert (part["from"], part["to"], len(part["lines"])) == (shown, now, now - shown)
+            assert all(line[0] == k for line in part["lines"])  # each line's month
+        else:
+            assert "feed-new" not in response  # nothing new: nothing sent
         shown = now
     assert shown > 0
     running = page.values["running.figure"]
@@ -327,6 +358,34 @@ def test_a_patch_fills_the_same_traces_as_the_whole_figure_relationships_drawn_f
     assert any(by_trace[(k, "x")] for k, p in enumerate(phases) if p != "relationship"), "other phases drawn too"
     labelled = {n for n, label in zip(session.worlds[0].nodes()["name"], data["labels"], strict=True) if label}
     assert labelled == {"GEFERTEC", "flying-parts", "Scansonic MI", "Metrolux", "PGS", "Lumics"}
+    # Every live cooperation is drawn, once: three points (its two firms and a break) per edge.
+    edges = session.worlds[0].edges()
+    assert sum(len(trace["x"]) for trace in figure["data"][:-1]) == 3 * len(edges) > 0
+    by_phase = {p: 3 * int((edges["phase"] == p).sum()) for p in set(phases)}
+    for p, points in by_phase.items():
+        assert sum(len(t["x"]) for t, q in zip(figure["data"][:-1], phases, strict=True) if q == p) == points
+
+
+def test_every_feed_line_says_its_phase_and_the_feed_filters_by_phase() -> None:
+    # The fragility scenario: exits after evaluation and cooperations dissolved when Metrolux leaves the group.
+    session = Session(Settings(scenario="fragility", beside=None, seed=1))
+    for _ in range(60):
+        session.step()
+    world = session.worlds[0]
+    feed = world.feed
+    assert {e.phase for e in feed if e.kind in PHASES} == set(PHASES)  # all five phases told
+    assert all(e.phase == e.kind for e in feed if e.kind in PHASES)
+    exits = [e for e in feed if e.kind == "exit"]
+    after_evaluation = [e for e in exits if "after evaluation" in e.text]
+    assert after_evaluation and all(e.phase == "evaluation" for e in after_evaluation)
+    assert all(e.phase in PHASES for e in exits)  # an ending by an outside event: the phase it had reached
+    assert any(e.phase == "relationship" for e in exits if e not in after_evaluation)  # Metrolux left the group
+    assert all(e.phase is None for e in feed if e.kind in ("event", "market"))
+    # Choosing a phase keeps its lines whatever their kind: the evaluation's exits come with it.
+    chosen = feed_lines(world, 0, ["evaluation"])
+    assert {(it["kind"], it["phase"]) for it in chosen} == {("evaluation", "evaluation"), ("exit", "evaluation")}
+    assert len(chosen) == sum(1 for e in feed if e.phase == "evaluation")
+    assert {it["kind"] for it in feed_lines(world, 0, ["exit"])} == {"exit"}
 
 
 def test_an_open_page_reports_that_it_is_open(page: Page) -> None:

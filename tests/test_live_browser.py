@@ -180,6 +180,34 @@ def test_play_pause_and_reset_in_a_real_browser_with_no_request_elsewhere(server
     assert not errors, errors
 
 
+def test_the_page_says_when_it_falls_behind_the_chosen_speed(server: str) -> None:
+    # Every month's answer is held back 0.4 s on its way, so the page cannot show more than 2.5 months a
+    # second, whatever the machine: at speed 10 it must say it falls behind, and the rate it names.
+    sync_playwright = require_chromium()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 720})
+        page.goto(server)
+        page.wait_for_selector("#month:has-text('Month 0 of 60')", timeout=30_000)
+
+        def slow(route) -> None:  # type: ignore[no-untyped-def]
+            time.sleep(0.4)
+            route.continue_()
+
+        page.route(re.compile(r".*_dash-update-component.*"), slow)
+        page.focus("#speed [role=slider]")
+        page.keyboard.press("End")  # speed 10
+        page.click("#play")
+        page.wait_for_selector("#rate:has-text('falling behind')", timeout=60_000)
+        said = page.inner_text("#rate")
+        page.click("#pause")
+        page.wait_for_selector("#rate", state="hidden", timeout=30_000)  # paused: no rate shown
+        browser.close()
+    found = re.search(r"falling behind: ([0-9.]+) months/s", said)
+    assert found, said
+    assert 0 < float(found.group(1)) <= 2.6, said  # one month in flight at a time: at most 1 / 0.4 s
+
+
 # ---------------------------------------------------------------------------
 # On a projector: everything on one screen, readable, nothing over anything else
 # ---------------------------------------------------------------------------
@@ -265,9 +293,11 @@ def check_projector_page(page, width: int, height: int, selectors: list[str] = O
         assert box["x"] + box["width"] <= width + 0.5 and box["y"] + box["height"] <= height + 0.5, (selector, box)
     scroll = page.evaluate("() => [document.scrollingElement.scrollWidth, document.scrollingElement.scrollHeight]")
     assert scroll[0] <= width and scroll[1] <= height, f"the page scrolls: {scroll}"
-    # The networks are big enough to see: each at least a quarter of the screen's height.
+    # The networks are big enough to see: each at least a quarter of the screen's height, and the panel on
+    # the right never takes more than a third of the width (at 150% zoom a fixed panel squeezed them).
     for k in range(2):
         assert page.locator(f"#network-{k} .main-svg").first.bounding_box()["height"] >= height / 4
+    assert page.locator("#side").bounding_box()["width"] <= width / 3 + 0.5
     found = page.evaluate(_TEXTS_JS)
     texts = found["texts"]
     assert len(texts) > 40
@@ -306,6 +336,57 @@ def test_the_main_lesson_fits_a_projector_readable_and_without_overlaps(
             page.wait_for_timeout(200)
             check_projector_page(page, width, height, [s for s in ON_SCREEN if not s.startswith("#feed")])
         page.screenshot(path=str(ARTIFACTS / f"live-projector-{width}x{height}.png"))
+        browser.close()
+
+
+def test_the_main_lesson_fits_a_projector_at_150_percent_zoom(main_lesson: str) -> None:
+    # A 1280 x 720 projector at 150% zoom: 853 x 480 CSS pixels at 1.5 device pixels each. The key folds
+    # away behind a button (on screen instead of it); opened, the page still fits.
+    sync_playwright = require_chromium()
+    width, height = 853, 480
+    on_screen = [("#legend-toggle" if s == "#legend" else s) for s in ON_SCREEN]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": width, "height": height}, device_scale_factor=1.5)
+        page.goto(main_lesson)
+        page.wait_for_selector("#month:has-text('Month 0 of 120')", timeout=60_000)
+        page.wait_for_selector("#network-1 .scatterlayer", timeout=60_000)
+        for k in range(1, 4):
+            page.click("#step")
+            page.wait_for_selector(f"#month:has-text('Month {k} ')", timeout=30_000)
+        drawn_for = "() => JSON.stringify(document.querySelectorAll('.js-plotly-plot')[0].layout.yaxis.range)"
+        # The figures are drawn for the boxes the page reported (labels and axes fit the room there is).
+        page.wait_for_function(
+            "() => { const gd = document.querySelectorAll('.js-plotly-plot')[2];"
+            " return gd && gd.layout.margin && gd.layout.margin.t > 30; }",
+            timeout=30_000,
+        )
+        page.wait_for_timeout(500)
+        assert not page.locator("#legend").is_visible()
+        check_projector_page(page, width, height, on_screen)
+        page.screenshot(path=str(ARTIFACTS / "live-projector-150-percent.png"))
+        before = page.evaluate(drawn_for)
+        page.click("#legend-toggle")  # the key opens over the running plots, whole and readable
+        page.wait_for_selector("#legend", state="visible", timeout=10_000)
+        box = page.locator("#legend").bounding_box()
+        assert box["x"] >= 0 and box["y"] >= 0 and box["x"] + box["width"] <= width
+        assert box["y"] + box["height"] <= height
+        sizes = page.evaluate(
+            "() => [...document.querySelectorAll('#legend *')].filter(e => e.childNodes.length)"
+            ".map(e => parseFloat(getComputedStyle(e).fontSize))"
+        )
+        assert sizes and min(sizes) >= 14
+        inside = page.evaluate(
+            "() => { const b = document.querySelector('#legend').getBoundingClientRect();"
+            " return [...document.querySelectorAll('#legend span')].flatMap(e => [...e.getClientRects()])"
+            ".every(r => r.left >= b.left - 0.5 && r.right <= b.right + 0.5 && r.bottom <= b.bottom + 0.5); }"
+        )
+        assert inside, "the key's text runs out of its box"
+        assert "Phases" in page.inner_text("#legend") and "black ring" in page.inner_text("#legend")
+        assert page.evaluate(drawn_for) == before  # the networks kept their room
+        page.screenshot(path=str(ARTIFACTS / "live-projector-150-percent-key.png"))
+        page.click("#legend-toggle")
+        page.wait_for_selector("#legend", state="hidden", timeout=10_000)
         browser.close()
 
 
@@ -359,6 +440,13 @@ def test_the_breach_stays_in_the_feed_marked_and_can_be_filtered(main_lesson: st
             link.wait_for(state="visible", timeout=60_000)
         except Exception:  # say what the feed held instead
             pytest.fail(f"no phase link in the feed: {page.inner_html('#feed-box')[:1000]}")
+        target = link.get_attribute("href")
+        assert target and target.startswith("#guide-"), target
         link.click()
-        page.wait_for_selector("#panel-guide #guide-relationship", state="visible", timeout=30_000)
+        page.wait_for_selector(f"#panel-guide {target}", state="visible", timeout=30_000)
+        # An exit names the phase it belongs to (evaluation), as a link to that phase.
+        page.click("#panel label:has-text('What happened')")
+        exit_line = page.locator("#feed-0 li.feed-exit").first
+        exit_line.wait_for(state="visible", timeout=30_000)
+        assert exit_line.locator("a.phase-link").count() == 1
         browser.close()

@@ -104,6 +104,10 @@ def test_a_malformed_session_id_is_refused_by_every_callback(
         ("step.n_clicks", -1),
         ("version.data", [1]),
         ("feed-shown.data", 3),
+        ("box-sizes.data", "big"),
+        ("box-sizes.data", {"network": [280, 163]}),
+        ("box-sizes.data", {"network": [280, True], "running": [569, 110]}),
+        ("box-sizes.data", {"network": [280, 10**400], "running": [569, 110]}),
         ("beside.value", "/dev/zero"),
     ],
 )

@@ -15,6 +15,14 @@ the page could not have made gets ``400 Bad Request``, a value the model
 cannot take a message on the page; nothing a user sends can stop the server,
 name a file on it, or reach another tab's model. Dash serves its own scripts
 and Plotly's from this server; the page makes no request elsewhere.
+
+What keeps play fluid: each month the server sends only what changed (the
+networks' and the running plots' data as patches, the feed's new lines as
+plain data that the page's own script draws, never as Dash components); the
+page asks for the next month once the last is drawn and shows the rate it
+reaches; it reports the sizes of its boxes once and on resize, and the
+server places labels and sets the axes for that room. ``/health`` tells a
+lecturer or an administrator the pages kept and the server's memory.
 """
 
 from __future__ import annotations
@@ -22,13 +30,14 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import flask
-from dash import Dash, Input, Output, Patch, State, ctx, dcc, html, no_update
+from dash import Dash, Input, Output, State, ctx, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 from werkzeug.serving import make_server
 
@@ -55,7 +64,7 @@ from sim.observe.chronicle import KINDS
 from sim.scenario import ScenarioError
 from sim.vocabulary import Phase
 
-__all__ = ["HEARTBEAT", "create_app", "network_addresses", "serve"]
+__all__ = ["HEARTBEAT", "create_app", "load_line", "network_addresses", "serve"]
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +80,9 @@ RUNNING_EVERY = 0.4
 
 #: Seconds between an open page's signs of life (a hidden tab may be slowed to one a minute).
 HEARTBEAT = 20
+
+#: Least seconds between two lines on the terminal about the pages and the server's memory.
+LOAD_EVERY = 30.0
 
 #: The panels on the right, one shown at a time.
 PANELS = {"feed": "What happened", "inspector": "Firm inspector", "settings": "Settings", "guide": "Guide"}
@@ -93,32 +105,117 @@ function(play, pause, tick) {
     const k = window.kreislaufPlay = window.kreislaufPlay || {};
     if (triggered.includes("play.n_clicks")) {
         k.sent = performance.now();
-        return [true, (tick || 0) + 1];
+        k.sentTick = (tick || 0) + 1;
+        k.shown = [];
+        return [true, k.sentTick];
     }
+    clearTimeout(k.timer);  // paused: the month waiting to be asked for is not
+    k.scheduled = k.sentTick;
     return [false, dash_clientside.no_update];
 }
 """
 _PACE_JS = """
-function(version, playing, speed, tick) {
+function(version, drawnTick, playing, speed, month) {
     const k = window.kreislaufPlay = window.kreislaufPlay || {};
     const now = performance.now();
-    k.times = (k.times || []).filter(t => now - t < 5000);
-    if (!playing) { k.times = []; return ["", {display: "none"}]; }
-    k.times.push(now);
+    if (!playing) { clearTimeout(k.timer); k.shown = []; return ["", {display: "none"}]; }
+    // The next month is asked for once the last one asked for is drawn, and only once: another redraw
+    // meanwhile (a Step, a resize) must not start a second chain of months.
+    if (drawnTick === k.sentTick && k.scheduled !== k.sentTick) {
+        k.scheduled = k.sentTick;
+        const chosen = Math.min(10, Math.max(1, Number(speed) || 5));
+        const wait = Math.max(0, 1000 / chosen - (now - (k.sent || 0)));
+        clearTimeout(k.timer);
+        k.timer = setTimeout(function () {
+            k.sent = performance.now();
+            k.sentTick = k.scheduled + 1;
+            dash_clientside.set_props("tick", {data: k.sentTick});
+        }, wait);
+    }
+    // The rate shown is months drawn per second over the last five seconds, once two seconds are seen.
+    const reached = parseInt(String(month || "").split(" ")[1], 10);
+    k.shown = (k.shown || []).filter(p => now - p[0] < 5000);
+    if (!isNaN(reached)) { k.shown.push([now, reached]); }
+    const first = k.shown[0], last = k.shown[k.shown.length - 1];
+    if (!first || last[0] - first[0] < 2000) { return dash_clientside.no_update; }
+    const rate = (last[1] - first[1]) / ((last[0] - first[0]) / 1000);
     const chosen = Math.min(10, Math.max(1, Number(speed) || 5));
-    const wait = Math.max(0, 1000 / chosen - (now - (k.sent || 0)));
-    clearTimeout(k.timer);
-    k.timer = setTimeout(function () {
-        k.sent = performance.now();
-        dash_clientside.set_props("tick", {data: (tick || 0) + 1});
-    }, wait);
-    if (k.times.length < 3) { return ["", {display: "none"}]; }
-    const rate = (k.times.length - 1) / ((now - k.times[0]) / 1000);
     const style = {display: "inline", padding: "2px 6px", borderRadius: "4px"};
     if (rate < 0.85 * chosen) {
         return ["falling behind: " + rate.toFixed(1) + " months/s", Object.assign(style, {background: "#FFE7A0"})];
     }
     return [rate.toFixed(1) + " months/s", Object.assign(style, {color: "#444"})];
+}
+"""
+# The feed, drawn by the page's own script from the lines the server sends (never as Dash components:
+# a whole run's feed is thousands of lines, and Dash re-reads every component of the page on each
+# update, which made each month slower than the last). Text goes in as text, never as HTML.
+_FEED_JS = """
+function(payload) {
+    const k = window.kreislaufFeed = window.kreislaufFeed || {have: [0, 0]};
+    if (!payload || !payload.worlds) { return dash_clientside.no_update; }
+    const el = (tag, cls, text) => {
+        const e = document.createElement(tag);
+        if (cls) { e.className = cls; }
+        if (text !== undefined) { e.textContent = text; }
+        return e;
+    };
+    const line = (r) => {
+        const [month, kind, color, phase, anchor, phaseColor, text, mark] = r;
+        const li = el("li", "feed-line feed-" + kind.replace(/ /g, "-") + (mark ? " feed-" + mark : ""));
+        if (mark === "breach") { li.appendChild(el("b", "feed-breach-label", "\u26a0 breach of trust: ")); }
+        li.appendChild(el("span", "feed-month", "month " + month + " "));
+        const linked = phase && phase === kind;
+        const badge = el(linked ? "a" : "span", "feed-kind" + (linked ? " phase-link" : ""), kind);
+        badge.style.background = color;
+        if (linked) { badge.href = "#" + anchor; badge.title = "the guide's questions for this phase"; }
+        li.appendChild(badge);
+        if (phase && !linked) {
+            const link = el("a", "feed-phase phase-link", phase);
+            link.href = "#" + anchor;
+            link.style.color = phaseColor;
+            link.title = "the phase it belongs to: the guide's questions for it";
+            li.appendChild(document.createTextNode(" "));
+            li.appendChild(link);
+        }
+        li.appendChild(document.createTextNode(" " + text));
+        return li;
+    };
+    let missed = false;
+    payload.worlds.forEach(function (part, w) {
+        const list = document.getElementById("feed-" + w);
+        if (!list) { return; }
+        if (payload.replace) {
+            list.replaceChildren();
+        } else if (part.from !== k.have[w]) {
+            missed = true;  // a part never drawn: ask for the whole feed again
+            return;
+        }
+        const lines = document.createDocumentFragment();
+        for (let i = part.lines.length - 1; i >= 0; i--) { lines.appendChild(line(part.lines[i])); }
+        list.prepend(lines);  // newest first
+        k.have[w] = part.to;
+    });
+    if (missed) { dash_clientside.set_props("feed-refresh", {data: Date.now() % 1000000000}); }
+    return k.have[0] + k.have[1];
+}
+"""
+# The sizes of the network's and the running plots' boxes, sent once the page is drawn: labels keep
+# 14 px, so the server places them and sets the axes for the room there is. live.js reports a resize
+# or zoom later on; measuring here every month would make the browser lay the page out once more.
+_SIZES_JS = """
+function(version, known) {
+    if (known) { return dash_clientside.no_update; }
+    const sizes = window.kreislaufSizes ? window.kreislaufSizes() : null;
+    if (!sizes || JSON.stringify(sizes) === JSON.stringify(known)) { return dash_clientside.no_update; }
+    return sizes;
+}
+"""
+# The inspector follows the months only while it is shown with a firm chosen (a request a month otherwise).
+_INSPECT_JS = """
+function(version, panel, firm, tick) {
+    if (!firm || panel !== "inspector") { return dash_clientside.no_update; }
+    return (tick || 0) + 1;
 }
 """
 _PANEL_STYLE = {"flexDirection": "column", "minHeight": "0", "flex": "1 1 auto", "gap": "6px"}
@@ -155,13 +252,15 @@ def _slider(control: Any, value: float) -> html.Div:
 
 def _legend(n_worlds: int, labels: list[str]) -> list[Any]:
     """The networks' and running plots' key, as HTML that wraps instead of being cut."""
-    swatch = [
-        html.Span(
-            [html.Span("\u2501 ", style={"color": PHASE_COLORS[p.label], "fontWeight": 900}), p.label],
-            style={"marginRight": "10px", "whiteSpace": "nowrap"},
-        )
-        for p in PHASES
-    ]
+    swatch: list[Any] = []
+    for p in PHASES:  # each swatch whole, with a space after it where a narrow screen may break the line
+        swatch += [
+            html.Span(
+                [html.Span("\u2501 ", style={"color": PHASE_COLORS[p.label], "fontWeight": 900}), p.label],
+                style={"marginRight": "6px", "whiteSpace": "nowrap"},
+            ),
+            " ",
+        ]
     styles = [f"{DASHES[k % 3]}: {label}" for k, label in enumerate(labels)] if n_worlds > 1 else []
     return [
         html.Span("Phases: ", style={"fontWeight": 600}),
@@ -250,7 +349,16 @@ def _layout(store: SessionStore, settings: Settings, scenarios: list[str]) -> ht
     left = html.Div(
         [
             networks,
-            html.Div(id="legend", style={"fontSize": f"{FONT_SIZE}px", "lineHeight": "1.25", "padding": "2px 4px"}),
+            html.Div(
+                [
+                    # Shown only on a short screen (a projector at 150% zoom), where the key folds away so
+                    # the networks keep their room: live.css and live.js.
+                    html.Button("Key", id="legend-toggle", className="legend-toggle", title="show or hide the key"),
+                    html.Div(id="legend", className="legend-body"),
+                ],
+                id="legend-box",
+                style={"fontSize": f"{FONT_SIZE}px", "lineHeight": "1.25", "padding": "2px 4px"},
+            ),
             html.Div(
                 dcc.Graph(
                     id="running",
@@ -391,7 +499,9 @@ def _layout(store: SessionStore, settings: Settings, scenarios: list[str]) -> ht
                 id="body",
                 style={
                     "display": "grid",
-                    "gridTemplateColumns": "minmax(0, 1fr) clamp(340px, 31vw, 640px)",
+                    # The panel on the right takes a third of the width at most: at 150% zoom (853 CSS pixels
+                    # across a 1280 projector) a fixed width would squeeze the networks.
+                    "gridTemplateColumns": "minmax(0, 1fr) clamp(250px, 31vw, 640px)",
                     "gridTemplateRows": "minmax(0, 1fr)",
                     "gap": "6px",
                     "flex": "1 1 auto",
@@ -401,6 +511,12 @@ def _layout(store: SessionStore, settings: Settings, scenarios: list[str]) -> ht
             dcc.Store(id="session", data=store.new_id()),
             dcc.Store(id="version", data=0),
             dcc.Store(id="feed-shown", data=[0, 0]),
+            dcc.Store(id="feed-new"),
+            dcc.Store(id="feed-refresh", data=0),
+            dcc.Store(id="feed-drawn"),
+            dcc.Store(id="inspect-tick", data=0),
+            dcc.Store(id="box-sizes"),
+            dcc.Store(id="drawn-tick", data=0),
             dcc.Store(id="playing", data=False),
             dcc.Store(id="tick", data=0),
             dcc.Interval(id="heartbeat", interval=HEARTBEAT * 1000),
@@ -512,7 +628,7 @@ def _guard_requests(app: Dash) -> None:
         return None
 
 
-def create_app(settings: Settings | None = None, capacity: int = 40) -> Dash:
+def create_app(settings: Settings | None = None, capacity: int = 60) -> Dash:
     """The live app, ready to run (``app.run(host="127.0.0.1", port=8050)``).
 
     Parameters
@@ -535,6 +651,12 @@ def create_app(settings: Settings | None = None, capacity: int = 40) -> Dash:
     app.layout = lambda: _layout(store, start, scenarios)
     app.server.config["kreislauf.sessions"] = store
     _guard_requests(app)
+
+    @app.server.route("/health")
+    def health() -> flask.Response:
+        """The server's pages and memory, as JSON: for the lecturer or an administrator (``/health``)."""
+        return flask.jsonify(store.report())
+
     control_states = [State(f"control-{c.name}", "value") for c in CONTROLS]
     kinds_allowed = [*KINDS, BREACH_FILTER]
 
@@ -557,28 +679,30 @@ def create_app(settings: Settings | None = None, capacity: int = 40) -> Dash:
         return store.get(sid, wanted)
 
     def feed_outputs(session: Session, shown: Any, firm: str | None, kinds: list[str], full: bool) -> tuple:
-        """The two feed lists (whole, or the new lines only as a patch) and how many lines each page list holds."""
-        out: list[Any] = []
+        """The feeds' new lines as data for the page's own script (:data:`_FEED_JS`), and the lines sent so far.
+
+        Each world's part says from which line of its feed it starts and where
+        it ends, so the page can tell a missed part (and asks for the whole
+        feed again); ``replace`` says the lines replace the list (a reset, a
+        filter) rather than go on top of it. Nothing is sent when no line is new.
+        """
+        parts = []
         counts = []
         for k in range(2):
             if k >= len(session.worlds):
-                out.append([] if full else no_update)
+                parts.append({"from": 0, "to": 0, "lines": []})
                 counts.append(0)
                 continue
             world = session.worlds[k]
             start = 0 if full else min(max(0, shown[k]), len(world.feed))
             lines = feed_lines(world, start, kinds, firm)
             if full:
-                out.append([_feed_line(it) for it in reversed(lines[-FEED_PAGE:])])
-            elif lines:
-                patch = Patch()
-                for it in lines:
-                    patch.prepend(_feed_line(it))
-                out.append(patch)
-            else:
-                out.append(no_update)
+                lines = lines[-FEED_PAGE:]
+            parts.append({"from": start, "to": len(world.feed), "lines": [_feed_record(it) for it in lines]})
             counts.append(len(world.feed))
-        return out[0], out[1], counts
+        if not full and not any(part["lines"] for part in parts):
+            return no_update, counts
+        return {"replace": full, "worlds": parts}, counts
 
     @app.callback(
         Output("network-0", "figure"),
@@ -595,13 +719,14 @@ def create_app(settings: Settings | None = None, capacity: int = 40) -> Dash:
         Output("feed-firm", "options"),
         Output("feed-world", "options"),
         Output("feed-world", "value"),
-        Output("feed-0", "children"),
-        Output("feed-1", "children"),
+        Output("feed-new", "data"),
         Output("feed-shown", "data"),
+        Output("drawn-tick", "data"),
         Input("step", "n_clicks"),
         Input("tick", "data"),
         Input("reset", "n_clicks"),
         Input("color-by", "value"),
+        Input("box-sizes", "data"),
         State("session", "data"),
         State("version", "data"),
         State("scenario", "value"),
@@ -613,8 +738,12 @@ def create_app(settings: Settings | None = None, capacity: int = 40) -> Dash:
         *control_states,
         prevent_initial_call="initial_duplicate",
     )
-    def advance(step, tick, reset, color_by, sid, version, scenario, beside, switches, kinds, firm, shown, *values):
+    def advance(
+        step, tick, reset, color_by, sizes, sid, version, scenario, beside, switches, kinds, firm, shown, *values
+    ):
         sid = checks.session_id(sid)
+        sizes = checks.box_sizes("box-sizes", sizes)
+        box = sizes.get("network")
         checks.clicks("step", step), checks.clicks("tick", tick), checks.clicks("reset", reset)
         color_by = checks.choice("color-by", color_by, COLOR_MODES)
         kinds = checks.choices("feed-kinds", kinds, kinds_allowed)
@@ -651,10 +780,13 @@ def create_app(settings: Settings | None = None, capacity: int = 40) -> Dash:
                 session.step()
             worlds = session.worlds
             labels = [w.label for w in worlds]
-            data = [network_data(w, color_by) for w in worlds]
-            if full or trigger == "color-by":
+            data = [network_data(w, color_by, box) for w in worlds]
+            # Whole figures when the page starts, the colours change, or the page's boxes changed size since
+            # the figures were drawn (whatever else the request brought along: requests can merge).
+            if full or trigger == "color-by" or sizes != session.sizes_drawn:
+                session.sizes_drawn = sizes
                 figures: list[Any] = [network_figure(d, _title(w)) for d, w in zip(data, worlds, strict=True)]
-                running: Any = running_figure(worlds, session.breaches)
+                running: Any = running_figure(worlds, session.breaches, sizes.get("running"))
                 session.running_sent = time.monotonic()
                 legend: Any = _legend(len(worlds), labels)
             else:
@@ -676,7 +808,7 @@ def create_app(settings: Settings | None = None, capacity: int = 40) -> Dash:
                 session.names_shown = names
             else:  # the pickers' lists are sent again only when firms enter or leave
                 names = no_update
-            feed0, feed1, counts = feed_outputs(session, shown, firm, kinds, full)
+            feed, counts = feed_outputs(session, shown, firm, kinds, full)
             world_options: Any = no_update
             world_value: Any = no_update
             if full:
@@ -698,9 +830,9 @@ def create_app(settings: Settings | None = None, capacity: int = 40) -> Dash:
             names,
             world_options,
             world_value,
-            feed0,
-            feed1,
+            feed,
             counts,
+            checks.clicks("tick", tick),  # the month the page asked for last is drawn: it may ask for the next
         )
 
     @app.callback(
@@ -716,15 +848,17 @@ def create_app(settings: Settings | None = None, capacity: int = 40) -> Dash:
         return [*(d[c.name] for c in CONTROLS), switches, _switch_options(d["has_group"])]
 
     @app.callback(
-        Output("feed-0", "children", allow_duplicate=True),
-        Output("feed-1", "children", allow_duplicate=True),
+        Output("feed-new", "data", allow_duplicate=True),
         Output("feed-shown", "data", allow_duplicate=True),
         Input("feed-kinds", "value"),
         Input("feed-firm", "value"),
+        Input("feed-refresh", "data"),
         State("session", "data"),
         prevent_initial_call=True,
     )
-    def feed_filter(kinds, firm, sid):
+    def feed_filter(kinds, firm, refresh, sid):
+        """The whole feed again: for a new filter, or when the page missed a part (``feed-refresh``)."""
+        checks.clicks("feed-refresh", refresh)
         kinds = checks.choices("feed-kinds", kinds, kinds_allowed)
         firm = checks.firm_name("feed-firm", firm)
         session = store.find(checks.session_id(sid))
@@ -743,14 +877,15 @@ def create_app(settings: Settings | None = None, capacity: int = 40) -> Dash:
     @app.callback(
         Output("inspector", "children"),
         Input("inspect-firm", "value"),
-        Input("version", "data"),
+        Input("inspect-tick", "data"),
         State("session", "data"),
     )
-    def inspect(name, _version, sid):
+    def inspect(name, tick, sid):
+        checks.clicks("inspect-tick", tick)
         name = checks.firm_name("inspect-firm", name)
         session = store.find(checks.session_id(sid))
         if not name or session is None:
-            if ctx.triggered_id == "version" and not name:
+            if ctx.triggered_id == "inspect-tick" and not name:
                 return no_update  # nothing chosen: nothing to redraw as the months go by
             return html.P("Choose a firm to see its traits and its trust in each partner, pillar by pillar.")
         with session.lock:
@@ -804,9 +939,32 @@ def create_app(settings: Settings | None = None, capacity: int = 40) -> Dash:
         Output("rate", "children"),
         Output("rate", "style"),
         Input("version", "data"),
+        State("drawn-tick", "data"),
         State("playing", "data"),
         State("speed", "value"),
-        State("tick", "data"),
+        State("month", "children"),
+    )
+    app.clientside_callback(
+        _SIZES_JS,
+        Output("box-sizes", "data"),
+        Input("version", "data"),
+        State("box-sizes", "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        _FEED_JS,
+        Output("feed-drawn", "data"),
+        Input("feed-new", "data"),
+        prevent_initial_call=True,
+    )
+    app.clientside_callback(
+        _INSPECT_JS,
+        Output("inspect-tick", "data"),
+        Input("version", "data"),
+        Input("panel", "value"),
+        State("inspect-firm", "value"),
+        State("inspect-tick", "data"),
+        prevent_initial_call=True,
     )
     app.clientside_callback(
         _PANEL_JS,
@@ -819,27 +977,24 @@ def create_app(settings: Settings | None = None, capacity: int = 40) -> Dash:
     return app
 
 
-def _feed_line(it: Mapping[str, Any]) -> html.Li:
-    """One line of the feed: month, kind (a link to the phase in the Guide panel), text; a breach marked."""
-    kind = it["kind"]
-    badge = {"background": it["color"], "color": "white", "padding": "0 5px", "borderRadius": "3px"}
-    guide_kinds = {p.kind for p in GUIDE}
-    label: Any = (
-        html.A(kind, href=f"#{anchor(kind)}", className="phase-link", style={**badge, "textDecoration": "none"})
-        if kind in guide_kinds
-        else html.Span(kind, style=badge)
-    )
-    mark = it.get("mark", "")
-    parts: list[Any] = [html.Span(f"month {it['step']} ", style=_MUTED), label, " ", it["text"]]
-    style: dict[str, Any] = {"margin": "2px 0"}
-    if mark == "breach":
-        parts.insert(0, html.B("\u26a0 breach of trust: ", style={"color": "#C00000"}))
-        style.update(background="#FFE0E0", fontWeight=600)
-    elif mark == "consequence":
-        style.update(borderLeft="4px solid #C00000", paddingLeft="4px")
-    return html.Li(
-        parts, className=f"feed-line feed-{kind.replace(' ', '-')}{' feed-' + mark if mark else ''}", style=style
-    )
+def _feed_record(it: Mapping[str, Any]) -> list[Any]:
+    """One line of the feed as the page's script (:data:`_FEED_JS`) draws it.
+
+    ``[month, kind, kind's colour, phase, phase's anchor in the Guide panel,
+    phase's colour, text, mark]``; phase, anchor and colour are empty for a
+    line of no phase (an event, a firm entering or leaving the market).
+    """
+    phase = it.get("phase") or ""
+    return [
+        it["step"],
+        it["kind"],
+        it["color"],
+        phase,
+        anchor(phase) if phase else "",
+        PHASE_COLORS.get(phase, ""),
+        it["text"],
+        it["mark"],
+    ]
 
 
 def _title(world: Any) -> str:
@@ -908,12 +1063,33 @@ def network_addresses() -> list[str]:
     return [a for a in dict.fromkeys(found) if not a.startswith("127.") and a != "0.0.0.0"]
 
 
+def load_line(report: Mapping[str, Any]) -> str:
+    """One line on the terminal about the server's load (see :meth:`SessionStore.report`)."""
+    line = f"kreislauf live: {report['pages']} of at most {report['capacity']} pages have a run"
+    if report["memory_mb"] is not None:
+        line += f"; server memory {report['memory_mb']:.0f} MB"
+        if report["mb_per_page"] is not None:
+            line += f" (about {report['mb_per_page']:.1f} MB a page)"
+    return line
+
+
+def _report_load(store: SessionStore, every: float = LOAD_EVERY) -> None:
+    """Print :func:`load_line` whenever the number of pages has changed, at most every ``every`` seconds."""
+    told = 0
+    while True:
+        time.sleep(every)
+        if len(store) != told:
+            report = store.report()
+            told = int(report["pages"])  # type: ignore[call-overload]
+            print(load_line(report), flush=True)
+
+
 def serve(
     settings: Settings,
     host: str = "127.0.0.1",
     port: int = 8050,
     open_browser: bool = True,
-    max_sessions: int = 40,
+    max_sessions: int = 60,
 ) -> None:
     """Run the live app until interrupted (debug mode off), opening the browser at it.
 
@@ -933,7 +1109,6 @@ def serve(
     app = create_app(settings, capacity=max_sessions)
     url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}/"
     if open_browser:
-        import threading
         import webbrowser
 
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
@@ -945,7 +1120,11 @@ def serve(
             print(f"kreislauf live: students open {where}", flush=True)
         else:
             print("kreislauf live: this computer has no network address others could reach", flush=True)
-    print(f"kreislauf live: at most {max_sessions} pages at once (--max-sessions)", flush=True)
+    print(
+        f"kreislauf live: at most {max_sessions} pages at once (--max-sessions); pages and memory at {url}health",
+        flush=True,
+    )
+    threading.Thread(target=_report_load, args=(app.server.config["kreislauf.sessions"],), daemon=True).start()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     # Werkzeug's server as Dash's run would start it (threaded, no debugger), without its and Flask's banners.
     make_server(host, port, app.server, threaded=True).serve_forever()

@@ -120,6 +120,33 @@ def clicks(what: str, value: Any) -> int:
     return value
 
 
+def box_sizes(what: str, value: Any) -> dict[str, tuple[float, float]]:
+    """The sizes of the page's boxes in pixels, as the page reports them: ``{"network": [w, h], "running": [w, h]}``.
+
+    ``None`` (not reported yet) gives an empty dict.
+
+    Raises
+    ------
+    BadInput
+        If ``value`` is anything else, or a size is not a number from 1 to 20000.
+    """
+    if value is None:
+        return {}
+    allowed = "must be {'network': [width, height], 'running': [width, height]} in pixels from 1 to 20000"
+    if not isinstance(value, dict) or set(value) != {"network", "running"}:
+        raise BadInput(what, value, allowed)
+    out = {}
+    for key, size in value.items():
+        if not (
+            isinstance(size, list)
+            and len(size) == 2
+            and all(isinstance(v, int | float) and not isinstance(v, bool) and 1 <= v <= 20000 for v in size)
+        ):
+            raise BadInput(what, value, allowed)
+        out[key] = (float(size[0]), float(size[1]))
+    return out
+
+
 def firm_name(what: str, value: Any) -> str | None:
     """A firm picked in a dropdown (``None`` or ``""`` for none picked).
 

@@ -38,7 +38,7 @@ from sim.observe.chronicle import Chronicle, Entry
 from sim.observe.network import edge_frame, node_frame
 from sim.scenario import ScenarioError, TraitChangeEvent
 
-__all__ = ["Session", "SessionStore", "StoreFull", "World"]
+__all__ = ["Session", "SessionStore", "StoreFull", "World", "resident_mb"]
 
 #: Kinds of feed line counted as marks on the running plots' time axis.
 _MARKED = {"exit": "exits", "market": "firms entering or leaving", "event": "events"}
@@ -61,6 +61,8 @@ class World:
     focal: frozenset[str] = frozenset()
     #: Firms drawn with their name: those the scenario names, and the focal firms.
     labelled: frozenset[str] = frozenset()
+    #: Each named firm's label shown and its place, and the axes' ranges, for the named firms and box they fit.
+    label_places: tuple[tuple, tuple[dict[int, tuple[str, str]], list[float], list[float]]] | None = None
 
     @classmethod
     def build(cls, name: str, settings: Settings) -> World:
@@ -182,6 +184,7 @@ class Session:
         self.worlds: list[World] = []
         self.names_shown: list[str] | None = None  # the firm names the page's pickers were last sent
         self.running_sent = 0.0  # when the page was last sent the running plots (time.monotonic)
+        self.sizes_drawn: dict[str, tuple[float, float]] = {}  # the page's box sizes the figures were drawn for
         self.reset(settings)
 
     def reset(self, settings: Settings | None = None) -> None:
@@ -281,6 +284,18 @@ class Session:
             return [w.label for w in chosen]
 
 
+def resident_mb() -> float | None:
+    """Resident memory of the running process in MB (Linux's ``/proc/self/status``); None where unreadable."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
 class StoreFull(Exception):
     """Every place in the store is taken by an open page in use: a new page cannot get a model."""
 
@@ -305,7 +320,7 @@ class SessionStore:
 
     def __init__(
         self,
-        capacity: int = 40,
+        capacity: int = 60,
         closed_after: float = 120.0,
         idle_after: float = 1800.0,
         clock: Callable[[], float] = time.monotonic,
@@ -320,6 +335,32 @@ class SessionStore:
         self._seen: dict[str, float] = {}  # last sign of life from the page
         self._used: dict[str, float] = {}  # last step, play tick or reset
         self._lock = threading.Lock()
+        self._building = 0  # places held for sessions being built
+        self.started_mb = resident_mb()  # the server's memory before any page had a run
+
+    def report(self) -> dict[str, object]:
+        """What a lecturer or an administrator needs to know about the server's load.
+
+        Returns
+        -------
+        dict
+            ``pages`` (sessions kept), ``capacity``, ``memory_mb`` (the
+            server's resident memory now), ``started_mb`` (before any page),
+            and ``mb_per_page``: the growth since the start shared by the
+            pages kept (None where memory cannot be read or no page is kept).
+        """
+        now = resident_mb()
+        pages = len(self)
+        per_page = None
+        if now is not None and self.started_mb is not None and pages:
+            per_page = round(max(0.0, now - self.started_mb) / pages, 1)
+        return {
+            "pages": pages,
+            "capacity": self.capacity,
+            "memory_mb": None if now is None else round(now, 1),
+            "started_mb": None if self.started_mb is None else round(self.started_mb, 1),
+            "mb_per_page": per_page,
+        }
 
     def new_id(self) -> str:
         """A fresh session id for a page that has just loaded."""
@@ -366,8 +407,10 @@ class SessionStore:
         session = self.find(sid, used=True)
         if session is not None:
             return session, False
-        with self._lock:  # make room first, so a full store refuses before building anything
+        with self._lock:  # make room and hold a place first, so a full store refuses before building anything
             room, dropped = (True, []) if sid in self._sessions else self._make_room(1)
+            if room:
+                self._building += 1  # pages loading at the same moment cannot take more places than there are
         for old in dropped:  # outside the store's lock: a session's lock may be held by a step
             old.close()
         if not room:
@@ -375,7 +418,11 @@ class SessionStore:
                 f"the server already runs {self.capacity} pages, all open and in use: close a tab, "
                 "or start the app with a higher --max-sessions"
             )
-        fresh = Session(settings)  # outside the store's lock: building a model takes a moment
+        try:
+            fresh = Session(settings)  # outside the store's lock: building a model takes a moment
+        finally:
+            with self._lock:
+                self._building -= 1
         with self._lock:
             session = self._sessions.setdefault(sid, fresh)  # another request may have made it meanwhile
             now = self.clock()
@@ -392,7 +439,7 @@ class SessionStore:
 
         Call under the store's lock; close the dropped sessions after releasing it.
         """
-        excess = len(self._sessions) + places - self.capacity
+        excess = len(self._sessions) + self._building + places - self.capacity
         if excess <= 0:
             return True, []
         dropped = self._evict(excess)

@@ -2,9 +2,11 @@
 
 Each view comes in two forms: a whole figure, built when a session starts or
 is reset, and the new data alone (:class:`dash.Patch`), sent every step. The
-figures keep a fixed set of traces (one per Kreislauf phase and trust class
-for the edges, one for the firms), so a step only replaces their coordinates,
-sizes and colours: the picture stays calm and the page redraws fast.
+figures keep a fixed set of traces (one per phase with two partners and
+trust class for the edges, one for the firms), so a step only replaces their
+coordinates, sizes and colours: the picture stays calm and the page redraws
+fast. Labels keep 14 px at any size of the picture: :func:`network_view`
+places them and sets the axes for the room the page reports.
 Colours, widths and the layout of firms are those of the report
 (:mod:`analysis.figures`).
 """
@@ -28,6 +30,7 @@ from analysis.figures import (
 )
 from analysis.live.session import World
 from sim.observe.chronicle import Entry
+from sim.observe.network import edge_frame, node_frame
 from sim.vocabulary import DOMAINS, LIVE_PHASES, PILLARS, TRAITS, Phase
 
 __all__ = [
@@ -40,6 +43,7 @@ __all__ = [
     "network_data",
     "network_figure",
     "network_patch",
+    "network_view",
     "running_figure",
     "running_patch",
     "short_label",
@@ -78,114 +82,306 @@ def short_label(name: str) -> str:
     return name
 
 
-#: Label size in the network's units, as drawn on a projector (about 110 pixels a unit): a character's
-#: width, a line's height, and the gap between a marker's centre and its label.
-_CHAR, _LINE, _GAP = 0.078, 0.16, 0.1
+#: Label size on screen, in pixels: a small letter's width and a line's height at :data:`FONT_SIZE`;
+#: the room between a marker's edge and its label (Plotly sets a label off by the marker's radius);
+#: the largest marker's radius.
+_CHAR_PX, _LINE_PX, _GAP_PX, _MARKER_PX = 8.2, 17.6, 3.0, 14.0
+
+#: Pixels a unit of the network's coordinates takes when the page has not said (a 1280 x 720 projector).
+UNIT_PX = 110.0
 
 #: Where a label may go, in order of preference after the outward one.
-_PLACES = ("top center", "bottom center", "middle right", "middle left", "top right", "top left", "bottom right")
+_PLACES = (
+    "top center",
+    "bottom center",
+    "middle right",
+    "middle left",
+    "top right",
+    "top left",
+    "bottom right",
+    "bottom left",
+)
+
+#: The network's box on the page, in pixels, when the page has not said (a 1280 x 720 projector).
+NETWORK_BOX = (440.0, 330.0)
+
+#: The networks' margins in pixels (left, right, top: the title, bottom).
+_MARGIN = {"l": 4, "r": 4, "t": 30, "b": 4}
 
 
-def _label_box(x: float, y: float, text: str, place: str) -> tuple[float, float, float, float]:
-    """The box (left, bottom, right, top) a label takes at a Plotly text position beside a marker."""
-    width = _CHAR * len(text)
+_NARROW = frozenset(" .,:;'-!|()[]ijltfrI")
+
+
+def _text_px(text: str) -> float:
+    """A label's width in pixels at 14 px, generously: capitals wider, narrow letters and stops narrower."""
+    return sum(4.6 if c in _NARROW else 10.0 if c.isupper() or c in "mwMW" else _CHAR_PX for c in text)
+
+
+def _label_box(
+    x: float, y: float, text: str, place: str, unit: float = UNIT_PX, radius: float = _MARKER_PX
+) -> tuple[float, float, float, float]:
+    """The box (left, bottom, right, top) a label takes at a Plotly text position beside a marker.
+
+    ``unit`` is the pixels one unit of the network's coordinates takes on
+    screen, ``radius`` the marker's radius in pixels.
+    """
+    width, line, gap = _text_px(text) / unit, _LINE_PX / unit, (radius + _GAP_PX) / unit
     vertical, horizontal = place.split()
     if horizontal == "right":
-        left = x + _GAP
+        left = x + gap
     elif horizontal == "left":
-        left = x - _GAP - width
+        left = x - gap - width
     else:
         left = x - width / 2
     if vertical == "top":
-        bottom = y + _GAP
+        bottom = y + gap
     elif vertical == "bottom":
-        bottom = y - _GAP - _LINE
+        bottom = y - gap - line
     else:
-        bottom = y - _LINE / 2
-    return left, bottom, left + width, bottom + _LINE
+        bottom = y - line / 2
+    return left, bottom, left + width, bottom + line
 
 
-def label_places(x: list[float], y: list[float], labels: list[str]) -> list[str]:
+def label_places(
+    x: list[float],
+    y: list[float],
+    labels: list[str],
+    unit: float = UNIT_PX,
+    sideways: bool = True,
+    radii: list[float] | None = None,
+    required: list[bool] | None = None,
+) -> list[str]:
     """A Plotly text position for each firm's label, so that no label covers another.
 
     Each label goes outwards from the centre of the circle of niches if that
     is free, else to the first free place around its marker (labels placed
-    earlier keep theirs); empty labels need no place.
+    earlier keep theirs); empty labels need no place. ``unit`` is the pixels
+    a unit of the coordinates takes on screen: labels keep their size in
+    pixels, so a smaller picture has less room for them. With ``sideways``
+    False, a label goes above or below its firm before beside it (a narrow
+    picture has more room there). ``radii`` are the markers' radii in pixels
+    (the largest if not given). A label placed covers no other label and,
+    where there is a place for that, no other firm's marker. The labels of
+    firms ``required`` (all if not given) are placed first; another label
+    with no free place is left out: its place is ``""`` (its firm keeps its
+    name on hover).
     """
+    return _label_places(x, y, labels, unit, sideways, radii, required)[0]
+
+
+def _label_places(
+    x: list[float],
+    y: list[float],
+    labels: list[str],
+    unit: float,
+    sideways: bool,
+    radii: list[float] | None,
+    required: list[bool] | None,
+) -> tuple[list[str], int]:
+    """:func:`label_places`, and how many required labels found no place free of other labels."""
+    radii = radii if radii is not None else [_MARKER_PX] * len(x)
+    required = required if required is not None else [True] * len(x)
+    clashes = 0
+    markers = [
+        (px - r / unit, py - r / unit, px + r / unit, py + r / unit) for px, py, r in zip(x, y, radii, strict=True)
+    ]
     taken: list[tuple[float, float, float, float]] = []
-    places = []
-    for px, py, text in zip(x, y, labels, strict=True):
+    places = ["top center"] * len(x)
+    for k in sorted(range(len(x)), key=lambda k: not required[k]):  # the required first, each in its order
+        px, py, text, radius = x[k], y[k], labels[k], radii[k]
         if not text:
-            places.append("top center")
             continue
+        others = markers[:k] + markers[k + 1 :]
         outward = (
             "middle right"
-            if px > 0.35
+            if px > 0.35 and sideways
             else "middle left"
-            if px < -0.35
+            if px < -0.35 and sideways
             else "top center"
             if py >= 0
             else "bottom center"
         )
-        for place in (outward, *(p for p in _PLACES if p != outward)):
-            box = _label_box(px, py, text, place)
-            if not any(box[0] < t[2] and t[0] < box[2] and box[1] < t[3] and t[1] < box[3] for t in taken):
-                break
+        order = (outward, *(p for p in _PLACES if p != outward))
+        place = next((p for p in order if not _covers(_label_box(px, py, text, p, unit, radius), taken + others)), "")
+        if not place:  # no place free of markers: the first free of labels at least
+            place = next((p for p in order if not _covers(_label_box(px, py, text, p, unit, radius), taken)), "")
+        if not place and required[k]:
+            place, clashes = outward, clashes + 1
+        if place:
+            taken.append(_label_box(px, py, text, place, unit, radius))
+        places[k] = place
+    return places, clashes
+
+
+def _covers(box: tuple[float, float, float, float], boxes: list[tuple[float, float, float, float]]) -> bool:
+    """Whether a box overlaps any of ``boxes`` (each left, bottom, right, top)."""
+    return any(box[0] < t[2] and t[0] < box[2] and box[1] < t[3] and t[1] < box[3] for t in boxes)
+
+
+def network_view(
+    x: list[float],
+    y: list[float],
+    labels: list[str],
+    box: tuple[float, float] | None = None,
+    radii: list[float] | None = None,
+    required: list[bool] | None = None,
+) -> tuple[list[str], list[str], list[float], list[float]]:
+    """The labels shown, where they go, and the axes' ranges that hold every firm and label inside a box.
+
+    Labels keep 14 px whatever the size of the picture, so a small box (a
+    projector at 150% zoom) needs more of the coordinates' room beside the
+    circle than a large one: the ranges and the places are worked out
+    together, a few rounds until they agree.
+
+    Parameters
+    ----------
+    x, y : list of float
+        The firms' coordinates.
+    labels : list of str
+        Each firm's label (empty: none).
+    box : (float, float), optional
+        The network's box on the page in pixels (width, height); a
+        projector's at 1280 x 720 if not given.
+    radii : list of float, optional
+        The markers' radii in pixels (the largest if not given).
+    required : list of bool, optional
+        Firms whose label is always shown (all if not given); the others'
+        labels are left out where no place is free of other labels.
+
+    Returns
+    -------
+    labels : list of str
+        The labels shown (empty where left out).
+    places : list of str
+        Each label's Plotly text position.
+    xrange, yrange : list of float
+        The axes' ranges (Plotly widens one of them to keep the circle round).
+    """
+    width, height = box or NETWORK_BOX
+    width = max(width - _MARGIN["l"] - _MARGIN["r"], 40.0)
+    height = max(height - _MARGIN["t"] - _MARGIN["b"], 40.0)
+    radii = radii or [_MARKER_PX] * len(x)
+    required = required if required is not None else [True] * len(x)
+    best: tuple[tuple[int, float, int], list[str], list[float], list[float]] | None = None
+    for sideways in (True, False):  # labels beside their firms, or above and below
+        unit, places, clashes, xrange, yrange = _fit(x, y, labels, width, height, sideways, radii, required)
+        shown = sum(1 for t, p in zip(labels, places, strict=True) if t and p)
+        score = (-clashes, unit, shown)  # no label over another first, then the most room, then the most labels
+        if best is None or score > best[0]:
+            best = (score, places, xrange, yrange)
+    assert best is not None
+    _, places, xrange, yrange = best
+    shown_labels = [t if p else "" for t, p in zip(labels, places, strict=True)]
+    return shown_labels, [p or "top center" for p in places], xrange, yrange
+
+
+def _fit(
+    x: list[float],
+    y: list[float],
+    labels: list[str],
+    width: float,
+    height: float,
+    sideways: bool,
+    radii: list[float],
+    required: list[bool],
+) -> tuple[float, list[str], int, list[float], list[float]]:
+    """The largest scale (pixels a unit) at which firms and labels fit ``width`` x ``height`` pixels.
+
+    Returns the scale, the label places there, how many required labels lie
+    over another, and the ranges that hold it all. The larger the scale, the
+    more room between firms for labels of a fixed size, but the more room
+    the picture needs: a bisection finds where it stops fitting.
+    """
+
+    def attempt(unit: float) -> tuple[bool, list[str], int, list[float], list[float]]:
+        places, clashes = _label_places(x, y, labels, unit, sideways, radii, required)
+        edge = (_MARKER_PX + 4) / unit
+        boxes = [
+            _label_box(px, py, t, pl, unit, r)
+            for px, py, t, pl, r in zip(x, y, labels, places, radii, strict=True)
+            if t and pl
+        ]
+        boxes += [(px - edge, py - edge, px + edge, py + edge) for px, py in zip(x, y, strict=True)]
+        pad = 4 / unit
+        xrange = [min(b[0] for b in boxes) - pad, max(b[2] for b in boxes) + pad] if boxes else [-1.2, 1.2]
+        yrange = [min(b[1] for b in boxes) - pad, max(b[3] for b in boxes) + pad] if boxes else [-1.2, 1.2]
+        fits = (xrange[1] - xrange[0]) * unit <= width and (yrange[1] - yrange[0]) * unit <= height
+        return fits, places, clashes, [round(v, 3) for v in xrange], [round(v, 3) for v in yrange]
+
+    low, high = 4.0, 400.0
+    found = attempt(low)
+    for _ in range(9):  # to within 1% of the scale
+        mid = (low * high) ** 0.5
+        tried = attempt(mid)
+        if tried[0]:
+            low, found = mid, tried
         else:
-            place = outward
-        taken.append(_label_box(px, py, text, place))
-        places.append(place)
-    return places
+            high = mid
+    return low, found[1], found[2], found[3], found[4]
 
 
-def network_data(world: World, color_by: str = "role") -> dict[str, Any]:
+def network_data(world: World, color_by: str = "role", box: tuple[float, float] | None = None) -> dict[str, Any]:
     """The network now, as plain arrays: edge segments per trace, firms' places, sizes, colours and labels.
+
+    The segments come per edge trace of the live figure (the phases with two
+    partners, by trust class, in drawing order). ``box`` is the network's box
+    on the page in pixels, if the page has said (see :func:`network_view`).
 
     Only the firms the scenario names (the B.I.G.'s, say) and its focal
     firms carry a label; the others show their name on hover. The focal
     firms (the six B.I.G. producers, in every scenario that has them) are
     ringed in black.
     """
-    nodes, edges = world.nodes(), world.edges()
-    firms = nodes["firm"].to_numpy()
-    index = {int(f): k for k, f in enumerate(firms)}
+    nodes, edges = node_frame(world.model), edge_frame(world.model)  # plain arrays: no table is needed here
+    firms = np.asarray(nodes["firm"], dtype=np.int64)
     x = np.array([world.positions[int(f)][0] for f in firms], dtype=float)
     y = np.array([world.positions[int(f)][1] for f in firms], dtype=float)
-    if len(edges):
-        a = edges["a"].map(index).to_numpy()
-        b = edges["b"].map(index).to_numpy()
-        segments = edge_segments(a, b, edges["phase"], edges["trust"], x, y)
+    if len(edges["a"]):
+        order = np.argsort(firms)  # alive_idx is sorted already; argsort keeps this right if it were not
+        a = order[np.searchsorted(firms, edges["a"], sorter=order)]
+        b = order[np.searchsorted(firms, edges["b"], sorter=order)]
+        segments = edge_segments(a, b, list(edges["phase"]), np.asarray(edges["trust"], dtype=float), x, y)
     else:
         segments = edge_segments(np.zeros(0, int), np.zeros(0, int), [], np.zeros(0), x, y)
-    capital = np.clip(nodes["capital"].to_numpy(), 0, None)
+    capital_now = np.asarray(nodes["capital"], dtype=float)
+    capital = np.clip(capital_now, 0, None)
     size = 8 + 20 * np.sqrt(capital / max(float(capital.max()) if len(capital) else 1.0, 1e-9))
+    member = np.asarray(nodes["member"], dtype=bool)
+    digital = np.asarray(nodes["digital"], dtype=float)
     if color_by == "group":
-        color: list[Any] = [GROUP_COLORS[bool(m)] for m in nodes["member"]]
+        color: list[Any] = [GROUP_COLORS[bool(m)] for m in member]
     elif color_by == "digital":
-        color = nodes["digital"].round(3).tolist()
+        color = digital.round(3).tolist()
     elif color_by == "trust":
-        color = nodes["trust_received"].round(3).tolist()  # NaN (no partners): drawn grey by Plotly
+        color = [None if v != v else v for v in np.asarray(nodes["trust_received"]).round(3).tolist()]  # grey
     else:
         color = [ROLE_COLORS.get(str(r), "#777") for r in nodes["role"]]
-    names = nodes["name"].tolist()
+    names = list(nodes["name"])
     focal = world.focal
     hover = [
         f"<b>{n}</b>{' (a B.I.G. producer)' if n in focal else ''}<br>{r}{', group member' if m else ''}"
         f"<br>niche: {ni}<br>capital: {c:,.0f} k EUR<br>digital maturity: {d:.2f}"
         for n, r, m, ni, c, d in zip(
-            names,
-            nodes["role"],
-            nodes["member"],
-            nodes["niche"],
-            nodes["capital"],
-            nodes["digital"],
-            strict=True,
+            names, nodes["role"], member.tolist(), nodes["niche"], capital_now.tolist(), digital.tolist(), strict=True
         )
     ]
     labelled = world.labelled
     labels = [short_label(n) if n in labelled else "" for n in names]
+    # Firms never move: labels are placed again only when a named firm comes or goes or the box changes size
+    # (with the markers of that month: they grow slowly with capital), so labels stay put while months play.
+    ids = firms.tolist()
+    key = (tuple(f for f, t in zip(ids, labels, strict=True) if t), box)
+    if world.label_places is None or world.label_places[0] != key:
+        radii = [float(r) for r in np.ceil(size / 2)]
+        required = [n in focal for n in names]  # the B.I.G. producers always named; others where there is room
+        shown, places, xrange, yrange = network_view(x.tolist(), y.tolist(), labels, box, radii, required)
+        where = {f: (t, p) for f, t, p in zip(ids, shown, places, strict=True) if t}
+        world.label_places = (key, (where, xrange, yrange))
+    where, xrange, yrange = world.label_places[1]
+    labels = [where[f][0] if f in where else "" for f in ids]
+    places = [where[f][1] if f in where else "top center" for f in ids]
     return {
-        "segments": [(_clean(ex), _clean(ey)) for ex, ey in segments],
+        "segments": [(_clean(ex), _clean(ey)) for ex, ey in (segments[k] for k in _LIVE_KEYS)],
         "x": x.round(3).tolist(),
         "y": y.round(3).tolist(),
         "size": size.round(1).tolist(),
@@ -193,10 +389,12 @@ def network_data(world: World, color_by: str = "role") -> dict[str, Any]:
         "continuous": color_by in ("digital", "trust"),
         "hover": hover,
         "labels": labels,
-        "textposition": label_places(x.tolist(), y.tolist(), labels),
+        "textposition": places,
+        "xrange": xrange,
+        "yrange": yrange,
         "ring": [3.0 if n in focal else 0.5 for n in names],
         "firms": [int(f) for f in firms],
-        "symbol": ["diamond" if m else "circle" for m in nodes["member"]],
+        "symbol": ["diamond" if m else "circle" for m in member.tolist()],
     }
 
 
@@ -205,9 +403,14 @@ def _clean(values: np.ndarray) -> list[float | None]:
     return [None if v != v else round(float(v), 3) for v in values.tolist()]
 
 
-#: The order the edge traces are drawn in: working relationships first and paler, so cooperations in
-#: the other phases (being set up, under evaluation) lie on top and stand out in a dense group.
-_DRAW_ORDER = sorted(range(len(EDGE_KEYS)), key=lambda k: EDGE_KEYS[k][0] != "relationship")
+#: The edge traces drawn: those of the phases in which a cooperation has two partners (the others
+#: never have an edge; each trace costs the browser a redraw), working relationships first and
+#: paler, so cooperations being set up or under evaluation lie on top and stand out in a dense group.
+#: ``network_data``'s segments come in this order.
+_LIVE_KEYS = sorted(
+    (k for k, key in enumerate(EDGE_KEYS) if key[0] in {p.label for p in LIVE_PHASES}),
+    key=lambda k: EDGE_KEYS[k][0] != "relationship",
+)
 
 #: Smallest text on the page, in pixels: readable from the back of a lecture hall.
 FONT_SIZE = 14
@@ -220,8 +423,8 @@ def network_figure(data: dict[str, Any], title: str) -> go.Figure:
     on the page (HTML that wraps), not in the figure, where it would be cut.
     """
     fig = go.Figure()
-    for k in _DRAW_ORDER:
-        (phase, _, _, width, label), (ex, ey) = EDGE_KEYS[k], data["segments"][k]
+    for k, (ex, ey) in zip(_LIVE_KEYS, data["segments"], strict=True):
+        phase, _, _, width, label = EDGE_KEYS[k]
         fig.add_trace(
             go.Scatter(
                 x=ex,
@@ -248,13 +451,13 @@ def network_figure(data: dict[str, Any], title: str) -> go.Figure:
     fig.update_layout(
         title={"text": title, "x": 0.01, "y": 0.98, "yanchor": "top", "font": {"size": 16}},
         font={"size": FONT_SIZE},
-        margin={"l": 4, "r": 4, "t": 30, "b": 4},
+        margin=_MARGIN,
         autosize=True,
         plot_bgcolor="white",
         paper_bgcolor="white",
-        # Room beside the circle for the labels of firms on its left and right (Plotly would cut them).
-        xaxis={"visible": False, "range": [-2.05, 2.05]},
-        yaxis={"visible": False, "range": [-1.45, 1.45], "scaleanchor": "x"},
+        # Room beside the circle for every label at the box's size (Plotly would cut them).
+        xaxis={"visible": False, "range": data["xrange"]},
+        yaxis={"visible": False, "range": data["yrange"], "scaleanchor": "x"},
         uirevision="keep",  # zoom and pan survive updates
     )
     return fig
@@ -289,15 +492,17 @@ def _marker(data: dict[str, Any]) -> dict[str, Any]:
 def network_patch(data: dict[str, Any]) -> Patch:
     """Only what changes in a step: edge segments, and the firms' places, sizes, colours and labels."""
     patch = Patch()
-    for trace, k in enumerate(_DRAW_ORDER):
-        patch["data"][trace]["x"], patch["data"][trace]["y"] = data["segments"][k]
-    nodes = len(EDGE_KEYS)
+    for trace, (ex, ey) in enumerate(data["segments"]):
+        patch["data"][trace]["x"], patch["data"][trace]["y"] = ex, ey
+    nodes = len(data["segments"])
     patch["data"][nodes]["x"] = data["x"]
     patch["data"][nodes]["y"] = data["y"]
     patch["data"][nodes]["hovertext"] = data["hover"]
     patch["data"][nodes]["marker"] = _marker(data)
     patch["data"][nodes]["text"] = data["labels"]
     patch["data"][nodes]["textposition"] = data["textposition"]
+    patch["layout"]["xaxis"]["range"] = data["xrange"]
+    patch["layout"]["yaxis"]["range"] = data["yrange"]
     return patch
 
 
@@ -348,15 +553,31 @@ def _breach_lines(breaches: list[tuple[str, str, int]]) -> list[dict[str, Any]]:
     return shapes
 
 
-def running_figure(worlds: list[World], breaches: list[tuple[str, str, int]] | None = None) -> go.Figure:
+#: The running plots' width in pixels below which each panel's title takes two lines (at 15 px, four
+#: one-line titles need about this much).
+NARROW_RUNNING = 900
+
+
+#: The running plots' height in pixels below which each panel shows fewer values on its axis (14 px
+#: numbers need room to stand apart).
+SHORT_RUNNING = 180
+
+
+def running_figure(
+    worlds: list[World], breaches: list[tuple[str, str, int]] | None = None, box: tuple[float, float] | None = None
+) -> go.Figure:
     """Four panels in a row: cooperations by phase, mean trust, value created, digital maturity.
 
     Worlds differ by line style (see :data:`DASHES`); a breach of trust is a
     red dashed line in every panel; months with exits, entries, departures or
     events carry a black tick on the floor of the first panel (hover for what
-    happened). The legend is on the page, not in the figure.
+    happened). The legend is on the page, not in the figure. ``box`` is the
+    plots' box on the page in pixels, if the page has said: a narrow one
+    gets each title on two lines, a short one fewer values on its axes.
     """
-    fig = make_subplots(rows=1, cols=4, subplot_titles=[title for _, title in PANELS], horizontal_spacing=0.06)
+    narrow = box is not None and box[0] < NARROW_RUNNING
+    titles = [_two_lines(title) if narrow else title for _, title in PANELS]
+    fig = make_subplots(rows=1, cols=4, subplot_titles=titles, horizontal_spacing=0.07 if narrow else 0.06)
     colors = scenario_colors([w.label for w in worlds])
     for k, w in enumerate(worlds):
         series = _series(w)
@@ -401,12 +622,13 @@ def running_figure(worlds: list[World], breaches: list[tuple[str, str, int]] | N
             row=1,
             col=1,
         )
-    fig.update_yaxes(rangemode="tozero", tickfont={"size": FONT_SIZE}, ticklabelstandoff=6)
+    short = box is not None and box[1] < SHORT_RUNNING
+    fig.update_yaxes(rangemode="tozero", tickfont={"size": FONT_SIZE}, ticklabelstandoff=6, nticks=2 if short else None)
     fig.update_xaxes(range=_x_range(worlds), tickfont={"size": FONT_SIZE})
     fig.update_annotations(font={"size": 15})
     fig.update_layout(
         autosize=True,
-        margin={"l": 36, "r": 8, "t": 26, "b": 24},
+        margin={"l": 36, "r": 8, "t": 44 if narrow else 26, "b": 24},
         plot_bgcolor="white",
         paper_bgcolor="white",
         font={"size": FONT_SIZE},
@@ -415,6 +637,17 @@ def running_figure(worlds: list[World], breaches: list[tuple[str, str, int]] | N
         uirevision="keep",
     )
     return fig
+
+
+def _two_lines(title: str) -> str:
+    """A panel's title on two lines: before its unit, or at the space nearest its middle."""
+    if " (" in title:
+        return title.replace(" (", "<br>(", 1)
+    spaces = [k for k, c in enumerate(title) if c == " "]
+    if not spaces:
+        return title
+    cut = min(spaces, key=lambda k: abs(k - len(title) / 2))
+    return title[:cut] + "<br>" + title[cut + 1 :]
 
 
 def running_patch(worlds: list[World], breaches: list[tuple[str, str, int]] | None = None) -> Patch:
@@ -470,13 +703,16 @@ def feed_lines(
     kinds : list of str, optional
         Kinds of line to keep (:data:`sim.observe.chronicle.KINDS`, and
         :data:`BREACH_FILTER` for the breach's lines); all if None or empty.
+        A phase keeps the lines of that phase whatever their kind (choosing
+        ``"evaluation"`` keeps the exits after evaluation too).
     firm : str, optional
         Keep only lines about this firm.
 
     Returns
     -------
     list of dict
-        ``world``, ``step``, ``kind``, ``text``, ``color`` and ``mark``
+        ``world``, ``step``, ``kind``, ``phase`` (the phase of the cycle the
+        line belongs to, or None), ``text``, ``color`` and ``mark``
         (``"breach"``, ``"consequence"`` or ``""``, see :meth:`World.mark`).
     """
     wanted = set(kinds or [])
@@ -484,7 +720,7 @@ def feed_lines(
     wanted.discard(BREACH_FILTER)
     out = []
     for entry in world.feed[start:]:
-        if wanted and entry.kind not in wanted:
+        if wanted and entry.kind not in wanted and entry.phase not in wanted:
             continue
         if firm and not world.concerns(entry, firm):
             continue
@@ -512,6 +748,7 @@ def _record(label: str, entry: Entry) -> dict[str, Any]:
         "world": label,
         "step": entry.step,
         "kind": entry.kind,
+        "phase": entry.phase,
         "text": entry.text,
         "color": PHASE_COLORS.get(entry.kind, {"exit": "#EE6677", "event": "#000000"}.get(entry.kind, "#777777")),
     }

@@ -28,7 +28,7 @@ True
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -38,7 +38,7 @@ from sim.vocabulary import DOMAINS, EXIT_REASONS, Phase, Reason
 if TYPE_CHECKING:
     from sim.observe import Observed
 
-__all__ = ["KINDS", "Chronicle", "Entry"]
+__all__ = ["KINDS", "PHASES", "Chronicle", "Entry"]
 
 #: Kinds of entry, in the order of the month (events first, the market last).
 #: Five are the phases of the cycle, as :class:`sim.state.cooperations.Phase` labels them.
@@ -52,6 +52,9 @@ KINDS: tuple[str, ...] = (
     "exit",
     "market",
 )
+
+#: The five phases of the cycle, as an entry's :attr:`Entry.phase` names them (the kinds of the same name).
+PHASES: tuple[str, ...] = tuple(p.label for p in Phase if p is not Phase.ENDED)
 
 #: Plain words for each capability domain, as a need.
 _DOMAIN_WORDS = {
@@ -77,12 +80,25 @@ class Entry:
         What happened, in a sentence.
     firms : tuple of int
         Indices of the firms it concerns (for highlighting).
+    phase : str or None
+        The phase of the cycle it belongs to, one of :data:`PHASES`: the kind
+        itself for the five phases' kinds, ``"evaluation"`` for an exit after
+        evaluation, the phase a cooperation was in when an outside event
+        ended it; ``None`` for scheduled events and firms entering or leaving
+        the market, which belong to no phase. Left out, it follows the kind.
     """
 
     step: int
     kind: str
     text: str
     firms: tuple[int, ...] = ()
+    phase: str | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        if self.phase is None and self.kind in PHASES:
+            object.__setattr__(self, "phase", self.kind)  # frozen: set once, here
+        if self.phase is not None and self.phase not in PHASES:
+            raise ValueError(f"phase = {self.phase!r}: must be one of {', '.join(PHASES)} or None")
 
 
 class Chronicle:
@@ -106,6 +122,7 @@ class Chronicle:
         self._broken = t.broken[: t.n].copy()
         self._grabbed = t.grabbed[: t.n].copy()
         self._evaluations = t.evaluations[: t.n].copy()
+        self._phases = t.phase[: t.n].copy()  # each cooperation's phase a month ago (for the phase of an ending)
         self._journal = len(model.journal)
         self._told = ""
         self._firms = model.firms.n
@@ -147,6 +164,7 @@ class Chronicle:
         entries += self._market(now)
 
         self._broken, self._grabbed, self._evaluations = broken, grabbed, evaluations
+        self._phases = t.phase[:n].copy()
         return entries
 
     # ------------------------------------------------------------------
@@ -166,7 +184,15 @@ class Chronicle:
         if len(lines) <= self.limit:
             return lines
         rest = len(lines) - self.limit
-        return [*lines[: self.limit], Entry(now, kind, f"... and {rest} more {what}")]
+        phases = {e.phase for e in lines[self.limit :]}
+        phase = phases.pop() if len(phases) == 1 else None  # the phase of the lines it counts, if they share one
+        return [*lines[: self.limit], Entry(now, kind, f"... and {rest} more {what}", (), phase)]
+
+    def _phase_before(self, cid: int) -> str:
+        """The phase a cooperation was in at the last read (one opened since then: needs assessment)."""
+        if cid >= len(self._phases):
+            return Phase.NEEDS_ASSESSMENT.label
+        return Phase(int(self._phases[cid])).label
 
     def _trust(self, owner: int, subject: int) -> float:
         return float(self.model.ledger.trust(np.array([owner]), np.array([subject]))[0])
@@ -348,7 +374,7 @@ class Chronicle:
                 if reason is Reason.LOW_TRUST:
                     detail = f"{self._names(by)} trust in {self._name(other)} fell to {self._trust(by, other):.2f}"
                 text = f"{self._name(a)} and {self._name(b)} end their cooperation after evaluation: {detail}"
-                lines.append(Entry(now, "exit", text, (a, b)))
+                lines.append(Entry(now, "exit", text, (a, b), Phase.EVALUATION.label))
             elif reason is Reason.NO_PARTNER:
                 where = (
                     "among the firms it knows"
@@ -359,9 +385,9 @@ class Chronicle:
                 lines.append(Entry(now, "partner search", text, (a,)))
             elif reason is Reason.NEED_VANISHED:
                 lines.append(Entry(now, "needs assessment", f"{self._names(a)} need has vanished", (a,)))
-            elif b >= 0:  # dissolved by an outside event
+            elif b >= 0:  # dissolved by an outside event, in the phase it had reached
                 text = f"the cooperation of {self._name(a)} and {self._name(b)} ends: {reason.label}"
-                lines.append(Entry(now, "exit", text, (a, b)))
+                lines.append(Entry(now, "exit", text, (a, b), self._phase_before(cid)))
         return self._capped("exit", now, lines, "cooperations ended")
 
     def _market(self, now: int) -> list[Entry]:
