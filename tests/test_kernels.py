@@ -78,6 +78,15 @@ def test_argsort_firms_equals_a_stable_argsort(values: np.ndarray, bound: int) -
     assert np.array_equal(kernels.argsort_firms(small, 1 << 16), small.argsort(kind="stable"))
 
 
+@given(
+    hnp.arrays(np.float64, st.integers(1, 60), elements=st.floats(0, 1) | small_floats),
+    st.lists(st.floats(0, 1), min_size=1, max_size=4),
+)
+def test_quantiles_equal_np_quantile(values: np.ndarray, qs: list[float]) -> None:
+    qs += [0.0, 0.1, 0.5, 0.9, 1.0]
+    assert kernels.quantiles(values, qs) == tuple(np.quantile(values, qs).tolist())  # bit for bit
+
+
 @given(hnp.arrays(np.float64, st.integers(0, 50), elements=small_floats))
 def test_pair_columns_equals_stacking(first: np.ndarray) -> None:
     assert np.array_equal(kernels.pair_columns(first, -first), np.stack([first, -first], axis=1))
