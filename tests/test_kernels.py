@@ -54,6 +54,12 @@ def test_find_sorted_equals_a_binary_search(keys: np.ndarray, queries: np.ndarra
 
 
 @given(firm_ids)
+def test_sorted_distinct_equals_np_unique(values: np.ndarray) -> None:
+    got = kernels.sorted_distinct(values)
+    assert np.array_equal(got, np.unique(values)) and got.dtype == values.dtype
+
+
+@given(firm_ids)
 def test_distinct_equals_np_unique(values: np.ndarray) -> None:
     uniq, first, inverse = kernels.distinct(values)
     plain = np.unique(values, return_index=True, return_inverse=True)
