@@ -98,7 +98,8 @@ def _stepping_seconds(plan: Any) -> float:
 
     total = 0.0
     for spec in plan.runs():
-        model = CooperationModel(spec.scenario, seed=spec.seed, record=spec.record.measures)
+        asked = {} if spec.record.measures is None else {"record": spec.record.measures}
+        model = CooperationModel(spec.scenario, seed=spec.seed, **asked)
         start = time.perf_counter()
         while model.running:
             model.step()
