@@ -50,6 +50,7 @@ __all__ = [
     "expand_ranges",
     "find_sorted",
     "flat_index",
+    "load_compiled",
     "max_last",
     "max_rows",
     "merge_sorted",
@@ -473,3 +474,24 @@ def add_evidence_loop(book: np.ndarray, rows: np.ndarray, observed: np.ndarray) 
 
 
 add_evidence = _twins(add_evidence_loop, add_evidence_numpy)
+
+
+def load_compiled() -> None:
+    """Compile the loops, or load them from the cache, now rather than in a run's first month.
+
+    Called when a model is built. Each loop is called once on tiny arrays
+    of the types the model passes (a column of the traits table is a
+    strided view), so numba prepares the version the model will use. Once a
+    process has them, this does nothing.
+    """
+    global _loaded
+    if not COMPILED or _loaded:
+        return
+    book, rows = np.zeros((1, 12)), np.zeros(1, dtype=np.int64)
+    column = np.zeros((2, 4))[:, 3]  # strided, as the traits table's propensity column (one row would be contiguous)
+    pillars(book, rows, rows, rows, column, np.zeros(1, dtype=bool), np.zeros((1, 6)), 1.0, 0.0, 1.0)
+    add_evidence(book, rows, np.zeros((6, 1)))
+    _loaded = True
+
+
+_loaded = False

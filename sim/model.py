@@ -26,7 +26,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from sim import group
+from sim import group, kernels
 from sim.events import Schedule
 from sim.kreislauf import Kreislauf
 from sim.market import Market
@@ -92,6 +92,7 @@ class CooperationModel(mesa.Model):
     ) -> None:
         """Build the world ``scenario`` describes, seeded by ``seed``, with ``overrides`` applied (see the class)."""
         loaded, seed = load_for_run(scenario, seed, overrides)
+        kernels.load_compiled()  # once per process: compiled loops ready before the first month
         super().__init__(seed=seed)
         self.scenario = loaded
         self.seed = seed

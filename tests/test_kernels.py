@@ -7,11 +7,12 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from sim import kernels
+from sim import CooperationModel, kernels
 from sim.state.pairs import SortedIndex, first_of, ordered, second_of
 
 small_floats = st.floats(-1e6, 1e6, allow_nan=False, allow_subnormal=False)
@@ -223,3 +224,14 @@ def test_the_switch_runs_the_plain_twins_with_the_same_results(tmp_path) -> None
     assert said["plain"] == ["False", "True", "True"]
     assert said["compiled"] == ["True", "False", "False"]
     assert (tmp_path / "plain.csv").read_bytes() == (tmp_path / "compiled.csv").read_bytes()
+
+
+@pytest.mark.skipif(not kernels.COMPILED, reason="the compiled loops are switched off")
+def test_a_built_model_has_prepared_the_compiled_loops_it_uses() -> None:
+    """Building a model compiles (or loads) each loop for the types the months pass: none compiles mid-run."""
+    model = CooperationModel("classroom", seed=2)
+    prepared = {loop: list(loop.signatures) for loop in (kernels.pillars_loop, kernels.add_evidence_loop)}
+    assert all(prepared.values())
+    for _ in range(12):
+        model.step()
+    assert {loop: list(loop.signatures) for loop in prepared} == prepared
