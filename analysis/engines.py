@@ -87,7 +87,7 @@ def execute(spec: RunSpec) -> RunOutput:
     model = None
     try:
         history = NetworkHistory.for_horizon(spec.scenario.steps) if spec.network else None
-        model = simulate(spec.scenario, spec.seed, history)
+        model = simulate(spec.scenario, spec.seed, history, record=spec.record.measures)
         measures = model.measures_frame()
         keep = spec.record.keeps(measures["step"].to_numpy(), int(measures["step"].iloc[-1]))
         columns = ["step", *(spec.record.measures if spec.record.measures is not None else measures.columns[1:])]

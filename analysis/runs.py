@@ -30,7 +30,7 @@ import itertools
 import json
 import os
 import platform
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -122,9 +122,13 @@ def simulate(
     seed: int,
     history: NetworkHistory | None = None,
     on_step: Callable[[int, int], None] | None = None,
+    record: Sequence[str] | None = None,
 ) -> CooperationModel:
-    """Run a model of ``scenario`` with ``seed`` to its horizon, recording the network into ``history``."""
-    model = CooperationModel(scenario, seed=seed)
+    """Run a model of ``scenario`` with ``seed`` to its horizon, recording the network into ``history``.
+
+    ``record`` names the measures to compute (all if None; see ``CooperationModel``).
+    """
+    model = CooperationModel(scenario, seed=seed, record=record)
     if history is not None:
         history.record(model)
     while model.running:

@@ -7,6 +7,15 @@ against its plain twin on random inputs, at sizes that reach every branch.
 A trick stays only while ``python bench/run.py`` shows it matters; where
 it does not, the model uses the plain form.
 
+Some of a month's per-pair loops are written twice: once as a plain loop
+that reads like the rule, compiled by numba (``cache=True``: compiled once
+per machine, then loaded from ``__pycache__``), and once as plain NumPy, its
+twin. The loop runs when numba is installed (a dependency) and the
+environment variable ``KREISLAUF_KERNELS`` is not ``plain`` when ``sim`` is
+first imported (:data:`COMPILED`); the twins run otherwise. Both give the
+same numbers, bit for bit (no fast-math: every sum in the order the twin
+adds it), which ``tests/test_kernels.py`` checks on random inputs.
+
 Conventions of the hot paths that need no helper: rows of a two-dimensional
 array are read with ``table.take(rows, axis=0)`` rather than ``table[rows]``
 (the same values; fancy indexing of more than one dimension takes a slow
@@ -17,21 +26,42 @@ Python-level dispatch to every call.
 
 from __future__ import annotations
 
+import math
+import os
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar, cast
+
 import numpy as np
 
+numba: Any
+try:
+    import numba
+except ImportError:  # a dependency; without it the plain twins run
+    numba = None
+
 __all__ = [
+    "COMPILED",
+    "add_evidence",
+    "add_evidence_loop",
+    "add_evidence_numpy",
     "add_rows",
     "argsort_firms",
     "distinct",
     "expand_ranges",
     "find_sorted",
     "flat_index",
+    "load_compiled",
     "max_last",
     "max_rows",
     "merge_sorted",
     "pair_columns",
+    "pillars",
+    "pillars_loop",
+    "pillars_numpy",
+    "quantiles",
     "ragged_to_rows",
     "set_rows",
+    "sorted_distinct",
     "sum_last",
 ]
 
@@ -154,6 +184,27 @@ def distinct(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return ranked[starts], first, inverse
 
 
+def sorted_distinct(values: np.ndarray) -> np.ndarray:
+    """``np.unique(values)`` for a one-dimensional integer array: its distinct values, sorted.
+
+    Sorts and keeps each value's first occurrence: NumPy 2's hash-based
+    ``np.unique`` is many times slower on pair keys (0.45 s against 0.02 s
+    for 300,000 keys), and more so the more keys there are.
+
+    Examples
+    --------
+    >>> sorted_distinct(np.array([5, 2, 5, 7, 2])).tolist()
+    [2, 5, 7]
+    """
+    ranked = np.sort(values)
+    if len(ranked) < 2:
+        return ranked
+    first = np.empty(len(ranked), dtype=bool)
+    first[0] = True
+    np.not_equal(ranked[1:], ranked[:-1], out=first[1:])
+    return ranked[first]
+
+
 def merge_sorted(
     keys: np.ndarray, items: np.ndarray, new_keys: np.ndarray, new_items: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -265,3 +316,182 @@ def set_rows(target: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
     item = np.dtype((np.void, target.shape[1] * target.itemsize))
     source = np.ascontiguousarray(values, dtype=target.dtype)
     target.view(item).reshape(-1)[rows] = source.view(item).reshape(-1)
+
+
+def quantiles(values: np.ndarray, qs: Sequence[float]) -> tuple[float, ...]:
+    """``np.quantile(values, qs)`` (its default, linear method), bit for bit, as floats.
+
+    For a non-empty one-dimensional float array without NaN. The sorted
+    values are read at position ``(n - 1) * q`` and interpolated between
+    their neighbours exactly as NumPy does (from the nearer end), without
+    the dozens of calls ``np.quantile`` makes to handle every method and
+    shape.
+
+    Examples
+    --------
+    >>> quantiles(np.array([0.4, 0.1, 0.3, 0.2]), (0.1, 0.5, 1.0))
+    (0.13, 0.25, 0.4)
+    """
+    ranked = np.sort(values).tolist()
+    n = len(ranked)
+    out = []
+    for q in qs:
+        at = (n - 1) * q
+        if at >= n - 1:
+            out.append(ranked[-1])
+            continue
+        i = math.floor(at)
+        weight = at - i
+        below, above = ranked[i], ranked[i + 1]
+        step = above - below
+        out.append(below + step * weight if weight < 0.5 else above - step * (1 - weight))
+    return tuple(out)
+
+
+# ---------------------------------------------------------------------------
+# Compiled loops and their plain twins
+# ---------------------------------------------------------------------------
+
+#: Whether the loops below run compiled by numba (else their plain NumPy twins run).
+COMPILED = numba is not None and os.environ.get("KREISLAUF_KERNELS", "compiled") != "plain"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _compiled(loop: F) -> F:
+    """``loop`` compiled by numba and cached on disk; the Python loop itself without numba.
+
+    The Python function stays reachable as ``.py_func`` of the compiled one.
+    """
+    if numba is None:
+        return loop
+    return cast(F, numba.njit(cache=True, nogil=True)(loop))
+
+
+def _twins(loop: F, plain: F) -> F:
+    """The kernel the model calls: the compiled loop if :data:`COMPILED`, else its plain twin."""
+    return loop if COMPILED else plain
+
+
+def pillars_numpy(
+    book: np.ndarray,
+    rows: np.ndarray,
+    owners: np.ndarray,
+    subjects: np.ndarray,
+    propensity: np.ndarray,
+    member: np.ndarray,
+    community: np.ndarray,
+    prior_strength: float,
+    sharing: float,
+    kept_by_members: float,
+) -> np.ndarray:
+    r"""Each owner's expectation of each pillar of its subject, ``(m, 3)``: the beta-reputation mean.
+
+    :math:`E_p = (\pi k + r_p + w R_p) / (k + r_p + s_p + w (R_p + S_p))` (see
+    :mod:`sim.state.ledger`), where ``r, s`` are the owner's evidence row
+    (``rows[i]``; -1 for none: no evidence), ``R, S`` the community's evidence
+    about the subject (``community[subject]``: the three positive, then the
+    three negative counts), weighted by ``sharing`` for members only; members'
+    expectations are then scaled by ``kept_by_members``.
+    """
+    k = prior_strength
+    prior = propensity.take(owners) * k
+    has = rows >= 0
+    seen = book.take(np.maximum(rows, 0), axis=0)  # take: see the module's conventions
+    if not has.all():
+        seen[~has] = 0.0
+    if sharing > 0:
+        w = np.where(member.take(owners), sharing, 0.0)
+        shared = community.take(subjects, axis=0)
+    out = np.empty((len(rows), 3))
+    # Pillar by pillar: arithmetic on narrow column slices is slow in NumPy.
+    for p in range(3):
+        r, s = seen[:, p], seen[:, 3 + p]
+        if sharing > 0:
+            r = r + w * shared[:, p]
+            s = s + w * shared[:, 3 + p]
+        out[:, p] = (prior + r) / (k + r + s)
+    if kept_by_members < 1.0:
+        out[member.take(owners)] *= kept_by_members
+    return out
+
+
+@_compiled
+def pillars_loop(
+    book: np.ndarray,
+    rows: np.ndarray,
+    owners: np.ndarray,
+    subjects: np.ndarray,
+    propensity: np.ndarray,
+    member: np.ndarray,
+    community: np.ndarray,
+    prior_strength: float,
+    sharing: float,
+    kept_by_members: float,
+) -> np.ndarray:
+    """:func:`pillars_numpy` as a loop over the pairs: one pass, no temporary arrays."""
+    k = prior_strength
+    out = np.empty((len(rows), 3))
+    for i in range(len(rows)):
+        owner, row, is_member = owners[i], rows[i], member[owners[i]]
+        prior = propensity[owner] * k
+        for p in range(3):
+            r = book[row, p] if row >= 0 else 0.0
+            s = book[row, 3 + p] if row >= 0 else 0.0
+            if sharing > 0:
+                w = sharing if is_member else 0.0
+                r = r + w * community[subjects[i], p]
+                s = s + w * community[subjects[i], 3 + p]
+            out[i, p] = (prior + r) / (k + r + s)
+            if kept_by_members < 1.0 and is_member:
+                out[i, p] *= kept_by_members
+    return out
+
+
+pillars = _twins(pillars_loop, pillars_numpy)
+
+
+def add_evidence_numpy(book: np.ndarray, rows: np.ndarray, observed: np.ndarray) -> None:
+    """Add ``observed[:, i]`` (six counts: three positive, three negative) to both halves of ``book[rows[i]]``.
+
+    The book's first six columns are all the owner goes by, the last six
+    its first-hand evidence; an observation is first-hand, so it enters
+    both. ``rows`` are distinct.
+    """
+    seen = book.take(rows, axis=0)
+    seen[:, :6] += observed.T
+    seen[:, 6:] += observed.T
+    set_rows(book, rows, seen)
+
+
+@_compiled
+def add_evidence_loop(book: np.ndarray, rows: np.ndarray, observed: np.ndarray) -> None:
+    """:func:`add_evidence_numpy` as a loop over the observations."""
+    for i in range(len(rows)):
+        for j in range(6):
+            book[rows[i], j] += observed[j, i]
+            book[rows[i], 6 + j] += observed[j, i]
+
+
+add_evidence = _twins(add_evidence_loop, add_evidence_numpy)
+
+
+def load_compiled() -> None:
+    """Compile the loops, or load them from the cache, now rather than in a run's first month.
+
+    Called when a model is built. Each loop is called once on tiny arrays
+    of the types the model passes (a column of the traits table is a
+    strided view), so numba prepares the version the model will use. Once a
+    process has them, this does nothing.
+    """
+    global _loaded
+    if not COMPILED or _loaded:
+        return
+    book, rows = np.zeros((1, 12)), np.zeros(1, dtype=np.int64)
+    column = np.zeros((2, 4))[:, 3]  # strided, as the traits table's propensity column (one row would be contiguous)
+    pillars(book, rows, rows, rows, column, np.zeros(1, dtype=bool), np.zeros((1, 6)), 1.0, 0.0, 1.0)
+    add_evidence(book, rows, np.zeros((6, 1)))
+    _loaded = True
+
+
+_loaded = False

@@ -17,6 +17,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from sim import group
+from sim import group, kernels
 from sim.events import Schedule
 from sim.kreislauf import Kreislauf
 from sim.market import Market
@@ -57,6 +58,11 @@ class CooperationModel(mesa.Model):
     record_events : bool
         Also journal firms leaving the market (``model.journal``); scheduled
         events are always journaled.
+    record : iterable of str, optional
+        The per-step measures to compute and record, by name
+        (:data:`sim.observe.measures.MEASURES`); all of them if not given.
+        Dear measures that are not recorded are not computed, which makes a
+        small world's month markedly cheaper.
     **overrides
         Scenario parameters to replace, by key path with ``__`` between
         levels: ``steps=24``, ``kreislauf__familiarity_bias=0.8``.
@@ -65,6 +71,8 @@ class CooperationModel(mesa.Model):
     ------
     ScenarioError
         If the scenario or an override is not valid.
+    ValueError
+        If ``record`` names a measure that does not exist.
 
     Notes
     -----
@@ -79,10 +87,12 @@ class CooperationModel(mesa.Model):
         scenario: str | Path | Scenario | dict[str, Any] = "big",
         seed: int | None = None,
         record_events: bool = False,
+        record: Iterable[str] | None = None,
         **overrides: Any,
     ) -> None:
         """Build the world ``scenario`` describes, seeded by ``seed``, with ``overrides`` applied (see the class)."""
         loaded, seed = load_for_run(scenario, seed, overrides)
+        kernels.load_compiled()  # once per process: compiled loops ready before the first month
         super().__init__(seed=seed)
         self.scenario = loaded
         self.seed = seed
@@ -101,7 +111,7 @@ class CooperationModel(mesa.Model):
         group.form_group(world, self.kreislauf)
         group.update_climate(world)
 
-        self.measures = Measures(world)
+        self.measures = Measures(world, record)
         self.datacollector = Collector(
             model_reporters=self.measures.reporters(),
             tables={"cooperations": log.COOPERATION_COLUMNS, "focal_firms": FOCAL_COLUMNS},

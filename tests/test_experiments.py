@@ -213,10 +213,10 @@ def _finished(out: Path) -> int:
 class Faulty:
     """A model that raises at one familiarity bias, as a bug in one corner of a sweep would."""
 
-    def __new__(cls, scenario, seed):  # type: ignore[no-untyped-def]
+    def __new__(cls, scenario, seed, **options):  # type: ignore[no-untyped-def]
         if scenario.kreislauf.familiarity_bias == 0.5:
             raise ZeroDivisionError("a bug at bias 0.5")
-        return REAL_MODEL(scenario, seed=seed)
+        return REAL_MODEL(scenario, seed=seed, **options)
 
 
 REAL_MODEL = analysis.runs.CooperationModel
@@ -437,10 +437,10 @@ def test_sensitivity_refuses_a_grid_sweep(tmp_path: Path, capsys: pytest.Capture
 class Lethal:
     """A model that kills its worker process at one familiarity bias, as a crash in compiled code would."""
 
-    def __new__(cls, scenario, seed):  # type: ignore[no-untyped-def]
+    def __new__(cls, scenario, seed, **options):  # type: ignore[no-untyped-def]
         if scenario.kreislauf.familiarity_bias == 0.5:
             os._exit(3)
-        return REAL_MODEL(scenario, seed=seed)
+        return REAL_MODEL(scenario, seed=seed, **options)
 
 
 def test_a_run_that_kills_its_worker_fails_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -555,7 +555,7 @@ def test_runs_without_cooperations_read_with_the_others(tmp_path: Path) -> None:
 
 
 class Broken:
-    def __new__(cls, scenario, seed):  # type: ignore[no-untyped-def]
+    def __new__(cls, scenario, seed, **options):  # type: ignore[no-untyped-def]
         raise RuntimeError("broken everywhere")
 
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from sim import kernels
+from sim import CooperationModel, kernels
 from sim.state.pairs import SortedIndex, first_of, ordered, second_of
 
 small_floats = st.floats(-1e6, 1e6, allow_nan=False, allow_subnormal=False)
@@ -50,6 +55,12 @@ def test_find_sorted_equals_a_binary_search(keys: np.ndarray, queries: np.ndarra
 
 
 @given(firm_ids)
+def test_sorted_distinct_equals_np_unique(values: np.ndarray) -> None:
+    got = kernels.sorted_distinct(values)
+    assert np.array_equal(got, np.unique(values)) and got.dtype == values.dtype
+
+
+@given(firm_ids)
 def test_distinct_equals_np_unique(values: np.ndarray) -> None:
     uniq, first, inverse = kernels.distinct(values)
     plain = np.unique(values, return_index=True, return_inverse=True)
@@ -76,6 +87,15 @@ def test_argsort_firms_equals_a_stable_argsort(values: np.ndarray, bound: int) -
     assert np.array_equal(kernels.argsort_firms(values, max(bound, 1)), values.argsort(kind="stable"))
     small = values % (1 << 16)
     assert np.array_equal(kernels.argsort_firms(small, 1 << 16), small.argsort(kind="stable"))
+
+
+@given(
+    hnp.arrays(np.float64, st.integers(1, 60), elements=st.floats(0, 1) | small_floats),
+    st.lists(st.floats(0, 1), min_size=1, max_size=4),
+)
+def test_quantiles_equal_np_quantile(values: np.ndarray, qs: list[float]) -> None:
+    qs += [0.0, 0.1, 0.5, 0.9, 1.0]
+    assert kernels.quantiles(values, qs) == tuple(np.quantile(values, qs).tolist())  # bit for bit
 
 
 @given(hnp.arrays(np.float64, st.integers(0, 50), elements=small_floats))
@@ -124,3 +144,94 @@ def test_the_sorted_index_equals_a_dict(pairs: list[tuple[int, int]], data: st.D
     assert list(zip(which.tolist(), values.tolist(), strict=True)) == want
     assert first_of(index.keys).tolist() == [a for a, _ in sorted(plain)]
     assert second_of(index.keys).tolist() == [b for _, b in sorted(plain)]
+
+
+# -- compiled loops and their plain twins -------------------------------------------------------------------------
+
+
+def _run_both(loop, plain, *args):  # type: ignore[no-untyped-def]
+    """The compiled loop, the same loop run by Python, and the NumPy twin, on copies of the same arguments."""
+    copies = [[a.copy() if isinstance(a, np.ndarray) else a for a in args] for _ in range(3)]
+    python_loop = getattr(loop, "py_func", loop)
+    return [(f(*c), c) for f, c in zip((loop, python_loop, plain), copies, strict=True)]
+
+
+@settings(max_examples=60, deadline=None)  # the first call may compile
+@given(
+    st.data(),
+    st.integers(1, 12),
+    st.integers(1, 30),
+    st.integers(0, 40),
+    st.sampled_from([0.0, 0.3, 1.0]),
+    st.sampled_from([1.0, 0.8]),
+)
+def test_the_pillars_loop_equals_its_numpy_twin(
+    data: st.DataObject, firms: int, book_rows: int, m: int, sharing: float, kept: float
+) -> None:
+    evidence = st.floats(0, 50, allow_subnormal=False)
+    book = data.draw(hnp.arrays(np.float64, (book_rows, 12), elements=evidence))
+    rows = data.draw(hnp.arrays(np.int64, m, elements=st.integers(-1, book_rows - 1)))
+    owners = data.draw(hnp.arrays(np.int64, m, elements=st.integers(0, firms - 1)))
+    subjects = data.draw(hnp.arrays(np.int64, m, elements=st.integers(0, firms - 1)))
+    traits = data.draw(hnp.arrays(np.float64, (firms, 4), elements=st.floats(0, 1)))
+    member = data.draw(hnp.arrays(np.bool_, firms))
+    community = data.draw(hnp.arrays(np.float64, (firms, 6), elements=evidence))
+    k = data.draw(st.sampled_from([0.5, 2.0, 3.0]))
+    args = (book, rows, owners, subjects, traits[:, 3], member, community, k, sharing, kept)
+    outs = [out for out, _ in _run_both(kernels.pillars_loop, kernels.pillars_numpy, *args)]
+    assert outs[0].shape == (m, 3)
+    assert np.array_equal(outs[0], outs[2]) and np.array_equal(outs[1], outs[2])  # bit for bit
+
+
+@settings(deadline=None)  # the first call may compile
+@given(st.data(), st.integers(1, 30))
+def test_the_evidence_loop_equals_its_numpy_twin(data: st.DataObject, book_rows: int) -> None:
+    book = data.draw(hnp.arrays(np.float64, (book_rows, 12), elements=st.floats(0, 50)))
+    rows = data.draw(
+        hnp.arrays(np.int64, st.integers(0, book_rows), elements=st.integers(0, book_rows - 1), unique=True)
+    )
+    observed = data.draw(hnp.arrays(np.float64, (6, len(rows)), elements=st.floats(0, 3)))
+    books = [
+        args[0] for _, args in _run_both(kernels.add_evidence_loop, kernels.add_evidence_numpy, book, rows, observed)
+    ]
+    assert np.array_equal(books[0], books[2]) and np.array_equal(books[1], books[2])
+    plain = book.copy()
+    plain[rows, :6] += observed.T
+    plain[rows, 6:] += observed.T
+    assert np.array_equal(books[2], plain)
+
+
+def test_the_switch_runs_the_plain_twins_with_the_same_results(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """KREISLAUF_KERNELS=plain runs the NumPy twins; the model's numbers do not change."""
+    script = (
+        "import sys; from sim import CooperationModel, kernels\n"
+        "m = CooperationModel('classroom', seed=4, steps=18)\n"
+        "while m.running: m.step()\n"
+        "m.measures_frame().to_csv(sys.argv[1], index=False)\n"
+        "print(kernels.COMPILED, kernels.pillars is kernels.pillars_numpy, kernels.add_evidence is kernels.add_evidence_numpy)\n"
+    )
+    said = {}
+    for mode in ("plain", "compiled"):
+        env = {**os.environ, "KREISLAUF_KERNELS": mode}
+        out = subprocess.run(
+            [sys.executable, "-c", script, str(tmp_path / f"{mode}.csv")],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        said[mode] = out.stdout.split()
+    assert said["plain"] == ["False", "True", "True"]
+    assert said["compiled"] == ["True", "False", "False"]
+    assert (tmp_path / "plain.csv").read_bytes() == (tmp_path / "compiled.csv").read_bytes()
+
+
+@pytest.mark.skipif(not kernels.COMPILED, reason="the compiled loops are switched off")
+def test_a_built_model_has_prepared_the_compiled_loops_it_uses() -> None:
+    """Building a model compiles (or loads) each loop for the types the months pass: none compiles mid-run."""
+    model = CooperationModel("classroom", seed=2)
+    prepared = {loop: list(loop.signatures) for loop in (kernels.pillars_loop, kernels.add_evidence_loop)}
+    assert all(prepared.values())
+    for _ in range(12):
+        model.step()
+    assert {loop: list(loop.signatures) for loop in prepared} == prepared

@@ -1,14 +1,19 @@
 """What the model measures each month, for the whole world and for focal firms.
 
 :data:`MEASURES` names every per-step model measure with its meaning; the
-model's Mesa ``DataCollector`` reports exactly these, in this order. Focal
-firms (by default the six B.I.G. producers, wherever a scenario contains
-them) are followed one by one in the DataCollector table ``focal_firms``.
+model's Mesa ``DataCollector`` reports these, in this order: all of them by
+default, or those a run asks for (``CooperationModel(record=[...])``, as a
+sweep's ``[record] measures`` does). Most measures are counts and sums that
+cost next to nothing; the dearer ones (:data:`DEAR_MEASURES`: percentiles,
+spread, group trust over up to 200 members, clustering and components) are
+computed only in runs that record them. Focal firms (by default the six
+B.I.G. producers, wherever a scenario contains them) are followed one by one
+in the DataCollector table ``focal_firms``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from copy import deepcopy
 from functools import partial
 from typing import Any
@@ -16,11 +21,12 @@ from typing import Any
 import mesa
 import numpy as np
 
+from sim.kernels import quantiles
 from sim.observe.network import degree_measures, structure_measures
 from sim.state.world import COUNTERS, World
 from sim.vocabulary import DIGITAL, EXIT_REASONS, PRODUCER, Phase
 
-__all__ = ["FOCAL_COLUMNS", "MEASURES", "Collector", "Measures", "gini"]
+__all__ = ["DEAR_MEASURES", "FOCAL_COLUMNS", "MEASURES", "Collector", "Measures", "gini"]
 
 _EXIT_MEASURES = {
     f"exit_{r.name.lower()}": f"Cooperations exited after evaluation this month because {r.label}" for r in EXIT_REASONS
@@ -77,6 +83,11 @@ MEASURES: dict[str, str] = {
     "culture_spread": "Mean standard deviation of the culture dimensions across firms",
 }
 
+#: The measures that cost more than a pass over the firms or the live cooperations: computed only when recorded.
+DEAR_MEASURES = frozenset(
+    {"trust_sd", "trust_p10", "trust_p90", "group_trust", "clustering", "components", "largest_component_share"}
+)
+
 #: The measures that are one of the month's counters as it stands (:data:`sim.state.world.COUNTERS`).
 _COUNTED = [key for key in COUNTERS if key in MEASURES]
 
@@ -110,8 +121,9 @@ def gini(values: np.ndarray) -> float:
     n = len(x)
     if n == 0 or x.sum() <= 0:
         return 0.0
-    ranks = np.arange(1, n + 1)
-    return float((2 * ranks - n - 1) @ x / (n * x.sum()))
+    # Float weights: a product of integer and float arrays takes a slow path to the same sum.
+    weights = np.arange(1 - n, n, 2, dtype=float)  # 2 * rank - n - 1 for ranks 1..n
+    return float(weights @ x / (n * x.sum()))
 
 
 class Measures:
@@ -121,22 +133,33 @@ class Measures:
     ----------
     world : World
         The state to measure.
+    record : iterable of str, optional
+        The measures to record, by name (:data:`MEASURES`); all if not given.
+        Measures of :data:`DEAR_MEASURES` not recorded are not computed
+        (NaN in :attr:`current`).
+
+    Raises
+    ------
+    ValueError
+        If ``record`` names a measure that does not exist.
     """
 
-    def __init__(self, world: World) -> None:
+    def __init__(self, world: World, record: Iterable[str] | None = None) -> None:
         self.world = world
+        self.recorded = _recorded(record)
+        self._dear = DEAR_MEASURES & set(self.recorded)
         self.current: dict[str, float] = dict.fromkeys(MEASURES, float("nan"))
         self._received = np.zeros(0)  # trust each firm receives from its partners, summed
         self._partners = np.zeros(0, dtype=np.int64)  # its live cooperations
         self.focal_names = list(world.scenario.measures.focal_firms)
 
     def reporters(self) -> dict[str, Any]:
-        """Model reporters for Mesa's DataCollector, one per measure."""
-        return {name: partial(_read, name) for name in MEASURES}
+        """Model reporters for Mesa's DataCollector, one per recorded measure."""
+        return {name: partial(_read, name) for name in self.recorded}
 
     def update(self) -> None:
-        """Compute all measures for the month just ended."""
-        world = self.world
+        """Compute the month's measures (the dear ones only when recorded) for the month just ended."""
+        world, dear = self.world, self._dear
         firms, t, counts = world.firms, world.cooperations, world.tally
         n = firms.n
         alive = firms.alive[:n]
@@ -160,11 +183,15 @@ class Measures:
         self._received = np.bincount(partners, weights=trust, minlength=n).astype(float)
         self._partners = np.bincount(partners, minlength=n).astype(np.int64)
         if len(live):
-            cur["mean_trust"], cur["trust_sd"] = float(trust.mean()), float(trust.std())
-            cur["trust_p10"], cur["trust_p90"] = (float(q) for q in np.quantile(trust, (0.1, 0.9)))
+            cur["mean_trust"] = float(trust.mean())
+            if "trust_sd" in dear:
+                cur["trust_sd"] = float(trust.std())
+            if "trust_p10" in dear or "trust_p90" in dear:
+                cur["trust_p10"], cur["trust_p90"] = quantiles(trust, (0.1, 0.9))
         else:
             cur["mean_trust"] = cur["trust_sd"] = cur["trust_p10"] = cur["trust_p90"] = float("nan")
-        cur["group_trust"] = self.group_trust()
+        if "group_trust" in dear:
+            cur["group_trust"] = self.group_trust()
         cur["bystander_trust"], cur["bystander_profit"] = self.bystanders()
         months = counts["kept"] + counts["broken"]
         cur["defection_rate"] = counts["broken"] / months if months else float("nan")
@@ -172,7 +199,7 @@ class Measures:
 
         alive_idx = firms.alive_idx
         cur.update(degree_measures(self._partners[alive_idx]))
-        if world.now % world.scenario.measures.network_interval == 0:
+        if world.now % world.scenario.measures.network_interval == 0 and dear & _STRUCTURE:
             cur.update(structure_measures(alive_idx, t.a[live], t.b[live]))
         else:
             cur["clustering"] = cur["components"] = cur["largest_component_share"] = float("nan")
@@ -290,6 +317,21 @@ class Collector(mesa.DataCollector):
     def raw_tables(self) -> dict[str, dict[str, list[Any]]]:
         """The tables as they are, without bringing them up to date."""
         return self._tables
+
+
+_STRUCTURE = frozenset({"clustering", "components", "largest_component_share"})
+
+
+def _recorded(record: Iterable[str] | None) -> list[str]:
+    """The measures to record, in the order of :data:`MEASURES`; all of them if ``record`` is None."""
+    if record is None:
+        return list(MEASURES)
+    asked = [record] if isinstance(record, str) else list(record)
+    unknown = [name for name in asked if name not in MEASURES]
+    if unknown:
+        raise ValueError(f"record: unknown measure(s) {', '.join(map(repr, unknown))}; known are {', '.join(MEASURES)}")
+    wanted = set(asked)
+    return [name for name in MEASURES if name in wanted]
 
 
 def _read(name: str, model: Any) -> float:

@@ -23,7 +23,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from sim.kernels import expand_ranges, find_sorted
+from sim.kernels import expand_ranges, find_sorted, sorted_distinct
 from sim.state.pairs import first_of, ordered, second_of
 from sim.vocabulary import DOMAINS, TRAITS, Phase
 
@@ -99,7 +99,7 @@ def structure_measures(nodes: np.ndarray, a: np.ndarray, b: np.ndarray) -> dict[
     pos = np.full(int(nodes.max()) + 1, -1, dtype=np.int64)
     pos[nodes] = np.arange(n)
     # Both directions of every edge, once, sorted by their first end: a CSR adjacency.
-    keys = np.unique(ordered(np.concatenate([pos[a], pos[b]]), np.concatenate([pos[b], pos[a]])))
+    keys = sorted_distinct(ordered(np.concatenate([pos[a], pos[b]]), np.concatenate([pos[b], pos[a]])))
     u, v = first_of(keys), second_of(keys)
     degree = np.bincount(u, minlength=n)
     start = np.concatenate([[0], np.cumsum(degree)])

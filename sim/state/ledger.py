@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.kernels import add_rows, distinct, set_rows
+from sim.kernels import add_evidence, add_rows, distinct, pillars, set_rows
 from sim.scenario import Trust
 from sim.state.firms import FirmTable
 from sim.state.pairs import SortedIndex, ordered
@@ -78,8 +78,8 @@ class TrustLedger:
         self.owner = np.zeros(256, dtype=np.int64)
         self.subject = np.zeros(256, dtype=np.int64)
         self.index = SortedIndex()  # (owner, subject) -> row
-        self.community_r = np.zeros((64, 3))
-        self.community_s = np.zeros((64, 3))
+        # Per firm: what the group community has seen of it, three positive counts, then three negative.
+        self.community = np.zeros((64, 6))
         # Generalised trust (sim.group.update_climate): the share of their trust
         # that members keep while the community's climate is below its start.
         self.climate_at_start = float("nan")
@@ -97,15 +97,22 @@ class TrustLedger:
         """First-hand evidence per row, ``(rows, 6)``: what the owner tells others (a view of ``book``)."""
         return self.book[:, 6:]
 
+    @property
+    def community_r(self) -> np.ndarray:
+        """The community's positive evidence per firm, ``(firms, 3)`` (a view of ``community``)."""
+        return self.community[:, :3]
+
+    @property
+    def community_s(self) -> np.ndarray:
+        """The community's negative evidence per firm, ``(firms, 3)`` (a view of ``community``)."""
+        return self.community[:, 3:]
+
     def _grow_firms(self) -> None:
         n = self.firms.n
-        if self.community_r.shape[0] < n:
-            size = max(2 * self.community_r.shape[0], n)
-            for name in ("community_r", "community_s"):
-                new = np.zeros((size, 3))
-                old = getattr(self, name)
-                new[: old.shape[0]] = old
-                setattr(self, name, new)
+        if self.community.shape[0] < n:
+            new = np.zeros((max(2 * self.community.shape[0], n), 6))
+            new[: self.community.shape[0]] = self.community
+            self.community = new
 
     def slot(self, owner: int, subject: int) -> int:
         """Row of the evidence of ``owner`` about ``subject``, created empty if new."""
@@ -176,28 +183,22 @@ class TrustLedger:
         return which, self.subject[rows]
 
     def pillars_at(self, owners: np.ndarray, subjects: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """As :meth:`pillars`, with the evidence rows already known (-1 for none)."""
-        k = self.params.prior_strength
-        prior = self.firms.traits[:, PROPENSITY][owners] * k
-        has = rows >= 0
-        seen = self.book.take(np.maximum(rows, 0), axis=0)  # take: see sim.kernels
-        if not has.all():
-            seen[~has] = 0.0
-        if self.sharing > 0:
-            w = np.where(self.firms.member[owners], self.sharing, 0.0)
-            shared_r = self.community_r.take(subjects, axis=0)
-            shared_s = self.community_s.take(subjects, axis=0)
-        out = np.empty((len(rows), 3))
-        # Pillar by pillar: arithmetic on narrow column slices is slow in NumPy.
-        for p in range(3):
-            r, s = seen[:, p], seen[:, 3 + p]
-            if self.sharing > 0:
-                r = r + w * shared_r[:, p]
-                s = s + w * shared_s[:, p]
-            out[:, p] = (prior + r) / (k + r + s)
-        if self.kept_by_members < 1.0:
-            out[self.firms.member[owners]] *= self.kept_by_members
-        return out
+        """As :meth:`pillars`, with the evidence rows already known (-1 for none).
+
+        The formula is :func:`sim.kernels.pillars_numpy`'s (and the module's).
+        """
+        return pillars(
+            self.book,
+            np.asarray(rows, dtype=np.int64),
+            np.asarray(owners, dtype=np.int64),
+            np.asarray(subjects, dtype=np.int64),
+            self.firms.traits[:, PROPENSITY],
+            self.firms.member,
+            self.community,
+            float(self.params.prior_strength),
+            float(self.sharing),
+            float(self.kept_by_members),
+        )
 
     def trust(self, owners: np.ndarray, subjects: np.ndarray) -> np.ndarray:
         """Overall trust in [0, 1]: the weighted mean of the three pillars."""
@@ -229,26 +230,18 @@ class TrustLedger:
         negative: tuple[np.ndarray, ...],
     ) -> None:
         """As :meth:`observe`, with the observations given pillar by pillar (three arrays each)."""
-        # The observations of each book column as one contiguous row (quick to
-        # fill), belief and first-hand evidence alike; added to the book's rows
-        # through a transposed view. Rows are distinct, so read, add, write back.
-        m = len(rows)
-        both = np.empty((2, 6, m))
+        # The observations of each evidence column as one contiguous row (quick to fill).
+        observed = np.empty((6, len(rows)))
         for j in range(3):
-            both[0, j], both[0, 3 + j] = positive[j], negative[j]
-        both[1] = both[0]
-        seen = self.book.take(rows, axis=0)
-        seen += both.reshape(12, m).T
-        set_rows(self.book, rows, seen)
+            observed[j], observed[3 + j] = positive[j], negative[j]
+        add_evidence(self.book, np.asarray(rows, dtype=np.int64), observed)
         if self.sharing > 0:
             self._grow_firms()
             by_member = self.firms.member[self.owner[rows]]
             if by_member.any():
                 n = self.firms.n
                 others = max(1, int((self.firms.member[:n] & self.firms.alive[:n]).sum()) - 1)
-                told = both[0][:, by_member].T
-                add_rows(self.community_r, subjects[by_member], told[:, :3] / others)
-                add_rows(self.community_s, subjects[by_member], told[:, 3:6] / others)
+                add_rows(self.community, subjects[by_member], observed[:, by_member].T / others)
 
     def seed_community(self, subjects: np.ndarray, months: float, p_break: np.ndarray, p_grab: np.ndarray) -> None:
         """Give the community ``months`` of shared history with each subject.
@@ -296,5 +289,4 @@ class TrustLedger:
         lam = self.params.forgetting
         if lam < 1.0:
             self.book[: self.n] *= lam  # belief and first-hand alike
-            self.community_r *= lam
-            self.community_s *= lam
+            self.community *= lam
