@@ -145,7 +145,7 @@ def test_bad_ingredients_are_refused_on_load(tmp_path: Path, ingredients: str, f
 
 def test_a_switch_to_a_value_not_allowed_names_the_ingredient(tmp_path: Path) -> None:
     scenario = load_scenario(scenario_file(tmp_path, '[[ingredients]]\nname = "bad"\nset = { "steps" = -1 }\n'))
-    with pytest.raises(ScenarioError, match="steps.*ingredients 'bad' switched"):
+    with pytest.raises(ScenarioError, match=r"steps.*ingredients 'bad' switched"):
         switch(scenario, ["bad"])
     with pytest.raises(ScenarioError, match="'nope': not an ingredient"):
         switch(scenario, ["nope"])
