@@ -48,7 +48,16 @@ import pandas as pd
 from analysis.experiments import Experiment
 from analysis.runs import write_table
 
-__all__ = ["Condition", "DiscoverError", "Discovery", "discover", "discovery_table", "parse_where", "prim_boxes"]
+__all__ = [
+    "Condition",
+    "DiscoverError",
+    "Discovery",
+    "choose_box",
+    "discover",
+    "discovery_table",
+    "parse_where",
+    "prim_boxes",
+]
 
 #: Suffix of a measure's difference from the sweep's compare_to scenario.
 VS_REFERENCE = "_vs_reference"
@@ -180,6 +189,19 @@ def prim_boxes(
     return trajectory[cols].reset_index(drop=True), limits
 
 
+def choose_box(trajectory: pd.DataFrame, coverage: float) -> int:
+    """The step of the densest box on the trajectory that keeps at least ``coverage`` (the larger coverage on ties).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"coverage": [1.0, 0.9, 0.7], "density": [0.3, 0.6, 0.9]})
+    >>> choose_box(t, 0.8), choose_box(t, 0.5), choose_box(t, 1.0)
+    (1, 2, 0)
+    """
+    eligible = trajectory[trajectory["coverage"] >= coverage - 1e-12]
+    return int(eligible.sort_values(["density", "coverage"], ascending=False, kind="stable").index[0])
+
+
 @dataclass
 class Discovery:
     """The result of a discovery.
@@ -260,8 +282,7 @@ def discover(
             f"{hi:.4g} over {len(table)} points), so there is no box to find"
         )
     trajectory, limits = prim_boxes(table[params], holds, threshold, peel_alpha)
-    eligible = trajectory[trajectory["coverage"] >= coverage - 1e-12]
-    chosen = int(eligible.sort_values(["density", "coverage"], ascending=False, kind="stable").index[0])
+    chosen = choose_box(trajectory, coverage)
     trajectory = trajectory.assign(chosen=trajectory.index == chosen)
     whole, lims = limits[0], limits[chosen]
     rows = []
