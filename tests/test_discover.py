@@ -80,6 +80,7 @@ def test_importing_analysis_does_not_import_the_workbench() -> None:
 SWEEP = """
 name = "tiny_relief"
 base = "big"
+compare_to = "open_market"
 replicates = 1
 seed = 1
 [sampler]
@@ -123,6 +124,17 @@ def test_discover_finds_where_the_services_save_the_producers_little(sweep_resul
     assert points.loc[points["service_fee"] == 1.0, "holds"].all()
     html = (sweep_results / "discover-producer_overhead" / "report.html").read_text()
     assert "Peeling trajectory" in html and "chosen box" in html
+
+
+def test_a_sweep_with_a_reference_offers_the_difference_from_it(sweep_results: Path) -> None:
+    from analysis.discover import point_outcomes
+    from analysis.experiments import Experiment
+
+    experiment = Experiment(sweep_results)
+    table, params = point_outcomes(experiment)
+    reference = float(experiment.reference.outcomes["producer_profit"].iloc[0])  # type: ignore[union-attr]
+    assert params == ["overhead_relief", "service_fee"]
+    assert np.allclose(table["producer_profit_vs_reference"], table["producer_profit"] - reference)
 
 
 @pytest.mark.parametrize(
