@@ -255,3 +255,19 @@ def test_beyond_eight_ingredients_orders_are_sampled(tmp_path: Path) -> None:
     sets = "".join(f'[[ingredients]]\nname = "i{k}"\nset = {{ "group.service_fee" = 0.{k} }}\n' for k in range(9))
     d = design(scenario_file(tmp_path, sets), "open_market", permutations=None)
     assert not d.exact and len(d.orders) == 64 and set(d.masks) >= {0, 2**9 - 1}
+
+
+def test_a_sampled_design_still_splits_the_gap_exactly(tmp_path: Path) -> None:
+    big = (Path(__file__).parents[1] / "scenarios" / "big.toml").read_text()
+    ninth = '\n[[ingredients]]\nname = "dear services"\nset = { "group.service_fee" = 1.0 }  # test\n'
+    (tmp_path / "big9.toml").write_text(big + ninth)
+    result = explain(
+        tmp_path / "big9.toml", "open_market", replicates=2, steps=3, permutations=2, workers=1, progress=False,
+        out=tmp_path / "ex",
+    )  # fmt: skip
+    assert not result.design.exact and len(result.design.masks) == 2 * 9  # two opposite chains share their ends
+    assert result.interactions.empty
+    for measure, rows in result.contributions.groupby("measure"):
+        gap = result.gaps.set_index("measure").loc[measure, "gap"]
+        assert rows["contribution"].sum() == pytest.approx(gap, rel=1e-9, abs=1e-12)
+    assert (tmp_path / "ex" / "report.html").exists()
