@@ -59,6 +59,12 @@ __all__ = [
     "prim_boxes",
 ]
 
+#: PRIM's threshold. The workbench counts the cases with ``y >= threshold`` as the cases of interest and
+#: replaces a final box less dense than it by the whole space, losing the trajectory; with a 0/1 outcome a
+#: tiny threshold keeps exactly the marked points as cases of interest and every box, and the box is chosen
+#: here (:func:`choose_box`).
+_THRESHOLD = 1e-9
+
 #: Suffix of a measure's difference from the sweep's compare_to scenario.
 VS_REFERENCE = "_vs_reference"
 
@@ -148,9 +154,7 @@ def point_outcomes(experiment: Experiment) -> tuple[pd.DataFrame, list[str]]:
     return table, params
 
 
-def prim_boxes(
-    x: pd.DataFrame, y: np.ndarray, threshold: float = 0.8, peel_alpha: float = 0.05
-) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
+def prim_boxes(x: pd.DataFrame, y: np.ndarray, peel_alpha: float = 0.05) -> tuple[pd.DataFrame, list[pd.DataFrame]]:
     """Run PRIM (the EMA Workbench's) and return its peeling trajectory and every box's limits.
 
     Parameters
@@ -159,8 +163,6 @@ def prim_boxes(
         One row per case, one column per parameter (numbers; text and true/false become categories).
     y : array of bool
         Where the condition holds.
-    threshold : float
-        Density PRIM aims for.
     peel_alpha : float
         Share of the cases peeled off at each step.
 
@@ -181,7 +183,7 @@ def prim_boxes(
             x[c] = x[c].astype(float)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        finder = prim.Prim(x, np.asarray(y, dtype=bool), threshold=threshold, peel_alpha=peel_alpha)
+        finder = prim.Prim(x, np.asarray(y, dtype=bool), threshold=_THRESHOLD, peel_alpha=peel_alpha)
         box = finder.find_box()
     trajectory = box.peeling_trajectory.copy()
     cols = [c for c in ("id", "coverage", "density", "mass", "res_dim", "n", "k") if c in trajectory.columns]
@@ -235,7 +237,6 @@ def discover(
     outcome: str,
     where: str,
     coverage: float = 0.8,
-    threshold: float = 0.8,
     peel_alpha: float = 0.05,
     out: str | Path | None = None,
 ) -> Discovery:
@@ -251,8 +252,8 @@ def discover(
         ``MEASURE OP NUMBER`` (see :func:`parse_where`); its measure must be ``outcome``.
     coverage : float
         The chosen box keeps at least this share of the points where the condition holds.
-    threshold, peel_alpha : float
-        PRIM's target density and peeling share.
+    peel_alpha : float
+        Share of the points PRIM peels off at each step.
     out : str or Path, optional
         Folder for the tables and report (default ``RESULTS/discover-OUTCOME``).
 
@@ -264,8 +265,10 @@ def discover(
     condition = parse_where(where)
     if condition.measure != outcome:
         raise DiscoverError(f"--where names {condition.measure!r} but --outcome is {outcome!r}; test the outcome")
-    if not 0 < coverage <= 1 or not 0 < threshold <= 1 or not 0 < peel_alpha < 1:
-        raise DiscoverError("--coverage and --threshold must lie in (0, 1], --peel-alpha in (0, 1)")
+    if not 0 < coverage <= 1:
+        raise DiscoverError(f"--coverage must lie above 0 and at most 1, not {coverage}")
+    if not 0 < peel_alpha < 1:
+        raise DiscoverError(f"peel_alpha must lie between 0 and 1, not {peel_alpha}")
     experiment = Experiment(results)
     if experiment.kind != "sweep":
         raise DiscoverError(f"{results}: discover needs a sweep's results folder; this one holds a {experiment.kind}")
@@ -281,7 +284,7 @@ def discover(
             f"--where {condition}: holds at {where_word} point of the sweep ({outcome} ranges from {lo:.4g} to "
             f"{hi:.4g} over {len(table)} points), so there is no box to find"
         )
-    trajectory, limits = prim_boxes(table[params], holds, threshold, peel_alpha)
+    trajectory, limits = prim_boxes(table[params], holds, peel_alpha)
     chosen = choose_box(trajectory, coverage)
     trajectory = trajectory.assign(chosen=trajectory.index == chosen)
     whole, lims = limits[0], limits[chosen]

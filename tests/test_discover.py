@@ -71,6 +71,15 @@ def test_prim_finds_a_known_box() -> None:
     assert box["c"].equals(limits[0]["c"])  # c is not restricted
 
 
+def test_the_trajectory_is_kept_when_no_box_is_dense() -> None:
+    rng = np.random.default_rng(3)
+    x = pd.DataFrame({"a": rng.uniform(0, 1, 600), "b": rng.uniform(0, 1, 600)})
+    y = (x["a"] > 0.5) & (rng.uniform(0, 1, 600) < 0.5)  # at most half the points of any box hold
+    trajectory, limits = prim_boxes(x, y.to_numpy())
+    assert len(trajectory) > 2 and len(limits) == len(trajectory)
+    assert trajectory["density"].max() < 0.7 and limits[-1].loc["min", "a"] > 0.4
+
+
 def test_importing_analysis_does_not_import_the_workbench() -> None:
     code = "import sys, analysis, analysis.cli, analysis.discover; print('ema_workbench' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -271,3 +271,9 @@ def test_a_sampled_design_still_splits_the_gap_exactly(tmp_path: Path) -> None:
         gap = result.gaps.set_index("measure").loc[measure, "gap"]
         assert rows["contribution"].sum() == pytest.approx(gap, rel=1e-9, abs=1e-12)
     assert (tmp_path / "ex" / "report.html").exists()
+
+
+@pytest.mark.parametrize("command", ["explain", "discover"])
+def test_help_texts_print_plain_percent_signs(command: str) -> None:
+    result = kreislauf(command, "--help")
+    assert result.returncode == 0 and "%%" not in result.stdout and "--out" in result.stdout
