@@ -529,7 +529,7 @@ def _explain(args: argparse.Namespace) -> int:
     )
     if result.failed:
         print(
-            f"kreislauf: {result.failed} runs failed; their errors are in {result.path / 'runs' / 'runs.csv'}; "
+            f"kreislauf: {result.failed} runs failed; their errors are in {result.path / 'runs' / 'failures'}; "
             "no explanation without every cell: fix the cause and run the same command again",
             file=sys.stderr,
         )

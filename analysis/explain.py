@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +49,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.experiments import SAME_FIRM, Experiment, _run_into, free_folder, open_folder
+from analysis.engines import engine_for
+from analysis.experiments import SAME_FIRM, Experiment, free_folder, open_folder, progress_bar
 from analysis.plan import Plan, Point, Record, RunSpec
 from analysis.runs import write_table, write_text
 from analysis.shapley import (
@@ -59,7 +61,7 @@ from analysis.shapley import (
     shapley_interactions,
     shapley_values,
 )
-from analysis.store import FolderError
+from analysis.store import FolderError, ResultsFolder
 from sim import load_scenario
 from sim.observe.measures import FOCAL_COLUMNS, MEASURES
 from sim.scenario import Scenario
@@ -359,7 +361,7 @@ def explain(
         )
     folder = open_folder(path / "runs", plan)
     write_text(marker, json.dumps(_design_json(d, chosen, replicates, seed, window), indent=2) + "\n")
-    _run_into(plan, folder, workers, scheduler, progress)
+    _run_cells(plan, folder, workers, scheduler, progress)
     experiment = Experiment(folder, window=window)
     result = _tables(d, experiment, chosen, seed, path)
     if not result.failed:
@@ -371,6 +373,32 @@ def explain(
 
         write_explain_report(result)
     return result
+
+
+def _run_cells(plan: Plan, folder: ResultsFolder, workers: int | None, scheduler: Any, progress: bool | None) -> None:
+    """Run the plan's missing runs into ``folder``, each stored as it arrives.
+
+    As a comparison runs, but without the CSV copies of every run's tables
+    (hundreds of MB for 257 cells; ``kreislauf export RESULTS/runs`` writes
+    them when wanted): the explanation's own tables are its CSV output.
+    """
+    done = folder.finished()
+    bar = progress_bar(plan.size, plan.name, "run", len(done), progress)
+    try:
+        if plan.size > len(done):
+            with engine_for(workers, scheduler) as engine:
+                for output in engine.map(plan.runs(skip=done)):
+                    folder.store(output)
+                    bar.update()
+    except KeyboardInterrupt:
+        bar.close()
+        print(
+            f"kreislauf: interrupted with {len(folder.finished())} of {plan.size} runs stored in {folder.path}; "
+            "run the same command again to finish the rest",
+            file=sys.stderr,
+        )
+        raise
+    bar.close()
 
 
 def _design_json(d: Design, measures: list[str], replicates: int, seed: int, window: int) -> dict[str, Any]:
