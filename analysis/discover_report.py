@@ -54,6 +54,7 @@ def trajectory_figure(result: Discovery) -> go.Figure:
         xaxis={"title": "coverage (share of the points where it holds that lie in the box)", "tickformat": ".0%"},
         yaxis={"title": "density (share of the box's points where it holds)", "tickformat": ".0%"},
         height=480,
+        legend={"orientation": "h", "y": -0.25},
     )
     return fig
 

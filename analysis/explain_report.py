@@ -113,8 +113,8 @@ def write_explain_report(result: Explanation, path: str | Path | None = None) ->
         waterfalls.append((_label(m), [Item(waterfall(gap, rows), caption, rows, f"contributions-{m}")]))
         pairs = result.interactions[result.interactions["measure"] == m] if len(result.interactions) else pd.DataFrame()
         heat_caption = (
-            "Shapley interaction index of each pair (Grabisch 1997), in the measure's units: red when two "
-            "ingredients do more together than the sum of what each does alone, blue when less."
+            "Shapley interaction index of each pair (Grabisch 1997), in the measure's units: blue when two "
+            "ingredients do more together than the sum of what each does alone, red when less."
         )
         heatmaps.append(
             (_label(m), [Item(interaction_heatmap(pairs, [i.name for i in d.ingredients], m), heat_caption, pairs)])
