@@ -9,6 +9,8 @@
     kreislauf report RESULTS [--out FILE]
     kreislauf export RESULTS
     kreislauf live [SCENARIO] [--beside SCENARIO|none] [--port N] [--host ADDRESS] [--no-browser] [--max-sessions N]
+    kreislauf explain A B [--ingredients NAME ...] [--measure M ...] [--replicates N] [--seed N] [--steps N] [--workers N] [--scheduler ADDRESS] [--out DIR]
+    kreislauf discover RESULTS --outcome M --where "M < 0" [--coverage F] [--out DIR]
     kreislauf validate FILE
     kreislauf scenarios [--reference]
 
@@ -34,8 +36,10 @@ import numpy as np
 import pandas as pd
 
 import sim
+from analysis.discover import DiscoverError
 from analysis.engines import ClusterLost, EngineError
 from analysis.experiments import Experiment, comparison_plan, default_folder, progress_bar, run_plan
+from analysis.explain import ExplainError
 from analysis.report import ReportError, write_report
 from analysis.runs import RunResult, planned_scenario, run_scenario, scenario_file, write_run, write_table
 from analysis.sensitivity import SensitivityError, sensitivity
@@ -217,6 +221,71 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
 
+    explain = sub.add_parser(
+        "explain",
+        help="split the gap between two scenarios into the ingredients one of them declares (Shapley values)",
+        description=(
+            "Switch the [[ingredients]] that A declares (else B's) from its setting to the other's in every "
+            "combination (the full factorial up to 8 ingredients, sampled orders beyond), run each combination "
+            "and the other scenario --replicates times on paired seeds, and split each measure's gap A - B "
+            "exactly into one Shapley value per ingredient plus the rest the ingredients do not cover, with "
+            "bootstrap 95% intervals and the strongest pairwise interactions (Shapley interaction index). "
+            "Writes tables (Parquet and CSV) and report.html; re-running the same command resumes."
+        ),
+    )
+    explain.add_argument("a", metavar="A", help="built-in name or TOML file")
+    explain.add_argument("b", metavar="B", help="built-in name or TOML file")
+    explain.add_argument(
+        "--ingredients", nargs="+", metavar="NAME", help="ingredients to switch (default: every one declared)"
+    )
+    explain.add_argument(
+        "--measure",
+        action="append",
+        help="measure to explain (repeat for several; default same_firm_profit and same_firm_trust_received)",
+    )
+    explain.add_argument(
+        "--replicates", type=_int_in(1, 100_000, "--replicates"), default=10, help="paired seeds per cell (default 10)"
+    )
+    explain.add_argument(
+        "--seed", type=_int_in(0, 2**63 - 1, "--seed"), default=1, help="master seed of the replicates (default 1)"
+    )
+    explain.add_argument(
+        "--steps", type=_int_in(1, MAX_STEPS, "--steps"), help="months to simulate (default: each scenario's)"
+    )
+    explain.add_argument(
+        "--window",
+        type=_int_in(1, MAX_STEPS, "--window"),
+        default=12,
+        help="final months averaged into a run's outcome (default 12)",
+    )
+    explain.add_argument(
+        "--permutations",
+        type=_int_in(1, 100_000, "--permutations"),
+        help="sample this many orders of the ingredients instead of the full factorial (default: sampled beyond 8)",
+    )
+    _engine_arguments(explain)
+    explain.add_argument("--out", type=Path, help="results folder (default: results/explain-A-B)")
+    explain.add_argument("--quiet", action="store_true", help="no progress bar and no summary table")
+
+    discover = sub.add_parser(
+        "discover",
+        help="find where in a sweep's parameter space a condition holds (PRIM)",
+        description=(
+            "Mark the sweep points (means over replicates) where --where holds and find a box of parameter "
+            "ranges holding them with PRIM (EMA Workbench; needs kreislauf[discover]). Prints the chosen box's "
+            "coverage and density and the peeling trajectory; writes tables and report.html."
+        ),
+    )
+    discover.add_argument("results", type=Path, help="results folder of `kreislauf sweep`")
+    discover.add_argument(
+        "--outcome", required=True, help="measure tested (a recorded measure, or M_vs_reference with compare_to)"
+    )
+    discover.add_argument("--where", required=True, help='condition "MEASURE OP NUMBER", OP one of < <= > >=')
+    discover.add_argument(
+        "--coverage", type=float, default=0.8, help="the chosen box keeps at least this share of the points (0.8)"
+    )
+    discover.add_argument("--out", type=Path, help="folder for tables and report (default: RESULTS/discover-OUTCOME)")
+
     validate = sub.add_parser(
         "validate",
         help="check a scenario or sweep file",
@@ -267,6 +336,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             for path in ResultsFolder(args.results).write_csv():
                 print(f"written {path}")
             return 0
+        if args.command == "explain":
+            return _explain(args)
+        if args.command == "discover":
+            return _discover(args)
         if args.command == "validate":
             return _validate(args)
         if args.command == "live":
@@ -275,7 +348,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ClusterLost, StorageError) as exc:  # the machine's fault, not the input's: the same command resumes
         print(f"kreislauf: error: {exc}", file=sys.stderr)
         return 1
-    except (ScenarioError, UsageError, FolderError, SensitivityError, EngineError, ReportError) as exc:
+    except (
+        ScenarioError,
+        UsageError,
+        FolderError,
+        SensitivityError,
+        EngineError,
+        ReportError,
+        ExplainError,
+        DiscoverError,
+    ) as exc:
         print(f"kreislauf: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
@@ -422,6 +504,56 @@ def _sweep(args: argparse.Namespace) -> int:
                 print()
                 print(sensitivity_table(table))
     return _finish(experiment)
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from analysis.explain import explain, explanation_table
+
+    _check_scheduler(args.scheduler)
+    if args.out is not None:
+        _check_writable(args.out)
+    result = explain(
+        args.a,
+        args.b,
+        args.ingredients,
+        args.measure,
+        args.replicates,
+        args.seed,
+        args.steps,
+        args.window,
+        args.permutations,
+        args.out,
+        args.workers,
+        args.scheduler,
+        progress=_progress(args),
+    )
+    if result.failed:
+        print(
+            f"kreislauf: {result.failed} runs failed; their errors are in {result.path / 'runs' / 'failures'}; "
+            "no explanation without every cell: fix the cause and run the same command again",
+            file=sys.stderr,
+        )
+        return 1
+    if not args.quiet:
+        print(explanation_table(result))
+    print(f"results written to {result.path}")
+    print(f"report: {result.path / 'report.html'}")
+    return 0
+
+
+def _discover(args: argparse.Namespace) -> int:
+    check_results(args.results)
+    try:
+        from analysis.discover import discover, discovery_table
+
+        result = discover(args.results, args.outcome, args.where, args.coverage, out=args.out)
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not exc.name.startswith("ema_workbench"):
+            raise
+        raise UsageError('discover needs the EMA Workbench: pip install "kreislauf[discover]"') from None
+    print(discovery_table(result))
+    print(f"report: {result.path / 'report.html'}")
+    return 0
 
 
 def _sensitivity(args: argparse.Namespace) -> int:

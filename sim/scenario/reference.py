@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from sim.scenario.firms import NamedFirm, Population, SizeDistribution, UnitDistribution
+from sim.scenario.ingredients import Ingredient
 from sim.scenario.parameters import Group, Kreislauf, Market, Measures, ScoreWeights, Trust
 from sim.scenario.schema import (
     JoinEvent,
@@ -40,6 +41,7 @@ def reference_markdown() -> str:
         ('[[events]] kind = "trait_change"', TraitChangeEvent),
         ('[[events]] kind = "open_competition"', OpenCompetitionEvent),
         ('[[events]] kind = "remove_shared_services"', RemoveSharedServicesEvent),
+        ("[[ingredients]]", Ingredient),
     ]
     out = [
         "# Scenario reference",

@@ -10,6 +10,7 @@ from pydantic import Field, ValidationError, model_validator
 from sim.scenario.base import MAX_FIRM_MONTHS, MAX_FIRMS, MAX_STEPS, MAX_TEXT_LENGTH, FileName, Section, Unit
 from sim.scenario.errors import ScenarioError, pydantic_error, set_path
 from sim.scenario.firms import NamedFirm, Population
+from sim.scenario.ingredients import Ingredient, check_paths
 from sim.scenario.parameters import Group, Kreislauf, Market, Measures, Trust
 from sim.scenario.toml_writer import to_toml
 from sim.vocabulary import Trait
@@ -113,6 +114,10 @@ class Scenario(Section):
     firms: list[NamedFirm] = Field(default_factory=list, description="Firms given by name.")
     populations: list[Population] = Field(default_factory=list, description="Generated firms.")
     events: list[Event] = Field(default_factory=list, description="Scheduled events.")
+    ingredients: list[Ingredient] = Field(
+        default_factory=list,
+        description="Switchable ingredients of the structure, for `kreislauf explain` (see docs/howto-explain.md); the model never reads them.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -218,6 +223,9 @@ class Scenario(Section):
         for where, vec in self._culture_vectors():
             if vec is not None and len(vec) != dims:
                 raise ValueError(f"{where} has {len(vec)} culture dimensions; measures.culture_dims is {dims}")
+        problem = check_paths(self, self.ingredients)
+        if problem:
+            raise ValueError(problem)
         return self
 
     def _check_work(self, named_and_counted: int) -> None:
