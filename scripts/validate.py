@@ -34,6 +34,8 @@ DETAILS = [
     ("contract_contract_first", "contract degree of first alliances"),
     ("contract_repeat", "repeated alliances per run"),
     ("contract_first", "first alliances per run"),
+    ("experience_rate_experienced", "yearly new alliances per firm, above the median experience"),
+    ("experience_rate_less", "yearly new alliances per firm, at or below it"),
     ("window_density", "density, last five years' alliances"),
     ("window_clustering", "clustering, last five years' alliances"),
     ("window_clustering_er", "clustering of Erdos-Renyi graphs alike"),

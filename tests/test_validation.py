@@ -22,6 +22,7 @@ from analysis.validation import (
     PATTERNS,
     clustering_against_random,
     degree_shape,
+    experience_rates,
     formations,
     governance_by_tie,
     repeat_tie_rates,
@@ -128,6 +129,30 @@ def test_governance_by_tie_compares_repeated_with_first_alliances() -> None:
     assert g["contract_first"] == pytest.approx(0.55)
     assert g["difference"] == pytest.approx(-0.35)
     assert math.isnan(governance_by_tie(alliances.iloc[:2])["difference"])
+
+
+def test_experience_rates_split_firms_at_the_median_each_year_by_hand() -> None:
+    # Four firms, three years; firm 3 leaves in month 6.
+    alliances = formations(
+        log_of(
+            [
+                (0, 1, 2, 5, 0.5, False),  # year 0: nobody has experience yet: skipped
+                (0, 2, 3, 5, 0.5, False),
+                (1, 3, 4, 5, 0.5, False),
+                (0, 2, 13, 15, 0.5, False),  # year 1: experience 2, 2, 1 (firms 0-2); median 2, nobody above: skipped
+                (0, 1, 26, None, 0.5, False),  # year 2: experience 3, 2, 2; median 2; firm 0 above it
+                (1, 2, 27, None, 0.5, False),
+            ]
+        )
+    )
+    entered, left = np.zeros(4, int), np.array([-1, -1, -1, 6])
+    r = experience_rates(alliances, entered, left, horizon=36)
+    # Year 2: firm 0 takes part in one new alliance; firms 1 and 2 in 2 + 1.
+    assert (r["firms_experienced"], r["formed_experienced"]) == (1, 1)
+    assert (r["firms_less"], r["formed_less"]) == (2, 3)
+    assert r["rate_ratio"] == pytest.approx(1 / 1.5)
+    r = experience_rates(alliances, entered, left, horizon=24)  # years 0 and 1 only: no contrast at all
+    assert r["firms_experienced"] == 0 and math.isnan(r["rate_ratio"])
 
 
 # --- networks --------------------------------------------------------------
