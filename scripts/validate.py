@@ -106,7 +106,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=10, help="random graphs per null model (default 10)")
     parser.add_argument("--markdown", action="store_true", help="print the tables as Markdown")
     parser.add_argument("overrides", nargs="*", help="key=value, key paths with __ between levels")
-    args = parser.parse_args()
+    args = parser.parse_intermixed_args()  # options may come between the scenario and its overrides
     overrides = {k: ast.literal_eval(v) for k, v in (o.split("=", 1) for o in args.overrides)}
     runs = measure(args.scenario, range(1, args.seeds + 1), args.samples, overrides)
     result = table(runs)
