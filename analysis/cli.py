@@ -615,6 +615,7 @@ def _validate(args: argparse.Namespace) -> int:
             f"{args.file}: valid sweep {plan.name!r}: {len(plan.points)} points x {plan.replicates} replicates "
             f"= {plan.size} runs of {base!r}, every point checked"
             + (f"; compared to {plan.reference.label!r} ({plan.replicates} more runs)" if plan.reference else "")
+            + (f"; paired with {plan.paired[0].label!r} at every point ({plan.size} more runs)" if plan.paired else "")
         )
         return 0
     scenario = load_scenario(args.file)

@@ -656,6 +656,9 @@ def run_plan(
     if reference is not None:
         _run_into(reference, open_folder(path / "reference", reference), workers, scheduler, progress)
     _run_into(plan, folder, workers, scheduler, progress)
+    paired = plan.paired_plan()
+    if paired is not None:  # each run's partner on the same seed: paired/ (see analysis.sensitivity.paired_outcomes)
+        _run_into(paired, open_folder(path / "paired", paired), workers, scheduler, progress)
     experiment = Experiment(folder, window=plan.record.window)  # this command's window, even when resuming
     experiment.write_summaries()
     if experiment.reference is not None:

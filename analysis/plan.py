@@ -214,6 +214,10 @@ class Plan:
     reference : Point, optional
         A sweep's ``compare_to`` scenario, run beside it on the same seeds
         (see :meth:`reference_plan`).
+    paired : sequence of Point, optional
+        A sweep's ``paired`` scenario at every point (the same parameter
+        values, where they apply), run on the same seeds so that each run of
+        the sweep has a partner run (see :meth:`paired_plan`).
     """
 
     kind: Literal["compare", "sweep"]
@@ -225,12 +229,23 @@ class Plan:
     design: Mapping[str, Any] = field(default_factory=dict)
     files: Mapping[str, str] = field(default_factory=dict)
     reference: Point | None = None
+    paired: Sequence[Point] | None = None
 
     def reference_plan(self) -> Plan | None:
         """The reference scenario's own plan: the same replicates, seeds and record (None without one)."""
         if self.reference is None:
             return None
         return Plan("compare", f"{self.name}-reference", (self.reference,), self.replicates, self.seed, self.record)
+
+    def paired_plan(self) -> Plan | None:
+        """The paired scenario's own sweep: its points in the same order, the same replicates, seeds and record.
+
+        Run ``k`` of this plan and run ``k`` of the paired plan share their
+        point's parameter values and their seed (None without a paired scenario).
+        """
+        if self.paired is None:
+            return None
+        return Plan("sweep", f"{self.name}-paired", self.paired, self.replicates, self.seed, self.record, self.design)
 
     @property
     def size(self) -> int:
@@ -296,17 +311,23 @@ class Plan:
                 "label": self.reference.label,
                 "scenario": self.reference.scenario.resolved_toml(),
             }
+        if self.paired is not None:  # likewise
+            canonical["paired"] = _canonical(self.paired)
         text = json.dumps(canonical, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()
 
     def _canonical_points(self) -> Any:
-        if isinstance(self.points, SweepPoints):  # the base and the values determine every point's scenario
-            return {
-                "base": self.points.base.resolved_toml(),
-                "paths": {name: list(keys) for name, keys in self.points.paths.items()},
-                "values": [dict(v) for v in self.points.values],
-            }
-        return [
-            {"label": p.label, "parameters": dict(p.parameters), "scenario": p.scenario.resolved_toml()}
-            for p in self.points
-        ]
+        return _canonical(self.points)
+
+
+def _canonical(points: Sequence[Point]) -> Any:
+    """What determines a sequence of points' scenarios, in a form JSON can hash."""
+    if isinstance(points, SweepPoints):  # the base and the values determine every point's scenario
+        return {
+            "base": points.base.resolved_toml(),
+            "paths": {name: list(keys) for name, keys in points.paths.items()},
+            "values": [dict(v) for v in points.values],
+        }
+    return [
+        {"label": p.label, "parameters": dict(p.parameters), "scenario": p.scenario.resolved_toml()} for p in points
+    ]

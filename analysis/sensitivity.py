@@ -14,6 +14,14 @@ SALib's analysers in the sampler's order.
   absolute elementary effect: overall influence), its 95% half-width, and
   ``sigma`` (their spread: interactions or non-linearity).
 
+A sweep with a ``paired`` scenario (see :mod:`analysis.sweeps`) has a
+partner run for every run, on the same seed and parameter values, in its
+``paired/`` folder. Its outcomes include the paired same-firm differences
+(:func:`paired_outcomes`: ``same_firm_profit_difference`` and so on, the
+mean over the firms both scenarios contain of the firm's outcome here minus
+there), and :func:`paired_share` tells in what share of the swept space such
+a difference is positive.
+
 References
 ----------
 .. [1] Sobol (2001). Global sensitivity indices for nonlinear mathematical
@@ -38,10 +46,13 @@ import pandas as pd
 
 from analysis.store import FolderError
 
-__all__ = ["SensitivityError", "indices", "sensitivity"]
+__all__ = ["SensitivityError", "indices", "paired_outcomes", "paired_share", "same_firm_difference", "sensitivity"]
 
 #: Bootstrap resamples for the confidence intervals.
 RESAMPLES = 1000
+
+#: Suffix of a paired same-firm difference (``same_firm_profit_difference``).
+DIFFERENCE = "_difference"
 
 
 class SensitivityError(ValueError):
@@ -144,6 +155,8 @@ def sensitivity(results: str | Path, outcomes: Sequence[str], window: int | None
     runs = experiment.outcomes
     if runs.empty:
         raise SensitivityError(f"{path}: no finished runs")
+    if any(o not in runs.columns and o.endswith(DIFFERENCE) for o in outcomes) and design.get("paired"):
+        runs = runs.merge(paired_outcomes(path, window), on=["point", "replicate"], how="left")
     missing = [o for o in outcomes if o not in runs.columns]
     if missing:
         raise SensitivityError(f"{path}: outcome(s) {missing} not recorded; recorded are {experiment.measure_names}")
@@ -159,3 +172,121 @@ def sensitivity(results: str | Path, outcomes: Sequence[str], window: int | None
             )
         tables.append(indices(design, x, per_point.to_numpy(), outcome, seed=int(design.get("seed", 1))))
     return pd.concat(tables, ignore_index=True)
+
+
+def same_firm_difference(here: pd.DataFrame, there: pd.DataFrame, measures: Sequence[str]) -> pd.DataFrame:
+    """Paired same-firm differences of two sets of runs, matched on point and replicate.
+
+    Parameters
+    ----------
+    here, there : DataFrame
+        One row per run and firm (columns ``point``, ``replicate``, ``firm``
+        and the measures): the firms' outcomes in the two scenarios.
+    measures : sequence of str
+        Columns to difference.
+
+    Returns
+    -------
+    DataFrame
+        One row per (point, replicate) found on both sides: for each measure,
+        ``same_firm_<measure>_difference``, the mean over the firms present in
+        both tables of the measure here, minus that mean there. A firm's
+        missing value (the trust it receives without partners) is left out of
+        its side's mean.
+
+    Examples
+    --------
+    Two firms in both scenarios; C only here, so it is left out:
+
+    >>> here = pd.DataFrame({"point": 0, "replicate": 0, "firm": ["A", "B", "C"], "profit": [3.0, 5.0, 100.0]})
+    >>> there = pd.DataFrame({"point": 0, "replicate": 0, "firm": ["A", "B"], "profit": [1.0, 2.0]})
+    >>> same_firm_difference(here, there, ["profit"])
+       point  replicate  same_firm_profit_difference
+    0      0          0                          2.5
+    """
+    keys = ["point", "replicate"]
+    firms = set(here["firm"]) & set(there["firm"])
+    if not firms:
+        raise SensitivityError("the two scenarios share no focal firm: no same-firm difference")
+    sides = [t[t["firm"].isin(firms)].groupby(keys, sort=True)[list(measures)].mean() for t in (here, there)]
+    diff = (sides[0] - sides[1]).dropna(how="all")
+    return diff.rename(columns=lambda c: f"same_firm_{c}{DIFFERENCE}").reset_index()
+
+
+def paired_outcomes(results: str | Path, window: int | None = None) -> pd.DataFrame:
+    """Each run's paired same-firm differences in a sweep with a ``paired`` scenario.
+
+    Parameters
+    ----------
+    results : str or Path
+        The sweep's results folder (its partner runs in ``paired/``).
+    window : int, optional
+        Months at the end of each run averaged into its outcome (default: the sweep's).
+
+    Returns
+    -------
+    DataFrame
+        One row per run with a finished partner: ``point``, ``replicate``,
+        then ``same_firm_<measure>_difference`` for each focal-firm measure
+        (see :func:`same_firm_difference`).
+
+    Raises
+    ------
+    SensitivityError
+        When the folder has no paired runs.
+    """
+    from analysis.experiments import FOCAL_OUTCOMES, Experiment
+
+    path = Path(results)
+    if not (path / "paired" / "manifest.json").exists():
+        raise SensitivityError(f"{path}: no paired runs (a sweep file's `paired` scenario runs into {path / 'paired'})")
+    try:
+        here, there = Experiment(path, window), Experiment(path / "paired", window)
+    except FolderError as exc:
+        raise SensitivityError(str(exc)) from None
+    if here.focal_outcomes.empty or there.focal_outcomes.empty:
+        raise SensitivityError(f"{path}: no finished runs with focal firms on both sides")
+    return same_firm_difference(here.focal_outcomes, there.focal_outcomes, FOCAL_OUTCOMES)
+
+
+def paired_share(per_run: pd.DataFrame, outcome: str, confidence: float = 0.95) -> dict[str, float]:
+    """In what share of a sweep's points a paired difference is positive.
+
+    Sobol and Latin-hypercube points fill the swept box evenly, so the share
+    of points estimates the share of the space.
+
+    Parameters
+    ----------
+    per_run : DataFrame
+        One row per run: ``point`` and the outcome (as from :func:`paired_outcomes`).
+    outcome : str
+        The difference to judge.
+    confidence : float
+        Level of each point's interval over its replicates (Student's t).
+
+    Returns
+    -------
+    dict
+        ``points``; ``positive``: the share of points whose mean difference
+        is above 0; ``surely_positive`` and ``surely_negative``: the shares
+        whose interval lies wholly above, or wholly below, 0 (points with a
+        single replicate have no interval and count in neither).
+
+    Examples
+    --------
+    >>> runs = pd.DataFrame({"point": [0, 0, 1, 1, 2, 2], "d": [1.0, 1.02, -0.1, 0.3, -2.0, -2.2]})
+    >>> {k: round(v, 3) for k, v in paired_share(runs, "d").items()}
+    {'points': 3, 'positive': 0.667, 'surely_positive': 0.333, 'surely_negative': 0.333}
+    """
+    from scipy import stats
+
+    by = per_run.groupby("point")[outcome]
+    mean, sd, n = by.mean(), by.std(ddof=1), by.count()
+    half = stats.t.ppf(0.5 + confidence / 2, (n - 1).clip(lower=1)) * sd / np.sqrt(n)
+    half = half.where(n > 1)
+    return {
+        "points": len(mean),
+        "positive": float((mean > 0).mean()),
+        "surely_positive": float((mean - half > 0).mean()),
+        "surely_negative": float((mean + half < 0).mean()),
+    }

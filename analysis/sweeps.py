@@ -40,7 +40,25 @@ is loaded, so a sweep fails before its first run, never half-way.
 ``compare_to`` names a scenario (built-in, or a path relative to the file)
 that is run beside the sweep with the same replicates, seeds, horizon and
 record, so the report can draw its value as a reference line and band and
-say where the sweep's curve crosses it. ``replicates``, ``seed`` and
+say where the sweep's curve crosses it.
+
+``paired`` names a scenario run at **every** point on the same seeds, with
+the point's parameter values set in it too (at each parameter's
+``paired_paths``, by default its own key paths; ``paired_paths = []`` leaves
+the paired scenario alone, for a parameter it does not have). Each run then
+has a partner run, and the sweep's outcomes can be the paired difference of
+the firms both scenarios contain (``same_firm_profit_difference`` and so on,
+see :func:`analysis.sensitivity.paired_outcomes`): the B.I.G.'s same-firm
+advantage over the open market across a space of assumptions::
+
+    base = "big"
+    paired = "open_market"
+
+    [parameters.service_fee]
+    path = "group.service_fee"
+    paired_paths = []          # the open market has no shared services
+
+``replicates``, ``seed`` and
 ``steps`` can be overridden for one command (``kreislauf sweep FILE
 --replicates 2``); the manifest records what was overridden.
 
@@ -74,7 +92,10 @@ from sim.observe.measures import FOCAL_COLUMNS, MEASURES
 from sim.scenario import MAX_STEPS, ScenarioError, Section, builtin_scenarios, load_scenario, pydantic_error, read_toml
 from sim.scenario.load import read_text
 
-__all__ = ["SweepFile", "builtin_sweeps", "load_sweep", "sweep_plan"]
+__all__ = ["PAIRED_OUTCOMES", "SweepFile", "builtin_sweeps", "load_sweep", "sweep_plan"]
+
+#: The paired outcomes of a sweep with a ``paired`` scenario: each focal measure's same-firm difference.
+PAIRED_OUTCOMES = [f"same_firm_{c}_difference" for c in FOCAL_COLUMNS if c not in ("step", "firm", "alive")]
 
 #: Most runs one sweep may ask for (points × replicates): a guard against typos, not a limit of the engines.
 MAX_RUNS = 10_000_000
@@ -89,6 +110,7 @@ _TAKEN = {
     *MEASURES,
     *FOCAL_COLUMNS,
     *COOPERATION_COLUMNS,
+    *PAIRED_OUTCOMES,
     *("status", "error", "measure", "n", "mean", "sd", "ci_low", "ci_high", "a", "b", "difference", "cohens_d"),
 }
 
@@ -101,6 +123,9 @@ class Parameter(Section):
     values: list[Scalar] | None = Field(None, min_length=1, description="The values to run (grid only).")
     range: list[float] | None = Field(None, min_length=2, max_length=2, description="[low, high].")
     points: int | None = Field(None, ge=2, le=10_000, description="Evenly spaced values of the range (grid only).")
+    paired_paths: list[str] | None = Field(
+        None, description="Key paths set in the paired scenario (default: the same as here; [] for none)."
+    )
 
     @model_validator(mode="after")
     def _one_of_each(self) -> Parameter:
@@ -118,6 +143,11 @@ class Parameter(Section):
     def key_paths(self) -> list[str]:
         """The scenario key paths this parameter sets."""
         return list(self.paths) if self.paths is not None else [str(self.path)]
+
+    @property
+    def paired_key_paths(self) -> list[str]:
+        """The key paths this parameter sets in a sweep's paired scenario."""
+        return list(self.paired_paths) if self.paired_paths is not None else self.key_paths
 
 
 class Sampler(Section):
@@ -165,7 +195,10 @@ class RecordSection(Section):
 class SensitivitySection(Section):
     """Outcomes to analyse after a sobol or morris sweep."""
 
-    outcomes: list[str] = Field(min_length=1, description="Measures whose sensitivity indices to compute.")
+    outcomes: list[str] = Field(
+        min_length=1,
+        description="Measures whose sensitivity indices to compute; with `paired`, also same_firm_<focal measure>_difference.",
+    )
 
 
 class SweepFile(Section):
@@ -178,6 +211,11 @@ class SweepFile(Section):
     base: str = Field(min_length=1, description="Built-in scenario name, or a path relative to the sweep file.")
     compare_to: str | None = Field(
         None, min_length=1, description="Scenario run beside the sweep as a reference (built-in name or path)."
+    )
+    paired: str | None = Field(
+        None,
+        min_length=1,
+        description="Scenario run at every point on the same seeds, for paired same-firm differences (built-in name or path).",
     )
     replicates: int = Field(10, ge=1, le=100_000)
     seed: int = Field(1, ge=0, le=2**63 - 1)
@@ -198,13 +236,17 @@ class SweepFile(Section):
                 raise ValueError(f"parameters.{name}: sampler {self.sampler.method!r} samples a `range`, not `values`")
             if self.sampler.method == "grid" and p.range is not None and p.points is None:
                 raise ValueError(f"parameters.{name}: a grid over a range needs `points`")
+            if p.paired_paths is not None and self.paired is None:
+                raise ValueError(f"parameters.{name}: `paired_paths` needs a `paired` scenario")
         if self.sensitivity is not None:
             if self.sampler.method not in ("sobol", "morris"):
                 raise ValueError("[sensitivity] needs a sobol or morris sampler")
             kept = self.record.measures or list(MEASURES)
-            missing = [o for o in self.sensitivity.outcomes if o not in kept]
+            differences = PAIRED_OUTCOMES if self.paired is not None else []
+            missing = [o for o in self.sensitivity.outcomes if o not in kept and o not in differences]
             if missing:
-                raise ValueError(f"sensitivity outcome(s) {missing} are not among the recorded measures {kept}")
+                also = f" or the paired differences {differences}" if differences else ""
+                raise ValueError(f"sensitivity outcome(s) {missing} are not among the recorded measures {kept}{also}")
         return self
 
 
@@ -288,24 +330,38 @@ def sweep_plan(
     if sweep.compare_to is not None:
         other = _load_relative(sweep.compare_to, path, origin, "compare_to")
         reference = Point(other.name, other.until(sweep.steps) if sweep.steps is not None else other)
+    paired_base = None
+    if sweep.paired is not None:
+        paired_base = _load_relative(sweep.paired, path, origin, "paired")
+        if sweep.steps is not None:
+            paired_base = paired_base.until(sweep.steps)
     names = list(sweep.parameters)
-    seen: dict[str, str] = {}
-    for name in names:
-        for key in sweep.parameters[name].key_paths:
-            if key in seen:
-                raise ScenarioError(origin, f"parameters.{name}", key, f"already set by parameters.{seen[key]}")
-            seen[key] = name
+    for paired_side in (False, True) if paired_base is not None else (False,):
+        seen: dict[str, str] = {}
+        for name in names:
+            p = sweep.parameters[name]
+            for key in p.paired_key_paths if paired_side else p.key_paths:
+                if key in seen:
+                    where = " in the paired scenario" if paired_side else ""
+                    raise ScenarioError(
+                        origin, f"parameters.{name}", key, f"already set by parameters.{seen[key]}{where}"
+                    )
+                seen[key] = name
     count = _point_count(sweep, names)
     if count * sweep.replicates > MAX_RUNS:
         raise ScenarioError(origin, "sampler", ..., f"asks for {count * sweep.replicates} runs; at most {MAX_RUNS}")
     kinds = {name: _kind(base, sweep.parameters[name], origin, name) for name in names}
     for name in names:
         _check_values(base, sweep.parameters[name], kinds[name], origin, name)
+        if paired_base is not None:
+            _check_values(paired_base, sweep.parameters[name], kinds[name], origin, name, paired=True)
     rows, design = _sample(sweep, names, kinds)
     values, samples = [], []
     for i, row in enumerate(rows):  # every point checked now, kept as its values: made again when it runs
         point = {name: _cast(row[j], kinds[name]) for j, name in enumerate(names)}
         _apply(base, sweep.parameters, point, origin, f"point {i} {point}")
+        if paired_base is not None:
+            _apply(paired_base, sweep.parameters, point, origin, f"point {i} {point} of the paired scenario", True)
         values.append(point)
         samples.append(tuple(float(x) for x in row) if sweep.sampler.method != "grid" else ())
     paths = {name: sweep.parameters[name].key_paths for name in names}
@@ -319,10 +375,16 @@ def sweep_plan(
     design["outcomes"] = list(sweep.sensitivity.outcomes) if sweep.sensitivity else []
     design["overrides"] = overrides
     design["compare_to"] = reference.label if reference is not None else None
+    design["paired"] = paired_base.name if paired_base is not None else None
     files = {"sweep.toml": read_text(path), f"scenarios/{base.name}.toml": base.resolved_toml()}
     if reference is not None:
         files[f"scenarios/{reference.label}.toml"] = reference.scenario.resolved_toml()
-    return Plan("sweep", sweep.name, points, sweep.replicates, sweep.seed, record, design, files, reference)
+    paired = None
+    if paired_base is not None:
+        files[f"scenarios/{paired_base.name}.toml"] = paired_base.resolved_toml()
+        paired_paths = {name: sweep.parameters[name].paired_key_paths for name in names}
+        paired = SweepPoints(paired_base, paired_paths, values, samples, origin)
+    return Plan("sweep", sweep.name, points, sweep.replicates, sweep.seed, record, design, files, reference, paired)
 
 
 def _load_relative(name: str, path: Path, origin: str, key: str) -> Scenario:
@@ -331,7 +393,7 @@ def _load_relative(name: str, path: Path, origin: str, key: str) -> Scenario:
     try:
         return load_scenario(ref)
     except ScenarioError as exc:
-        what = "the base scenario" if key == "base" else "the scenario to compare to"
+        what = {"base": "the base scenario", "paired": "the paired scenario"}.get(key, "the scenario to compare to")
         raise ScenarioError(origin, key, name, f"cannot load {what}: {exc}") from None
 
 
@@ -370,17 +432,20 @@ def _kind(base: Scenario, p: Parameter, origin: str, name: str) -> type:
     return kind
 
 
-def _check_values(base: Scenario, p: Parameter, kind: type, origin: str, name: str) -> None:
-    """Apply each listed value, or both ends of the range, alone to the base scenario."""
+def _check_values(base: Scenario, p: Parameter, kind: type, origin: str, name: str, paired: bool = False) -> None:
+    """Apply each listed value, or both ends of the range, alone to the base (or the paired) scenario."""
     key = "values" if p.values is not None else "range"
     candidates = list(p.values) if p.values is not None else list(p.range or ())
+    paths = p.paired_key_paths if paired else p.key_paths
     for value in candidates:
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         try:
-            base.with_overrides(dict.fromkeys(p.key_paths, _cast(value, kind)), source=origin)
+            base.with_overrides(dict.fromkeys(paths, _cast(value, kind)), source=origin)
         except ScenarioError as exc:
-            raise ScenarioError(origin, f"parameters.{name}.{key}", value, f"{exc.path}: {exc.allowed}") from None
+            where = f"parameters.{name}.{'paired_paths' if paired else key}"
+            scenario = f" in the paired scenario {base.name!r}" if paired else ""
+            raise ScenarioError(origin, where, value, f"{exc.path}{scenario}: {exc.allowed}") from None
 
 
 def _cast(value: Any, kind: type) -> Any:
@@ -393,8 +458,12 @@ def _cast(value: Any, kind: type) -> Any:
     return value
 
 
-def _apply(base: Scenario, params: dict[str, Parameter], values: dict[str, Any], origin: str, where: str) -> Scenario:
-    overrides = {key: values[name] for name, p in params.items() for key in p.key_paths}
+def _apply(
+    base: Scenario, params: dict[str, Parameter], values: dict[str, Any], origin: str, where: str, paired: bool = False
+) -> Scenario:
+    overrides = {
+        key: values[name] for name, p in params.items() for key in (p.paired_key_paths if paired else p.key_paths)
+    }
     try:
         return base.with_overrides(overrides, source=origin)
     except ScenarioError as exc:

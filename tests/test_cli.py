@@ -109,6 +109,7 @@ def test_scenarios_lists_the_builtins() -> None:
         "breach_in_group",
         "breach_in_open_market",
         "integrity",
+        "robustness",
         "search",
         "shared_services",
     ]

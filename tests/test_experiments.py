@@ -367,6 +367,7 @@ def test_the_shipped_sweeps_check_every_point() -> None:
         "breach_in_group": 50,
         "breach_group_in_market": 50,
         "breach_in_open_market": 50,
+        "robustness": 10240,
     }
     with pytest.raises(ScenarioError, match="sweep_nothing"):
         sweep_plan(ROOT / "scenarios" / "sweep_nothing.toml")

@@ -322,9 +322,11 @@ class Group(Section):
         0.7,
         description="Share of a producer's overhead the service firms can carry together. Assumption: controlling, compliance, marketing and technical service, not all of it.",
     )
-    service_fee: Unit = Field(
+    service_fee: float = Field(
         0.6,
-        description="Fee as a share of the relieved overhead (economies of scale make shared services cheaper). Assumption.",
+        ge=0,
+        le=2,
+        description="Fee as a share of the relieved overhead (economies of scale make shared services cheaper). Assumption. Above 1 shared services cost more than doing the work oneself, as when a service firm does not reach its scale.",
     )
     service_cost: Unit = Field(
         0.5,
