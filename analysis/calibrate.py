@@ -282,10 +282,23 @@ class Calibration:
                 "file": self.file.model_dump(mode="json", exclude={"budget", "description"}),
                 "budget": budget.model_dump(mode="json"),
                 "base": self.base.resolved_toml(),
+                "model": model_fingerprint(),
             },
             sort_keys=True,
         )
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def model_fingerprint() -> str:
+    """A hash of the model's source (every ``sim`` module): a calibration does not resume onto a changed model."""
+    import sim
+
+    root = Path(sim.__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def load_calibration(source: str | Path) -> Calibration:
@@ -685,6 +698,7 @@ class CalibrationResult:
     simulations: int
     seconds: float
     failures: int
+    cpu_seconds: float = 0.0
 
 
 def calibrate(
@@ -730,7 +744,7 @@ def calibrate(
         previous = json.loads(manifest_path.read_text())
         if previous.get("fingerprint") != fingerprint:
             raise CalibrationError(
-                f"{folder} holds another calibration (another file, base scenario or budget"
+                f"{folder} holds another calibration (another file, base scenario, model version or budget"
                 f"{'' if previous.get('quick') == quick else ', or --quick'}); give another --out"
             )
     elif folder.is_dir() and any(p.name != ".write-test" for p in folder.iterdir()):
@@ -749,6 +763,7 @@ def calibrate(
     write_text(manifest_path, json.dumps(manifest, indent=2) + "\n")
     write_text(folder / "calibration.toml", read_text(calibration.path))
     start = time.perf_counter()
+    cpu_start = _cpu_seconds()
     seed = calibration.file.seed
 
     def report(t: int, accepted: int, evaluated: int) -> None:
@@ -793,16 +808,34 @@ def calibrate(
         "generations": int(history.max_t + 1),
         "simulations": simulations,
         "seconds_this_command": round(seconds, 1),
+        "cpu_seconds_this_command": round(_cpu_seconds() - cpu_start, 1),
         "calibrated": calibrated,
         "date": when,
         "failed_runs": len(failures),
     }
     write_text(manifest_path, json.dumps(manifest, indent=2) + "\n")
     result = CalibrationResult(
-        folder, fit, posterior, calibrated, scenario_path, int(history.max_t + 1), simulations, seconds, len(failures)
+        folder,
+        fit,
+        posterior,
+        calibrated,
+        scenario_path,
+        int(history.max_t + 1),
+        simulations,
+        seconds,
+        len(failures),
+        manifest["cpu_seconds_this_command"],
     )
     write_text(folder / "report.html", calibration_report(calibration, result, generations, history, budget, quick))
     return result
+
+
+def _cpu_seconds() -> float:
+    """CPU time of this process and of its finished child processes (the local pool's workers)."""
+    import resource
+
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def fit_table(calibration: Calibration, posterior: pd.DataFrame, calibrated: pd.DataFrame) -> pd.DataFrame:

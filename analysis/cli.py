@@ -469,7 +469,10 @@ def _calibrate(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(fit_summary(result.fit))
         print(f"calibrated: {', '.join(f'{k} = {v:.4g}' for k, v in result.calibrated.items())}")
-    print(f"results written to {result.folder} ({result.generations} generations, {result.simulations} particles)")
+    print(
+        f"results written to {result.folder} ({result.generations} generations, {result.simulations} particles; "
+        f"this command took {result.seconds:.0f} s, {result.cpu_seconds:.0f} CPU-seconds)"
+    )
     print(f"calibrated scenario: {result.scenario_file}")
     print(f"report: {result.folder / 'report.html'}")
     if result.failures:
