@@ -113,6 +113,7 @@ __all__ = [
     "CalibrationResult",
     "TargetRange",
     "abc_smc",
+    "builtin_calibrations",
     "calibrate",
     "load_calibration",
     "posterior_check",
@@ -301,13 +302,22 @@ def model_fingerprint() -> str:
     return digest.hexdigest()[:16]
 
 
+def builtin_calibrations() -> dict[str, Path]:
+    """Map of built-in calibration names to their files: ``scenarios/calibrations/calibrate_<name>.toml``.
+
+    They sit in a folder of their own, so that they are not taken for scenarios.
+    """
+    folder = builtin_scenarios()["big"].parent / "calibrations"
+    return {p.stem.removeprefix("calibrate_"): p for p in sorted(folder.glob("calibrate_*.toml"))}
+
+
 def load_calibration(source: str | Path) -> Calibration:
     """Read and validate a calibration file, and check every parameter and target against its base scenario.
 
     Parameters
     ----------
     source : str or Path
-        The calibration file.
+        The calibration file, or a built-in calibration's name (:func:`builtin_calibrations`).
 
     Returns
     -------
@@ -318,7 +328,7 @@ def load_calibration(source: str | Path) -> Calibration:
     ScenarioError
         Naming the file, the key, the value and what is allowed.
     """
-    path = Path(source)
+    path = builtin_calibrations().get(str(source), Path(source))
     origin = str(path)
     data = read_toml(path)
     try:
@@ -481,8 +491,8 @@ def _make_sampler(
                 random.setstate(saved_py)
                 self.mode = "propose"
             self.nr_evaluations_ = evaluated
-            if progress is not None and not all_accepted:
-                progress(t, accepted, evaluated)
+            if progress is not None:
+                progress(-1 if all_accepted else t, accepted, evaluated)
             return sample
 
         @staticmethod
@@ -543,8 +553,9 @@ def abc_smc(
     seed : int
         Seeds every proposal and every model run.
     progress : callable, optional
-        Called after each generation with its index, the particles accepted
-        and the proposals evaluated.
+        Called after each generation with its index (-1 for pyabc's sample
+        from the prior, which sets the first threshold), the particles
+        accepted and the proposals evaluated.
 
     Returns
     -------
@@ -768,7 +779,9 @@ def calibrate(
 
     def report(t: int, accepted: int, evaluated: int) -> None:
         if progress:
-            print(f"generation {t}: {accepted} particles accepted of {evaluated} proposed", file=sys.stderr)
+            what = "prior sample (sets the first threshold)" if t < 0 else f"generation {t}"
+            took = f"{time.perf_counter() - start:.0f} s"
+            print(f"{what}: {accepted} particles accepted of {evaluated} proposed ({took} so far)", file=sys.stderr)
 
     with engine_for(workers, scheduler) as engine:
         evaluate, failures = scenario_evaluator(calibration, engine, budget.replicates)

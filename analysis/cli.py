@@ -174,7 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
             "results folder; the same command resumes an interrupted calibration. See docs/calibration.md."
         ),
     )
-    calibrate.add_argument("file", help="calibration TOML file (e.g. scenarios/calibrate_open_market.toml)")
+    calibrate.add_argument(
+        "file", help="calibration TOML file, or a built-in calibration's name (open_market: the shipped one)"
+    )
     calibrate.add_argument(
         "--quick", action="store_true", help="a smoke run of about a minute (10 particles, 2 generations, 1 run each)"
     )
@@ -239,8 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = sub.add_parser(
         "validate",
-        help="check a scenario or sweep file",
-        description="Check a scenario file against the schema, or a sweep file and every point it would run.",
+        help="check a scenario, sweep or calibration file",
+        description="Check a scenario file against the schema, a sweep file and every point it would run, or a calibration file and every prior.",
     )
     validate.add_argument("file", help="scenario or sweep TOML file, or a built-in name")
 
@@ -459,7 +461,11 @@ def _calibrate(args: argparse.Namespace) -> int:
 
     _check_scheduler(args.scheduler)
     load_calibration(args.file)  # a bad file fails before any folder is made
-    out = args.out if args.out is not None else default_folder(args.file)
+    out = (
+        args.out
+        if args.out is not None
+        else Path("results") / f"calibrate_{Path(args.file).stem.removeprefix('calibrate_')}"
+    )
     if args.quick and args.out is None:
         out = out.with_name(f"{out.name}-quick")
     _check_writable(out)
@@ -544,6 +550,16 @@ def _check_writable(out: Path) -> None:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    if path.is_file() and "targets" in read_toml(path):
+        from analysis.calibrate import load_calibration
+
+        calibration = load_calibration(path)
+        print(
+            f"{args.file}: valid calibration {calibration.file.name!r}: {len(calibration.file.parameters)} parameters "
+            f"and {len(calibration.file.targets)} targets on {calibration.base.name!r}, every prior checked"
+        )
+        return 0
     if _is_sweep(args.file):
         plan = sweep_plan(args.file)
         base = plan.points[0].label

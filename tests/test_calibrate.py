@@ -16,7 +16,7 @@ import analysis.calibrate as calibrate_module
 from analysis.calibrate import Budget, TargetRange, abc_smc, calibrate, load_calibration
 from analysis.runs import simulate
 from analysis.targets import STATISTICS, RunLogs, firm_log, pooled
-from sim.scenario import ScenarioError, load_scenario
+from sim.scenario import ScenarioError, builtin_scenarios, load_scenario
 
 pytest.importorskip("pyabc")
 
@@ -242,7 +242,11 @@ def test_the_quick_command_runs_and_prints_the_fit(small: tuple[Path, Any], tmp_
 
 
 def test_the_shipped_calibration_file_is_valid() -> None:
-    calibration = load_calibration(Path(__file__).parents[1] / "scenarios" / "calibrate_open_market.toml")
+    calibration = load_calibration(
+        "open_market"
+    )  # the built-in name of scenarios/calibrations/calibrate_open_market.toml
+    assert calibration.path.name == "calibrate_open_market.toml"
+    assert "calibrate_open_market" not in builtin_scenarios()  # not taken for a scenario
     assert set(calibration.targets) >= {
         "alliance_failure",
         "firm_survival_1y",
@@ -290,3 +294,13 @@ def test_pooled_replicates_are_what_a_particle_reads() -> None:
     assert STATISTICS["entry_rate"].function(logs) * sum(
         (firm_log(m)["left"].fillna(30).astype(int) - firm_log(m)["entered"]).sum() / 12 for m in runs
     ) == pytest.approx(entries)
+
+
+def test_validate_checks_a_calibration_file(tmp_path: Path) -> None:
+    file = tmp_path / "small.toml"
+    file.write_text(SMALL)
+    done = kreislauf("validate", str(file))
+    assert done.returncode == 0 and "valid calibration 'small': 2 parameters and 2 targets" in done.stdout
+    file.write_text(SMALL.replace("population = 6", "population = 0"))
+    bad = kreislauf("validate", str(file))
+    assert bad.returncode == 2 and "budget.population" in bad.stderr
