@@ -1039,49 +1039,37 @@ def calibration_report(
     pairs.update_layout(title="Posterior pairs", height=max(400, 220 * d), margin={"t": 50})
     fit = result.fit
     fit_fig = go.Figure()
-    for k, row in enumerate(fit.itertuples()):
-        fit_fig.add_shape(
-            type="rect", x0=row.low, x1=row.high, y0=k - 0.4, y1=k + 0.4, fillcolor="#2ca02c", opacity=0.2, line_width=0
+    mid, half = (fit["low"] + fit["high"]) / 2, (fit["high"] - fit["low"]) / 2
+    fit_fig.add_vrect(x0=-1, x1=1, fillcolor="#2ca02c", opacity=0.15, line_width=0)
+    rows = np.arange(len(fit))
+    for label, offset, symbol in (("posterior", -0.12, "circle"), ("calibrated", 0.12, "diamond")):
+        median, q05, q95 = (fit[f"{label}_{q}"] for q in ("median", "q05", "q95"))
+        text = [
+            f"{t}: {m:.3g} [{lo:.3g}, {hi:.3g}]; target {a:.3g}-{b:.3g}"
+            for t, m, lo, hi, a, b in zip(fit["target"], median, q05, q95, fit["low"], fit["high"], strict=True)
+        ]
+        fit_fig.add_trace(
+            go.Scatter(
+                x=(median - mid) / half,
+                y=rows + offset,
+                mode="markers",
+                marker_symbol=symbol,
+                name=("under the posterior" if label == "posterior" else "calibrated scenario") + " (median, 90%)",
+                text=text,
+                hoverinfo="text",
+                error_x={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": (q95 - median) / half,
+                    "arrayminus": (median - q05) / half,
+                },
+            )
         )
-    fit_fig.add_trace(
-        go.Scatter(
-            x=fit["posterior_median"],
-            y=np.arange(len(fit)) - 0.1,
-            mode="markers",
-            name="under the posterior (median, 90%)",
-            error_x={
-                "type": "data",
-                "symmetric": False,
-                "array": fit["posterior_q95"] - fit["posterior_median"],
-                "arrayminus": fit["posterior_median"] - fit["posterior_q05"],
-            },
-        )
-    )
-    fit_fig.add_trace(
-        go.Scatter(
-            x=fit["calibrated_median"],
-            y=np.arange(len(fit)) + 0.1,
-            mode="markers",
-            marker_symbol="diamond",
-            name="calibrated scenario (median, 90%)",
-            error_x={
-                "type": "data",
-                "symmetric": False,
-                "array": fit["calibrated_q95"] - fit["calibrated_median"],
-                "arrayminus": fit["calibrated_median"] - fit["calibrated_q05"],
-            },
-        )
-    )
     fit_fig.update_layout(
-        title="Fit per target (green: the sources' range)",
-        yaxis={
-            "tickmode": "array",
-            "tickvals": list(range(len(fit))),
-            "ticktext": list(fit["target"]),
-            "autorange": "reversed",
-        },
-        xaxis_title="value (each target in its own unit)",
-        height=120 + 60 * len(fit),
+        title="Fit per target: distance from the middle of the sources' range (green: inside)",
+        yaxis={"tickmode": "array", "tickvals": list(rows), "ticktext": list(fit["target"]), "autorange": "reversed"},
+        xaxis_title="(model - middle of the range) / half the range's width",
+        height=140 + 60 * len(fit),
     )
     dist = go.Figure()
     dist.add_trace(
@@ -1157,11 +1145,11 @@ def calibration_report(
     ]
     headline: dict[str, object] = {
         "targets inside their range (posterior median)": Markup(f"{inside} of {len(fit)}"),
-        "generations": result.generations,
-        "particles simulated": result.simulations,
+        "generations": Markup(str(result.generations)),
+        "particles simulated": Markup(str(result.simulations)),
     }
     table = "".join(
-        f"<tr><td>{html.escape(n)}</td><td>{html.escape(str(v))}</td></tr>" for n, v in result.calibrated.items()
+        f"<tr><td>{html.escape(n)}</td><td>{html.escape(f'{v:.4g}')}</td></tr>" for n, v in result.calibrated.items()
     )
     extra = f"<table class=diff><caption>Calibrated values (posterior medians)</caption>{table}</table>"
     return _page(
