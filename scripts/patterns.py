@@ -1,7 +1,8 @@
 """Patterns of a scenario over seeded runs: how cooperations end, and the degree distribution at the end.
 
-    python scripts/patterns.py open_market --seeds 10
-    python scripts/patterns.py open_market --seeds 10 kreislauf__capacity_per_experience=1
+    python scripts/patterns.py --seeds 10 open_market
+    python scripts/patterns.py --seeds 10 open_market kreislauf__capacity_per_experience=1
+    python scripts/patterns.py --seeds 10 open_market kreislauf__capacity_growth="'linear'" kreislauf__capacity_per_experience=0.333
 
 Prints the exits after evaluation by reason (of all cooperations that found
 a partner) and the mean, maximum and skewness of the firms' degrees in the

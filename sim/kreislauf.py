@@ -303,7 +303,10 @@ class Kreislauf:
         # Experience builds the capability to run more cooperations at once.
         grown = np.concatenate([t.a[ready], t.b[ready]])
         firms.capacity[grown] = rules.capacity_with_experience(
-            firms.base_capacity[grown], firms.experience[grown], self.params.capacity_per_experience
+            firms.base_capacity[grown],
+            firms.experience[grown],
+            self.params.capacity_per_experience,
+            self.params.capacity_growth,
         )
         self.world.tally["started"] += len(ready)
 

@@ -503,15 +503,27 @@ def member_verdict(
     return verdict
 
 
-def capacity_with_experience(base: np.ndarray, experience: np.ndarray, per_doubling: float) -> np.ndarray:
-    """Concurrent cooperations a firm can run: its base, and ``per_doubling`` more per doubling of its relationships begun.
+def capacity_with_experience(
+    base: np.ndarray, experience: np.ndarray, per_step: float, growth: str = "doubling"
+) -> np.ndarray:
+    """Concurrent cooperations a firm can run: its base, and more as it gains experience.
+
+    ``growth`` says what a step of experience is: ``"doubling"`` adds
+    ``per_step`` places per doubling of the relationships a firm has begun
+    (learning with diminishing returns), ``"linear"`` ``per_step`` per
+    relationship begun (each alliance adds as much capability as the last).
 
     Examples
     --------
-    >>> capacity_with_experience(np.array([2, 2, 2, 3]), np.array([0, 1, 7, 3]), 1.0).tolist()
+    >>> base, begun = np.array([2, 2, 2, 3]), np.array([0, 1, 7, 3])
+    >>> capacity_with_experience(base, begun, 1.0).tolist()
     [2, 3, 5, 5]
+    >>> capacity_with_experience(base, begun, 1 / 3, "linear").tolist()
+    [2, 2, 4, 4]
     """
-    return base + np.floor(per_doubling * np.log2(1.0 + experience)).astype(np.int64)
+    steps = np.log2(1.0 + experience) if growth == "doubling" else experience
+    # A whole number of places that rounding leaves a hair below stays whole (3 x 1/3).
+    return base + np.floor(per_step * steps + 1e-9).astype(np.int64)
 
 
 def own_investment(gap: np.ndarray, size: np.ndarray, lead: np.ndarray, rate: float, half_size: float) -> np.ndarray:

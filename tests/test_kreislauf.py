@@ -284,6 +284,28 @@ def test_capacity_grows_with_experience_when_switched_on() -> None:
     assert model.firms.base_capacity[1] == 1
 
 
+def test_linear_capacity_growth_adds_places_per_relationship_begun() -> None:
+    # As above, but each relationship begun adds a step: after B's first
+    # relationship, half a place per step gives floor(0.5) = 0 more (B, base 1,
+    # still runs 1), a whole place per step 1 more.
+    def capacity_after_one_relationship(per_step: float) -> int:
+        scenario = world(
+            [
+                firm("A", capabilities={"engineering": 0.0}, needs=needing("engineering", 0.5)),
+                firm("B", capabilities={"engineering": 1.0}, capacity=1),
+            ],
+            kreislauf={"capacity_per_experience": per_step, "capacity_growth": "linear"},
+        )
+        model = CooperationModel(scenario, seed=1)
+        for _ in range(4):
+            model.step()
+        assert model.firms.experience[1] == 1
+        return int(model.firms.capacity[1])
+
+    assert capacity_after_one_relationship(0.5) == 1
+    assert capacity_after_one_relationship(1.0) == 2
+
+
 def test_own_investment_raises_digital_maturity_beyond_every_partner_and_costs_money() -> None:
     # A (50 employees) needs digital maturity 0.9 and has 0.2; nobody it knows is
     # more digital. A month's own step: 0.02 * 50 / (50 + 50) * 0.7 = 0.007, at a
