@@ -6,6 +6,7 @@
     kreislauf compare A B [C ...] [--replicates N] [--seed N] [--steps N] [--workers N] [--scheduler ADDRESS] [--out DIR]
     kreislauf sweep FILE [--replicates N] [--seed N] [--steps N] [--workers N] [--scheduler ADDRESS] [--out DIR]
     kreislauf sensitivity RESULTS --outcome NAME [--outcome NAME ...]
+    kreislauf calibrate FILE [--quick] [--workers N] [--scheduler ADDRESS] [--out DIR]
     kreislauf report RESULTS [--out FILE]
     kreislauf export RESULTS
     kreislauf live [SCENARIO] [--beside SCENARIO|none] [--port N] [--host ADDRESS] [--no-browser] [--max-sessions N]
@@ -37,6 +38,7 @@ import pandas as pd
 
 import sim
 from analysis.discover import DiscoverError
+from analysis.calibrate import CalibrationError
 from analysis.engines import ClusterLost, EngineError
 from analysis.experiments import Experiment, comparison_plan, default_folder, progress_bar, run_plan
 from analysis.explain import ExplainError
@@ -166,6 +168,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="final months averaged into a run's outcome (default: the sweep's)",
     )
 
+    calibrate = sub.add_parser(
+        "calibrate",
+        help="fit a scenario's parameters to sourced patterns by ABC-SMC (needs kreislauf[calibrate])",
+        description=(
+            "Fit the parameters a calibration file names (uniform priors) to its targets (statistics of the runs' "
+            "cooperation and firm logs, with the sources' values or ranges) by ABC-SMC with pyabc, on local processes "
+            "or a Dask cluster. Writes the posterior, the fit table, the calibrated scenario and report.html into the "
+            "results folder; the same command resumes an interrupted calibration. See docs/calibration.md."
+        ),
+    )
+    calibrate.add_argument(
+        "file", help="calibration TOML file, or a built-in calibration's name (open_market: the shipped one)"
+    )
+    calibrate.add_argument(
+        "--quick", action="store_true", help="a smoke run of about a minute (10 particles, 2 generations, 1 run each)"
+    )
+    _engine_arguments(calibrate)
+    calibrate.add_argument("--out", type=Path, help="results folder (default: results/FILE, with -quick for --quick)")
+    calibrate.add_argument("--quiet", action="store_true", help="no progress lines and no fit table")
+
     report = sub.add_parser(
         "report",
         help="write the HTML report of a results folder",
@@ -288,8 +310,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = sub.add_parser(
         "validate",
-        help="check a scenario or sweep file",
-        description="Check a scenario file against the schema, or a sweep file and every point it would run.",
+        help="check a scenario, sweep or calibration file",
+        description="Check a scenario file against the schema, a sweep file and every point it would run, or a calibration file and every prior.",
     )
     validate.add_argument("file", help="scenario or sweep TOML file, or a built-in name")
 
@@ -327,6 +349,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _sweep(args)
         if args.command == "sensitivity":
             return _sensitivity(args)
+        if args.command == "calibrate":
+            return _calibrate(args)
         if args.command == "report":
             check_results(args.results)
             print(f"report written to {write_report(args.results, args.out)}")
@@ -357,6 +381,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ReportError,
         ExplainError,
         DiscoverError,
+        CalibrationError,
     ) as exc:
         print(f"kreislauf: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -554,6 +579,46 @@ def _discover(args: argparse.Namespace) -> int:
     print(discovery_table(result))
     print(f"report: {result.path / 'report.html'}")
     return 0
+def _calibrate(args: argparse.Namespace) -> int:
+    from analysis.calibrate import calibrate, load_calibration
+
+    _check_scheduler(args.scheduler)
+    load_calibration(args.file)  # a bad file fails before any folder is made
+    out = (
+        args.out
+        if args.out is not None
+        else Path("results") / f"calibrate_{Path(args.file).stem.removeprefix('calibrate_')}"
+    )
+    if args.quick and args.out is None:
+        out = out.with_name(f"{out.name}-quick")
+    _check_writable(out)
+    result = calibrate(
+        args.file, out, quick=args.quick, workers=args.workers, scheduler=args.scheduler, progress=not args.quiet
+    )
+    if not args.quiet:
+        print(fit_summary(result.fit))
+        print(f"calibrated: {', '.join(f'{k} = {v:.4g}' for k, v in result.calibrated.items())}")
+    print(
+        f"results written to {result.folder} ({result.generations} generations, {result.simulations} particles; "
+        f"this command took {result.seconds:.0f} s, {result.cpu_seconds:.0f} CPU-seconds)"
+    )
+    print(f"calibrated scenario: {result.scenario_file}")
+    print(f"report: {result.folder / 'report.html'}")
+    if result.failures:
+        print(f"kreislauf: {result.failures} runs failed and counted as not estimable", file=sys.stderr)
+        return 1
+    return 0
+
+
+def fit_summary(fit: pd.DataFrame) -> str:
+    """The fit table on the terminal: each target's range, the model under the posterior and calibrated, inside or not."""
+    lines = [f"{'target':<22} {'range':>15} {'posterior median [90%]':>30} {'calibrated median':>18}"]
+    for row in fit.itertuples():
+        post = f"{_fmt(row.posterior_median)} [{_fmt(row.posterior_q05)}, {_fmt(row.posterior_q95)}]"
+        mark = "inside" if row.posterior_inside else "OUTSIDE"
+        cal = f"{_fmt(row.calibrated_median)} {'ok' if row.calibrated_inside else 'out'}"
+        lines.append(f"{row.target:<22} {_fmt(row.low) + '-' + _fmt(row.high):>15} {post:>22} {mark:<7} {cal:>18}")
+    return "\n".join(lines)
 
 
 def _sensitivity(args: argparse.Namespace) -> int:
@@ -608,6 +673,16 @@ def _check_writable(out: Path) -> None:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    if path.is_file() and "targets" in read_toml(path):
+        from analysis.calibrate import load_calibration
+
+        calibration = load_calibration(path)
+        print(
+            f"{args.file}: valid calibration {calibration.file.name!r}: {len(calibration.file.parameters)} parameters "
+            f"and {len(calibration.file.targets)} targets on {calibration.base.name!r}, every prior checked"
+        )
+        return 0
     if _is_sweep(args.file):
         plan = sweep_plan(args.file)
         base = plan.points[0].label

@@ -29,7 +29,7 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Self
@@ -118,9 +118,14 @@ def _with_keys(frame: pd.DataFrame, spec: RunSpec) -> pd.DataFrame:
     return pd.concat([keys, frame], axis=1).reset_index(drop=True)
 
 
-def execute_all(specs: list[RunSpec]) -> list[RunOutput]:
-    """:func:`execute` each spec in turn: one Dask task's runs."""
-    return [execute(spec) for spec in specs]
+#: What a worker does with one spec: by default :func:`execute`; a calibration computes its statistics instead.
+Task = Callable[[RunSpec], RunOutput]
+
+
+def execute_all(specs: list[RunSpec], task: Task | None = None) -> list[RunOutput]:
+    """Do ``task`` (default :func:`execute`) for each spec in turn: one Dask task's runs."""
+    task = task or execute
+    return [task(spec) for spec in specs]
 
 
 class Engine:
@@ -128,8 +133,8 @@ class Engine:
 
     workers: int = 1
 
-    def map(self, specs: Iterable[RunSpec]) -> Iterator[RunOutput]:
-        """Yield the output of every spec, in the order runs finish."""
+    def map(self, specs: Iterable[RunSpec], task: Task | None = None) -> Iterator[RunOutput]:
+        """Yield the output of ``task`` (a picklable function; default :func:`execute`) for every spec, in the order runs finish."""
         raise NotImplementedError
 
     def close(self) -> None:
@@ -145,10 +150,11 @@ class Engine:
 class SerialEngine(Engine):
     """Every run in this process, one after another."""
 
-    def map(self, specs: Iterable[RunSpec]) -> Iterator[RunOutput]:
+    def map(self, specs: Iterable[RunSpec], task: Task | None = None) -> Iterator[RunOutput]:
         """Yield each spec's output in order."""
+        task = task or execute  # looked up when called, so that tests may stand in for it
         for spec in specs:
-            yield execute(spec)
+            yield task(spec)
 
 
 class PoolEngine(Engine):
@@ -169,7 +175,7 @@ class PoolEngine(Engine):
             initargs=(os.getpid(),),
         )
 
-    def map(self, specs: Iterable[RunSpec]) -> Iterator[RunOutput]:
+    def map(self, specs: Iterable[RunSpec], task: Task | None = None) -> Iterator[RunOutput]:
         """Yield outputs as workers finish, keeping a few runs per worker in flight.
 
         A worker that dies (killed, out of memory, a crash in compiled code)
@@ -177,6 +183,7 @@ class PoolEngine(Engine):
         replaced and those runs are tried again one at a time: one that kills
         its worker alone is recorded as failed, the others go on.
         """
+        task = task or execute  # looked up when called, so that tests may stand in for it
         pending = iter(specs)
         suspects: list[RunSpec] = []  # in flight when a worker died
         running: dict[Future[RunOutput], RunSpec] = {}
@@ -200,7 +207,7 @@ class PoolEngine(Engine):
                         else:
                             break
                         try:
-                            running[self._pool.submit(execute, spec)] = spec
+                            running[self._pool.submit(task, spec)] = spec
                         except BrokenProcessPool:
                             suspects.append(spec)  # it never ran; it is tried (alone) with the others
                             raise
@@ -293,7 +300,7 @@ class DaskEngine(Engine):
             self.client = _connect(Client, scheduler)
         self.workers = max(1, self._threads())
 
-    def map(self, specs: Iterable[RunSpec]) -> Iterator[RunOutput]:
+    def map(self, specs: Iterable[RunSpec], task: Task | None = None) -> Iterator[RunOutput]:
         """Yield outputs as the cluster finishes them, keeping a few tasks per worker in flight.
 
         Each task carries as many runs as take about :data:`TASK_SECONDS`,
@@ -319,7 +326,7 @@ class DaskEngine(Engine):
                 batch = [suspects.pop()] if suspects else _take(pending, per_task)
                 if not batch:
                     return
-                future = self.client.submit(execute_all, batch, pure=False)
+                future = self.client.submit(execute_all, batch, task, pure=False)
                 tasks[future] = batch
                 flow.add(future)
 
