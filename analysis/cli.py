@@ -37,8 +37,8 @@ import numpy as np
 import pandas as pd
 
 import sim
-from analysis.discover import DiscoverError
 from analysis.calibrate import CalibrationError
+from analysis.discover import DiscoverError
 from analysis.engines import ClusterLost, EngineError
 from analysis.experiments import Experiment, comparison_plan, default_folder, progress_bar, run_plan
 from analysis.explain import ExplainError
@@ -579,6 +579,8 @@ def _discover(args: argparse.Namespace) -> int:
     print(discovery_table(result))
     print(f"report: {result.path / 'report.html'}")
     return 0
+
+
 def _calibrate(args: argparse.Namespace) -> int:
     from analysis.calibrate import calibrate, load_calibration
 
