@@ -52,3 +52,17 @@ def test_ci_runs_the_readme_test_command() -> None:
     ci = (ROOT / ".ci" / "run").read_text()
     assert commands[1] in ci.splitlines(), ".ci/run must call the README's test command"
     assert blocks  # the README shows its commands
+
+
+def test_every_package_is_installed_by_a_plain_install() -> None:
+    # An editable install finds subpackages by folder; `pip install .` only the
+    # packages pyproject.toml lists (sim.state and sim.observe were missing).
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for top in ("sim", "analysis")
+        for init in (ROOT / top).rglob("__init__.py")
+    }
+    assert found <= listed, f"add to [tool.setuptools] packages: {sorted(found - listed)}"
