@@ -164,3 +164,15 @@ def test_more_cross_checks_between_firms_populations_and_events() -> None:
         load_scenario({**big, "events": compete})
     # A shorter horizon from Python leaves out later events, as the command line does.
     assert CooperationModel("fragility", seed=1, steps=24).scenario.events == []
+
+
+def test_a_scenario_error_crosses_processes_whole() -> None:
+    # Raised in a worker, it is pickled to the parent: unpickling must give the
+    # same message, not a TypeError that breaks the process pool.
+    import pickle
+
+    from sim.scenario import ScenarioError
+
+    error = ScenarioError("x.toml", "market.size", -1, "allowed: at least 1")
+    again = pickle.loads(pickle.dumps(error))
+    assert type(again) is ScenarioError and str(again) == str(error) and again.path == "market.size"

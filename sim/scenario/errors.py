@@ -32,6 +32,10 @@ class ScenarioError(ValueError):
         where = f"{path}{shown}: " if path else ""
         super().__init__(f"{source}: {where}{allowed}")
 
+    def __reduce__(self) -> tuple[type[ScenarioError], tuple[str, str, Any, str]]:
+        """Rebuilt from its four parts, so it crosses from a worker process to the parent whole."""
+        return (type(self), (self.source, self.path, self.value, self.allowed))
+
 
 def _short(value: Any, limit: int = 60) -> str:
     text = repr(value)
