@@ -154,13 +154,13 @@ def test_capability_that_grows_with_each_alliance_makes_hubs() -> None:
     # skew -0.9 against +0.3, max 6 against 33).
     from scipy import stats
 
-    def degrees(seed: int, **kreislauf: Any) -> np.ndarray:
-        model = run("open_market", seed, kreislauf=kreislauf) if kreislauf else run("open_market", seed)
-        return np.array([d for _, d in model.graph.degree()])
+    def degrees(seed: int, **overrides: Any) -> np.ndarray:
+        return np.array([d for _, d in run("open_market", seed, **overrides).graph.degree()])
 
     seeds = range(1, 4)
+    linear = {"capacity_growth": "linear", "capacity_per_experience": 1 / 3}
     flat = np.concatenate([degrees(s) for s in seeds])
-    grown = np.concatenate([degrees(s, capacity_growth="linear", capacity_per_experience=1 / 3) for s in seeds])
+    grown = np.concatenate([degrees(s, kreislauf=linear) for s in seeds])
     print(
         f"degrees: by size alone mean {flat.mean():.2f}, max {flat.max()}, skew {stats.skew(flat):+.2f}; "
         f"linear growth mean {grown.mean():.2f}, max {grown.max()}, skew {stats.skew(grown):+.2f}"
