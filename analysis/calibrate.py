@@ -961,8 +961,16 @@ def _set_key(lines: list[str], section: str, leaf: str, value: str, reason: str,
         if start is not None and end is None and (m or _ARRAY_HEADER.match(line)):
             end = i
     new = f"{leaf} = {value}  # {reason}"
-    if start is None:
-        return [*out, "", f"[{section}]", f"# {leaf} was the schema default {default!r}", new]
+    if start is None:  # a new table goes before the first array of tables ([[firms]] ...), where readers look for it
+        at = next((i for i, line in enumerate(out) if _ARRAY_HEADER.match(line)), len(out))
+
+        def comment(i: int) -> bool:
+            return i >= 0 and out[i].lstrip().startswith("#")
+
+        while comment(at - 1) or (at > 1 and not out[at - 1].strip() and comment(at - 2)):
+            at -= 1  # above the comments that introduce the array
+        table = [f"[{section}]", f"# {leaf} was the schema default {default!r}", new, ""]
+        return [*out[:at], *table, *out[at:]]
     end = len(out) if end is None else end
     key = re.compile(rf"^\s*{re.escape(leaf)}\s*=")
     for i in range(start + 1, end):

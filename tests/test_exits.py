@@ -8,12 +8,14 @@ to 6, evaluation due in month 7 and held in month 8).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from worlds import firm, needing, world
 
 from sim import CooperationModel, Phase, Reason
-from sim.scenario import TraitChangeEvent
+from sim.scenario import TraitChangeEvent, load_scenario
 
 
 def first_evaluation(scenario: object) -> CooperationModel:
@@ -118,22 +120,51 @@ def test_cultures_converge_toward_the_partners_mean_not_once_per_partner() -> No
     assert np.all((after >= 0) & (after <= 1))
 
 
+def months_until_a_partner_leaves_for_low_trust(scenario: str, seed: int, steps: int, **overrides: Any) -> int | None:
+    """Metrolux's integrity falls to 0 in month 36: months until a partner first leaves it for low trust (None: none did)."""
+    model = CooperationModel(scenario, seed=seed, steps=steps, **overrides)
+    model.schedule.add(TraitChangeEvent(kind="trait_change", step=36, firm="Metrolux", trait="integrity", value=0.0))
+    firm_id = model.firms.index_of("Metrolux")
+    while model.running:
+        model.step()
+    t = model.kreislauf.table
+    ended = np.arange(t.n)[(t.ended[: t.n] >= 36) & (t.reason[: t.n] == int(Reason.LOW_TRUST))]
+    left_by_partner = ended[((t.a[ended] == firm_id) | (t.b[ended] == firm_id)) & (t.exited_by[ended] != firm_id)]
+    return int(t.ended[left_by_partner].min()) - 36 if len(left_by_partner) else None
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("scenario", ["big", "open_market"])
 def test_a_partner_whose_integrity_falls_to_zero_is_exited_within_two_evaluation_periods(scenario: str) -> None:
-    """Metrolux's integrity falls to 0 in month 36; within 24 months at least one partner leaves it for low trust."""
+    """At the exit threshold of 0.6 in integrity, a partner leaves Metrolux for low trust within 24 months of its fall.
+
+    The mechanism, with the threshold set: the calibrated scenarios tolerate more
+    (below).
+    """
     for seed in (1, 2, 3):
-        model = CooperationModel(scenario, seed=seed, steps=60)
-        model.schedule.add(
-            TraitChangeEvent(kind="trait_change", step=36, firm="Metrolux", trait="integrity", value=0.0)
-        )
-        firm_id = model.firms.index_of("Metrolux")
-        while model.running:
-            model.step()
-        t = model.kreislauf.table
-        ended = np.arange(t.n)[(t.ended[: t.n] >= 36) & (t.reason[: t.n] == int(Reason.LOW_TRUST))]
-        left_by_partner = ended[((t.a[ended] == firm_id) | (t.b[ended] == firm_id)) & (t.exited_by[ended] != firm_id)]
-        assert len(left_by_partner), f"{scenario}, seed {seed}: no partner left Metrolux for low trust by month 60"
+        months = months_until_a_partner_leaves_for_low_trust(scenario, seed, 60, kreislauf={"exit_reliability": 0.6})
+        assert months is not None and months <= 24, f"{scenario}, seed {seed}: {months}"
+
+
+@pytest.mark.slow
+def test_a_lower_exit_threshold_keeps_a_dishonest_partner_longer() -> None:
+    """The calibrated threshold in integrity (about 0.37) against 0.6: partners leave Metrolux later, in the group or never.
+
+    In the open market, where rivals tempt partners to break agreements, they
+    still leave it within 44 months; in the B.I.G., where little tempts a
+    member, the lower threshold keeps it for years (docs/calibration.md).
+    """
+    calibrated = load_scenario("big").kreislauf.exit_reliability
+    assert calibrated < 0.6
+    for scenario in ("big", "open_market"):
+        for seed in (1, 2):
+            strict = months_until_a_partner_leaves_for_low_trust(
+                scenario, seed, 120, kreislauf={"exit_reliability": 0.6}
+            )
+            tolerant = months_until_a_partner_leaves_for_low_trust(scenario, seed, 120)
+            assert strict is not None
+            assert tolerant is None or tolerant >= strict, f"{scenario}, seed {seed}: {tolerant} < {strict}"
+    assert all(months_until_a_partner_leaves_for_low_trust("open_market", seed, 80) is not None for seed in (1, 2, 3))
 
 
 @pytest.mark.slow

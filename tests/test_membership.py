@@ -32,8 +32,13 @@ def test_a_member_whose_culture_misfits_leaves_the_group_at_the_first_review(see
 
 
 def test_the_group_lets_go_a_member_that_keeps_breaking_its_agreements() -> None:
+    # At the threshold in integrity 0.6. At the calibrated 0.37 the members keep
+    # Metrolux beyond month 72: little tempts a member to break an agreement, so
+    # their trust in it falls slowly (docs/calibration.md, "What the calibration changed").
     for seed in (1, 2, 3):
-        model = CooperationModel("fragility", seed=seed, steps=72)  # Metrolux's integrity falls in month 36
+        model = CooperationModel(  # Metrolux's integrity falls in month 36
+            "fragility", seed=seed, steps=72, kreislauf__exit_reliability=0.6
+        )
         while model.running:
             model.step()
         assert not model.firms.member[model.firms.index_of("Metrolux")], seed

@@ -241,9 +241,13 @@ def test_patterns_hold_only_when_the_interval_is_on_their_side() -> None:
     assert len({p.statistic for p in PATTERNS}) == len(PATTERNS)
 
 
-# --- stylised facts: the patterns that hold, over seeds ----------------------
+# --- stylised facts: the patterns, over seeds (those that do not hold are marked) --
 
 SEEDS = range(1, 5)
+
+#: Patterns that held at the assumed exit thresholds and do not at the calibrated ones. Strict: when one
+#: holds again the test fails, so that docs/validation.md is brought up to date with it.
+NOT_UNDER_CALIBRATION = "does not hold under the calibrated exits (docs/validation.md): "
 
 
 @cache
@@ -258,6 +262,7 @@ def open_market_patterns(seed: int) -> dict[str, float]:
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=NOT_UNDER_CALIBRATION + "two of four seeds see no repeated alliance at all")
 def test_prior_ties_raise_the_chance_of_a_new_alliance_between_the_same_firms() -> None:
     # Gulati 1995; Gulati & Gargiulo 1999. Within each run, pairs with and without a prior tie.
     ratios = np.array([open_market_patterns(s)["prior_rate_ratio"] for s in SEEDS])
@@ -265,6 +270,7 @@ def test_prior_ties_raise_the_chance_of_a_new_alliance_between_the_same_firms() 
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=NOT_UNDER_CALIBRATION + "repeated alliances are rare and no less formal")
 def test_repeated_alliances_are_governed_with_less_formal_contract() -> None:
     # Gulati 1995. A small effect (about 0.02 on a 0-1 scale), but in every seed.
     diffs = np.array([open_market_patterns(s)["contract_difference"] for s in SEEDS])
@@ -281,6 +287,7 @@ def test_the_alliance_network_is_clustered_well_above_random_and_a_small_world()
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason=NOT_UNDER_CALIBRATION + "experienced firms' places are taken by long alliances")
 def test_experienced_firms_form_new_alliances_more_often() -> None:
     # Gulati 1999; Powell et al. 1996. A modest effect (about 1.2 times over 20 seeds): asserted on the mean.
     ratios = np.array([open_market_patterns(s)["experience_rate_ratio"] for s in SEEDS])
