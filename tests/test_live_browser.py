@@ -444,8 +444,9 @@ def test_the_breach_stays_in_the_feed_marked_and_can_be_filtered(main_lesson: st
         assert target and target.startswith("#guide-"), target
         link.click()
         page.wait_for_selector(f"#panel-guide {target}", state="visible", timeout=30_000)
-        # An exit names the phase it belongs to (evaluation), as a link to that phase: in the open
-        # market's feed (in the B.I.G.'s first three years no cooperation ends at the calibrated thresholds).
+        # An exit names the phase it belongs to (evaluation), as a link to that phase. The feed is still
+        # filtered to the breach and its consequences: in the open market's feed a cooperation of Metrolux
+        # has ended; in the B.I.G.'s none has at the calibrated thresholds (docs/calibration.md).
         page.click("#panel label:has-text('What happened')")
         page.click("#feed-world label:has-text('open_market')")
         exit_line = page.locator("#feed-1 li.feed-exit").first
