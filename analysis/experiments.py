@@ -197,11 +197,12 @@ class Experiment:
         start_values = starts.merge(self._same_firm_starts, on=keys, how="left") if len(same) else starts
         table, start_values = table.set_index(keys), start_values.set_index(keys).reindex(table.set_index(keys).index)
         columns: dict[str, pd.Series] = {}
+        differ = self._differ_at_start(start_values)
         for measure in [*same.columns.drop(keys, errors="ignore"), *population.columns.drop(keys)]:
             if measure == "step":
                 continue
             columns[measure] = table[measure]
-            if measure in self._differ_at_start(start_values):
+            if measure in differ:
                 columns[measure + CHANGE_SUFFIX] = table[measure] - start_values[measure]
         return pd.DataFrame(columns, index=table.index).reset_index()
 

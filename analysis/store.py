@@ -423,8 +423,10 @@ class ResultsFolder:
         Formatting is per value, so a batch of runs formatted as one table
         gives the bytes of each run formatted alone, provided each column has
         the same type in every run alone: the same schema, and no missing
-        value in a whole-number or true/false column (a run with one would
-        read as decimals on its own). Otherwise each run is formatted alone.
+        value in a whole-number or true/false column unless the schema makes
+        it a nullable one (``Int64``, as the cooperation log's ``ended``;
+        otherwise a run with a missing value would read as decimals on its
+        own). Otherwise each run is formatted alone.
         """
         import pyarrow as pa
 
@@ -433,9 +435,12 @@ class ResultsFolder:
             joined = pa.concat_tables(parts)
         except (OSError, ValueError, pa.ArrowException):
             return [(run, self._csv_rows(table, run)) for run in runs]  # each alone: names a damaged file
+        nullable = _nullable_columns(joined.schema)
         exact = all(
-            column.null_count == 0 or not (pa.types.is_integer(column.type) or pa.types.is_boolean(column.type))
-            for column in joined.columns
+            column.null_count == 0
+            or name in nullable
+            or not (pa.types.is_integer(column.type) or pa.types.is_boolean(column.type))
+            for name, column in zip(joined.column_names, joined.columns, strict=True)
         )
         if not exact or not all(part.schema.equals(parts[0].schema, check_metadata=True) for part in parts):
             return [(run, self._csv_rows(table, run)) for run in runs]
@@ -449,6 +454,19 @@ class ResultsFolder:
         except (OSError, ValueError) as exc:
             raise self._unreadable(table, [run], exc) from None
         return csv_bytes(frame)
+
+
+#: pandas types that keep missing values in whole-number and true/false columns.
+_NULLABLE = re.compile(r"^(U?Int(8|16|32|64)|boolean)$")
+
+
+def _nullable_columns(schema: Any) -> set[str]:
+    """Columns a table's pandas metadata reads back as nullable whole numbers or true/false (``Int64``, ``boolean``)."""
+    try:
+        columns = json.loads((schema.metadata or {})[b"pandas"])["columns"]
+        return {str(c["name"]) for c in columns if _NULLABLE.match(str(c.get("numpy_type", "")))}
+    except (KeyError, ValueError, TypeError):
+        return set()
 
 
 def inside(folder: Path, relative: str) -> Path:
