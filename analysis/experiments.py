@@ -23,11 +23,11 @@ from typing import Any
 import pandas as pd
 from tqdm.std import tqdm as std_tqdm
 
-from analysis.engines import engine_for
+from analysis.engines import Engine, PoolEngine, engine_for
 from analysis.plan import Plan, Point, Record
 from analysis.runs import write_table
 from analysis.statistics import differences_table, run_outcomes, run_starts, summary_table
-from analysis.store import FolderError, ResultsFolder
+from analysis.store import FolderError, ResultsFolder, Storing
 from analysis.sweeps import sweep_plan
 from sim import load_scenario
 from sim.observe.measures import FOCAL_COLUMNS
@@ -675,9 +675,9 @@ def _run_into(plan: Plan, folder: ResultsFolder, workers: int | None, scheduler:
     bar = progress_bar(plan.size, plan.name, "run", len(done), progress)
     try:
         if todo:
-            with engine_for(workers, scheduler) as engine:
+            with engine_for(workers, scheduler) as engine, _storing(folder, engine) as storing:
                 for output in engine.map(plan.runs(skip=done)):
-                    folder.store(output)
+                    storing.put(output)
                     failed += output.failed
                     bar.update()
                     bar.set_postfix(failed=failed, refresh=False)
@@ -692,6 +692,16 @@ def _run_into(plan: Plan, folder: ResultsFolder, workers: int | None, scheduler:
         raise
     bar.close()
     folder.write_csv()
+
+
+def _storing(folder: ResultsFolder, engine: Engine) -> Storing:
+    """What stores an engine's runs: a thread of its own, or this thread beside a local pool.
+
+    A local pool forks its workers (again whenever one is replaced), and a
+    fork should not copy a running thread; its workers run the models
+    anyway, so this process has the time to store the runs itself.
+    """
+    return Storing(folder, threaded=not isinstance(engine, PoolEngine))
 
 
 def compare(

@@ -29,11 +29,14 @@ refused, so runs of two experiments never mix.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import queue
 import re
 import shutil
 import sys
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +55,7 @@ __all__ = [
     "ResultsFolder",
     "RunOutput",
     "StorageError",
+    "Storing",
     "check_results",
     "clean_temporary_files",
     "inside",
@@ -467,6 +471,81 @@ def _nullable_columns(schema: Any) -> set[str]:
         return {str(c["name"]) for c in columns if _NULLABLE.match(str(c.get("numpy_type", "")))}
     except (KeyError, ValueError, TypeError):
         return set()
+
+
+class Storing:
+    """Stores runs into a results folder from a thread of its own, in the order they are handed over.
+
+    Writing a run's files and flushing each to disk (:meth:`ResultsFolder.store`)
+    mostly waits for the disk; in this thread it overlaps the next runs, so a
+    comparison on one worker does not wait for it. At most ``queued`` runs
+    wait to be written, so memory stays flat. Leaving the ``with`` block, even
+    on an exception or an interrupt, first stores every run handed over, so
+    nothing finished is lost. A run that cannot be stored (a full disk) stops
+    the storing, and its :class:`StorageError` is raised in the caller at the
+    next :meth:`put` or at the end; the runs after it are not written.
+
+    Parameters
+    ----------
+    folder : ResultsFolder
+        Where the runs go.
+    queued : int
+        Runs handed over and not yet written, at most.
+    threaded : bool
+        Store from a thread of its own (default); if False, :meth:`put`
+        stores each run at once, in the caller's thread.
+
+    Examples
+    --------
+    ``with Storing(folder) as storing: for output in engine.map(specs): storing.put(output)``
+    """
+
+    def __init__(self, folder: ResultsFolder, queued: int = 4, threaded: bool = True) -> None:
+        self.folder = folder
+        self._queue: queue.Queue[RunOutput | None] = queue.Queue(maxsize=queued)
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if threaded:
+            self._thread = threading.Thread(target=self._work, name="kreislauf-store", daemon=True)
+            self._thread.start()
+
+    def _work(self) -> None:
+        while (output := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self.folder.store(output)
+                except BaseException as exc:  # handed to the caller, which decides
+                    self._error = exc
+
+    def put(self, output: RunOutput) -> None:
+        """Hand a run over to be stored; raise the error of a run before it that could not be stored."""
+        self._raise()
+        if self._thread is None:
+            self.folder.store(output)
+        else:
+            self._queue.put(output)
+
+    def close(self) -> None:
+        """Store every run handed over, then end the thread; raise the error of a run that could not be stored."""
+        if self._thread is not None and self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        self._raise()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def __enter__(self) -> Storing:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        if kind is None:
+            self.close()
+            return
+        with contextlib.suppress(Exception):  # the exception under way wins; the runs handed over are stored
+            self.close()
 
 
 def inside(folder: Path, relative: str) -> Path:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
 from analysis import compare
-from analysis.store import TABLES, ResultsFolder
+from analysis.engines import execute
+from analysis.experiments import comparison_plan
+from analysis.store import TABLES, ResultsFolder, RunOutput, StorageError, Storing
+from sim import CooperationModel
+from sim.observe.log import COOPERATION_COLUMNS, COOPERATION_TYPES, cooperation_rows
 
 
 @pytest.fixture(scope="module")
@@ -31,3 +37,76 @@ def test_a_batch_of_logs_with_missing_values_is_formatted_at_once_as_each_alone(
         joined = b"".join(rows if k == 0 else rows[len(header) :] for k, (_, rows) in enumerate(batch))
         assert joined == header + b"".join(rows[len(header) :] for rows in alone)
         assert pd.read_csv(folder.path / f"{table}.csv").shape[0] == len(folder.table(table))
+
+
+def _log_by_rows(model: CooperationModel, include_open: bool) -> pd.DataFrame:
+    """The cooperation log made the plain way: a frame of rows, typed, sorted by id (as before it was made by column)."""
+    ended = model.datacollector.get_table_dataframe("cooperations")
+    df = ended
+    if include_open:
+        t, world = model.world.cooperations, model.world
+        extra = pd.DataFrame(cooperation_rows(t, t.live(), world.firms.names, world.now), columns=COOPERATION_COLUMNS)
+        df = pd.concat([df, extra], ignore_index=True) if len(df) else extra
+    if not len(df):
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in COOPERATION_TYPES.items()})
+    return df.astype(COOPERATION_TYPES).sort_values("id", kind="stable").reset_index(drop=True)
+
+
+@pytest.mark.parametrize(
+    ("scenario", "seed", "steps"),
+    [
+        ("big", 1, 120),
+        ("big", 7, 30),
+        ("open_market", 2, 24),
+        ("classroom", 3, 12),
+        ("open_market", 1, 2),
+        ("open_market", 1, 1),
+    ],
+)
+def test_the_log_made_by_column_is_the_log_made_by_rows(scenario: str, seed: int, steps: int) -> None:
+    """Same columns, types, values and order, with and without the open cooperations, an empty log too."""
+    model = CooperationModel(scenario, seed=seed, steps=steps)
+    for _ in range(steps):
+        model.step()
+        if model.steps in (1, steps // 2):  # read half-way as well: the table is filled when it is read
+            pd.testing.assert_frame_equal(model.cooperation_log(), _log_by_rows(model, True))
+    for include_open in (True, False):
+        log = model.cooperation_log(include_open)
+        pd.testing.assert_frame_equal(log, _log_by_rows(model, include_open), check_exact=True)
+        assert dict(log.dtypes.astype(str)) == COOPERATION_TYPES
+
+
+def _outputs(tmp_path: Path, runs: int) -> tuple[ResultsFolder, list[RunOutput]]:
+    plan = comparison_plan(["classroom"], replicates=runs, seed=4, steps=3)
+    return ResultsFolder.for_plan(tmp_path / "s", plan), [execute(spec) for spec in plan.runs()]
+
+
+def test_runs_handed_to_the_storing_thread_are_all_stored_when_the_command_is_interrupted(tmp_path: Path) -> None:
+    folder, outputs = _outputs(tmp_path, 5)
+    with pytest.raises(KeyboardInterrupt), Storing(folder, queued=2) as storing:
+        for output in outputs:
+            storing.put(output)
+        raise KeyboardInterrupt
+    assert folder.finished() == {0, 1, 2, 3, 4}
+    for output in outputs:
+        for relative, data in output.files.items():
+            assert (folder.path / relative).read_bytes() == data
+
+
+def test_a_run_the_storing_thread_cannot_store_is_raised_in_the_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk fills at the second run: the error reaches the caller, the first run stays, no later run is written."""
+    folder, outputs = _outputs(tmp_path, 4)
+    real = folder.store
+
+    def filling(output: RunOutput) -> None:
+        if output.spec.run == 1:
+            raise StorageError(f"{folder.path}: cannot store run 1 (No space left on device)")
+        real(output)
+
+    monkeypatch.setattr(folder, "store", filling)
+    with pytest.raises(StorageError, match="cannot store run 1"), Storing(folder) as storing:
+        for output in outputs:
+            storing.put(output)
+    assert folder.finished() == {0}
