@@ -78,10 +78,10 @@ class ClusterLost(RuntimeError):
 def execute(spec: RunSpec) -> RunOutput:
     """Run one spec to its scenario's horizon and return its files.
 
-    The tables are formatted here, as Parquet and CSV, so that the work runs
-    in parallel on the workers. An exception inside the run is caught and
-    returned as the output's ``error`` (with its traceback), so one failing
-    run never stops a sweep.
+    The tables are formatted here, as Parquet files and as the run's rows of
+    the CSV tables, so that the work runs in parallel on the workers. An
+    exception inside the run is caught and returned as the output's
+    ``error`` (with its traceback), so one failing run never stops a sweep.
     """
     start = time.perf_counter()
     model = None
@@ -101,11 +101,12 @@ def execute(spec: RunSpec) -> RunOutput:
                 "network_nodes": _with_keys(history.nodes, spec),
                 "network_edges": _with_keys(history.edges, spec),
             }
-        files = run_files(spec.run, tables)
+        csv: dict[str, bytes] = {}
+        files = run_files(spec.run, tables, csv)
     except Exception as exc:  # a failing run is recorded, never fatal to the experiment
         detail = "".join(traceback.format_exception(exc)).rstrip()
         return RunOutput(spec, error=detail, seconds=time.perf_counter() - start)
-    return RunOutput(spec, files, seconds=time.perf_counter() - start)
+    return RunOutput(spec, files, seconds=time.perf_counter() - start, csv=csv)
 
 
 _KEY_TYPES = {str: "str", int: "int64", float: "float64", bool: "bool"}  # as pandas infers them

@@ -27,7 +27,7 @@ from analysis.engines import Engine, PoolEngine, engine_for
 from analysis.plan import Plan, Point, Record
 from analysis.runs import write_table
 from analysis.statistics import differences_table, run_outcomes, run_starts, summary_table
-from analysis.store import FolderError, ResultsFolder, Storing
+from analysis.store import CsvTables, FolderError, ResultsFolder, Storing
 from analysis.sweeps import sweep_plan
 from sim import load_scenario
 from sim.observe.measures import FOCAL_COLUMNS
@@ -668,20 +668,25 @@ def run_plan(
 
 
 def _run_into(plan: Plan, folder: ResultsFolder, workers: int | None, scheduler: Any, progress: bool | None) -> None:
-    """Run the plan's missing runs into ``folder``, then write its CSV tables."""
+    """Run the plan's missing runs into ``folder``, writing its CSV tables as they arrive (see :class:`CsvTables`)."""
     done = folder.finished()
     todo = plan.size - len(done)
     failed = 0
     bar = progress_bar(plan.size, plan.name, "run", len(done), progress)
+    tables = CsvTables(folder, range(plan.size), done) if todo else None
     try:
         if todo:
-            with engine_for(workers, scheduler) as engine, _storing(folder, engine) as storing:
+            with engine_for(workers, scheduler) as engine, _storing(folder, engine, tables) as storing:
                 for output in engine.map(plan.runs(skip=done)):
                     storing.put(output)
                     failed += output.failed
                     bar.update()
                     bar.set_postfix(failed=failed, refresh=False)
-    except KeyboardInterrupt:
+    except BaseException as exc:
+        if tables is not None:
+            tables.abort()
+        if not isinstance(exc, KeyboardInterrupt):
+            raise
         bar.close()
         stored = len(folder.finished())
         print(
@@ -691,17 +696,20 @@ def _run_into(plan: Plan, folder: ResultsFolder, workers: int | None, scheduler:
         )
         raise
     bar.close()
-    folder.write_csv()
+    if tables is not None:
+        tables.finish()
+    else:
+        folder.write_csv()
 
 
-def _storing(folder: ResultsFolder, engine: Engine) -> Storing:
+def _storing(folder: ResultsFolder, engine: Engine, tables: CsvTables | None) -> Storing:
     """What stores an engine's runs: a thread of its own, or this thread beside a local pool.
 
     A local pool forks its workers (again whenever one is replaced), and a
     fork should not copy a running thread; its workers run the models
     anyway, so this process has the time to store the runs itself.
     """
-    return Storing(folder, threaded=not isinstance(engine, PoolEngine))
+    return Storing(folder, threaded=not isinstance(engine, PoolEngine), then=tables.add if tables else None)
 
 
 def compare(

@@ -39,6 +39,8 @@ import mesa
 import networkx as nx
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 import sim
 from sim import CooperationModel, Scenario, load_scenario
@@ -47,6 +49,7 @@ from sim.observe.network import edge_frame, node_frame, write_network
 __all__ = [
     "NetworkHistory",
     "RunResult",
+    "arrow_table",
     "focal_frame",
     "planned_scenario",
     "run_scenario",
@@ -234,11 +237,24 @@ def write_bytes(path: Path, data: bytes) -> Path:
         raise
 
 
-def parquet_bytes(frame: pd.DataFrame) -> bytes:
-    """A table as the bytes of a Parquet file (the same bytes wherever it is made with the same pyarrow)."""
+def parquet_bytes(frame: pd.DataFrame | pa.Table) -> bytes:
+    """A table as the bytes of a Parquet file (the same bytes wherever it is made with the same pyarrow).
+
+    A pandas frame is converted as ``frame.to_parquet(index=False)`` converts
+    it (see :func:`arrow_table`), so its file reads back with its pandas types.
+    """
     buffer = io.BytesIO()
-    frame.to_parquet(buffer, index=False)
+    pq.write_table(frame if isinstance(frame, pa.Table) else arrow_table(frame), buffer)
     return buffer.getvalue()
+
+
+def arrow_table(frame: pd.DataFrame) -> pa.Table:
+    """A frame as the Arrow table its Parquet file holds: no index, the pandas types kept in its metadata.
+
+    ``arrow_table(frame).to_pandas()`` is the frame its Parquet file reads
+    back as, which is what the CSV tables are formatted from.
+    """
+    return pa.Table.from_pandas(frame, preserve_index=False)
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:

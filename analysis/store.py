@@ -37,7 +37,7 @@ import re
 import shutil
 import sys
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,10 +47,19 @@ import pyarrow.parquet as pq
 
 import sim
 from analysis.plan import RUN_KEYS, Plan, RunSpec
-from analysis.runs import csv_bytes, parquet_bytes, replace_durably, temporary_name, write_bytes, write_text
+from analysis.runs import (
+    arrow_table,
+    csv_bytes,
+    parquet_bytes,
+    replace_durably,
+    temporary_name,
+    write_bytes,
+    write_text,
+)
 
 __all__ = [
     "TABLES",
+    "CsvTables",
     "FolderError",
     "ResultsFolder",
     "RunOutput",
@@ -121,12 +130,17 @@ class RunOutput:
         The exception and its traceback, when the run raised.
     seconds : float
         Time the run took where it ran.
+    csv : dict of str to bytes
+        Each table of :data:`TABLES` as CSV rows under their header, made
+        where the run ran from the table its Parquet file holds (see
+        :class:`CsvTables`); empty if the run did not make them.
     """
 
     spec: RunSpec
     files: dict[str, bytes] = field(default_factory=dict)
     error: str | None = None
     seconds: float = 0.0
+    csv: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def failed(self) -> bool:
@@ -134,14 +148,19 @@ class RunOutput:
         return self.error is not None
 
 
-def run_files(run: int, tables: Mapping[str, pd.DataFrame | None]) -> dict[str, bytes]:
+def run_files(
+    run: int, tables: Mapping[str, pd.DataFrame | None], csv: dict[str, bytes] | None = None
+) -> dict[str, bytes]:
     """The files of one run in a results folder, by path, in the order they are written.
 
     Parquet files of each table in :data:`TABLES` and, when given, of the
     network tables. The measures file comes last, because its presence marks
     the run as finished. Made where the run ran (a pool or cluster worker),
     so that formatting runs in parallel and the process that stores runs only
-    writes bytes.
+    writes bytes. Given a ``csv`` dict, each table of :data:`TABLES` is put
+    into it as CSV rows under their header, formatted from the Arrow table
+    its Parquet file is made of: the bytes :meth:`ResultsFolder.write_csv`
+    makes of that file.
     """
     name = run_name(run)
     files: dict[str, bytes] = {}
@@ -149,7 +168,10 @@ def run_files(run: int, tables: Mapping[str, pd.DataFrame | None]) -> dict[str, 
         if tables.get(table) is not None:
             files[f"{table}/{name}.parquet"] = parquet_bytes(_required(tables, table))
     for table in TABLES:
-        files[f"{table}/{name}.parquet"] = parquet_bytes(_required(tables, table))
+        arrow = arrow_table(_required(tables, table))
+        files[f"{table}/{name}.parquet"] = parquet_bytes(arrow)
+        if csv is not None:
+            csv[table] = csv_bytes(arrow.to_pandas())
     return files
 
 
@@ -494,14 +516,23 @@ class Storing:
     threaded : bool
         Store from a thread of its own (default); if False, :meth:`put`
         stores each run at once, in the caller's thread.
+    then : callable, optional
+        Called with each run once it is stored, in the same thread
+        (:meth:`CsvTables.add`).
 
     Examples
     --------
     ``with Storing(folder) as storing: for output in engine.map(specs): storing.put(output)``
     """
 
-    def __init__(self, folder: ResultsFolder, queued: int = 4, threaded: bool = True) -> None:
-        self.folder = folder
+    def __init__(
+        self,
+        folder: ResultsFolder,
+        queued: int = 4,
+        threaded: bool = True,
+        then: Callable[[RunOutput], None] | None = None,
+    ) -> None:
+        self.folder, self._then = folder, then
         self._queue: queue.Queue[RunOutput | None] = queue.Queue(maxsize=queued)
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
@@ -513,15 +544,20 @@ class Storing:
         while (output := self._queue.get()) is not None:
             if self._error is None:
                 try:
-                    self.folder.store(output)
+                    self._store(output)
                 except BaseException as exc:  # handed to the caller, which decides
                     self._error = exc
+
+    def _store(self, output: RunOutput) -> None:
+        self.folder.store(output)
+        if self._then is not None:
+            self._then(output)
 
     def put(self, output: RunOutput) -> None:
         """Hand a run over to be stored; raise the error of a run before it that could not be stored."""
         self._raise()
         if self._thread is None:
-            self.folder.store(output)
+            self._store(output)
         else:
             self._queue.put(output)
 
@@ -546,6 +582,120 @@ class Storing:
             return
         with contextlib.suppress(Exception):  # the exception under way wins; the runs handed over are stored
             self.close()
+
+
+class CsvTables:
+    """A folder's CSV tables, written while its runs arrive: each run's rows, made where it ran, in run order.
+
+    Runs finish out of order on a pool or cluster; the rows of a run that
+    arrives early wait (a few runs at most) until the runs before it are in.
+    Runs stored by an earlier command are formatted from their Parquet
+    files, as :meth:`ResultsFolder.write_csv` does. Each table is written
+    under a temporary name and, at :meth:`finish`, checked and renamed into
+    place; :meth:`abort` (an interrupted command) removes them and leaves the
+    old tables. Whatever does not fit (a run without CSV rows, rows under
+    another header, a table that cannot be written) makes :meth:`finish`
+    fall back on :meth:`ResultsFolder.write_csv`, which says what is wrong.
+    The bytes are those of :meth:`ResultsFolder.write_csv` either way.
+
+    Parameters
+    ----------
+    folder : ResultsFolder
+        The folder.
+    runs : iterable of int
+        Every run of the plan.
+    earlier : set of int
+        Runs stored before this command.
+    """
+
+    def __init__(self, folder: ResultsFolder, runs: Iterable[int], earlier: set[int]) -> None:
+        self.folder, self._earlier = folder, set(earlier)
+        self._order = iter(sorted(runs))
+        self._next: int | None = next(self._order, None)
+        self._waiting: dict[int, dict[str, bytes] | None] = {}  # None: a run that failed, with no rows
+        self._targets = {t: folder.path / f"{t}.csv" for t in TABLES}
+        self._tmp = {t: temporary_name(path) for t, path in self._targets.items()}
+        self._headers = dict.fromkeys(TABLES, b"")
+        self._sizes = dict.fromkeys(TABLES, 0)
+        self._handles: dict[str, Any] = {}
+        self.exact = True  # False: the tables are made again from the Parquet files at the end
+        try:
+            for table, tmp in self._tmp.items():
+                self._handles[table] = open(tmp, "wb")  # noqa: SIM115 - closed in finish or abort
+        except OSError:
+            self.exact = False
+
+    def add(self, output: RunOutput) -> None:
+        """Take a stored run's rows (a failed run has none) and write every run's rows that are now in order."""
+        if not self.exact:
+            return
+        if output.failed:
+            self._waiting[output.spec.run] = None
+        elif set(output.csv) >= set(TABLES):
+            self._waiting[output.spec.run] = output.csv
+        else:
+            self.exact = False
+            return
+        self._advance(until_end=False)
+
+    def _advance(self, until_end: bool) -> None:
+        """Write the runs in order while their rows are here; at the end, skip the runs that never came."""
+        try:
+            while self.exact and self._next is not None:
+                run = self._next
+                if run in self._earlier:
+                    self._write(run, {t: self.folder._csv_rows(t, run) for t in TABLES})
+                elif run in self._waiting:
+                    rows = self._waiting.pop(run)
+                    if rows is not None:
+                        self._write(run, rows)
+                elif not until_end:
+                    return
+                self._next = next(self._order, None)
+        except (OSError, FolderError):  # write_csv says what is wrong, after every run is stored
+            self.exact = False
+
+    def _write(self, run: int, rows: Mapping[str, bytes]) -> None:
+        for table in TABLES:
+            data, header = rows[table], self._headers[table]
+            if not header:
+                header = self._headers[table] = data[: data.index(b"\n") + 1]
+                self._sizes[table] += self._handles[table].write(data)
+            elif data.startswith(header):
+                self._sizes[table] += self._handles[table].write(data[len(header) :])
+            else:
+                self.exact = False
+                return
+
+    def finish(self) -> list[Path]:
+        """Write the runs left, then put every table and ``runs.csv`` in place; return the files written."""
+        self._advance(until_end=True)
+        if self.exact:
+            try:
+                for table, handle in self._handles.items():
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                    handle.close()
+                    if self._tmp[table].stat().st_size != self._sizes[table]:
+                        raise OSError(f"{self._targets[table]}: not every byte reached the disk")
+            except OSError:
+                self.exact = False
+        if not self.exact:
+            self.abort()
+            return self.folder.write_csv()
+        written = [write_bytes(self.folder.path / "runs.csv", csv_bytes(self.folder.runs_table()))]
+        for table in TABLES:
+            written.append(replace_durably(self._tmp[table], self._targets[table]))
+        shutil.rmtree(self.folder.path / CSV_ROWS, ignore_errors=True)  # the rows an earlier version kept
+        return written
+
+    def abort(self) -> None:
+        """Remove the unfinished tables, leaving the old ones as they were."""
+        for table, handle in self._handles.items():
+            handle.close()
+            self._tmp[table].unlink(missing_ok=True)
+        self._handles = {}
+        self._waiting.clear()
 
 
 def inside(folder: Path, relative: str) -> Path:

@@ -10,7 +10,7 @@ import pytest
 from analysis import compare
 from analysis.engines import execute
 from analysis.experiments import comparison_plan
-from analysis.store import TABLES, ResultsFolder, RunOutput, StorageError, Storing
+from analysis.store import TABLES, CsvTables, ResultsFolder, RunOutput, StorageError, Storing
 from sim import CooperationModel
 from sim.observe.log import COOPERATION_COLUMNS, COOPERATION_TYPES, cooperation_rows
 
@@ -110,3 +110,55 @@ def test_a_run_the_storing_thread_cannot_store_is_raised_in_the_command(
         for output in outputs:
             storing.put(output)
     assert folder.finished() == {0}
+
+
+def _csv_tables(folder: ResultsFolder) -> dict[str, bytes]:
+    return {name: (folder.path / f"{name}.csv").read_bytes() for name in [*TABLES, "runs"]}
+
+
+def test_csv_tables_written_as_runs_arrive_in_any_order_are_those_made_from_the_parquet_files(tmp_path: Path) -> None:
+    """Runs 0 and 1 stored by an earlier command, run 4 failed, the others arriving last first: the same bytes."""
+    folder, outputs = _outputs(tmp_path, 7)
+    for output in outputs[:2]:
+        folder.store(output)
+    failed = RunOutput(outputs[4].spec, error="RuntimeError: broken")
+    arriving = [outputs[6], outputs[5], failed, outputs[3], outputs[2]]
+    tables = CsvTables(folder, range(7), folder.finished())
+    for output in arriving:
+        folder.store(output)
+        tables.add(output)
+    streamed = {p.name for p in tables.finish()}
+    assert streamed == {f"{name}.csv" for name in [*TABLES, "runs"]}
+    made = _csv_tables(folder)
+    assert made["measures"].count(b"\n") == 1 + 6 * 4  # six runs of months 0-3
+    folder.write_csv()
+    assert _csv_tables(folder) == made
+    assert not [f.name for f in folder.path.iterdir() if f.name.endswith(".tmp")]
+
+
+def test_csv_tables_of_an_interrupted_command_leave_the_old_tables(tmp_path: Path) -> None:
+    folder, outputs = _outputs(tmp_path, 3)
+    folder.store(outputs[0])
+    folder.write_csv()
+    before = _csv_tables(folder)
+    tables = CsvTables(folder, range(3), folder.finished())
+    folder.store(outputs[2])
+    tables.add(outputs[2])
+    tables.abort()
+    assert _csv_tables(folder) == before
+    assert not [f.name for f in folder.path.iterdir() if f.name.endswith(".tmp")]
+
+
+def test_rows_a_run_did_not_make_are_formatted_from_its_parquet_files(tmp_path: Path) -> None:
+    """A task that makes no CSV rows (or rows under another header) falls back on formatting every run's files."""
+    folder, outputs = _outputs(tmp_path, 3)
+    tables = CsvTables(folder, range(3), set())
+    for output in outputs:
+        bare = RunOutput(output.spec, output.files) if output.spec.run == 1 else output
+        folder.store(bare)
+        tables.add(bare)
+    assert not tables.exact
+    tables.finish()
+    made = _csv_tables(folder)
+    folder.write_csv()
+    assert _csv_tables(folder) == made and made["measures"].count(b"\n") == 1 + 3 * 4
