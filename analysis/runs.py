@@ -73,8 +73,8 @@ class NetworkHistory:
 
     def __init__(self, every: int) -> None:
         self.every = max(1, every)
-        self._nodes: list[pd.DataFrame] = []
-        self._edges: list[pd.DataFrame] = []
+        self._nodes: list[dict[str, Any]] = []  # each frame column by column, made into one table when asked for
+        self._edges: list[dict[str, Any]] = []
 
     @classmethod
     def for_horizon(cls, steps: int, frames: int = NETWORK_FRAMES) -> NetworkHistory:
@@ -84,18 +84,32 @@ class NetworkHistory:
     def record(self, model: CooperationModel, last: bool = False) -> None:
         """Keep a frame of the network now if this month is due (or ``last``)."""
         if model.steps % self.every == 0 or last:
-            self._nodes.append(pd.DataFrame(node_frame(model)))
-            self._edges.append(pd.DataFrame(edge_frame(model)).astype(EDGE_TYPES))
+            self._nodes.append(node_frame(model))
+            self._edges.append(edge_frame(model))
 
     @property
     def nodes(self) -> pd.DataFrame:
         """Firms per frame: step, firm, name, role, member, niche, capital, digital, trust_received."""
-        return pd.concat(self._nodes, ignore_index=True) if self._nodes else pd.DataFrame()
+        if not self._nodes:
+            return pd.DataFrame()
+        if any(not len(frame["firm"]) for frame in self._nodes):  # a month without firms: each frame typed alone
+            return pd.concat([pd.DataFrame(frame) for frame in self._nodes], ignore_index=True)
+        return pd.DataFrame(_joined(self._nodes))
 
     @property
     def edges(self) -> pd.DataFrame:
         """Live cooperations per frame: step, cooperation, a, b, phase, trust."""
-        return pd.concat(self._edges, ignore_index=True) if self._edges else pd.DataFrame()
+        return pd.DataFrame(_joined(self._edges)).astype(EDGE_TYPES) if self._edges else pd.DataFrame()
+
+
+def _joined(frames: list[dict[str, Any]]) -> dict[str, Any]:
+    """Frames given column by column, one after the other: arrays joined as arrays, lists as lists."""
+    return {
+        column: np.concatenate([f[column] for f in frames])
+        if isinstance(values, np.ndarray)
+        else list(itertools.chain.from_iterable(f[column] for f in frames))
+        for column, values in frames[0].items()
+    }
 
 
 #: Types of the focal-firm table, so a scenario without focal firms writes an empty table of the same types.

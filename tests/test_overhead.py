@@ -10,9 +10,11 @@ import pytest
 from analysis import compare
 from analysis.engines import execute
 from analysis.experiments import comparison_plan
+from analysis.runs import EDGE_TYPES, NetworkHistory, simulate
 from analysis.store import TABLES, CsvTables, ResultsFolder, RunOutput, StorageError, Storing
-from sim import CooperationModel
+from sim import CooperationModel, load_scenario
 from sim.observe.log import COOPERATION_COLUMNS, COOPERATION_TYPES, cooperation_rows
+from sim.observe.network import edge_frame, node_frame
 
 
 @pytest.fixture(scope="module")
@@ -162,3 +164,21 @@ def test_rows_a_run_did_not_make_are_formatted_from_its_parquet_files(tmp_path: 
     made = _csv_tables(folder)
     folder.write_csv()
     assert _csv_tables(folder) == made and made["measures"].count(b"\n") == 1 + 3 * 4
+
+
+@pytest.mark.parametrize(("scenario", "steps"), [("big", 30), ("open_market", 12), ("classroom", 5)])
+def test_the_network_history_joined_once_is_its_frames_joined_one_by_one(scenario: str, steps: int) -> None:
+    history, frames = NetworkHistory(every=3), []
+    model = simulate(load_scenario(scenario).until(steps), 2, history)
+    assert model.steps == steps
+    replay = CooperationModel(scenario, seed=2, steps=steps)
+    for month in range(steps + 1):
+        if month % 3 == 0 or month == steps:
+            frames.append((pd.DataFrame(node_frame(replay)), pd.DataFrame(edge_frame(replay)).astype(EDGE_TYPES)))
+        if month < steps:
+            replay.step()
+    nodes = pd.concat([n for n, _ in frames], ignore_index=True)
+    edges = pd.concat([e for _, e in frames], ignore_index=True)
+    assert len(history.nodes) == len(nodes) > 0
+    pd.testing.assert_frame_equal(history.nodes, nodes, check_exact=True)
+    pd.testing.assert_frame_equal(history.edges, edges, check_exact=True)
