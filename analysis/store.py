@@ -11,13 +11,16 @@ Layout of an experiment's folder::
     focal_firms/run-000012.parquet
     network_nodes/, network_edges/   the network as it evolved, for replicate 0 of each compared scenario
     failures/run-000031.json  a run that raised: its error, parameters and seed
-    runs.csv, measures.csv, cooperations.csv, focal_firms.csv   made from the Parquet files at the end
-                             of every command, or by `kreislauf export`
+    runs.csv, measures.csv, cooperations.csv, focal_firms.csv   the same rows as CSV, in run order, put in
+                             place when every command ends, or made again by `kreislauf export`
 
 A run's files are made where it ran (:func:`run_files`), so the process that
-stores them only writes bytes; the CSV tables are each run's rows formatted
-from its Parquet file and joined in run order, so they are the same bytes
-whichever engine ran the runs, and no hidden copy of the rows is kept. Each
+stores them only writes bytes. The CSV tables are each run's rows formatted
+from the table its Parquet file holds and joined in run order: by the worker
+that ran it, written into the tables as runs arrive (:class:`CsvTables`), or
+from the Parquet files (:meth:`ResultsFolder.write_csv`, for runs of an
+earlier command and for `kreislauf export`). They are the same bytes whichever
+engine ran the runs, and no hidden copy of the rows is kept. Each
 file is written under a temporary name of its own (process and counter) and
 renamed into place, and a run's measures file is written last: a run is
 finished exactly when its measures file exists. Re-running the same plan into
