@@ -28,6 +28,12 @@ the Dask cluster of a round is started before its timing and closed after it.
   run, for a quarter of the runs and for all of them. Results go to disk as
   they arrive, so the two should be about equal (flat), not grow fourfold.
 
+- **breakdown** (``--breakdown``): the plan once more on 1 worker, with the
+  time spent in each stage of a run added up and given per run: building the
+  model, stepping, the network history, the measures table, the cooperation
+  log, adding the run's keys, the Parquet files, the CSV rows, storing (in
+  its own thread, overlapping the next run), the summaries, and the rest.
+
 A table goes to stderr; the last line of stdout is one JSON object.
 """
 
@@ -108,12 +114,68 @@ def _stepping_seconds(plan: Any) -> float:
     return total
 
 
+def _breakdown(plan: Any) -> dict[str, float]:
+    """Milliseconds per run in each stage of the plan's runs on 1 worker (see the module's docstring)."""
+    import analysis.engines
+    import analysis.store
+    from analysis.experiments import Experiment, run_plan
+    from analysis.runs import NetworkHistory
+    from sim import CooperationModel
+
+    spent: dict[str, float] = {}
+    stages = [
+        ("build the model", CooperationModel, "__init__"),
+        ("step (model.step)", CooperationModel, "step"),
+        ("network history", NetworkHistory, "record"),
+        ("measures table", CooperationModel, "measures_frame"),
+        ("cooperation log", CooperationModel, "cooperation_log"),
+        ("run keys", analysis.engines, "_with_keys"),
+        ("Arrow tables", analysis.store, "arrow_table"),
+        ("Parquet files", analysis.store, "parquet_bytes"),
+        ("CSV rows", analysis.store, "csv_bytes"),
+        ("storing (own thread)", analysis.store.ResultsFolder, "store"),
+        ("summaries", Experiment, "write_summaries"),
+    ]
+    originals = [(owner, name, getattr(owner, name)) for _, owner, name in stages]
+
+    def timed(label: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[label] = spent.get(label, 0.0) + time.perf_counter() - start
+
+        return wrapper
+
+    for (label, owner, name), (_, _, function) in zip(stages, originals, strict=True):
+        setattr(owner, name, timed(label, function))
+    folder = Path(tempfile.mkdtemp(prefix="kreislauf-bench-"))
+    try:
+        start = time.perf_counter()
+        run_plan(plan, folder / "out", workers=1, progress=False)
+        total = time.perf_counter() - start
+    finally:
+        for owner, name, function in originals:
+            setattr(owner, name, function)
+        shutil.rmtree(folder, ignore_errors=True)
+    in_thread = spent.get("storing (own thread)", 0.0)
+    rest = total - sum(spent.values()) + in_thread  # the storing thread's time overlaps the rest
+    out = {label: 1000 * spent.get(label, 0.0) / plan.size for label, _, _ in stages}
+    out["rest"] = 1000 * rest / plan.size
+    print("  breakdown, ms per run on 1 worker:", file=sys.stderr)
+    for label, ms in out.items():
+        print(f"    {label:<32} {ms:8.1f}", file=sys.stderr)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the engine benchmark and print its JSON line."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, help="runs of the B.I.G. per engine (default 200, 20 with --quick)")
     parser.add_argument("--quick", action="store_true", help="a smoke check: 20 runs")
     parser.add_argument("--repeats", type=int, help="rounds of the three engines (default 3, 1 with --quick)")
+    parser.add_argument("--breakdown", action="store_true", help="time each stage of a run once more, on 1 worker")
     args = parser.parse_args(argv)
     runs = args.runs or (20 if args.quick else 200)
     repeats = args.repeats or (1 if args.quick else 3)
@@ -159,6 +221,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 )
             )
     serial, pool, dask, startup = min(serial_times), min(pool_times), min(dask_times), min(startups)
+    breakdown = _breakdown(plan) if args.breakdown else None
 
     speedup, overhead = serial / pool, dask / pool - 1
     stepping = min(stepping_times)
@@ -179,7 +242,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         "parent_peak_mb_above_start": {str(quarter.size): small["peak_mb"], str(plan.size): large["peak_mb"]},
         "targets": {"speedup_pool_2": ">= 1.8", "dask_overhead": "<= 0.15", "overhead_ms_per_run": "<= 10"},
         "cores": os.cpu_count(),
+        "load_average": list(os.getloadavg()),
     }
+    if breakdown is not None:
+        result["breakdown_ms_per_run"] = breakdown
     print(
         f"speed-up on 2 workers {speedup:.2f} (target >= 1.8); "
         f"overhead per run beyond stepping {per_run_ms:.1f} ms (target <= 10); "
