@@ -23,7 +23,7 @@ from typing import Any
 import pandas as pd
 from tqdm.std import tqdm as std_tqdm
 
-from analysis.engines import Engine, PoolEngine, engine_for
+from analysis.engines import Engine, PoolEngine, engine_for, execute_with_csv
 from analysis.plan import Plan, Point, Record
 from analysis.runs import write_table
 from analysis.statistics import differences_table, run_outcomes, run_starts, summary_table
@@ -677,7 +677,7 @@ def _run_into(plan: Plan, folder: ResultsFolder, workers: int | None, scheduler:
     try:
         if todo:
             with engine_for(workers, scheduler) as engine, _storing(folder, engine, tables) as storing:
-                for output in engine.map(plan.runs(skip=done)):
+                for output in engine.map(plan.runs(skip=done), execute_with_csv):
                     storing.put(output)
                     failed += output.failed
                     bar.update()

@@ -80,7 +80,7 @@ def test_the_log_made_by_column_is_the_log_made_by_rows(scenario: str, seed: int
 
 def _outputs(tmp_path: Path, runs: int) -> tuple[ResultsFolder, list[RunOutput]]:
     plan = comparison_plan(["classroom"], replicates=runs, seed=4, steps=3)
-    return ResultsFolder.for_plan(tmp_path / "s", plan), [execute(spec) for spec in plan.runs()]
+    return ResultsFolder.for_plan(tmp_path / "s", plan), [execute(spec, csv=True) for spec in plan.runs()]
 
 
 def test_runs_handed_to_the_storing_thread_are_all_stored_when_the_command_is_interrupted(tmp_path: Path) -> None:
