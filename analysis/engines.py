@@ -49,6 +49,7 @@ __all__ = [
     "SerialEngine",
     "engine_for",
     "execute",
+    "execute_with_csv",
 ]
 
 #: Runs (on a pool) or tasks (on Dask) in flight per worker: enough to keep workers busy, few enough to keep
@@ -75,13 +76,14 @@ class ClusterLost(RuntimeError):
     """The Dask scheduler went away during a comparison or sweep; the runs stored so far are kept."""
 
 
-def execute(spec: RunSpec) -> RunOutput:
+def execute(spec: RunSpec, csv: bool = False) -> RunOutput:
     """Run one spec to its scenario's horizon and return its files.
 
-    The tables are formatted here, as Parquet and CSV, so that the work runs
-    in parallel on the workers. An exception inside the run is caught and
-    returned as the output's ``error`` (with its traceback), so one failing
-    run never stops a sweep.
+    The tables are formatted here, as Parquet files and, with ``csv``, as
+    the run's rows of the CSV tables (see :func:`execute_with_csv`), so that
+    the work runs in parallel on the workers. An exception inside the run is
+    caught and returned as the output's ``error`` (with its traceback), so
+    one failing run never stops a sweep.
     """
     start = time.perf_counter()
     model = None
@@ -101,11 +103,17 @@ def execute(spec: RunSpec) -> RunOutput:
                 "network_nodes": _with_keys(history.nodes, spec),
                 "network_edges": _with_keys(history.edges, spec),
             }
-        files = run_files(spec.run, tables)
+        rows: dict[str, bytes] | None = {} if csv else None
+        files = run_files(spec.run, tables, rows)
     except Exception as exc:  # a failing run is recorded, never fatal to the experiment
         detail = "".join(traceback.format_exception(exc)).rstrip()
         return RunOutput(spec, error=detail, seconds=time.perf_counter() - start)
-    return RunOutput(spec, files, seconds=time.perf_counter() - start)
+    return RunOutput(spec, files, seconds=time.perf_counter() - start, csv=rows or {})
+
+
+def execute_with_csv(spec: RunSpec) -> RunOutput:
+    """:func:`execute`, with the run's rows of the CSV tables (a comparison's or sweep's task)."""
+    return execute(spec, csv=True)
 
 
 _KEY_TYPES = {str: "str", int: "int64", float: "float64", bool: "bool"}  # as pandas infers them

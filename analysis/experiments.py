@@ -23,11 +23,11 @@ from typing import Any
 import pandas as pd
 from tqdm.std import tqdm as std_tqdm
 
-from analysis.engines import engine_for
+from analysis.engines import Engine, PoolEngine, engine_for, execute_with_csv
 from analysis.plan import Plan, Point, Record
 from analysis.runs import write_table
 from analysis.statistics import differences_table, run_outcomes, run_starts, summary_table
-from analysis.store import FolderError, ResultsFolder
+from analysis.store import CsvTables, FolderError, ResultsFolder, Storing
 from analysis.sweeps import sweep_plan
 from sim import load_scenario
 from sim.observe.measures import FOCAL_COLUMNS
@@ -197,11 +197,12 @@ class Experiment:
         start_values = starts.merge(self._same_firm_starts, on=keys, how="left") if len(same) else starts
         table, start_values = table.set_index(keys), start_values.set_index(keys).reindex(table.set_index(keys).index)
         columns: dict[str, pd.Series] = {}
+        differ = self._differ_at_start(start_values)
         for measure in [*same.columns.drop(keys, errors="ignore"), *population.columns.drop(keys)]:
             if measure == "step":
                 continue
             columns[measure] = table[measure]
-            if measure in self._differ_at_start(start_values):
+            if measure in differ:
                 columns[measure + CHANGE_SUFFIX] = table[measure] - start_values[measure]
         return pd.DataFrame(columns, index=table.index).reset_index()
 
@@ -667,20 +668,25 @@ def run_plan(
 
 
 def _run_into(plan: Plan, folder: ResultsFolder, workers: int | None, scheduler: Any, progress: bool | None) -> None:
-    """Run the plan's missing runs into ``folder``, then write its CSV tables."""
+    """Run the plan's missing runs into ``folder``, writing its CSV tables as they arrive (see :class:`CsvTables`)."""
     done = folder.finished()
     todo = plan.size - len(done)
     failed = 0
     bar = progress_bar(plan.size, plan.name, "run", len(done), progress)
+    tables = CsvTables(folder, range(plan.size), done) if todo else None
     try:
         if todo:
-            with engine_for(workers, scheduler) as engine:
-                for output in engine.map(plan.runs(skip=done)):
-                    folder.store(output)
+            with engine_for(workers, scheduler) as engine, _storing(folder, engine, tables) as storing:
+                for output in engine.map(plan.runs(skip=done), execute_with_csv):
+                    storing.put(output)
                     failed += output.failed
                     bar.update()
                     bar.set_postfix(failed=failed, refresh=False)
-    except KeyboardInterrupt:
+    except BaseException as exc:
+        if tables is not None:
+            tables.abort()
+        if not isinstance(exc, KeyboardInterrupt):
+            raise
         bar.close()
         stored = len(folder.finished())
         print(
@@ -690,7 +696,20 @@ def _run_into(plan: Plan, folder: ResultsFolder, workers: int | None, scheduler:
         )
         raise
     bar.close()
-    folder.write_csv()
+    if tables is not None:
+        tables.finish()
+    else:
+        folder.write_csv()
+
+
+def _storing(folder: ResultsFolder, engine: Engine, tables: CsvTables | None) -> Storing:
+    """What stores an engine's runs: a thread of its own, or this thread beside a local pool.
+
+    A local pool forks its workers (again whenever one is replaced), and a
+    fork should not copy a running thread; its workers run the models
+    anyway, so this process has the time to store the runs itself.
+    """
+    return Storing(folder, threaded=not isinstance(engine, PoolEngine), then=tables.add if tables else None)
 
 
 def compare(

@@ -39,6 +39,8 @@ import mesa
 import networkx as nx
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 import sim
 from sim import CooperationModel, Scenario, load_scenario
@@ -47,6 +49,7 @@ from sim.observe.network import edge_frame, node_frame, write_network
 __all__ = [
     "NetworkHistory",
     "RunResult",
+    "arrow_table",
     "focal_frame",
     "planned_scenario",
     "run_scenario",
@@ -70,8 +73,8 @@ class NetworkHistory:
 
     def __init__(self, every: int) -> None:
         self.every = max(1, every)
-        self._nodes: list[pd.DataFrame] = []
-        self._edges: list[pd.DataFrame] = []
+        self._nodes: list[dict[str, Any]] = []  # each frame column by column, made into one table when asked for
+        self._edges: list[dict[str, Any]] = []
 
     @classmethod
     def for_horizon(cls, steps: int, frames: int = NETWORK_FRAMES) -> NetworkHistory:
@@ -81,18 +84,32 @@ class NetworkHistory:
     def record(self, model: CooperationModel, last: bool = False) -> None:
         """Keep a frame of the network now if this month is due (or ``last``)."""
         if model.steps % self.every == 0 or last:
-            self._nodes.append(pd.DataFrame(node_frame(model)))
-            self._edges.append(pd.DataFrame(edge_frame(model)).astype(EDGE_TYPES))
+            self._nodes.append(node_frame(model))
+            self._edges.append(edge_frame(model))
 
     @property
     def nodes(self) -> pd.DataFrame:
         """Firms per frame: step, firm, name, role, member, niche, capital, digital, trust_received."""
-        return pd.concat(self._nodes, ignore_index=True) if self._nodes else pd.DataFrame()
+        if not self._nodes:
+            return pd.DataFrame()
+        if any(not len(frame["firm"]) for frame in self._nodes):  # a month without firms: each frame typed alone
+            return pd.concat([pd.DataFrame(frame) for frame in self._nodes], ignore_index=True)
+        return pd.DataFrame(_joined(self._nodes))
 
     @property
     def edges(self) -> pd.DataFrame:
         """Live cooperations per frame: step, cooperation, a, b, phase, trust."""
-        return pd.concat(self._edges, ignore_index=True) if self._edges else pd.DataFrame()
+        return pd.DataFrame(_joined(self._edges)).astype(EDGE_TYPES) if self._edges else pd.DataFrame()
+
+
+def _joined(frames: list[dict[str, Any]]) -> dict[str, Any]:
+    """Frames given column by column, one after the other: arrays joined as arrays, lists as lists."""
+    return {
+        column: np.concatenate([f[column] for f in frames])
+        if isinstance(values, np.ndarray)
+        else list(itertools.chain.from_iterable(f[column] for f in frames))
+        for column, values in frames[0].items()
+    }
 
 
 #: Types of the focal-firm table, so a scenario without focal firms writes an empty table of the same types.
@@ -234,11 +251,24 @@ def write_bytes(path: Path, data: bytes) -> Path:
         raise
 
 
-def parquet_bytes(frame: pd.DataFrame) -> bytes:
-    """A table as the bytes of a Parquet file (the same bytes wherever it is made with the same pyarrow)."""
+def parquet_bytes(frame: pd.DataFrame | pa.Table) -> bytes:
+    """A table as the bytes of a Parquet file (the same bytes wherever it is made with the same pyarrow).
+
+    A pandas frame is converted as ``frame.to_parquet(index=False)`` converts
+    it (see :func:`arrow_table`), so its file reads back with its pandas types.
+    """
     buffer = io.BytesIO()
-    frame.to_parquet(buffer, index=False)
+    pq.write_table(frame if isinstance(frame, pa.Table) else arrow_table(frame), buffer)
     return buffer.getvalue()
+
+
+def arrow_table(frame: pd.DataFrame) -> pa.Table:
+    """A frame as the Arrow table its Parquet file holds: no index, the pandas types kept in its metadata.
+
+    ``arrow_table(frame).to_pandas()`` is the frame its Parquet file reads
+    back as, which is what the CSV tables are formatted from.
+    """
+    return pa.Table.from_pandas(frame, preserve_index=False)
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:

@@ -11,13 +11,16 @@ Layout of an experiment's folder::
     focal_firms/run-000012.parquet
     network_nodes/, network_edges/   the network as it evolved, for replicate 0 of each compared scenario
     failures/run-000031.json  a run that raised: its error, parameters and seed
-    runs.csv, measures.csv, cooperations.csv, focal_firms.csv   made from the Parquet files at the end
-                             of every command, or by `kreislauf export`
+    runs.csv, measures.csv, cooperations.csv, focal_firms.csv   the same rows as CSV, in run order, put in
+                             place when every command ends, or made again by `kreislauf export`
 
 A run's files are made where it ran (:func:`run_files`), so the process that
-stores them only writes bytes; the CSV tables are each run's rows formatted
-from its Parquet file and joined in run order, so they are the same bytes
-whichever engine ran the runs, and no hidden copy of the rows is kept. Each
+stores them only writes bytes. The CSV tables are each run's rows formatted
+from the table its Parquet file holds and joined in run order: by the worker
+that ran it, written into the tables as runs arrive (:class:`CsvTables`), or
+from the Parquet files (:meth:`ResultsFolder.write_csv`, for runs of an
+earlier command and for `kreislauf export`). They are the same bytes whichever
+engine ran the runs, and no hidden copy of the rows is kept. Each
 file is written under a temporary name of its own (process and counter) and
 renamed into place, and a run's measures file is written last: a run is
 finished exactly when its measures file exists. Re-running the same plan into
@@ -29,12 +32,15 @@ refused, so runs of two experiments never mix.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import queue
 import re
 import shutil
 import sys
-from collections.abc import Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,14 +50,24 @@ import pyarrow.parquet as pq
 
 import sim
 from analysis.plan import RUN_KEYS, Plan, RunSpec
-from analysis.runs import csv_bytes, parquet_bytes, replace_durably, temporary_name, write_bytes, write_text
+from analysis.runs import (
+    arrow_table,
+    csv_bytes,
+    parquet_bytes,
+    replace_durably,
+    temporary_name,
+    write_bytes,
+    write_text,
+)
 
 __all__ = [
     "TABLES",
+    "CsvTables",
     "FolderError",
     "ResultsFolder",
     "RunOutput",
     "StorageError",
+    "Storing",
     "check_results",
     "clean_temporary_files",
     "inside",
@@ -117,12 +133,17 @@ class RunOutput:
         The exception and its traceback, when the run raised.
     seconds : float
         Time the run took where it ran.
+    csv : dict of str to bytes
+        Each table of :data:`TABLES` as CSV rows under their header, made
+        where the run ran from the table its Parquet file holds (see
+        :class:`CsvTables`); empty if the run did not make them.
     """
 
     spec: RunSpec
     files: dict[str, bytes] = field(default_factory=dict)
     error: str | None = None
     seconds: float = 0.0
+    csv: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def failed(self) -> bool:
@@ -130,14 +151,19 @@ class RunOutput:
         return self.error is not None
 
 
-def run_files(run: int, tables: Mapping[str, pd.DataFrame | None]) -> dict[str, bytes]:
+def run_files(
+    run: int, tables: Mapping[str, pd.DataFrame | None], csv: dict[str, bytes] | None = None
+) -> dict[str, bytes]:
     """The files of one run in a results folder, by path, in the order they are written.
 
     Parquet files of each table in :data:`TABLES` and, when given, of the
     network tables. The measures file comes last, because its presence marks
     the run as finished. Made where the run ran (a pool or cluster worker),
     so that formatting runs in parallel and the process that stores runs only
-    writes bytes.
+    writes bytes. Given a ``csv`` dict, each table of :data:`TABLES` is put
+    into it as CSV rows under their header, formatted from the Arrow table
+    its Parquet file is made of: the bytes :meth:`ResultsFolder.write_csv`
+    makes of that file.
     """
     name = run_name(run)
     files: dict[str, bytes] = {}
@@ -145,7 +171,10 @@ def run_files(run: int, tables: Mapping[str, pd.DataFrame | None]) -> dict[str, 
         if tables.get(table) is not None:
             files[f"{table}/{name}.parquet"] = parquet_bytes(_required(tables, table))
     for table in TABLES:
-        files[f"{table}/{name}.parquet"] = parquet_bytes(_required(tables, table))
+        arrow = arrow_table(_required(tables, table))
+        files[f"{table}/{name}.parquet"] = parquet_bytes(arrow)
+        if csv is not None:
+            csv[table] = csv_bytes(arrow.to_pandas())
     return files
 
 
@@ -423,8 +452,10 @@ class ResultsFolder:
         Formatting is per value, so a batch of runs formatted as one table
         gives the bytes of each run formatted alone, provided each column has
         the same type in every run alone: the same schema, and no missing
-        value in a whole-number or true/false column (a run with one would
-        read as decimals on its own). Otherwise each run is formatted alone.
+        value in a whole-number or true/false column unless the schema makes
+        it a nullable one (``Int64``, as the cooperation log's ``ended``;
+        otherwise a run with a missing value would read as decimals on its
+        own). Otherwise each run is formatted alone.
         """
         import pyarrow as pa
 
@@ -433,9 +464,12 @@ class ResultsFolder:
             joined = pa.concat_tables(parts)
         except (OSError, ValueError, pa.ArrowException):
             return [(run, self._csv_rows(table, run)) for run in runs]  # each alone: names a damaged file
+        nullable = _nullable_columns(joined.schema)
         exact = all(
-            column.null_count == 0 or not (pa.types.is_integer(column.type) or pa.types.is_boolean(column.type))
-            for column in joined.columns
+            column.null_count == 0
+            or name in nullable
+            or not (pa.types.is_integer(column.type) or pa.types.is_boolean(column.type))
+            for name, column in zip(joined.column_names, joined.columns, strict=True)
         )
         if not exact or not all(part.schema.equals(parts[0].schema, check_metadata=True) for part in parts):
             return [(run, self._csv_rows(table, run)) for run in runs]
@@ -449,6 +483,222 @@ class ResultsFolder:
         except (OSError, ValueError) as exc:
             raise self._unreadable(table, [run], exc) from None
         return csv_bytes(frame)
+
+
+#: pandas types that keep missing values in whole-number and true/false columns.
+_NULLABLE = re.compile(r"^(U?Int(8|16|32|64)|boolean)$")
+
+
+def _nullable_columns(schema: Any) -> set[str]:
+    """Columns a table's pandas metadata reads back as nullable whole numbers or true/false (``Int64``, ``boolean``)."""
+    try:
+        columns = json.loads((schema.metadata or {})[b"pandas"])["columns"]
+        return {str(c["name"]) for c in columns if _NULLABLE.match(str(c.get("numpy_type", "")))}
+    except (KeyError, ValueError, TypeError):
+        return set()
+
+
+class Storing:
+    """Stores runs into a results folder from a thread of its own, in the order they are handed over.
+
+    Writing a run's files and flushing each to disk (:meth:`ResultsFolder.store`)
+    mostly waits for the disk; in this thread it overlaps the next runs, so a
+    comparison on one worker does not wait for it. At most ``queued`` runs
+    wait to be written, so memory stays flat. Leaving the ``with`` block, even
+    on an exception or an interrupt, first stores every run handed over, so
+    nothing finished is lost. A run that cannot be stored (a full disk) stops
+    the storing, and its :class:`StorageError` is raised in the caller at the
+    next :meth:`put` or at the end; the runs after it are not written.
+
+    Parameters
+    ----------
+    folder : ResultsFolder
+        Where the runs go.
+    queued : int
+        Runs handed over and not yet written, at most.
+    threaded : bool
+        Store from a thread of its own (default); if False, :meth:`put`
+        stores each run at once, in the caller's thread.
+    then : callable, optional
+        Called with each run once it is stored, in the same thread
+        (:meth:`CsvTables.add`).
+
+    Examples
+    --------
+    ``with Storing(folder) as storing: for output in engine.map(specs): storing.put(output)``
+    """
+
+    def __init__(
+        self,
+        folder: ResultsFolder,
+        queued: int = 4,
+        threaded: bool = True,
+        then: Callable[[RunOutput], None] | None = None,
+    ) -> None:
+        self.folder, self._then = folder, then
+        self._queue: queue.Queue[RunOutput | None] = queue.Queue(maxsize=queued)
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if threaded:
+            self._thread = threading.Thread(target=self._work, name="kreislauf-store", daemon=True)
+            self._thread.start()
+
+    def _work(self) -> None:
+        while (output := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self._store(output)
+                except BaseException as exc:  # handed to the caller, which decides
+                    self._error = exc
+
+    def _store(self, output: RunOutput) -> None:
+        self.folder.store(output)
+        if self._then is not None:
+            self._then(output)
+
+    def put(self, output: RunOutput) -> None:
+        """Hand a run over to be stored; raise the error of a run before it that could not be stored."""
+        self._raise()
+        if self._thread is None:
+            self._store(output)
+        else:
+            self._queue.put(output)
+
+    def close(self) -> None:
+        """Store every run handed over, then end the thread; raise the error of a run that could not be stored."""
+        if self._thread is not None and self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        self._raise()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def __enter__(self) -> Storing:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        if kind is None:
+            self.close()
+            return
+        with contextlib.suppress(Exception):  # the exception under way wins; the runs handed over are stored
+            self.close()
+
+
+class CsvTables:
+    """A folder's CSV tables, written while its runs arrive: each run's rows, made where it ran, in run order.
+
+    Runs finish out of order on a pool or cluster; the rows of a run that
+    arrives early wait (a few runs at most) until the runs before it are in.
+    Runs stored by an earlier command are formatted from their Parquet
+    files, as :meth:`ResultsFolder.write_csv` does. Each table is written
+    under a temporary name and, at :meth:`finish`, checked and renamed into
+    place; :meth:`abort` (an interrupted command) removes them and leaves the
+    old tables. Whatever does not fit (a run without CSV rows, rows under
+    another header, a table that cannot be written) makes :meth:`finish`
+    fall back on :meth:`ResultsFolder.write_csv`, which says what is wrong.
+    The bytes are those of :meth:`ResultsFolder.write_csv` either way.
+
+    Parameters
+    ----------
+    folder : ResultsFolder
+        The folder.
+    runs : iterable of int
+        Every run of the plan.
+    earlier : set of int
+        Runs stored before this command.
+    """
+
+    def __init__(self, folder: ResultsFolder, runs: Iterable[int], earlier: set[int]) -> None:
+        self.folder, self._earlier = folder, set(earlier)
+        self._order = iter(sorted(runs))
+        self._next: int | None = next(self._order, None)
+        self._waiting: dict[int, dict[str, bytes] | None] = {}  # None: a run that failed, with no rows
+        self._targets = {t: folder.path / f"{t}.csv" for t in TABLES}
+        self._tmp = {t: temporary_name(path) for t, path in self._targets.items()}
+        self._headers = dict.fromkeys(TABLES, b"")
+        self._sizes = dict.fromkeys(TABLES, 0)
+        self._handles: dict[str, Any] = {}
+        self.exact = True  # False: the tables are made again from the Parquet files at the end
+        try:
+            for table, tmp in self._tmp.items():
+                self._handles[table] = open(tmp, "wb")  # noqa: SIM115 - closed in finish or abort
+        except OSError:
+            self.exact = False
+
+    def add(self, output: RunOutput) -> None:
+        """Take a stored run's rows (a failed run has none) and write every run's rows that are now in order."""
+        if not self.exact:
+            return
+        if output.failed:
+            self._waiting[output.spec.run] = None
+        elif set(output.csv) >= set(TABLES):
+            self._waiting[output.spec.run] = output.csv
+        else:
+            self.exact = False
+            return
+        self._advance(until_end=False)
+
+    def _advance(self, until_end: bool) -> None:
+        """Write the runs in order while their rows are here; at the end, skip the runs that never came."""
+        try:
+            while self.exact and self._next is not None:
+                run = self._next
+                if run in self._earlier:
+                    self._write(run, {t: self.folder._csv_rows(t, run) for t in TABLES})
+                elif run in self._waiting:
+                    rows = self._waiting.pop(run)
+                    if rows is not None:
+                        self._write(run, rows)
+                elif not until_end:
+                    return
+                self._next = next(self._order, None)
+        except (OSError, FolderError):  # write_csv says what is wrong, after every run is stored
+            self.exact = False
+
+    def _write(self, run: int, rows: Mapping[str, bytes]) -> None:
+        for table in TABLES:
+            data, header = rows[table], self._headers[table]
+            if not header:
+                header = self._headers[table] = data[: data.index(b"\n") + 1]
+                self._sizes[table] += self._handles[table].write(data)
+            elif data.startswith(header):
+                self._sizes[table] += self._handles[table].write(data[len(header) :])
+            else:
+                self.exact = False
+                return
+
+    def finish(self) -> list[Path]:
+        """Write the runs left, then put every table and ``runs.csv`` in place; return the files written."""
+        self._advance(until_end=True)
+        if self.exact:
+            try:
+                for table, handle in self._handles.items():
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                    handle.close()
+                    if self._tmp[table].stat().st_size != self._sizes[table]:
+                        raise OSError(f"{self._targets[table]}: not every byte reached the disk")
+            except OSError:
+                self.exact = False
+        if not self.exact:
+            self.abort()
+            return self.folder.write_csv()
+        written = [write_bytes(self.folder.path / "runs.csv", csv_bytes(self.folder.runs_table()))]
+        for table in TABLES:
+            written.append(replace_durably(self._tmp[table], self._targets[table]))
+        shutil.rmtree(self.folder.path / CSV_ROWS, ignore_errors=True)  # the rows an earlier version kept
+        return written
+
+    def abort(self) -> None:
+        """Remove the unfinished tables, leaving the old ones as they were."""
+        for table, handle in self._handles.items():
+            handle.close()
+            self._tmp[table].unlink(missing_ok=True)
+        self._handles = {}
+        self._waiting.clear()
 
 
 def inside(folder: Path, relative: str) -> Path:

@@ -171,12 +171,26 @@ def log_frame(ended: pd.DataFrame, world: World, include_open: bool = True) -> p
     reason, a firm that left) is a missing value. Every log, an empty one
     too, has the types of :data:`COOPERATION_TYPES`, so every run's log has
     one schema.
+
+    Each column is made once, as an array of its type, from the ended rows
+    and the live ones together (a log has a few dozen rows and some forty
+    columns, so the cost is per column, not per row).
     """
-    df = ended
-    if include_open:
-        t = world.cooperations
-        extra = pd.DataFrame(cooperation_rows(t, t.live(), world.firms.names, world.now), columns=COOPERATION_COLUMNS)
-        df = pd.concat([df, extra], ignore_index=True) if len(df) else extra
-    if not len(df):
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in COOPERATION_TYPES.items()})
-    return df.astype(COOPERATION_TYPES).sort_values("id", kind="stable").reset_index(drop=True)
+    t = world.cooperations
+    extra = cooperation_rows(t, t.live(), world.firms.names, world.now) if include_open else None
+    parts = [
+        (ended[c].tolist() if c in ended.columns and len(ended) else []) + (extra[c] if extra is not None else [])
+        for c in COOPERATION_COLUMNS
+    ]
+    order = np.argsort(np.asarray(parts[0], dtype=np.int64), kind="stable")
+    return pd.DataFrame(
+        {c.name: _typed([values[i] for i in order], c.dtype) for c, values in zip(COLUMNS, parts, strict=True)},
+        copy=False,
+    )
+
+
+def _typed(values: list[Any], dtype: str) -> Any:
+    """A column of the log as an array of its type: missing values (None) become ``<NA>`` or NaN."""
+    if dtype in ("int64", "float64", "bool"):
+        return np.array(values, dtype=dtype)
+    return pd.array(values, dtype=dtype)
