@@ -133,7 +133,7 @@ def test_validate_accepts_every_builtin() -> None:
         ("name = 'x'\n[trust]\nforgetting = 1.5", ["trust.forgetting", "1.5", "less than or equal to 1"]),
         (
             "name = 'x'\n[[populations]]\nname = 'p'\ncount = 100000000\nniches = 3",
-            ["populations[0].count", "100000000", "200000"],
+            ["populations[0].count", "100000000", "500000"],
         ),
         (
             "name = 'x'\n[[populations]]\nname = 'p'\ncount = 3\nniches = 3\n[populations.integrity]\nmean = 0.5\nsd = 0.6",

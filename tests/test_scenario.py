@@ -97,6 +97,16 @@ def test_scaled_to_keeps_firms_per_niche() -> None:
     assert firms_per_niche == pytest.approx([2.0], rel=0.05)
 
 
+def test_every_market_scenario_scales_to_the_largest_benchmark() -> None:
+    """bench/run.py's market_100k: the entry rate scales with the firms and must stay allowed."""
+    for name in builtin_scenarios():
+        scenario = load_scenario(name)
+        if scenario.populations:
+            scaled = scenario.scaled_to(100_000)
+            assert abs(scaled.initial_firm_count - 100_000) <= 100
+            assert scaled.market.entry_rate >= scenario.market.entry_rate
+
+
 def test_resolved_toml_round_trips() -> None:
     for name in builtin_scenarios():
         scenario = load_scenario(name)

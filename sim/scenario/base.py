@@ -22,8 +22,10 @@ __all__ = [
 ]
 
 #: Most firms a scenario may bring into being over its horizon: those at the start, those that join, and the
-#: entrants it expects (``market.entry_rate`` per month). About 2 KB of memory each in the model.
-MAX_FIRMS = 200_000
+#: entrants it expects (``market.entry_rate`` per month). About 2 KB of memory each in the model, plus what its
+#: trust evidence and cooperations take; 500,000 leaves room for the calibrated open market scaled to 100,000 firms
+#: at the start, whose entrants bring about 230,000 over ten years.
+MAX_FIRMS = 500_000
 #: Most firm-months a scenario may imply (firms present, entrants included, times months): the work of one run.
 #: 50 million is 200,000 firms for 250 months, or 10,000 firms for 5,000 months; about an hour for one run.
 MAX_FIRM_MONTHS = 50_000_000

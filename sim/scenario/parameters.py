@@ -66,7 +66,7 @@ class Market(Section):
     entry_rate: float = Field(
         0.0,
         ge=0,
-        le=1000,
+        le=100_000,  # room for large scaled markets: a million firms entering at 9% a year is 7,500 a month
         description="Expected new firms per month (Poisson), drawn from the entry population. 0 in a closed group.",
     )
     entry_population: str | None = Field(
