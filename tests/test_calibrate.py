@@ -291,7 +291,7 @@ BAD = [
     ("budget.population", "population = 6", "population = 0"),
     ("budget.generations", "generations = 2", "generations = 0"),
     ("targets.deaths", "tolerance = 0.02", "tolerance = 0.0"),
-    ("parameters.entry_rate.range", "range = [0.1, 1.0]", "range = [0.1, 5000.0]"),
+    ("parameters.entry_rate.range", "range = [0.1, 1.0]", "range = [0.1, 500000.0]"),
     ("targets.births.statistic", 'statistic = "entry_rate"', 'statistic = "firm_survival_5y"'),
     ("bugdet", "[budget]", "[bugdet]"),
 ]
