@@ -327,16 +327,20 @@ class DaskEngine(Engine):
         runs_done, seconds = 0, 0.0
 
         def fill() -> None:
-            # Workers come and go (SLURM jobs start late, nodes are lost): size the queue to those there now.
-            limit = max(2, IN_FLIGHT_PER_WORKER * self._threads())
-            while len(tasks) < limit:
-                per_task = min(RUNS_PER_TASK, max(1, int(TASK_SECONDS * runs_done / seconds))) if seconds > 0 else 1
-                batch = [suspects.pop()] if suspects else _take(pending, per_task)
-                if not batch:
-                    return
-                future = self.client.submit(execute_all, batch, task, pure=False)
-                tasks[future] = batch
-                flow.add(future)
+            try:
+                # Workers come and go (SLURM jobs start late, nodes are lost): size the queue to those there now.
+                limit = max(2, IN_FLIGHT_PER_WORKER * self._threads())
+                while len(tasks) < limit:
+                    per_task = min(RUNS_PER_TASK, max(1, int(TASK_SECONDS * runs_done / seconds))) if seconds > 0 else 1
+                    batch = [suspects.pop()] if suspects else _take(pending, per_task)
+                    if not batch:
+                        return
+                    future = self.client.submit(execute_all, batch, task, pure=False)
+                    tasks[future] = batch
+                    flow.add(future)
+            except Exception as exc:  # asking a scheduler that has just gone: the connection's error, not ours
+                self._check_scheduler(exc)
+                raise
 
         fill()
         try:
