@@ -941,7 +941,7 @@ def write_calibrated_toml(
                 f"{interval}; prior {list(p.range)}"
             )
             shown = repr(value) if isinstance(value, int) else f"{value:.4g}"
-            lines = _set_key(lines, section, leaf, shown, reason, default)
+            lines = set_toml_key(lines, section, leaf, shown, reason, default)
     return "\n".join(lines) + "\n"
 
 
@@ -949,7 +949,7 @@ _HEADER = re.compile(r"^\s*\[([^\[\]]+)\]\s*(#.*)?$")
 _ARRAY_HEADER = re.compile(r"^\s*\[\[")
 
 
-def _set_key(lines: list[str], section: str, leaf: str, value: str, reason: str, default: Any) -> list[str]:
+def set_toml_key(lines: list[str], section: str, leaf: str, value: str, reason: str, default: Any) -> list[str]:
     """Set ``leaf = value`` in table ``[section]`` of TOML lines, keeping the old line as a comment."""
     out = list(lines)
     start = end = None
@@ -1080,26 +1080,16 @@ def calibration_report(
         height=140 + 60 * len(fit),
     )
     dist = go.Figure()
-    dist.add_trace(
-        go.Scatter(x=generations["generation"], y=generations["threshold"], name="threshold", mode="lines+markers")
-    )
-    dist.add_trace(
-        go.Scatter(
-            x=generations["generation"],
-            y=generations["distance_median"],
-            name="median distance of the accepted",
-            mode="lines+markers",
+    for column, name, dash in (
+        ("threshold", "threshold", "solid"),
+        ("distance_median", "median distance of the accepted", "solid"),
+        ("distance_min", "smallest distance", "dot"),
+    ):
+        dist.add_trace(
+            go.Scatter(
+                x=generations["generation"], y=generations[column], name=name, mode="lines+markers", line_dash=dash
+            )
         )
-    )
-    dist.add_trace(
-        go.Scatter(
-            x=generations["generation"],
-            y=generations["distance_min"],
-            name="smallest distance",
-            mode="lines+markers",
-            line_dash="dot",
-        )
-    )
     dist.update_layout(
         title="Distance per generation",
         xaxis_title="generation",

@@ -30,7 +30,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.calibrate import _set_key, load_calibration, weighted_quantile
+from analysis.calibrate import load_calibration, set_toml_key, weighted_quantile
 from sim.scenario import load_scenario
 
 
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"on {calibration.file.base}: posterior median; 90% posterior interval {low:.4g} to {high:.4g}; "
                     f"prior {list(p.range)}"
                 )
-                lines = _set_key(lines, section, leaf, shown, reason, value_at(before, key))
+                lines = set_toml_key(lines, section, leaf, shown, reason, value_at(before, key))
                 carried.append(key)
         path.write_text("\n".join(lines) + "\n")
         load_scenario(path)  # the file still loads

@@ -272,11 +272,11 @@ def test_the_shipped_scenario_reproduces_the_shipped_fit() -> None:
     fit = pd.read_csv(SHIPPED_FIT).set_index("statistic")
     calibration = load_calibration("open_market")
     scenario = load_scenario("open_market")
+    shipped = json.loads((SHIPPED_FIT.parent / "calibration.json").read_text())["calibrated"]
     for name, p in calibration.file.parameters.items():  # the shipped file carries the calibrated values
         for key in p.key_paths:
             section, leaf = key.split(".")
-            shipped = json.loads((SHIPPED_FIT.parent / "calibration.json").read_text())["calibrated"][name]
-            assert getattr(getattr(scenario, section), leaf) == pytest.approx(shipped, rel=1e-3)
+            assert getattr(getattr(scenario, section), leaf) == pytest.approx(shipped[name], rel=1e-3)
     runs = [RunLogs(m.cooperation_log(), firm_log(m)) for m in (simulate(scenario, 50_000 + k) for k in range(8))]
     medians = {name: float(np.nanmedian([STATISTICS[name].function(r) for r in runs])) for name in fit.index}
     for name, median in medians.items():

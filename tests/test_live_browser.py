@@ -21,6 +21,13 @@ import pytest
 from browser import ARGS, ARTIFACTS, CHROMIUM, require_chromium
 
 
+def step_through(page: Any, first: int, stop: int) -> None:
+    """Press Step for months ``first`` to ``stop - 1``, waiting for each month to show before the next press."""
+    for k in range(first, stop):
+        page.click("#step")
+        page.wait_for_selector(f"#month:has-text('Month {k} ')", timeout=30_000)
+
+
 def pick_option(page: Any, dropdown: str, text: str, attempts: int = 3) -> None:
     """Choose the option of a Dash dropdown that matches ``text``, once its list shows it.
 
@@ -325,9 +332,7 @@ def test_the_main_lesson_fits_a_projector_readable_and_without_overlaps(
         page.goto(main_lesson)
         page.wait_for_selector("#month:has-text('Month 0 of 120')", timeout=60_000)
         page.wait_for_selector("#network-1 .scatterlayer", timeout=60_000)
-        for k in range(1, 4):
-            page.click("#step")
-            page.wait_for_selector(f"#month:has-text('Month {k} ')", timeout=30_000)
+        step_through(page, 1, 4)
         page.wait_for_timeout(500)
         check_projector_page(page, width, height)
         # Every panel on the right fits too.
@@ -351,9 +356,7 @@ def test_the_main_lesson_fits_a_projector_at_150_percent_zoom(main_lesson: str) 
         page.goto(main_lesson)
         page.wait_for_selector("#month:has-text('Month 0 of 120')", timeout=60_000)
         page.wait_for_selector("#network-1 .scatterlayer", timeout=60_000)
-        for k in range(1, 4):
-            page.click("#step")
-            page.wait_for_selector(f"#month:has-text('Month {k} ')", timeout=30_000)
+        step_through(page, 1, 4)
         drawn_for = "() => JSON.stringify(document.querySelectorAll('.js-plotly-plot')[0].layout.yaxis.range)"
         # The figures are drawn for the boxes the page reported (labels and axes fit the room there is).
         page.wait_for_function(
@@ -397,18 +400,14 @@ def test_the_breach_stays_in_the_feed_marked_and_can_be_filtered(main_lesson: st
         page = browser.new_page(viewport={"width": 1280, "height": 720})
         page.goto(main_lesson)
         page.wait_for_selector("#month:has-text('Month 0 of 120')", timeout=60_000)
-        for k in range(1, 13):
-            page.click("#step")
-            page.wait_for_selector(f"#month:has-text('Month {k} ')", timeout=30_000)
+        step_through(page, 1, 13)
         ARTIFACTS.mkdir(exist_ok=True)
         page.wait_for_timeout(500)
         page.screenshot(path=str(ARTIFACTS / "live-main-lesson.png"))  # docs/images/ has a copy
         pick_option(page, "#breach-firm", "Metrolux")
         page.click("#breach")
         page.wait_for_selector("#message:has-text('Breach of trust: Metrolux')", timeout=30_000)
-        for k in range(13, 13 + 25):
-            page.click("#step")
-            page.wait_for_selector(f"#month:has-text('Month {k} ')", timeout=30_000)
+        step_through(page, 13, 13 + 25)
         # 24 months after the breach (month 13), it is still in the feed, marked, in both worlds.
         for k in range(2):
             breach = page.locator(f"#feed-{k} .feed-breach")
