@@ -46,6 +46,9 @@ __all__ = [
     "add_evidence_numpy",
     "add_rows",
     "argsort_firms",
+    "ask_in_turn",
+    "ask_in_turn_loop",
+    "ask_in_turn_python",
     "distinct",
     "expand_ranges",
     "find_sorted",
@@ -476,6 +479,76 @@ def add_evidence_loop(book: np.ndarray, rows: np.ndarray, observed: np.ndarray) 
 add_evidence = _twins(add_evidence_loop, add_evidence_numpy)
 
 
+@_compiled
+def ask_in_turn_loop(
+    searchers: np.ndarray,
+    ranked: np.ndarray,
+    bounds: np.ndarray,
+    firm_of: np.ndarray,
+    agrees: np.ndarray,
+    room: np.ndarray,
+    most: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Who agrees with whom: each searcher in turn asks its ranked candidates and takes the first that agrees.
+
+    Searcher ``k`` (firm ``searchers[k]``) asks the candidates at positions
+    ``ranked[bounds[k]:bounds[k + 1]]``, best first; the candidate at
+    position ``pos`` is firm ``firm_of[pos]`` and would agree if
+    ``agrees[pos]``. A candidate without room (``room``, free places, filled
+    as firms agree; changed in place) or already paired with the searcher
+    this month is skipped, not asked; a searcher stops after ``most``
+    refusals. Returns the searchers that found a partner and the position
+    of the candidate each took, in searcher order.
+
+    The loop is the rule. It runs compiled; its twin
+    :func:`ask_in_turn_python` is the same loop run by Python (a greedy
+    match in turn has no plain NumPy form). Pairs are kept as
+    ``first * n + second`` with ``n`` above every firm index.
+
+    Examples
+    --------
+    Firm 0 asks firms 1 then 2; firm 1 (room 1) says no, 2 yes. Firm 3 then
+    asks 2 (now full) and 1, which agrees:
+
+    >>> chosen, picks = ask_in_turn_python(
+    ...     np.array([0, 3]), np.array([0, 1, 2, 3]), np.array([0, 2, 4]),
+    ...     np.array([1, 2, 2, 1]), np.array([False, True, True, True]),
+    ...     np.array([1, 1, 1, 1]), 3)
+    >>> chosen.tolist(), picks.tolist()
+    ([0, 1], [1, 3])
+    """
+    n = len(room)
+    chosen = np.empty(len(searchers), dtype=np.int64)
+    picks = np.empty(len(searchers), dtype=np.int64)
+    found = 0
+    paired = {-1}  # pairs agreed this month, both orders (-1: no pair; it gives the set its type)
+    for k in range(len(searchers)):
+        a = searchers[k]
+        asked = 0
+        for i in range(bounds[k], bounds[k + 1]):
+            pos = ranked[i]
+            b = firm_of[pos]
+            if room[b] <= 0 or a * n + b in paired:
+                continue  # filled or agreed this month: not asked
+            if agrees[pos]:
+                room[b] -= 1
+                paired.add(a * n + b)
+                paired.add(b * n + a)
+                chosen[found] = k
+                picks[found] = pos
+                found += 1
+                break
+            asked += 1
+            if asked == most:
+                break
+    return chosen[:found], picks[:found]
+
+
+#: :func:`ask_in_turn_loop` run by Python itself: its twin.
+ask_in_turn_python = getattr(ask_in_turn_loop, "py_func", ask_in_turn_loop)
+ask_in_turn = _twins(ask_in_turn_loop, ask_in_turn_python)
+
+
 def load_compiled() -> None:
     """Compile the loops, or load them from the cache, now rather than in a run's first month.
 
@@ -491,6 +564,7 @@ def load_compiled() -> None:
     column = np.zeros((2, 4))[:, 3]  # strided, as the traits table's propensity column (one row would be contiguous)
     pillars(book, rows, rows, rows, column, np.zeros(1, dtype=bool), np.zeros((1, 6)), 1.0, 0.0, 1.0)
     add_evidence(book, rows, np.zeros((6, 1)))
+    ask_in_turn(rows, rows, np.zeros(2, dtype=np.int64), rows, np.zeros(1, dtype=bool), rows.copy(), 1)
     _loaded = True
 
 

@@ -243,8 +243,8 @@ class Kreislauf:
             order = np.lexsort((shuffle, -ranking))
             order = order[argsort_firms(row[order], len(searchers))]  # as np.lexsort((shuffle, -ranking, row))
             chosen, picks = search.resolve(world, searchers, row, c, order, terms.consent)
-            if picks:
-                pos = np.asarray(picks)
+            if len(picks):
+                pos = picks
                 terms.score = ranking
                 world.tally["fit_sum"] += float(terms.fit[pos, 0].sum())
                 self.agree(done[chosen], c[pos], terms.take(pos), now)

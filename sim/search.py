@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from sim import rules
-from sim.kernels import pair_columns, ragged_to_rows
+from sim.kernels import ask_in_turn, pair_columns, ragged_to_rows
 from sim.state.pairs import unordered
 from sim.state.world import World
 from sim.streams import sample_rows
@@ -314,35 +314,25 @@ def _score_of_block(world: World, a: np.ndarray, cands: np.ndarray, terms: Terms
 
 def resolve(
     world: World, searchers: np.ndarray, row: np.ndarray, cands: np.ndarray, order: np.ndarray, consent: np.ndarray
-) -> tuple[list[int], list[int]]:
+) -> tuple[np.ndarray, np.ndarray]:
     """Who agrees with whom: (searcher positions, candidate positions), in searcher order.
 
     In the order their searches began, each searcher asks its ranked
     candidates in turn (at most ``max_proposals``) and takes the first that
     agrees. A firm that an earlier searcher filled up this month, or that
-    already agreed with this searcher, is skipped, not asked.
+    already agreed with this searcher, is skipped, not asked
+    (:func:`sim.kernels.ask_in_turn`). ``row`` is each candidate's searcher
+    (position in ``searchers``), ``order`` the candidates by searcher, best first.
     """
-    firms, most = world.firms, world.scenario.kreislauf.max_proposals
-    room = (firms.capacity - firms.load).tolist()  # free places, as they fill
-    paired: set[tuple[int, int]] = set()  # pairs agreed this month, both orders
-    ranked = order.tolist()
-    bounds = row[order].searchsorted(np.arange(len(searchers) + 1)).tolist()
-    firm_of, agrees = cands.tolist(), consent.tolist()
-    chosen, picks = [], []
-    for k, a in enumerate(searchers.tolist()):
-        asked = 0
-        for pos in ranked[bounds[k] : bounds[k + 1]]:
-            b = firm_of[pos]
-            if room[b] <= 0 or (a, b) in paired:
-                continue  # filled or agreed this month: not asked
-            if agrees[pos]:
-                room[b] -= 1
-                paired.add((a, b))
-                paired.add((b, a))
-                chosen.append(k)
-                picks.append(pos)
-                break
-            asked += 1
-            if asked == most:
-                break
-    return chosen, picks
+    firms = world.firms
+    room = (firms.capacity - firms.load).astype(np.int64)  # free places, as they fill
+    bounds = row[order].searchsorted(np.arange(len(searchers) + 1))
+    return ask_in_turn(
+        searchers.astype(np.int64),
+        order.astype(np.int64),
+        bounds.astype(np.int64),
+        cands.astype(np.int64),
+        consent,
+        room,
+        world.scenario.kreislauf.max_proposals,
+    )

@@ -208,7 +208,8 @@ def test_the_switch_runs_the_plain_twins_with_the_same_results(tmp_path) -> None
         "m = CooperationModel('classroom', seed=4, steps=18)\n"
         "while m.running: m.step()\n"
         "m.measures_frame().to_csv(sys.argv[1], index=False)\n"
-        "print(kernels.COMPILED, kernels.pillars is kernels.pillars_numpy, kernels.add_evidence is kernels.add_evidence_numpy)\n"
+        "print(kernels.COMPILED, kernels.pillars is kernels.pillars_numpy, kernels.add_evidence is kernels.add_evidence_numpy,"
+        " kernels.ask_in_turn is kernels.ask_in_turn_python)\n"
     )
     said = {}
     for mode in ("plain", "compiled"):
@@ -221,8 +222,8 @@ def test_the_switch_runs_the_plain_twins_with_the_same_results(tmp_path) -> None
             check=True,
         )
         said[mode] = out.stdout.split()
-    assert said["plain"] == ["False", "True", "True"]
-    assert said["compiled"] == ["True", "False", "False"]
+    assert said["plain"] == ["False", "True", "True", "True"]
+    assert said["compiled"] == ["True", "False", "False", "False"]
     assert (tmp_path / "plain.csv").read_bytes() == (tmp_path / "compiled.csv").read_bytes()
 
 
@@ -230,8 +231,53 @@ def test_the_switch_runs_the_plain_twins_with_the_same_results(tmp_path) -> None
 def test_a_built_model_has_prepared_the_compiled_loops_it_uses() -> None:
     """Building a model compiles (or loads) each loop for the types the months pass: none compiles mid-run."""
     model = CooperationModel("classroom", seed=2)
-    prepared = {loop: list(loop.signatures) for loop in (kernels.pillars_loop, kernels.add_evidence_loop)}
+    prepared = {loop: list(loop.signatures) for loop in (kernels.pillars_loop, kernels.add_evidence_loop, kernels.ask_in_turn_loop)}
     assert all(prepared.values())
     for _ in range(12):
         model.step()
     assert {loop: list(loop.signatures) for loop in prepared} == prepared
+
+
+def _ask_in_turn_by_hand(searchers, ranked, bounds, firm_of, agrees, room, most):  # type: ignore[no-untyped-def]
+    """The rule as first written: Python lists and a set of pairs."""
+    room, paired, chosen, picks = list(room), set(), [], []
+    for k, a in enumerate(searchers):
+        asked = 0
+        for pos in ranked[bounds[k] : bounds[k + 1]]:
+            b = firm_of[pos]
+            if room[b] <= 0 or (a, b) in paired:
+                continue
+            if agrees[pos]:
+                room[b] -= 1
+                paired |= {(a, b), (b, a)}
+                chosen.append(k)
+                picks.append(pos)
+                break
+            asked += 1
+            if asked == most:
+                break
+    return chosen, picks, room
+
+
+@settings(deadline=None)  # the first call may compile
+@given(st.data(), st.integers(2, 12), st.integers(0, 15), st.integers(1, 4))
+def test_asking_in_turn_compiled_equals_the_loop_run_by_python_and_the_rule(
+    data: st.DataObject, firms: int, searches: int, most: int
+) -> None:
+    searchers = data.draw(hnp.arrays(np.int64, searches, elements=st.integers(0, firms - 1)))
+    per_searcher = data.draw(st.lists(st.integers(0, 6), min_size=searches, max_size=searches))
+    bounds = np.concatenate([[0], np.cumsum(per_searcher, dtype=np.int64)]).astype(np.int64)
+    total = int(bounds[-1])
+    firm_of = data.draw(hnp.arrays(np.int64, total, elements=st.integers(0, firms - 1)))
+    agrees = data.draw(hnp.arrays(np.bool_, total))
+    ranked = np.asarray(data.draw(st.permutations(range(total))), dtype=np.int64)
+    room = data.draw(hnp.arrays(np.int64, firms, elements=st.integers(0, 2)))
+    rooms = [room.copy(), room.copy()]
+    compiled = kernels.ask_in_turn_loop(searchers, ranked, bounds, firm_of, agrees, rooms[0], most)
+    python = kernels.ask_in_turn_python(searchers, ranked, bounds, firm_of, agrees, rooms[1], most)
+    chosen, picks, room_left = _ask_in_turn_by_hand(
+        searchers.tolist(), ranked.tolist(), bounds.tolist(), firm_of.tolist(), agrees.tolist(), room.tolist(), most
+    )
+    for got, left in zip((compiled, python), rooms):
+        assert got[0].tolist() == chosen and got[1].tolist() == picks
+        assert left.tolist() == room_left
