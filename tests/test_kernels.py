@@ -231,7 +231,10 @@ def test_the_switch_runs_the_plain_twins_with_the_same_results(tmp_path) -> None
 def test_a_built_model_has_prepared_the_compiled_loops_it_uses() -> None:
     """Building a model compiles (or loads) each loop for the types the months pass: none compiles mid-run."""
     model = CooperationModel("classroom", seed=2)
-    prepared = {loop: list(loop.signatures) for loop in (kernels.pillars_loop, kernels.add_evidence_loop, kernels.ask_in_turn_loop)}
+    prepared = {
+        loop: list(loop.signatures)
+        for loop in (kernels.pillars_loop, kernels.add_evidence_loop, kernels.ask_in_turn_loop)
+    }
     assert all(prepared.values())
     for _ in range(12):
         model.step()
@@ -278,6 +281,6 @@ def test_asking_in_turn_compiled_equals_the_loop_run_by_python_and_the_rule(
     chosen, picks, room_left = _ask_in_turn_by_hand(
         searchers.tolist(), ranked.tolist(), bounds.tolist(), firm_of.tolist(), agrees.tolist(), room.tolist(), most
     )
-    for got, left in zip((compiled, python), rooms):
+    for got, left in zip((compiled, python), rooms, strict=True):
         assert got[0].tolist() == chosen and got[1].tolist() == picks
         assert left.tolist() == room_left
