@@ -49,9 +49,15 @@ __all__ = [
     "ask_in_turn",
     "ask_in_turn_loop",
     "ask_in_turn_python",
+    "best_first",
+    "best_first_loop",
+    "best_first_numpy",
     "distinct",
     "expand_ranges",
     "find_sorted",
+    "first_distinct",
+    "first_distinct_loop",
+    "first_distinct_numpy",
     "flat_index",
     "load_compiled",
     "max_last",
@@ -549,6 +555,110 @@ ask_in_turn_python = getattr(ask_in_turn_loop, "py_func", ask_in_turn_loop)
 ask_in_turn = _twins(ask_in_turn_loop, ask_in_turn_python)
 
 
+def best_first_numpy(row: np.ndarray, ranking: np.ndarray, tiebreak: np.ndarray) -> np.ndarray:
+    """Positions by ``row`` (non-decreasing), within a row by ``ranking`` best first, ties by ``tiebreak``.
+
+    ``np.lexsort((tiebreak, -ranking, row))``: stable, a NaN ranking last.
+    """
+    return np.lexsort((tiebreak, -ranking, row))
+
+
+@_compiled
+def best_first_loop(row: np.ndarray, ranking: np.ndarray, tiebreak: np.ndarray) -> np.ndarray:
+    """:func:`best_first_numpy` as an insertion sort within each row's run of positions.
+
+    ``row`` is non-decreasing, so each row's candidates are one run, a
+    few dozen at most: sorting the runs one by one costs a pass over the
+    pairs, where one sort of a million pairs costs a log factor more and
+    misses every cache.
+    """
+    n = len(row)
+    order = np.arange(n)
+    lo = 0
+    while lo < n:
+        hi = lo + 1
+        while hi < n and row[hi] == row[lo]:
+            hi += 1
+        for i in range(lo + 1, hi):
+            pos = order[i]
+            j = i - 1
+            while j >= lo and _ranks_after(order[j], pos, ranking, tiebreak):
+                order[j + 1] = order[j]
+                j -= 1
+            order[j + 1] = pos
+        lo = hi
+    return order
+
+
+@_compiled
+def _ranks_after(p: int, q: int, ranking: np.ndarray, tiebreak: np.ndarray) -> bool:
+    """Whether position ``p`` sorts after ``q``: lower ranking, or equal and a higher tiebreak; NaN last."""
+    mine, theirs = ranking[p], ranking[q]
+    if math.isnan(mine) or math.isnan(theirs):
+        if math.isnan(mine) != math.isnan(theirs):
+            return math.isnan(mine)
+    elif mine != theirs:
+        return mine < theirs
+    return tiebreak[p] > tiebreak[q]
+
+
+best_first = _twins(best_first_loop, best_first_numpy)
+
+
+def first_distinct_numpy(draws: np.ndarray, k: int) -> np.ndarray:
+    """The first ``k`` distinct values of each row of ``draws`` (non-negative), in their order, padded with -1.
+
+    Examples
+    --------
+    >>> first_distinct_numpy(np.array([[4, 2, 4, 7], [1, 1, 1, 1]]), 2).tolist()
+    [[4, 2], [1, -1]]
+    """
+    rows, width = draws.shape
+    # Stable order of the draws (ties by position), as a quicksort of distinct
+    # keys: NumPy's stable sort is slow in some builds.
+    order = np.argsort(draws * width + np.arange(width), axis=1)
+    # The sorted cells' positions in the flat arrays: what np.take_along_axis
+    # and np.put_along_axis would use, without their overhead.
+    cells = (order + width * np.arange(rows)[:, None]).ravel()
+    ranked = draws.take(cells).reshape(rows, width)
+    first = np.ones_like(ranked, dtype=bool)
+    first[:, 1:] = ranked[:, 1:] != ranked[:, :-1]
+    keep = np.zeros_like(first)
+    keep.reshape(-1)[cells] = first.reshape(-1)
+    # Each first occurrence's rank among them; the first k are kept (their
+    # ranks do not change by dropping the later ones).
+    rank = keep.cumsum(axis=1)
+    keep &= rank <= k
+    out = np.full((rows, k), -1, dtype=np.int64)
+    r, col = keep.nonzero()
+    out[r, rank[r, col] - 1] = draws[r, col]
+    return out
+
+
+@_compiled
+def first_distinct_loop(draws: np.ndarray, k: int) -> np.ndarray:
+    """:func:`first_distinct_numpy` as a loop: each draw kept unless the row has it already."""
+    out = np.full((draws.shape[0], k), -1, dtype=np.int64)
+    for r in range(draws.shape[0]):
+        kept = 0
+        for j in range(draws.shape[1]):
+            if kept == k:
+                break
+            value = draws[r, j]
+            seen = False
+            for i in range(kept):
+                if out[r, i] == value:
+                    seen = True
+                    break
+            if not seen:
+                out[r, kept] = value
+                kept += 1
+    return out
+
+
+first_distinct = _twins(first_distinct_loop, first_distinct_numpy)
+
+
 def load_compiled() -> None:
     """Compile the loops, or load them from the cache, now rather than in a run's first month.
 
@@ -565,6 +675,8 @@ def load_compiled() -> None:
     pillars(book, rows, rows, rows, column, np.zeros(1, dtype=bool), np.zeros((1, 6)), 1.0, 0.0, 1.0)
     add_evidence(book, rows, np.zeros((6, 1)))
     ask_in_turn(rows, rows, np.zeros(2, dtype=np.int64), rows, np.zeros(1, dtype=bool), rows.copy(), 1)
+    best_first(rows, np.zeros(1), np.zeros(1))
+    first_distinct(np.zeros((1, 2), dtype=np.int64), 1)
     _loaded = True
 
 

@@ -39,7 +39,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim import rules, search
-from sim.kernels import add_rows, argsort_firms, expand_ranges, max_last, max_rows, pair_columns, sum_last
+from sim.kernels import add_rows, argsort_firms, best_first, expand_ranges, max_last, max_rows, pair_columns, sum_last
 from sim.state.pairs import unordered
 from sim.state.world import World
 from sim.vocabulary import BENEVOLENCE, COMPETENCE, DIGITAL, INTEGRITY, OUTCOME_OF, PRODUCER, Outcome, Phase, Reason
@@ -240,8 +240,7 @@ class Kreislauf:
             # By searcher, best first; equal rankings (strangers trusted at the
             # same prior, say) in random order rather than by firm index.
             shuffle = world.streams["search"].random(len(row))
-            order = np.lexsort((shuffle, -ranking))
-            order = order[argsort_firms(row[order], len(searchers))]  # as np.lexsort((shuffle, -ranking, row))
+            order = best_first(row, ranking, shuffle)
             chosen, picks = search.resolve(world, searchers, row, c, order, terms.consent)
             if len(picks):
                 pos = picks

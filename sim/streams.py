@@ -22,6 +22,8 @@ import zlib
 
 import numpy as np
 
+from sim.kernels import first_distinct
+
 __all__ = ["RandomStreams", "sample_rows"]
 
 
@@ -65,22 +67,5 @@ def sample_rows(rng: np.random.Generator, population: np.ndarray, rows: int, k: 
     if n <= 4 * k:
         return np.stack([rng.choice(population, size=k, replace=False) for _ in range(rows)]).reshape(rows, k)
     draws = rng.integers(0, n, size=(rows, 2 * k))
-    # Stable order of the draws (ties by position), as a quicksort of distinct
-    # keys: NumPy's stable sort is slow in some builds.
-    order = np.argsort(draws * (2 * k) + np.arange(2 * k), axis=1)
-    # The sorted cells' positions in the flat arrays: what np.take_along_axis
-    # and np.put_along_axis would use, without their overhead.
-    cells = (order + (2 * k) * np.arange(rows)[:, None]).ravel()
-    ranked = draws.take(cells).reshape(rows, 2 * k)
-    first = np.ones_like(ranked, dtype=bool)
-    first[:, 1:] = ranked[:, 1:] != ranked[:, :-1]
-    keep = np.zeros_like(first)
-    keep.reshape(-1)[cells] = first.reshape(-1)
-    # Each first occurrence's rank among them; the first k are kept (their
-    # ranks do not change by dropping the later ones).
-    rank = keep.cumsum(axis=1)
-    keep &= rank <= k
-    out = np.full((rows, k), -1, dtype=np.int64)
-    r, col = keep.nonzero()
-    out[r, rank[r, col] - 1] = population[draws[r, col]]
-    return out
+    picked = first_distinct(draws, k)
+    return np.where(picked >= 0, population.take(np.maximum(picked, 0)), -1)

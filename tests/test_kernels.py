@@ -284,3 +284,26 @@ def test_asking_in_turn_compiled_equals_the_loop_run_by_python_and_the_rule(
     for got, left in zip((compiled, python), rooms, strict=True):
         assert got[0].tolist() == chosen and got[1].tolist() == picks
         assert left.tolist() == room_left
+
+
+@settings(deadline=None)  # the first call may compile
+@given(st.data(), st.integers(0, 60))
+def test_best_first_loop_equals_its_numpy_twin(data: st.DataObject, n: int) -> None:
+    row = np.sort(data.draw(hnp.arrays(np.int64, n, elements=st.integers(0, 8))))
+    # Few distinct values, so ties in the ranking and in the tiebreak happen; NaN and signed zeros too.
+    ranking = data.draw(hnp.arrays(np.float64, n, elements=st.sampled_from([0.0, -0.0, 0.5, 1.0, np.nan])))
+    tiebreak = data.draw(hnp.arrays(np.float64, n, elements=st.sampled_from([0.1, 0.2, 0.3])))
+    got = [f(row, ranking, tiebreak).tolist() for f in (kernels.best_first_loop, kernels.best_first_numpy)]
+    assert got[0] == got[1]
+    assert sorted(got[0]) == list(range(n))
+
+
+@settings(deadline=None)  # the first call may compile
+@given(st.data(), st.integers(0, 12), st.integers(1, 8))
+def test_first_distinct_loop_equals_its_numpy_twin(data: st.DataObject, rows: int, k: int) -> None:
+    draws = data.draw(hnp.arrays(np.int64, (rows, 2 * k), elements=st.integers(0, 2 * k)))  # repeats are common
+    got = [f(draws, k) for f in (kernels.first_distinct_loop, kernels.first_distinct_numpy)]
+    assert np.array_equal(got[0], got[1])
+    for picked, drawn in zip(got[0].tolist(), draws.tolist(), strict=True):
+        distinct = list(dict.fromkeys(drawn))[:k]
+        assert picked == distinct + [-1] * (k - len(distinct))
