@@ -52,6 +52,7 @@ __all__ = [
     "best_first",
     "best_first_loop",
     "best_first_numpy",
+    "compiled",
     "distinct",
     "expand_ranges",
     "find_sorted",
@@ -67,11 +68,13 @@ __all__ = [
     "pillars",
     "pillars_loop",
     "pillars_numpy",
+    "prepare_on_load",
     "quantiles",
     "ragged_to_rows",
     "set_rows",
     "sorted_distinct",
     "sum_last",
+    "twins",
 ]
 
 
@@ -367,17 +370,21 @@ COMPILED = numba is not None and os.environ.get("KREISLAUF_KERNELS", "compiled")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _compiled(loop: F) -> F:
+def compiled(loop: F) -> F:
     """``loop`` compiled by numba and cached on disk; the Python loop itself without numba.
 
     The Python function stays reachable as ``.py_func`` of the compiled one.
+    Division follows NumPy (``error_model="numpy"``: a division by zero gives
+    inf or NaN, as in the loop's NumPy twin, rather than an exception).
+    numba keys its on-disk cache on each loop's source file, not on these
+    options: after changing them, delete ``sim/__pycache__/*.nb*``.
     """
     if numba is None:
         return loop
-    return cast(F, numba.njit(cache=True, nogil=True)(loop))
+    return cast(F, numba.njit(cache=True, nogil=True, error_model="numpy")(loop))
 
 
-def _twins(loop: F, plain: F) -> F:
+def twins(loop: F, plain: F) -> F:
     """The kernel the model calls: the compiled loop if :data:`COMPILED`, else its plain twin."""
     return loop if COMPILED else plain
 
@@ -425,7 +432,7 @@ def pillars_numpy(
     return out
 
 
-@_compiled
+@compiled
 def pillars_loop(
     book: np.ndarray,
     rows: np.ndarray,
@@ -457,7 +464,7 @@ def pillars_loop(
     return out
 
 
-pillars = _twins(pillars_loop, pillars_numpy)
+pillars = twins(pillars_loop, pillars_numpy)
 
 
 def add_evidence_numpy(book: np.ndarray, rows: np.ndarray, observed: np.ndarray) -> None:
@@ -473,7 +480,7 @@ def add_evidence_numpy(book: np.ndarray, rows: np.ndarray, observed: np.ndarray)
     set_rows(book, rows, seen)
 
 
-@_compiled
+@compiled
 def add_evidence_loop(book: np.ndarray, rows: np.ndarray, observed: np.ndarray) -> None:
     """:func:`add_evidence_numpy` as a loop over the observations."""
     for i in range(len(rows)):
@@ -482,10 +489,10 @@ def add_evidence_loop(book: np.ndarray, rows: np.ndarray, observed: np.ndarray) 
             book[rows[i], 6 + j] += observed[j, i]
 
 
-add_evidence = _twins(add_evidence_loop, add_evidence_numpy)
+add_evidence = twins(add_evidence_loop, add_evidence_numpy)
 
 
-@_compiled
+@compiled
 def ask_in_turn_loop(
     searchers: np.ndarray,
     ranked: np.ndarray,
@@ -552,7 +559,7 @@ def ask_in_turn_loop(
 
 #: :func:`ask_in_turn_loop` run by Python itself: its twin.
 ask_in_turn_python = getattr(ask_in_turn_loop, "py_func", ask_in_turn_loop)
-ask_in_turn = _twins(ask_in_turn_loop, ask_in_turn_python)
+ask_in_turn = twins(ask_in_turn_loop, ask_in_turn_python)
 
 
 def best_first_numpy(row: np.ndarray, ranking: np.ndarray, tiebreak: np.ndarray) -> np.ndarray:
@@ -563,7 +570,7 @@ def best_first_numpy(row: np.ndarray, ranking: np.ndarray, tiebreak: np.ndarray)
     return np.lexsort((tiebreak, -ranking, row))
 
 
-@_compiled
+@compiled
 def best_first_loop(row: np.ndarray, ranking: np.ndarray, tiebreak: np.ndarray) -> np.ndarray:
     """:func:`best_first_numpy` as an insertion sort within each row's run of positions.
 
@@ -590,7 +597,7 @@ def best_first_loop(row: np.ndarray, ranking: np.ndarray, tiebreak: np.ndarray) 
     return order
 
 
-@_compiled
+@compiled
 def _ranks_after(p: int, q: int, ranking: np.ndarray, tiebreak: np.ndarray) -> bool:
     """Whether position ``p`` sorts after ``q``: lower ranking, or equal and a higher tiebreak; NaN last."""
     mine, theirs = ranking[p], ranking[q]
@@ -602,7 +609,7 @@ def _ranks_after(p: int, q: int, ranking: np.ndarray, tiebreak: np.ndarray) -> b
     return tiebreak[p] > tiebreak[q]
 
 
-best_first = _twins(best_first_loop, best_first_numpy)
+best_first = twins(best_first_loop, best_first_numpy)
 
 
 def first_distinct_numpy(draws: np.ndarray, k: int) -> np.ndarray:
@@ -635,7 +642,7 @@ def first_distinct_numpy(draws: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-@_compiled
+@compiled
 def first_distinct_loop(draws: np.ndarray, k: int) -> np.ndarray:
     """:func:`first_distinct_numpy` as a loop: each draw kept unless the row has it already."""
     out = np.full((draws.shape[0], k), -1, dtype=np.int64)
@@ -656,7 +663,7 @@ def first_distinct_loop(draws: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-first_distinct = _twins(first_distinct_loop, first_distinct_numpy)
+first_distinct = twins(first_distinct_loop, first_distinct_numpy)
 
 
 def load_compiled() -> None:
@@ -664,12 +671,15 @@ def load_compiled() -> None:
 
     Called when a model is built. Each loop is called once on tiny arrays
     of the types the model passes (a column of the traits table is a
-    strided view), so numba prepares the version the model will use. Once a
-    process has them, this does nothing.
+    strided view), so numba prepares the version the model will use; so is
+    each preparation that modules above this one registered
+    (:func:`prepare_on_load`). Once a process has them, this does nothing.
     """
     global _loaded
     if not COMPILED or _loaded:
         return
+    for prepare in _preparations:
+        prepare()
     book, rows = np.zeros((1, 12)), np.zeros(1, dtype=np.int64)
     column = np.zeros((2, 4))[:, 3]  # strided, as the traits table's propensity column (one row would be contiguous)
     pillars(book, rows, rows, rows, column, np.zeros(1, dtype=bool), np.zeros((1, 6)), 1.0, 0.0, 1.0)
@@ -681,3 +691,10 @@ def load_compiled() -> None:
 
 
 _loaded = False
+_preparations: list[Callable[[], None]] = []
+
+
+def prepare_on_load(prepare: Callable[[], None]) -> Callable[[], None]:
+    """Have :func:`load_compiled` call ``prepare`` (which calls a compiled loop on tiny arrays); returns it."""
+    _preparations.append(prepare)
+    return prepare

@@ -38,11 +38,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim import rules, search
-from sim.kernels import add_rows, argsort_firms, best_first, expand_ranges, max_last, max_rows, pair_columns, sum_last
+from sim import relationship, rules, search
+from sim.kernels import argsort_firms, best_first, expand_ranges, max_last, max_rows, pair_columns, sum_last
 from sim.state.pairs import unordered
 from sim.state.world import World
-from sim.vocabulary import BENEVOLENCE, COMPETENCE, DIGITAL, INTEGRITY, OUTCOME_OF, PRODUCER, Outcome, Phase, Reason
+from sim.vocabulary import COMPETENCE, DIGITAL, INTEGRITY, OUTCOME_OF, PRODUCER, Outcome, Phase, Reason
 
 __all__ = ["Kreislauf"]
 
@@ -315,78 +315,18 @@ class Kreislauf:
 
     def run_relationships(self, now: int) -> None:
         """One month of every running cooperation: deliver, divide, learn, converge, update trust."""
-        world, t, p = self.world, self.table, self.params
-        firms = world.firms
+        world, t = self.world, self.table
         ids = t.in_phase(Phase.RELATIONSHIP, before=now)
         if not len(ids):
             return
         rng = world.streams["relationship"]
         m = len(ids)
-        a, b = t.a[ids], t.b[ids]
-        side = pair_columns(a, b)  # side x acts; its partner is the other column
-        other = pair_columns(b, a)
-        caps = firms.caps.take(side, axis=0)  # (m, 2, 5)
-        partner_caps = firms.caps.take(other, axis=0)
-        needs = self.needs_now().take(side, axis=0)
-        traits = firms.traits
-        contract, transparency = t.contract[ids], t.transparency[ids]
-
-        # Keep or break the agreement; contribute by competence.
-        temptation = p.temptation + p.competitor_temptation * t.competitor[ids]
-        p_break = rules.breach_chance(
-            traits[:, INTEGRITY].take(side), temptation[:, None], contract[:, None], p.contract_enforcement
-        )
-        kept = rng.random((m, 2)) >= p_break
-        quality = traits[:, COMPETENCE].take(side) * np.where(kept, 1.0, p.broken_delivery)
-
-        # Joint value and its division.
-        fit = rules.coverage(needs, caps, partner_caps, p.partner_access, total=self.need_totals().take(side))
-        synergy = np.minimum(1.0, p.baseline_synergy + (fit[:, 0] + fit[:, 1]))
-        value = rules.joint_value(
-            p.value_per_employee,
-            firms.size[a],
-            firms.size[b],
-            synergy,
-            quality[:, 0],
-            quality[:, 1],
-            transparency,
-            rules.culture_fit(firms.culture.take(a, axis=0), firms.culture.take(b, axis=0)),
-        )
-        grabs = rng.random((m, 2)) < rules.grab_chance(traits[:, BENEVOLENCE].take(side), p.grab_temptation)
-        share_a = rules.initiator_share(grabs[:, 0], grabs[:, 1], p.grab_share)
-        shares = pair_columns(share_a * value, (1.0 - share_a) * value)
-
-        per_km = world.scenario.market.coordination_cost_per_100km / 100.0
-        costs = rules.running_cost(t.distance[ids], contract, per_km, p.contract_cost)
-        net = pair_columns(shares[:, 0] - costs, shares[:, 1] - costs)
-        np.add.at(firms.coop_value, side.ravel(), shares.ravel())
-        np.add.at(firms.coop_cost, side.ravel(), costs.repeat(2))
-
-        t.value[ids] += value
-        t.shares[ids] += shares
-        t.realised[ids] += net
-        t.months[ids] += 1
-        t.kept[ids] += kept
-        t.broken[ids] += ~kept
-        t.grabbed[ids] += grabs
+        keep_draws = rng.random((m, 2))  # each side keeps its promise if its draw is above its breach chance
+        grab_draws = rng.random((m, 2))  # and grabs if its draw is below its grab chance
+        coop, firm_columns = self._relationship_state()
+        value, kept, grabs = relationship.month(ids, coop, firm_columns, keep_draws, grab_draws, self._rates())
         partner_kept = pair_columns(kept[:, 1], kept[:, 0])
-
-        # Know-how flows toward the less capable side while the other
-        # delivers: a firm learns in the domains it needs, at the rate times
-        # the transparency, a share of the partner's lead. Cultures converge.
-        n = firms.n
-        rate = (p.learning_rate * transparency)[:, None, None]
-        learns = partner_kept[:, :, None] & (needs > 0)
-        gain = np.where(learns, rate * np.maximum(partner_caps - caps, 0.0), 0.0)
-        add_rows(firms.caps, side.ravel(), gain.reshape(-1, caps.shape[2]))
-        np.clip(firms.caps[:n], 0.0, 1.0, out=firms.caps[:n])
-        # Cultures converge: each firm moves toward the mean culture of the
-        # partners it works with this month (not further with each partner).
-        movers = np.flatnonzero(np.bincount(side.ravel(), minlength=n))
-        together = np.zeros((n, firms.culture.shape[1]))
-        add_rows(together, side.ravel(), firms.culture.take(other.ravel(), axis=0))
-        partners_mean = together[movers] / np.bincount(side.ravel(), minlength=n)[movers, None]
-        firms.culture[movers] += rules.culture_pull(firms.culture[movers], partners_mean, p.culture_convergence)
+        other = pair_columns(t.b[ids], t.a[ids])
 
         # Each side observes the other: competence from the competence it shows
         # (with noise), integrity from kept promises, benevolence from the division.
@@ -402,6 +342,36 @@ class Kreislauf:
 
         due = ids[t.due[ids] <= now]
         t.move(due, Phase.EVALUATION, now)
+
+    def _relationship_state(self) -> tuple[relationship.Cooperations, relationship.Firms]:
+        """What a relationship month reads and changes (the tables' arrays as they are now: they grow)."""
+        t, firms = self.table, self.world.firms
+        coop = relationship.Cooperations(*(getattr(t, name) for name in relationship.Cooperations._fields))
+        firm_columns = relationship.Firms(
+            firms.traits, firms.caps, firms.culture, firms.size, self.needs_now(), self.need_totals(),
+            firms.coop_value, firms.coop_cost,
+        )  # fmt: skip
+        return coop, firm_columns
+
+    def _rates(self) -> relationship.Rates:
+        """The scenario's numbers a relationship month uses, as floats."""
+        p = self.params
+        per_km = self.world.scenario.market.coordination_cost_per_100km / 100.0
+        return relationship.Rates(
+            temptation=float(p.temptation),
+            competitor_temptation=float(p.competitor_temptation),
+            contract_enforcement=float(p.contract_enforcement),
+            broken_delivery=float(p.broken_delivery),
+            partner_access=float(p.partner_access),
+            baseline_synergy=float(p.baseline_synergy),
+            value_per_employee=float(p.value_per_employee),
+            grab_temptation=float(p.grab_temptation),
+            grab_share=float(p.grab_share),
+            cost_per_km=float(per_km),
+            contract_cost=float(p.contract_cost),
+            learning_rate=float(p.learning_rate),
+            culture_convergence=float(p.culture_convergence),
+        )
 
     def observe(
         self,

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from sim import CooperationModel, kernels
+from sim import CooperationModel, kernels, relationship
 from sim.state.pairs import SortedIndex, first_of, ordered, second_of
 
 small_floats = st.floats(-1e6, 1e6, allow_nan=False, allow_subnormal=False)
@@ -225,6 +225,16 @@ def test_the_switch_runs_the_plain_twins_with_the_same_results(tmp_path) -> None
     assert said["plain"] == ["False", "True", "True", "True"]
     assert said["compiled"] == ["True", "False", "False", "False"]
     assert (tmp_path / "plain.csv").read_bytes() == (tmp_path / "compiled.csv").read_bytes()
+
+
+LOOPS = (
+    kernels.pillars_loop,
+    kernels.add_evidence_loop,
+    kernels.ask_in_turn_loop,
+    kernels.best_first_loop,
+    kernels.first_distinct_loop,
+    relationship.month_loop,
+)
 
 
 @pytest.mark.skipif(not kernels.COMPILED, reason="the compiled loops are switched off")
