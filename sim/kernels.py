@@ -63,6 +63,8 @@ __all__ = [
     "load_compiled",
     "max_last",
     "max_rows",
+    "max_rows_loop",
+    "max_rows_numpy",
     "merge_sorted",
     "pair_columns",
     "pillars",
@@ -106,11 +108,6 @@ def add_rows(target: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
     [[0.0, 0.0], [2.0, 2.0]]
     """
     np.add.at(target.reshape(-1), flat_index(target, rows), np.asarray(values, dtype=target.dtype).reshape(-1))
-
-
-def max_rows(target: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
-    """``target[rows] = max(target[rows], values)`` with repeated rows (like ``np.maximum.at``)."""
-    np.maximum.at(target.reshape(-1), flat_index(target, rows), np.asarray(values, dtype=target.dtype).reshape(-1))
 
 
 def find_sorted(keys: np.ndarray, queries: np.ndarray) -> np.ndarray:
@@ -344,17 +341,17 @@ def quantiles(values: np.ndarray, qs: Sequence[float]) -> tuple[float, ...]:
     >>> quantiles(np.array([0.4, 0.1, 0.3, 0.2]), (0.1, 0.5, 1.0))
     (0.13, 0.25, 0.4)
     """
-    ranked = np.sort(values).tolist()
+    ranked = np.sort(values)
     n = len(ranked)
     out = []
     for q in qs:
         at = (n - 1) * q
         if at >= n - 1:
-            out.append(ranked[-1])
+            out.append(ranked[-1].item())
             continue
         i = math.floor(at)
         weight = at - i
-        below, above = ranked[i], ranked[i + 1]
+        below, above = ranked[i].item(), ranked[i + 1].item()  # only the two read, not the whole array
         step = above - below
         out.append(below + step * weight if weight < 0.5 else above - step * (1 - weight))
     return tuple(out)
@@ -666,6 +663,23 @@ def first_distinct_loop(draws: np.ndarray, k: int) -> np.ndarray:
 first_distinct = twins(first_distinct_loop, first_distinct_numpy)
 
 
+def max_rows_numpy(target: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
+    """``target[rows] = max(target[rows], values)`` with repeated rows: ``np.maximum.at`` on the rows' cells."""
+    np.maximum.at(target.reshape(-1), flat_index(target, rows), np.asarray(values, dtype=target.dtype).reshape(-1))
+
+
+@compiled
+def max_rows_loop(target: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
+    """:func:`max_rows_numpy` as a loop (``np.maximum`` keeps the first of equals, and NaN)."""
+    for i in range(len(rows)):
+        for j in range(target.shape[1]):
+            now, offered = target[rows[i], j], values[i, j]
+            target[rows[i], j] = now if now >= offered or now != now else offered
+
+
+max_rows = twins(max_rows_loop, max_rows_numpy)
+
+
 def load_compiled() -> None:
     """Compile the loops, or load them from the cache, now rather than in a run's first month.
 
@@ -687,6 +701,7 @@ def load_compiled() -> None:
     ask_in_turn(rows, rows, np.zeros(2, dtype=np.int64), rows, np.zeros(1, dtype=bool), rows.copy(), 1)
     best_first(rows, np.zeros(1), np.zeros(1))
     first_distinct(np.zeros((1, 2), dtype=np.int64), 1)
+    max_rows(np.zeros((1, 5)), rows, np.zeros((1, 5)))
     _loaded = True
 
 
