@@ -50,6 +50,8 @@ __all__ = [
     "add_evidence_loop",
     "add_evidence_numpy",
     "add_rows",
+    "add_rows_loop",
+    "add_rows_numpy",
     "argsort_firms",
     "ask_in_turn",
     "ask_in_turn_loop",
@@ -103,7 +105,10 @@ def flat_index(target: np.ndarray, rows: np.ndarray) -> np.ndarray:
 
 
 def add_rows(target: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
-    """``target[rows] += values`` with repeated rows adding up (like ``np.add.at``).
+    """``target[rows] += values`` with repeated rows adding up, in order (``np.add.at``), for a float ``target``.
+
+    The compiled loop :func:`add_rows_loop` does it, or its twin
+    :func:`add_rows_numpy` (``np.add.at``, which is slow on many rows).
 
     Examples
     --------
@@ -112,6 +117,12 @@ def add_rows(target: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
     >>> t.tolist()
     [[0.0, 0.0], [2.0, 2.0]]
     """
+    # One type of argument for the loop (so one compiled version): int64 rows, C-ordered float64 values.
+    _add_rows(target, np.asarray(rows, dtype=np.int64), np.ascontiguousarray(values, dtype=np.float64))
+
+
+def add_rows_numpy(target: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
+    """:func:`add_rows` as ``np.add.at`` on the rows' cells."""
     np.add.at(target.reshape(-1), flat_index(target, rows), np.asarray(values, dtype=target.dtype).reshape(-1))
 
 
@@ -685,6 +696,17 @@ def max_rows_loop(target: np.ndarray, rows: np.ndarray, values: np.ndarray) -> N
 max_rows = twins(max_rows_loop, max_rows_numpy)
 
 
+@compiled
+def add_rows_loop(target: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
+    """:func:`add_rows_numpy` as a loop: each value added to its cell, in order."""
+    for i in range(len(rows)):
+        for j in range(target.shape[1]):
+            target[rows[i], j] += values[i, j]
+
+
+_add_rows = twins(add_rows_loop, add_rows_numpy)
+
+
 def load_compiled() -> None:
     """Compile the loops, or load them from the cache, now rather than in a run's first month.
 
@@ -707,6 +729,7 @@ def load_compiled() -> None:
     best_first(rows, np.zeros(1), np.zeros(1))
     first_distinct(np.zeros((1, 2), dtype=np.int64), 1)
     max_rows(np.zeros((1, 5)), rows, np.zeros((1, 5)))
+    add_rows(np.zeros((1, 5)), rows, np.zeros((1, 5)))
     _loaded = True
 
 

@@ -31,10 +31,11 @@ def test_row_updates_equal_ufunc_at(data: st.DataObject, width: int, rows: int) 
     target = data.draw(hnp.arrays(np.float64, (rows, width), elements=small_floats))
     at = data.draw(hnp.arrays(np.int64, st.integers(0, 60), elements=st.integers(0, rows - 1)))
     values = data.draw(hnp.arrays(np.float64, (len(at), width), elements=small_floats))
-    added, plain = target.copy(), target.copy()
-    kernels.add_rows(added, at, values)
-    np.add.at(plain, at, values)
-    assert np.array_equal(added, plain)
+    for add_rows in (kernels.add_rows, kernels.add_rows_loop, kernels.add_rows_numpy):
+        added, plain = target.copy(), target.copy()
+        add_rows(added, at, values)
+        np.add.at(plain, at, values)
+        assert np.array_equal(added, plain)
     for max_rows in (kernels.max_rows_loop, kernels.max_rows_numpy):
         raised, plain = target.copy(), target.copy()
         max_rows(raised, at, values)
@@ -236,6 +237,7 @@ LOOPS = (
     kernels.best_first_loop,
     kernels.first_distinct_loop,
     kernels.max_rows_loop,
+    kernels.add_rows_loop,
     relationship.month_loop,
 )
 
