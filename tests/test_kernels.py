@@ -243,15 +243,13 @@ LOOPS = (
 
 
 @pytest.mark.skipif(not kernels.COMPILED, reason="the compiled loops are switched off")
-def test_a_built_model_has_prepared_the_compiled_loops_it_uses() -> None:
+@pytest.mark.parametrize("scenario", ["classroom", "big", "open_market"])
+def test_a_built_model_has_prepared_the_compiled_loops_it_uses(scenario: str) -> None:
     """Building a model compiles (or loads) each loop for the types the months pass: none compiles mid-run."""
-    model = CooperationModel("classroom", seed=2)
-    prepared = {
-        loop: list(loop.signatures)
-        for loop in (kernels.pillars_loop, kernels.add_evidence_loop, kernels.ask_in_turn_loop)
-    }
+    model = CooperationModel(scenario, seed=2, steps=36)
+    prepared = {loop: list(loop.signatures) for loop in LOOPS}
     assert all(prepared.values())
-    for _ in range(12):
+    while model.running:
         model.step()
     assert {loop: list(loop.signatures) for loop in prepared} == prepared
 
@@ -322,3 +320,14 @@ def test_first_distinct_loop_equals_its_numpy_twin(data: st.DataObject, rows: in
     for picked, drawn in zip(got[0].tolist(), draws.tolist(), strict=True):
         distinct = list(dict.fromkeys(drawn))[:k]
         assert picked == distinct + [-1] * (k - len(distinct))
+
+
+@given(
+    st.one_of(
+        hnp.arrays(np.float64, st.integers(1, 300), elements=small_floats),
+        hnp.arrays(np.int64, st.integers(1, 300), elements=st.integers(0, 1000)),
+    )
+)
+def test_mean_and_sd_equal_numpy_bit_for_bit(values: np.ndarray) -> None:
+    assert kernels.mean(values) == float(np.mean(values))
+    assert kernels.sd(values) == float(np.std(values))

@@ -21,7 +21,7 @@ from typing import Any
 import mesa
 import numpy as np
 
-from sim.kernels import quantiles
+from sim.kernels import mean, quantiles, sd
 from sim.observe.network import degree_measures, structure_measures
 from sim.state.world import COUNTERS, World
 from sim.vocabulary import DIGITAL, EXIT_REASONS, PRODUCER, Phase
@@ -183,9 +183,9 @@ class Measures:
         self._received = np.bincount(partners, weights=trust, minlength=n).astype(float)
         self._partners = np.bincount(partners, minlength=n).astype(np.int64)
         if len(live):
-            cur["mean_trust"] = float(trust.mean())
+            cur["mean_trust"] = mean(trust)
             if "trust_sd" in dear:
-                cur["trust_sd"] = float(trust.std())
+                cur["trust_sd"] = sd(trust)
             if "trust_p10" in dear or "trust_p90" in dear:
                 cur["trust_p10"], cur["trust_p90"] = quantiles(trust, (0.1, 0.9))
         else:
@@ -207,15 +207,15 @@ class Measures:
         cur["value_created"] = counts["value"]
         cur["revenue_total"] = float(firms.revenue[:n][alive].sum())
         cur["profit_total"] = float(firms.profit[:n][alive].sum())
-        cur["producer_profit"] = float(firms.profit[:n][producer].mean()) if producer.any() else float("nan")
-        cur["producer_overhead"] = float(firms.overhead_paid[:n][producer].mean()) if producer.any() else float("nan")
+        cur["producer_profit"] = mean(firms.profit[:n][producer]) if producer.any() else float("nan")
+        cur["producer_overhead"] = mean(firms.overhead_paid[:n][producer]) if producer.any() else float("nan")
         capital = firms.capital[:n][alive]
-        cur["capital_mean"] = float(capital.mean()) if len(capital) else float("nan")
+        cur["capital_mean"] = mean(capital) if len(capital) else float("nan")
         cur["capital_gini"] = gini(np.maximum(capital, 0.0))
         digital = firms.caps[:n, DIGITAL]
-        cur["digital_maturity"] = float(digital[producer].mean()) if producer.any() else float("nan")
+        cur["digital_maturity"] = mean(digital[producer]) if producer.any() else float("nan")
         small = producer & (firms.size[:n] < world.scenario.measures.small_firm_size)
-        cur["digital_maturity_small"] = float(digital[small].mean()) if small.any() else float("nan")
+        cur["digital_maturity_small"] = mean(digital[small]) if small.any() else float("nan")
         cur["culture_spread"] = float(firms.culture[:n][alive].std(axis=0).mean()) if alive.sum() > 1 else 0.0
 
     def group_trust(self, limit: int = 200) -> float:
@@ -224,9 +224,9 @@ class Measures:
         members = np.flatnonzero(firms.alive[: firms.n] & firms.member[: firms.n])[:limit]
         if len(members) < 2:
             return float("nan")
-        owners, subjects = np.meshgrid(members, members, indexing="ij")
+        owners, subjects = np.repeat(members, len(members)), np.tile(members, len(members))  # every ordered pair
         off = owners != subjects
-        return float(self.world.ledger.trust(owners[off], subjects[off]).mean())
+        return mean(self.world.ledger.trust(owners[off], subjects[off]))
 
     def bystanders(self) -> tuple[float, float]:
         """Trust received and profit of the focal firms in the market that no event changed (after :meth:`update`)."""
@@ -239,7 +239,7 @@ class Measures:
             return float("nan"), float("nan")
         partners = self._partners[idx]
         trust = float(self._received[idx].sum() / partners.sum()) if partners.sum() else float("nan")
-        return trust, float(firms.profit[idx].mean())
+        return trust, mean(firms.profit[idx])
 
     def focal_rows(self) -> list[dict[str, Any]]:
         """One row per focal firm for the ``focal_firms`` table (after :meth:`update`)."""

@@ -23,7 +23,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from sim.kernels import expand_ranges, find_sorted, sorted_distinct
+from sim.kernels import expand_ranges, find_sorted, mean, sd, sorted_distinct
 from sim.state.pairs import first_of, ordered, second_of
 from sim.vocabulary import DOMAINS, TRAITS, Phase
 
@@ -80,8 +80,8 @@ def degree_measures(degree: np.ndarray) -> dict[str, float]:
         return {"density": 0.0, "mean_degree": 0.0, "degree_sd": 0.0, "max_degree": 0}
     return {
         "density": float(degree.sum() / (n * (n - 1))) if n > 1 else 0.0,
-        "mean_degree": float(degree.mean()),
-        "degree_sd": float(degree.std()),
+        "mean_degree": mean(degree),
+        "degree_sd": sd(degree),
         "max_degree": int(degree.max()),
     }
 
@@ -113,7 +113,7 @@ def structure_measures(nodes: np.ndarray, a: np.ndarray, b: np.ndarray) -> dict[
     possible = degree * (degree - 1) / 2.0
     local = np.divide(triangles, possible, out=np.zeros(n), where=possible > 0)
     return {
-        "clustering": float(local.mean()),
+        "clustering": mean(local),
         "components": int(count),
         "largest_component_share": float(np.bincount(labels).max() / n),
     }
