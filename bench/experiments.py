@@ -142,7 +142,7 @@ def _breakdown(plan: Any) -> dict[str, float]:
         ("run keys", analysis.engines, "_with_keys"),
         ("Arrow tables", analysis.store, "arrow_table"),
         ("Parquet files", analysis.store, "parquet_bytes"),
-        ("CSV rows", analysis.store, "csv_bytes"),
+        ("CSV rows", analysis.store, "table_csv_bytes"),
         ("storing (own thread)", analysis.store.ResultsFolder, "store"),
         ("summaries", Experiment, "write_summaries"),
     ]
