@@ -44,6 +44,7 @@ __all__ = [
     "free_folder",
     "progress_bar",
     "run_plan",
+    "storing_for",
     "sweep",
 ]
 
@@ -676,7 +677,7 @@ def _run_into(plan: Plan, folder: ResultsFolder, workers: int | None, scheduler:
     tables = CsvTables(folder, range(plan.size), done) if todo else None
     try:
         if todo:
-            with engine_for(workers, scheduler) as engine, _storing(folder, engine, tables) as storing:
+            with engine_for(workers, scheduler) as engine, storing_for(folder, engine, tables) as storing:
                 for output in engine.map(plan.runs(skip=done), execute_with_csv):
                     storing.put(output)
                     failed += output.failed
@@ -702,8 +703,8 @@ def _run_into(plan: Plan, folder: ResultsFolder, workers: int | None, scheduler:
         folder.write_csv()
 
 
-def _storing(folder: ResultsFolder, engine: Engine, tables: CsvTables | None) -> Storing:
-    """What stores an engine's runs: a thread of its own, or this thread beside a local pool.
+def storing_for(folder: ResultsFolder, engine: Engine, tables: CsvTables | None = None) -> Storing:
+    """What stores an engine's runs (and hands each to ``tables``): a thread of its own, or this thread beside a local pool.
 
     A local pool forks its workers (again whenever one is replaced), and a
     fork should not copy a running thread; its workers run the models

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -182,3 +183,34 @@ def test_the_network_history_joined_once_is_its_frames_joined_one_by_one(scenari
     assert len(history.nodes) == len(nodes) > 0
     pd.testing.assert_frame_equal(history.nodes, nodes, check_exact=True)
     pd.testing.assert_frame_equal(history.edges, edges, check_exact=True)
+
+
+def test_an_explanation_stores_its_runs_as_a_comparison_does_and_keeps_them_when_the_disk_fills(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its cells go through the storing thread: the error of the third run reaches the caller, the two before stay."""
+    from analysis.explain import explain
+
+    real = ResultsFolder.store
+    threads: set[str] = set()
+
+    def filling(self: ResultsFolder, output: RunOutput) -> None:
+        threads.add(threading.current_thread().name)
+        if output.spec.run == 2:
+            raise StorageError(f"{self.path}: cannot store run 2 (No space left on device)")
+        real(self, output)
+
+    monkeypatch.setattr(ResultsFolder, "store", filling)
+    with pytest.raises(StorageError, match="cannot store run 2"):
+        explain(
+            "big",
+            "open_market",
+            ingredients=["campus"],
+            replicates=2,
+            steps=4,
+            workers=1,
+            out=tmp_path / "e",
+            progress=False,
+        )
+    assert threads == {"kreislauf-store"}
+    assert ResultsFolder(tmp_path / "e" / "runs").finished() == {0, 1}
