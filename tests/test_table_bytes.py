@@ -217,3 +217,15 @@ def test_frames_the_column_path_does_not_take_are_converted_by_pandas() -> None:
         assert arrow_table(frame).equals(plain_arrow_table(frame), check_metadata=True)
     with pytest.raises(ValueError, match="Duplicate column names"):
         arrow_table(pd.DataFrame([[1, 2]], columns=["a", "a"]))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_frames())
+def test_a_parquet_file_dictionary_encoding_only_text_reads_back_as_the_default_file(frame: pd.DataFrame) -> None:
+    """The same table, schema and pandas metadata included, and the same frame, as pyarrow's default writing gives."""
+    table = plain_arrow_table(frame)
+    default = pa.BufferOutputStream()
+    pq.write_table(table, default)
+    ours, theirs = (pq.read_table(pa.BufferReader(data)) for data in (parquet_bytes(table), default.getvalue()))
+    assert ours.equals(theirs, check_metadata=True) and ours.equals(table, check_metadata=True)
+    pd.testing.assert_frame_equal(ours.to_pandas(), theirs.to_pandas(), check_exact=True)
