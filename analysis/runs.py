@@ -247,8 +247,12 @@ def write_bytes(path: Path, data: bytes) -> Path:
     """
     tmp = temporary_name(path)
     try:
-        tmp.write_bytes(data)
-        return replace_durably(tmp, path)
+        with open(tmp, "wb") as handle:  # written and flushed through one handle: few calls that wait for the disk
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+        return path
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
