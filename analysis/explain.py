@@ -378,8 +378,8 @@ def explain(
 def _run_cells(plan: Plan, folder: ResultsFolder, workers: int | None, scheduler: Any, progress: bool | None) -> None:
     """Run the plan's missing runs into ``folder``, each stored as it arrives.
 
-    As a comparison runs (stored from a thread of its own, see
-    :func:`analysis.experiments.storing_for`), but without the CSV copies of
+    As a comparison runs (stored as :func:`analysis.experiments.storing_for`
+    chooses for the engine), but without the CSV copies of
     every run's tables (hundreds of MB for 257 cells; ``kreislauf export
     RESULTS/runs`` writes them when wanted): the explanation's own tables
     are its CSV output.

@@ -503,8 +503,10 @@ class Storing:
     """Stores runs into a results folder from a thread of its own, in the order they are handed over.
 
     Writing a run's files and flushing each to disk (:meth:`ResultsFolder.store`)
-    mostly waits for the disk; in this thread it overlaps the next runs, so a
-    comparison on one worker does not wait for it. At most ``queued`` runs
+    mostly waits for the disk; in this thread it overlaps what the caller
+    does meanwhile, such as waiting for a cluster's results (beside models
+    running in the same process it would slow them more than it saves: see
+    :func:`analysis.experiments.storing_for`). At most ``queued`` runs
     wait to be written, so memory stays flat. Leaving the ``with`` block, even
     on an exception or an interrupt, first stores every run handed over, so
     nothing finished is lost. A run that cannot be stored (a full disk) stops
