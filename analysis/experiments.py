@@ -171,7 +171,7 @@ class Experiment:
             f = f[[*keys, "step", *FOCAL_OUTCOMES]]
             outcomes.append(run_outcomes(f, keys, self.window))
             starts.append(run_starts(f, keys))
-            firms.update(dict.fromkeys(f["firm"]))
+            firms.update(dict.fromkeys(f["firm"].unique()))  # in order of first appearance, as the rows are
         return _concat(outcomes), _concat(starts), list(firms)
 
     @property
