@@ -50,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.engines import engine_for
-from analysis.experiments import SAME_FIRM, Experiment, free_folder, open_folder, progress_bar
+from analysis.experiments import SAME_FIRM, Experiment, free_folder, open_folder, progress_bar, storing_for
 from analysis.plan import Plan, Point, Record, RunSpec
 from analysis.runs import write_table, write_text
 from analysis.shapley import (
@@ -378,17 +378,19 @@ def explain(
 def _run_cells(plan: Plan, folder: ResultsFolder, workers: int | None, scheduler: Any, progress: bool | None) -> None:
     """Run the plan's missing runs into ``folder``, each stored as it arrives.
 
-    As a comparison runs, but without the CSV copies of every run's tables
-    (hundreds of MB for 257 cells; ``kreislauf export RESULTS/runs`` writes
-    them when wanted): the explanation's own tables are its CSV output.
+    As a comparison runs (stored as :func:`analysis.experiments.storing_for`
+    chooses for the engine), but without the CSV copies of
+    every run's tables (hundreds of MB for 257 cells; ``kreislauf export
+    RESULTS/runs`` writes them when wanted): the explanation's own tables
+    are its CSV output.
     """
     done = folder.finished()
     bar = progress_bar(plan.size, plan.name, "run", len(done), progress)
     try:
         if plan.size > len(done):
-            with engine_for(workers, scheduler) as engine:
+            with engine_for(workers, scheduler) as engine, storing_for(folder, engine) as storing:
                 for output in engine.map(plan.runs(skip=done)):
-                    folder.store(output)
+                    storing.put(output)
                     bar.update()
     except KeyboardInterrupt:
         bar.close()

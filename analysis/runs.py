@@ -25,11 +25,11 @@ scenario and seed give byte-identical folders.
 
 from __future__ import annotations
 
-import io
 import itertools
 import json
 import os
 import platform
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +40,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 import sim
@@ -51,10 +52,12 @@ __all__ = [
     "RunResult",
     "arrow_table",
     "focal_frame",
+    "plain_arrow_table",
     "planned_scenario",
     "run_scenario",
     "scenario_file",
     "simulate",
+    "table_csv_bytes",
     "write_run",
 ]
 
@@ -244,8 +247,12 @@ def write_bytes(path: Path, data: bytes) -> Path:
     """
     tmp = temporary_name(path)
     try:
-        tmp.write_bytes(data)
-        return replace_durably(tmp, path)
+        with open(tmp, "wb") as handle:  # written and flushed through one handle: few calls that wait for the disk
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+        return path
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
@@ -256,10 +263,16 @@ def parquet_bytes(frame: pd.DataFrame | pa.Table) -> bytes:
 
     A pandas frame is converted as ``frame.to_parquet(index=False)`` converts
     it (see :func:`arrow_table`), so its file reads back with its pandas types.
+    Only text columns are dictionary-encoded: their values repeat (scenario,
+    firm, phase), while a column of measured floats rarely repeats a value,
+    and encoding it both ways to find that out costs more than the rest of
+    the writing (the file reads back the same either way; a run's files are smaller).
     """
-    buffer = io.BytesIO()
-    pq.write_table(frame if isinstance(frame, pa.Table) else arrow_table(frame), buffer)
-    return buffer.getvalue()
+    table = frame if isinstance(frame, pa.Table) else arrow_table(frame)
+    text = [f.name for f in table.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
+    buffer = pa.BufferOutputStream()
+    pq.write_table(table, buffer, use_dictionary=text)
+    return buffer.getvalue().to_pybytes()
 
 
 def arrow_table(frame: pd.DataFrame) -> pa.Table:
@@ -267,13 +280,223 @@ def arrow_table(frame: pd.DataFrame) -> pa.Table:
 
     ``arrow_table(frame).to_pandas()`` is the frame its Parquet file reads
     back as, which is what the CSV tables are formatted from.
+
+    The table is :func:`plain_arrow_table`'s, made faster: a run's tables
+    have the same columns and types in every run, so the schema, with the
+    pandas metadata that :func:`pyarrow.Table.from_pandas` works out column
+    by column, is made once per kind of frame and each column is handed to
+    Arrow as it is (see :func:`_schema_of`).
     """
+    schema = _schema_of(frame)
+    return plain_arrow_table(frame) if schema is None else _columns_table(frame, schema)
+
+
+def plain_arrow_table(frame: pd.DataFrame) -> pa.Table:
+    """:func:`arrow_table` the plain way: ``pyarrow.Table.from_pandas`` without the index."""
     return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+#: The Arrow schema of each kind of frame :func:`arrow_table` has seen (by its columns and types), or None
+#: for a kind that :func:`pyarrow.Table.from_pandas` must convert.
+_SCHEMAS: dict[tuple[Any, ...], pa.Schema | None] = {}
+
+#: Kinds of frame remembered at most (a run makes a handful; a long session no more than this).
+_SCHEMAS_KEPT = 256
+
+
+def _schema_of(frame: pd.DataFrame) -> pa.Schema | None:
+    """The schema of ``frame``'s Arrow table, when it can be built column by column (:func:`_columns_table`).
+
+    The schema and pandas metadata follow from the column names and types
+    alone, except for columns of Python objects (whose pandas type depends
+    on their values), frames with ``attrs`` (kept in the metadata) and
+    names that are not unique strings: those take None. The first frame of
+    a kind is converted both ways, and the kind is built column by column
+    only if the two tables are equal, metadata included.
+    """
+    columns = frame.columns
+    if frame.attrs or not columns.is_unique or not all(isinstance(c, str) for c in columns):
+        return None
+    types = tuple(frame.dtypes)
+    if any(t == np.dtype(object) for t in types):
+        return None
+    kind = (tuple(columns), types, columns.dtype, columns.name)
+    if kind not in _SCHEMAS:
+        plain = plain_arrow_table(frame)
+        if len(_SCHEMAS) >= _SCHEMAS_KEPT:
+            _SCHEMAS.clear()
+        _SCHEMAS[kind] = (
+            plain.schema if _columns_table(frame, plain.schema).equals(plain, check_metadata=True) else None
+        )
+    return _SCHEMAS[kind]
+
+
+def _columns_table(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
+    """``frame`` as an Arrow table of ``schema``, each column converted alone (NumPy's arrays without a copy).
+
+    A missing float (NaN) becomes a null, as :func:`pyarrow.Table.from_pandas` makes it.
+    """
+    arrays = [
+        pa.array(
+            values.to_numpy() if isinstance(values.dtype, np.dtype) else values.array, field.type, from_pandas=True
+        )
+        for (_, values), field in zip(frame.items(), schema, strict=True)
+    ]
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
     """A table as CSV with its header (UTF-8, Unix line ends, no index), as every CSV kreislauf writes."""
     return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def table_csv_bytes(table: pa.Table) -> bytes:
+    """``csv_bytes(table.to_pandas())``: the same bytes, made by Arrow's compute kernels instead of pandas.
+
+    pandas formats cell by cell in Python (a float through NumPy's
+    ``astype(str)``, then the standard library's csv writer); Arrow turns
+    whole columns into text at once, several times faster. Each column takes
+    the text pandas would give it (see :func:`_csv_cells`); a table with
+    anything else (a type, a missing value or a character that pandas would
+    treat otherwise, such as a comma that calls for quotes) is formatted by
+    pandas, so the bytes are the same either way.
+
+    Parameters
+    ----------
+    table : pyarrow.Table
+        A table as its Parquet file holds it (see :func:`arrow_table`).
+
+    Returns
+    -------
+    bytes
+        The header and one line per row, each ending in a line feed.
+    """
+    cells = _csv_cells(table)
+    if cells is None:
+        return csv_bytes(table.to_pandas())
+    rows = pc.binary_join_element_wise(*cells, _text(",")).to_pylist()
+    return "\n".join([",".join(table.column_names), *rows, ""]).encode("utf-8")
+
+
+#: Characters for which the csv writer puts a field in quotes: a table holding them is formatted by pandas.
+_QUOTED = re.compile(r'[,"\r\n]')
+
+#: How pandas reads back each Arrow type that :func:`_csv_cells` formats, when the table has no pandas metadata.
+_NUMPY_TYPES = {
+    pa.float64(): "float64",
+    pa.int64(): "int64",
+    pa.bool_(): "bool",
+    pa.string(): "str",
+    pa.large_string(): "str",
+}
+
+
+def _csv_cells(table: pa.Table) -> list[pa.Array] | None:
+    """Each column of ``table`` as the text pandas' ``to_csv`` writes for it, or None where it might differ.
+
+    A float as NumPy's ``str`` of it (see :func:`_float_cells`); a whole
+    number as Python's ``str``; true/false as ``True``/``False``; a string as
+    it is; a missing value (in a float, string or nullable ``Int64`` column)
+    as the empty string. None for a table with no rows or a single column,
+    columns read back under other names or as an index, another type, a
+    missing value that pandas reads as a float (``int64``) or an object
+    (``bool``), or a character that needs quotes.
+    """
+    if table.num_rows == 0 or table.num_columns < 2:
+        return None
+    types = _pandas_types(table)
+    if types is None or any(_QUOTED.search(name) for name in table.column_names):
+        return None
+    kinds, columns = [], [column.combine_chunks() for column in table.columns]
+    for name, values in zip(table.column_names, columns, strict=True):
+        numpy_type = types.get(name, _NUMPY_TYPES.get(values.type))
+        whole = values.null_count == 0
+        if values.type == pa.float64() and numpy_type == "float64":
+            kinds.append(_float_cells)
+        elif values.type == pa.int64() and (numpy_type == "Int64" or (numpy_type == "int64" and whole)):
+            kinds.append(_whole_cells)
+        elif values.type == pa.bool_() and numpy_type == "bool" and whole:
+            kinds.append(_bool_cells)
+        elif values.type in (pa.string(), pa.large_string()) and numpy_type in ("str", "object", "string"):
+            kinds.append(_string_cells)
+            columns[len(kinds) - 1] = values.cast(pa.large_string())  # one type, to be joined with the others
+        else:
+            return None
+    # Columns of a kind are formatted as one array, so a wide table of few rows costs a few calls, not a few per column.
+    cells: list[pa.Array] = list(columns)
+    for kind in set(kinds):
+        chosen = [k for k, c in enumerate(kinds) if c is kind]
+        text = kind(pa.concat_arrays([columns[k] for k in chosen]))
+        if text is None:
+            return None
+        for n, k in enumerate(chosen):
+            cells[k] = text.slice(n * table.num_rows, table.num_rows)
+    return cells
+
+
+def _whole_cells(values: pa.Array) -> pa.Array:
+    """Whole numbers as Python's ``str`` writes them, missing ones (of a nullable column) empty."""
+    return pc.fill_null(pc.cast(values, pa.large_string()), "")
+
+
+def _bool_cells(values: pa.Array) -> pa.Array:
+    """True/false as Python writes them: ``True``, ``False``."""
+    return pc.if_else(values, _text("True"), _text("False"))
+
+
+def _string_cells(values: pa.Array) -> pa.Array | None:
+    """Strings as they are, missing ones empty; None if one needs quotes."""
+    if pc.any(pc.match_substring_regex(values, _QUOTED.pattern)).as_py():
+        return None
+    return pc.fill_null(values.cast(pa.large_string()), "")
+
+
+def _text(value: str) -> pa.Scalar:
+    """A string scalar of the type every cell has (large strings)."""
+    return pa.scalar(value, pa.large_string())
+
+
+def _pandas_types(table: pa.Table) -> dict[str, str] | None:
+    """Each column's pandas type by name, from the table's pandas metadata; None if pandas would rename or index any."""
+    raw = (table.schema.metadata or {}).get(b"pandas")
+    if raw is None:
+        return {}
+    try:
+        meta = json.loads(raw)
+        columns = meta["columns"]
+        if meta.get("index_columns") or len(meta.get("column_indexes", [])) > 1:
+            return None
+        if any(c["name"] != c["field_name"] for c in columns):
+            return None
+        return {str(c["field_name"]): str(c["numpy_type"]) for c in columns}
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _float_cells(values: pa.Array) -> pa.Array:
+    """Floats as the text NumPy's ``astype(str)`` gives them (as pandas writes them), missing ones empty.
+
+    NumPy writes the shortest digits that read back as the same float
+    (Python's ``repr``), positionally from 1e-4 up to 1e16 and with an
+    exponent outside that. Arrow writes the same shortest digits, without
+    ``.0`` after a whole number and with an exponent at other thresholds; so
+    Arrow's text is taken where it is positional and the value lies in
+    NumPy's positional range (``.0`` added to whole numbers), and NumPy
+    formats the rest (an exponent, infinity, not a number: few cells, if any).
+    """
+    text = pc.cast(values, pa.large_string())
+    size = pc.abs(values)
+    positional = pc.and_(
+        pc.or_(pc.equal(values, 0.0), pc.and_(pc.greater_equal(size, 1e-4), pc.less(size, 1e16))),
+        pc.invert(pc.match_substring(text, "e")),
+    )
+    text = pc.if_else(pc.match_substring(text, "."), text, pc.binary_join_element_wise(text, _text(".0"), _text("")))
+    odd = pc.and_(pc.is_valid(values), pc.invert(pc.fill_null(positional, False)))
+    if pc.any(odd).as_py():
+        numbers = values.filter(odd).to_numpy(zero_copy_only=False)
+        mended = np.where(np.isnan(numbers), "", numbers.astype(str))
+        text = pc.replace_with_mask(text, odd, pa.array(mended.tolist(), pa.large_string()))
+    return pc.fill_null(text, "")
 
 
 #: Numbers the temporary files of this process, so two threads never share one.

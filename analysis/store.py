@@ -55,6 +55,7 @@ from analysis.runs import (
     csv_bytes,
     parquet_bytes,
     replace_durably,
+    table_csv_bytes,
     temporary_name,
     write_bytes,
     write_text,
@@ -174,7 +175,7 @@ def run_files(
         arrow = arrow_table(_required(tables, table))
         files[f"{table}/{name}.parquet"] = parquet_bytes(arrow)
         if csv is not None:
-            csv[table] = csv_bytes(arrow.to_pandas())
+            csv[table] = table_csv_bytes(arrow)
     return files
 
 
@@ -473,16 +474,16 @@ class ResultsFolder:
         )
         if not exact or not all(part.schema.equals(parts[0].schema, check_metadata=True) for part in parts):
             return [(run, self._csv_rows(table, run)) for run in runs]
-        return [(runs[0], csv_bytes(joined.to_pandas()))] if runs else []
+        return [(runs[0], table_csv_bytes(joined))] if runs else []
 
     def _csv_rows(self, table: str, run: int) -> bytes:
         """A run's rows of a CSV table, with the header, formatted from its Parquet file."""
         path = self._run_file(table, run)
         try:
-            frame = pd.read_parquet(path)
-        except (OSError, ValueError) as exc:
+            arrow = pq.read_table(path, partitioning=None)
+        except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
             raise self._unreadable(table, [run], exc) from None
-        return csv_bytes(frame)
+        return table_csv_bytes(arrow)
 
 
 #: pandas types that keep missing values in whole-number and true/false columns.
@@ -502,8 +503,10 @@ class Storing:
     """Stores runs into a results folder from a thread of its own, in the order they are handed over.
 
     Writing a run's files and flushing each to disk (:meth:`ResultsFolder.store`)
-    mostly waits for the disk; in this thread it overlaps the next runs, so a
-    comparison on one worker does not wait for it. At most ``queued`` runs
+    mostly waits for the disk; in this thread it overlaps what the caller
+    does meanwhile, such as waiting for a cluster's results (beside models
+    running in the same process it would slow them more than it saves: see
+    :func:`analysis.experiments.storing_for`). At most ``queued`` runs
     wait to be written, so memory stays flat. Leaving the ``with`` block, even
     on an exception or an interrupt, first stores every run handed over, so
     nothing finished is lost. A run that cannot be stored (a full disk) stops

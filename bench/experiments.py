@@ -34,8 +34,9 @@ the Dask cluster of a round is started before its timing and closed after it.
 - **breakdown** (``--breakdown``): the plan once more on 1 worker, with the
   time spent in each stage of a run added up and given per run: building the
   model, stepping, the network history, the measures table, the cooperation
-  log, adding the run's keys, the Parquet files, the CSV rows, storing (in
-  its own thread, overlapping the next run), the summaries, and the rest.
+  log, adding the run's keys, the Arrow tables, the Parquet files, the CSV
+  rows, storing (writing and syncing each run's files, in the same thread
+  since models run in this process), the summaries, and the rest.
 
 A table goes to stderr; the last line of stdout is one JSON object.
 """
@@ -142,8 +143,8 @@ def _breakdown(plan: Any) -> dict[str, float]:
         ("run keys", analysis.engines, "_with_keys"),
         ("Arrow tables", analysis.store, "arrow_table"),
         ("Parquet files", analysis.store, "parquet_bytes"),
-        ("CSV rows", analysis.store, "csv_bytes"),
-        ("storing (own thread)", analysis.store.ResultsFolder, "store"),
+        ("CSV rows", analysis.store, "table_csv_bytes"),
+        ("storing", analysis.store.ResultsFolder, "store"),
         ("summaries", Experiment, "write_summaries"),
     ]
     originals = [(owner, name, getattr(owner, name)) for _, owner, name in stages]
@@ -169,8 +170,7 @@ def _breakdown(plan: Any) -> dict[str, float]:
         for owner, name, function in originals:
             setattr(owner, name, function)
         shutil.rmtree(folder, ignore_errors=True)
-    in_thread = spent.get("storing (own thread)", 0.0)
-    rest = total - sum(spent.values()) + in_thread  # the storing thread's time overlaps the rest
+    rest = total - sum(spent.values())
     out = {label: 1000 * spent.get(label, 0.0) / plan.size for label, _, _ in stages}
     out["rest"] = 1000 * rest / plan.size
     print("  breakdown, ms per run on 1 worker:", file=sys.stderr)

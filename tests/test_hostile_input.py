@@ -269,22 +269,27 @@ def test_a_full_disk_ends_with_one_line_and_nothing_half_written(
     out = tmp_path / "c"
     assert small_compare(out, "--quiet").returncode == 0
     good = csv_tables(out)
-    real = analysis.store.csv_bytes
+    real = {name: getattr(analysis.store, name) for name in ("csv_bytes", "table_csv_bytes")}  # runs.csv, the tables
     calls = {"n": 0}
 
-    def filling(frame):  # type: ignore[no-untyped-def]
-        calls["n"] += 1
-        if calls["n"] == 3:  # runs.csv and cooperations.csv are written; focal_firms.csv fills the disk
-            raise OSError(errno.ENOSPC, "No space left on device", str(out / ".focal_firms.csv.1.0.tmp"))
-        return real(frame)
+    def filling(name):  # type: ignore[no-untyped-def]
+        def fill(table):  # type: ignore[no-untyped-def]
+            calls["n"] += 1
+            if calls["n"] == 3:  # runs.csv and cooperations.csv are written; focal_firms.csv fills the disk
+                raise OSError(errno.ENOSPC, "No space left on device", str(out / ".focal_firms.csv.1.0.tmp"))
+            return real[name](table)
 
-    monkeypatch.setattr(analysis.store, "csv_bytes", filling)
+        return fill
+
+    for name in real:
+        monkeypatch.setattr(analysis.store, name, filling(name))
     result = small_compare(out, "--quiet")
     assert_one_line(result, 1, str(out), "No space left on device", "run the same command again")
     assert calls["n"] == 3
     assert not [p for p in out.rglob("*.tmp")]
     assert csv_tables(out) == good  # the old tables, whole
-    monkeypatch.setattr(analysis.store, "csv_bytes", real)
+    for name, function in real.items():
+        monkeypatch.setattr(analysis.store, name, function)
     assert small_compare(out, "--quiet").returncode == 0
     assert csv_tables(out) == good
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from analysis import compare
-from analysis.engines import execute
-from analysis.experiments import comparison_plan
+from analysis.engines import Engine, PoolEngine, SerialEngine, execute
+from analysis.experiments import comparison_plan, storing_for
 from analysis.runs import EDGE_TYPES, NetworkHistory, simulate
 from analysis.store import TABLES, CsvTables, ResultsFolder, RunOutput, StorageError, Storing
 from sim import CooperationModel, load_scenario
@@ -182,3 +183,82 @@ def test_the_network_history_joined_once_is_its_frames_joined_one_by_one(scenari
     assert len(history.nodes) == len(nodes) > 0
     pd.testing.assert_frame_equal(history.nodes, nodes, check_exact=True)
     pd.testing.assert_frame_equal(history.edges, edges, check_exact=True)
+
+
+def test_an_explanation_stores_its_runs_as_a_comparison_does_and_keeps_them_when_the_disk_fills(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its cells go through the engine's Storing: the error of the third run ends the command, the two before stay."""
+    from analysis.explain import explain
+
+    real = ResultsFolder.store
+    stored: list[int] = []
+
+    def filling(self: ResultsFolder, output: RunOutput) -> None:
+        if output.spec.run == 2:
+            raise StorageError(f"{self.path}: cannot store run 2 (No space left on device)")
+        real(self, output)
+        stored.append(output.spec.run)
+
+    monkeypatch.setattr(ResultsFolder, "store", filling)
+    args = dict(ingredients=["campus"], replicates=2, steps=4, out=tmp_path / "e", progress=False)
+    with pytest.raises(StorageError, match="cannot store run 2"):
+        explain("big", "open_market", workers=1, **args)  # type: ignore[arg-type]
+    assert stored == [0, 1] and ResultsFolder(tmp_path / "e" / "runs").finished() == {0, 1}
+    monkeypatch.setattr(ResultsFolder, "store", real)
+    again = explain("big", "open_market", workers=1, **args)  # type: ignore[arg-type]
+    assert ResultsFolder(tmp_path / "e" / "runs").finished() == set(range(6)) and len(again.contributions)
+
+
+@pytest.mark.parametrize(("engine", "threaded"), [(SerialEngine(), False), (PoolEngine(2), False), (None, True)])
+def test_runs_are_stored_beside_the_models_in_this_thread_and_beside_a_cluster_from_a_thread(
+    tmp_path: Path, engine: Engine | None, threaded: bool
+) -> None:
+    """One worker or a local pool: the caller stores each run before the next; a cluster's runs in a thread."""
+    folder, outputs = _outputs(tmp_path, 2)
+    names: set[str] = set()
+    original = folder.store
+
+    def noting(output: RunOutput) -> None:
+        names.add(threading.current_thread().name)
+        original(output)
+
+    folder.store = noting  # type: ignore[method-assign]
+    with storing_for(folder, engine if engine is not None else Engine()) as storing:
+        for output in outputs:
+            storing.put(output)
+    assert names == ({"kreislauf-store"} if threaded else {threading.current_thread().name})
+    assert folder.finished() == {0, 1}
+
+
+def test_ctrl_c_on_one_worker_keeps_every_stored_run_whole_and_the_same_command_finishes_the_rest(
+    tmp_path: Path,
+) -> None:
+    """A real interrupt (SIGINT) while runs are stored in the command's own thread: nothing half written, resumable."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from analysis.store import parquet_problem
+
+    args = ["compare", "big", "classroom", "--replicates", "20", "--steps", "12", "--workers", "1", "--quiet"]
+    command = [sys.executable, "-c", "import sys; from analysis.cli import main; sys.exit(main(sys.argv[1:]))", *args]
+    cut, whole = tmp_path / "cut", tmp_path / "whole"
+    process = subprocess.Popen([*command, "--out", str(cut)], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while len(list((cut / "measures").glob("run-*.parquet"))) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130 and "Traceback" not in err and "run the same command again" in err
+    stored = ResultsFolder(cut).finished()
+    assert 3 <= len(stored) < 40  # of 2 x 20
+    for run in stored:
+        assert all(parquet_problem(cut / t / f"run-{run:06d}.parquet", required=True) is None for t in TABLES)
+    assert not list(cut.rglob("*.tmp"))
+    assert subprocess.run([*command, "--out", str(cut)], capture_output=True).returncode == 0
+    assert subprocess.run([*command, "--out", str(whole)], capture_output=True).returncode == 0
+    for name in (*TABLES, "runs", "summary", "differences", "outcomes"):
+        if (whole / f"{name}.csv").exists():
+            assert (cut / f"{name}.csv").read_bytes() == (whole / f"{name}.csv").read_bytes(), name
