@@ -243,10 +243,9 @@ class Kreislauf:
             order = best_first(row, ranking, shuffle)
             chosen, picks = search.resolve(world, searchers, row, c, order, terms.consent)
             if len(picks):
-                pos = picks
                 terms.score = ranking
-                world.tally["fit_sum"] += float(terms.fit[pos, 0].sum())
-                self.agree(done[chosen], c[pos], terms.take(pos), now)
+                world.tally["fit_sum"] += float(terms.fit[picks, 0].sum())
+                self.agree(done[chosen], c[picks], terms.take(picks), now)
         failed = done[t.phase[done] == int(Phase.PARTNER_SEARCH)]
         if len(failed):
             firms.next_search[t.a[failed]] = now + p.search_retry_steps

@@ -325,14 +325,12 @@ def resolve(
     (position in ``searchers``), ``order`` the candidates by searcher, best first.
     """
     firms = world.firms
-    room = (firms.capacity - firms.load).astype(np.int64)  # free places, as they fill
+    room = (firms.capacity - firms.load).astype(np.int64)  # free places, as they fill (a copy the loop changes)
     bounds = row[order].searchsorted(np.arange(len(searchers) + 1))
+
+    def ints(values: np.ndarray) -> np.ndarray:  # contiguous int64, copied only if it is not already
+        return np.ascontiguousarray(values, dtype=np.int64)
+
     return ask_in_turn(
-        searchers.astype(np.int64),
-        order.astype(np.int64),
-        bounds.astype(np.int64),
-        cands.astype(np.int64),
-        consent,
-        room,
-        world.scenario.kreislauf.max_proposals,
+        ints(searchers), ints(order), ints(bounds), ints(cands), consent, room, world.scenario.kreislauf.max_proposals
     )
